@@ -1,0 +1,55 @@
+//! Human and JSON renderings of a verification report.
+
+use std::fmt::Write as _;
+
+use pades::verify::{Coverage, Report};
+
+/// The report as text: one line per signature (field, verdict, signer, reason), then details.
+pub fn text(file: &str, report: &Report) -> String {
+    let mut s = String::new();
+    if report.signatures.is_empty() {
+        let _ = writeln!(s, "{file}: no signatures");
+        return s;
+    }
+    for (i, sig) in report.signatures.iter().enumerate() {
+        let signer = sig.signer.as_deref().unwrap_or("unknown signer");
+        let verdict = match sig.sub_indication {
+            Some(sub) => format!("{}/{}", sig.indication, serde_json::to_value(sub).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+            None => sig.indication.to_string(),
+        };
+        let _ = writeln!(s, "#{} {}: {} — {} — {}", i + 1, sig.field, verdict, signer, sig.reason);
+    }
+    for (i, sig) in report.signatures.iter().enumerate() {
+        let _ = writeln!(s, "\n#{} {}", i + 1, sig.field);
+        let _ = writeln!(s, "  sub-filter:   {}", sig.sub_filter);
+        if let Some(t) = &sig.claimed_time {
+            let _ = writeln!(s, "  claimed time: {t} (from /M, not a trusted time)");
+        }
+        let _ = writeln!(s, "  byte range:   {:?}", sig.byte_range);
+        let cov = match sig.coverage {
+            Coverage::WholeFile => "whole file".to_string(),
+            Coverage::Revision { end } => format!("up to byte {end} (later revisions follow)"),
+            Coverage::Invalid => "invalid".to_string(),
+        };
+        let _ = writeln!(s, "  coverage:     {cov}");
+        for c in &sig.checks {
+            let _ = writeln!(s, "  [{}] {}: {}", if c.passed { "ok" } else { "FAIL" }, c.name, c.detail);
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n{file}: {}",
+        if report.all_passed() { "every signature TOTAL-PASSED" } else { "NOT every signature passed" }
+    );
+    s
+}
+
+/// The report as JSON.
+pub fn json(file: &str, report: &Report) -> String {
+    let v = serde_json::json!({
+        "file": file,
+        "all_passed": report.all_passed(),
+        "signatures": report.signatures,
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}

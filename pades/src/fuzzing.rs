@@ -1,0 +1,30 @@
+//! Entry points for the fuzz targets in `fuzz/` (outside the workspace). Not a stable API.
+
+use crate::pdf::{Document, ObjRef};
+
+/// Parse one object from arbitrary bytes.
+pub fn parse_object(data: &[u8]) {
+    let _ = crate::pdf::parse::parse_one(data);
+}
+
+/// Open a document and resolve every object it lists, then try to prepare a signature.
+pub fn open_document(data: &[u8]) {
+    if let Ok(doc) = Document::open(data) {
+        for n in 0..doc.max_object_number().min(10_000) {
+            let _ = doc.resolve(ObjRef::new(n, 0));
+        }
+    }
+    let _ = crate::sign::prepare(data, &crate::SignatureRequest::new(crate::UnixTime(0)), 64);
+    let _ = crate::verify::verify(
+        data,
+        &crate::VerifyOptions {
+            trust_anchors: Vec::new(),
+            time: crate::UnixTime(0),
+        },
+    );
+}
+
+/// Parse arbitrary bytes as CMS SignedData.
+pub fn parse_cms(data: &[u8]) {
+    let _ = crate::cms::parse::parse(data);
+}

@@ -1,0 +1,13 @@
+//! The PDF layer: object syntax, cross-reference reading, incremental writing.
+
+pub mod document;
+pub(crate) mod filter;
+pub mod object;
+pub(crate) mod parse;
+pub mod update;
+
+/// Deepest nesting of arrays and dictionaries accepted.
+pub const MAX_DEPTH: usize = 64;
+
+pub use document::{Document, XrefEntry, XrefKind};
+pub use object::{Dict, ObjRef, Object, Stream};

@@ -1,0 +1,449 @@
+//! Object syntax (ISO 32000-2 §7.2, §7.3): a recursive-descent parser over a byte slice.
+//!
+//! The parser never allocates more than the input size, never recurses deeper than
+//! [`MAX_DEPTH`](super::MAX_DEPTH), and reports every error with its byte offset.
+
+use super::object::{is_delimiter, is_whitespace, Dict, ObjRef, Object, Stream};
+use super::MAX_DEPTH;
+use crate::error::{Error, LimitError, Result, SyntaxError};
+
+/// A cursor over PDF bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct Parser<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    /// Added to positions in error messages (for decoded object streams, 0 otherwise).
+    base: usize,
+}
+
+impl<'a> Parser<'a> {
+    pub(crate) fn new(buf: &'a [u8], pos: usize) -> Self {
+        Self { buf, pos, base: 0 }
+    }
+
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub(crate) fn set_pos(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
+    fn err(&self, kind: SyntaxError) -> Error {
+        Error::syntax(self.base + self.pos, kind)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+
+    /// Skip white space and comments.
+    pub(crate) fn skip_ws(&mut self) {
+        while let Some(b) = self.peek() {
+            if is_whitespace(b) {
+                self.pos += 1;
+            } else if b == b'%' {
+                while let Some(c) = self.peek() {
+                    if c == b'\r' || c == b'\n' {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// If the next token is `kw`, consume it.
+    pub(crate) fn eat_keyword(&mut self, kw: &[u8]) -> bool {
+        self.skip_ws();
+        let end = self.pos + kw.len();
+        if self.buf.get(self.pos..end) == Some(kw)
+            && self
+                .buf
+                .get(end)
+                .is_none_or(|&b| is_whitespace(b) || is_delimiter(b))
+        {
+            self.pos = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn expect_keyword(&mut self, kw: &'static str) -> Result<()> {
+        if self.eat_keyword(kw.as_bytes()) {
+            Ok(())
+        } else {
+            Err(self.err(SyntaxError::Expected(kw)))
+        }
+    }
+
+    /// Parse an unsigned integer token.
+    pub(crate) fn parse_uint(&mut self) -> Result<u64> {
+        self.skip_ws();
+        let start = self.pos;
+        let mut v: u64 = 0;
+        while let Some(b) = self.peek().filter(u8::is_ascii_digit) {
+            v = v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(b - b'0')))
+                .ok_or_else(|| self.err(SyntaxError::NumberOutOfRange))?;
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err(self.err(SyntaxError::Expected("an unsigned integer")));
+        }
+        Ok(v)
+    }
+
+    /// Parse `N G obj`, returning the reference.
+    pub(crate) fn parse_obj_header(&mut self) -> Result<ObjRef> {
+        let num = self.parse_uint()?;
+        let gen = self.parse_uint()?;
+        self.expect_keyword("obj")?;
+        let num = u32::try_from(num).map_err(|_| self.err(SyntaxError::NumberOutOfRange))?;
+        let gen = u16::try_from(gen).map_err(|_| self.err(SyntaxError::NumberOutOfRange))?;
+        Ok(ObjRef::new(num, gen))
+    }
+
+    /// Parse any direct object (streams are handled by the caller, see [`Parser::parse_stream_tail`]).
+    pub(crate) fn parse_object(&mut self) -> Result<Object> {
+        self.parse_at_depth(0)
+    }
+
+    fn parse_at_depth(&mut self, depth: usize) -> Result<Object> {
+        if depth > MAX_DEPTH {
+            return Err(Error::Limit(LimitError::Nesting {
+                offset: self.base + self.pos,
+            }));
+        }
+        self.skip_ws();
+        let b = self.peek().ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+        match b {
+            b'/' => {
+                self.pos += 1;
+                Ok(Object::Name(self.parse_name_body()?))
+            }
+            b'(' => {
+                self.pos += 1;
+                Ok(Object::String(self.parse_literal_string()?))
+            }
+            b'<' if self.buf.get(self.pos + 1) == Some(&b'<') => {
+                self.pos += 2;
+                Ok(Object::Dict(self.parse_dict_body(depth)?))
+            }
+            b'<' => {
+                self.pos += 1;
+                Ok(Object::String(self.parse_hex_string()?))
+            }
+            b'[' => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(b']') => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(_) => items.push(self.parse_at_depth(depth + 1)?),
+                        None => return Err(self.err(SyntaxError::UnexpectedEnd)),
+                    }
+                }
+                Ok(Object::Array(items))
+            }
+            b'0'..=b'9' | b'+' | b'-' | b'.' => self.parse_number_or_ref(),
+            _ => {
+                if self.eat_keyword(b"true") {
+                    Ok(Object::Bool(true))
+                } else if self.eat_keyword(b"false") {
+                    Ok(Object::Bool(false))
+                } else if self.eat_keyword(b"null") {
+                    Ok(Object::Null)
+                } else {
+                    Err(self.err(SyntaxError::UnexpectedByte(b)))
+                }
+            }
+        }
+    }
+
+    fn parse_dict_body(&mut self, depth: usize) -> Result<Dict> {
+        let mut dict = Dict::new();
+        loop {
+            self.skip_ws();
+            match self.peek() {
+                Some(b'>') if self.buf.get(self.pos + 1) == Some(&b'>') => {
+                    self.pos += 2;
+                    return Ok(dict);
+                }
+                Some(b'/') => {
+                    self.pos += 1;
+                    let key = self.parse_name_body()?;
+                    let value = self.parse_at_depth(depth + 1)?;
+                    dict.push_unchecked(key, value);
+                }
+                Some(b) => return Err(self.err(SyntaxError::UnexpectedByte(b))),
+                None => return Err(self.err(SyntaxError::UnexpectedEnd)),
+            }
+        }
+    }
+
+    fn parse_name_body(&mut self) -> Result<Vec<u8>> {
+        let mut name = Vec::new();
+        while let Some(b) = self.peek() {
+            if is_whitespace(b) || is_delimiter(b) {
+                break;
+            }
+            if b == b'#' {
+                let hi = self.buf.get(self.pos + 1).and_then(|&c| hex_val(c));
+                let lo = self.buf.get(self.pos + 2).and_then(|&c| hex_val(c));
+                match (hi, lo) {
+                    (Some(h), Some(l)) => {
+                        name.push(h << 4 | l);
+                        self.pos += 3;
+                        continue;
+                    }
+                    _ => return Err(self.err(SyntaxError::Expected("two hex digits after # in a name"))),
+                }
+            }
+            name.push(b);
+            self.pos += 1;
+        }
+        Ok(name)
+    }
+
+    fn parse_literal_string(&mut self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut nesting = 0usize;
+        loop {
+            let b = self.peek().ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+            self.pos += 1;
+            match b {
+                b'(' => {
+                    nesting += 1;
+                    out.push(b);
+                }
+                b')' if nesting == 0 => return Ok(out),
+                b')' => {
+                    nesting -= 1;
+                    out.push(b);
+                }
+                b'\\' => {
+                    let e = self.peek().ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+                    self.pos += 1;
+                    match e {
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'0'..=b'7' => {
+                            let mut v = u32::from(e - b'0');
+                            for _ in 0..2 {
+                                match self.peek() {
+                                    Some(d @ b'0'..=b'7') => {
+                                        v = v * 8 + u32::from(d - b'0');
+                                        self.pos += 1;
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            out.push((v & 0xff) as u8);
+                        }
+                        b'\r' => {
+                            if self.peek() == Some(b'\n') {
+                                self.pos += 1;
+                            }
+                        }
+                        b'\n' => {}
+                        other => out.push(other),
+                    }
+                }
+                b'\r' => {
+                    // An end-of-line in a string is read as a single LF (§7.3.4.2).
+                    if self.peek() == Some(b'\n') {
+                        self.pos += 1;
+                    }
+                    out.push(b'\n');
+                }
+                _ => out.push(b),
+            }
+        }
+    }
+
+    fn parse_hex_string(&mut self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut high: Option<u8> = None;
+        loop {
+            let b = self.peek().ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+            self.pos += 1;
+            if b == b'>' {
+                if let Some(h) = high {
+                    out.push(h << 4);
+                }
+                return Ok(out);
+            }
+            if is_whitespace(b) {
+                continue;
+            }
+            let v = hex_val(b).ok_or_else(|| {
+                Error::syntax(self.base + self.pos - 1, SyntaxError::UnexpectedByte(b))
+            })?;
+            match high.take() {
+                Some(h) => out.push(h << 4 | v),
+                None => high = Some(v),
+            }
+        }
+    }
+
+    fn parse_number_or_ref(&mut self) -> Result<Object> {
+        let start = self.pos;
+        let mut end = start;
+        while self
+            .buf
+            .get(end)
+            .is_some_and(|&b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.'))
+        {
+            end += 1;
+        }
+        let tok = &self.buf[start..end];
+        self.pos = end;
+        let is_int = !tok.contains(&b'.');
+        if is_int {
+            let s = std::str::from_utf8(tok).map_err(|_| self.err(SyntaxError::NumberOutOfRange))?;
+            let v: i64 = s
+                .parse()
+                .map_err(|_| Error::syntax(self.base + start, SyntaxError::NumberOutOfRange))?;
+            // `N G R`: look ahead for a generation number and `R`.
+            if v >= 0 && tok.iter().all(u8::is_ascii_digit) {
+                let save = self.pos;
+                self.skip_ws();
+                if self.peek().is_some_and(|b| b.is_ascii_digit()) {
+                    if let Ok(gen) = self.parse_uint() {
+                        if self.eat_keyword(b"R") {
+                            if let (Ok(num), Ok(gen)) = (u32::try_from(v), u16::try_from(gen)) {
+                                return Ok(Object::Reference(ObjRef::new(num, gen)));
+                            }
+                            return Err(Error::syntax(self.base + start, SyntaxError::NumberOutOfRange));
+                        }
+                    }
+                }
+                self.pos = save;
+            }
+            Ok(Object::Integer(v))
+        } else {
+            let s = std::str::from_utf8(tok).map_err(|_| self.err(SyntaxError::NumberOutOfRange))?;
+            // Tolerate "-.5" and "5." (both valid PDF); reject "1.2.3", "--1" and the like.
+            let v: f64 = s
+                .parse()
+                .map_err(|_| Error::syntax(self.base + start, SyntaxError::NumberOutOfRange))?;
+            if !v.is_finite() {
+                return Err(Error::syntax(self.base + start, SyntaxError::NumberOutOfRange));
+            }
+            Ok(Object::Real(v))
+        }
+    }
+
+    /// After a dictionary inside `N G obj`, parse `stream ... endstream` if present.
+    ///
+    /// `length` is the resolved `/Length`. Returns the data range. The end must be followed by
+    /// `endstream` (after optional EOL), otherwise the length is wrong and we refuse.
+    pub(crate) fn parse_stream_tail(&mut self, length: Option<i64>) -> Result<Option<std::ops::Range<usize>>> {
+        let save = self.pos;
+        if !self.eat_keyword(b"stream") {
+            self.pos = save;
+            return Ok(None);
+        }
+        // `stream` is followed by CRLF or LF (a lone CR is tolerated, as most readers do).
+        match (self.peek(), self.buf.get(self.pos + 1)) {
+            (Some(b'\r'), Some(b'\n')) => self.pos += 2,
+            (Some(b'\n'), _) | (Some(b'\r'), _) => self.pos += 1,
+            _ => return Err(self.err(SyntaxError::Expected("end of line after 'stream'"))),
+        }
+        let start = self.pos;
+        let len = length
+            .and_then(|l| usize::try_from(l).ok())
+            .ok_or_else(|| self.err(SyntaxError::BadStreamLength))?;
+        let end = start
+            .checked_add(len)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| self.err(SyntaxError::BadStreamLength))?;
+        self.pos = end;
+        if !self.eat_keyword(b"endstream") {
+            return Err(Error::syntax(self.base + start, SyntaxError::BadStreamLength));
+        }
+        Ok(Some(start..end))
+    }
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Parse one object from `buf` (used by the fuzz target and tests).
+pub(crate) fn parse_one(buf: &[u8]) -> Result<Object> {
+    Parser::new(buf, 0).parse_object()
+}
+
+/// Build a stream object from its parts.
+pub(crate) fn stream(dict: Dict, data: std::ops::Range<usize>) -> Object {
+    Object::Stream(Stream { dict, data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Object {
+        parse_one(s.as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn parses_basic_objects() {
+        assert_eq!(p("42"), Object::Integer(42));
+        assert_eq!(p("-3.5"), Object::Real(-3.5));
+        assert_eq!(p(".5"), Object::Real(0.5));
+        assert_eq!(p("12 0 R"), Object::Reference(ObjRef::new(12, 0)));
+        assert_eq!(p("/A#20B"), Object::Name(b"A B".to_vec()));
+        assert_eq!(p("(a\\(b\\)c\\101)"), Object::String(b"a(b)cA".to_vec()));
+        assert_eq!(p("<48 65 6c6C6f7>"), Object::String(b"Hellop".to_vec()));
+        // "1 2 R" is a reference, then 3.
+        assert_eq!(
+            p("[1 2 R 3]"),
+            Object::Array(vec![Object::Reference(ObjRef::new(1, 2)), Object::Integer(3)])
+        );
+        assert_eq!(p("[1 2 3]").as_array().map(<[_]>::len), Some(3));
+    }
+
+    #[test]
+    fn dict_and_nesting_limit() {
+        let d = p("<</Type/Page/Kids[1 0 R 2 0 R]/X<</Y null>>>>");
+        let d = d.as_dict().expect("dict");
+        assert!(d.has_type(b"Page"));
+        assert_eq!(d.get(b"Kids").and_then(Object::as_array).map(<[_]>::len), Some(2));
+        let deep = "[".repeat(10_000);
+        assert!(matches!(
+            parse_one(deep.as_bytes()),
+            Err(Error::Limit(LimitError::Nesting { .. }))
+        ));
+    }
+
+    #[test]
+    fn errors_carry_offsets() {
+        match parse_one(b"<</A (unterminated") {
+            Err(Error::Syntax { kind, .. }) => assert_eq!(kind, SyntaxError::UnexpectedEnd),
+            other => panic!("unexpected {other:?}"),
+        }
+        match parse_one(b"<</A <12G4>>>") {
+            Err(Error::Syntax { offset, .. }) => assert_eq!(offset, 8),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,626 @@
+//! Basic verification of every signature in a PDF, reported in the ETSI EN 319 102-1 vocabulary.
+//!
+//! For each signature field with a value: the `/ByteRange` is sane and its gap is exactly the
+//! `/Contents` string; the digest of the covered bytes matches the CMS message digest; the CMS
+//! signature verifies with the signer's key; the ESS signing-certificate(-v2) attribute names the
+//! signer; and the signer's chain leads to a trust anchor with every certificate valid at the
+//! validation time. What changed *after* a signature (later revisions) is not judged here: the
+//! report says whether a signature covers the whole file or ends at an earlier revision.
+
+use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use x509_parser::prelude::X509Certificate;
+
+use crate::cms::der::{tag, Reader};
+use crate::cms::parse::{DigestAlgorithm, SignedData, SignerId};
+use crate::cms::{der, oids, parse_cert};
+use crate::error::Result;
+use crate::pdf::object::Object;
+use crate::pdf::Document;
+use crate::sign::collect_fields;
+use crate::time::UnixTime;
+
+/// What to verify against.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Trust anchors (DER certificates).
+    pub trust_anchors: Vec<Vec<u8>>,
+    /// The validation time.
+    pub time: UnixTime,
+}
+
+/// Main indication (ETSI EN 319 102-1 §5.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
+pub enum Indication {
+    /// Every check passed.
+    TotalPassed,
+    /// A check failed for good: the signature is not valid.
+    TotalFailed,
+    /// Not enough to decide (untrusted chain, expired certificate, unsupported form…).
+    Indeterminate,
+}
+
+impl std::fmt::Display for Indication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::TotalPassed => "TOTAL-PASSED",
+            Self::TotalFailed => "TOTAL-FAILED",
+            Self::Indeterminate => "INDETERMINATE",
+        })
+    }
+}
+
+/// Sub-indication (ETSI EN 319 102-1 §5.1.3, table 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum SubIndication {
+    /// The signature is not in a form that can be processed.
+    FormatFailure,
+    /// The digest of the signed data does not match.
+    HashFailure,
+    /// The cryptographic signature does not verify.
+    SigCryptoFailure,
+    /// The signing certificate could not be identified.
+    NoSigningCertificateFound,
+    /// No chain to a trust anchor.
+    NoCertificateChainFound,
+    /// A certificate of the chain is outside its validity period.
+    OutOfBoundsNoPoe,
+    /// The signing certificate is not yet valid.
+    NotYetValid,
+    /// The algorithm or key size is not accepted.
+    CryptoConstraintsFailure,
+    /// The signer certificate's key usage does not allow signing.
+    ChainConstraintsFailure,
+}
+
+/// How much of the file a signature covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Coverage {
+    /// Up to the last byte.
+    WholeFile,
+    /// Up to the end of an earlier revision; `end` is the byte where it stops.
+    Revision {
+        /// First byte not covered.
+        end: usize,
+    },
+    /// The byte range is unusable.
+    Invalid,
+}
+
+/// One check and its outcome.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    /// Short name.
+    pub name: &'static str,
+    /// Did it pass?
+    pub passed: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+/// The verdict for one signature.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignatureReport {
+    /// Fully qualified field name.
+    pub field: String,
+    /// `/SubFilter`.
+    pub sub_filter: String,
+    /// Signer subject, if the certificate was found.
+    pub signer: Option<String>,
+    /// Claimed signing time from `/M`, RFC 3339.
+    pub claimed_time: Option<String>,
+    /// `/ByteRange` as written.
+    pub byte_range: Vec<i64>,
+    /// What the signature covers.
+    pub coverage: Coverage,
+    /// Main indication.
+    pub indication: Indication,
+    /// Sub-indication when not passed.
+    pub sub_indication: Option<SubIndication>,
+    /// One-line reason.
+    pub reason: String,
+    /// Every check made.
+    pub checks: Vec<Check>,
+}
+
+/// The verdict for a whole document.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    /// One entry per signature, in field order.
+    pub signatures: Vec<SignatureReport>,
+}
+
+impl Report {
+    /// True if there is at least one signature and every one is TOTAL-PASSED.
+    pub fn all_passed(&self) -> bool {
+        !self.signatures.is_empty()
+            && self
+                .signatures
+                .iter()
+                .all(|s| s.indication == Indication::TotalPassed)
+    }
+}
+
+/// Verify every signature in `input`.
+///
+/// # Errors
+/// Only when the document cannot be read at all (not a PDF, broken cross-reference data); a bad
+/// signature is a report entry, not an error.
+pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
+    let doc = Document::open(input)?;
+    let root = doc
+        .trailer()
+        .get(b"Root")
+        .cloned()
+        .ok_or(crate::error::Error::Structure(crate::error::StructureError::NoRoot))?;
+    let catalog = doc.resolve_dict(&root, "the catalog")?;
+    let fields = match catalog.get(b"AcroForm") {
+        Some(a) => {
+            let form = doc.resolve_dict(a, "/AcroForm")?;
+            match form.get(b"Fields").map(|f| doc.deref(f)).transpose()? {
+                Some(Object::Array(f)) => f,
+                _ => Vec::new(),
+            }
+        }
+        None => Vec::new(),
+    };
+    let mut signatures = Vec::new();
+    for f in collect_fields(&doc, &fields)? {
+        if !f.is_signature || !f.has_value {
+            continue;
+        }
+        let field = doc.resolve_dict(&Object::Reference(f.r), "a signature field")?;
+        let Some(v) = field.get(b"V") else { continue };
+        let mut ctx = SigCtx::new(f.name.clone());
+        match doc.resolve_dict(v, "a signature dictionary") {
+            Ok(sig) => check_signature(&mut ctx, input, &sig, opts),
+            Err(e) => ctx.fail(
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                "signature dictionary",
+                e.to_string(),
+            ),
+        }
+        signatures.push(ctx.finish());
+    }
+    Ok(Report { signatures })
+}
+
+struct SigCtx {
+    report: SignatureReport,
+    verdict: Option<(Indication, SubIndication, String)>,
+}
+
+impl SigCtx {
+    fn new(field: String) -> Self {
+        Self {
+            report: SignatureReport {
+                field,
+                sub_filter: String::new(),
+                signer: None,
+                claimed_time: None,
+                byte_range: Vec::new(),
+                coverage: Coverage::Invalid,
+                indication: Indication::TotalPassed,
+                sub_indication: None,
+                reason: String::new(),
+                checks: Vec::new(),
+            },
+            verdict: None,
+        }
+    }
+
+    fn pass(&mut self, name: &'static str, detail: impl Into<String>) {
+        self.report.checks.push(Check {
+            name,
+            passed: true,
+            detail: detail.into(),
+        });
+    }
+
+    fn fail(&mut self, ind: Indication, sub: SubIndication, name: &'static str, detail: String) {
+        self.report.checks.push(Check {
+            name,
+            passed: false,
+            detail: detail.clone(),
+        });
+        // The first TOTAL-FAILED wins over any INDETERMINATE; otherwise the first failure.
+        let replace = match &self.verdict {
+            None => true,
+            Some((Indication::Indeterminate, _, _)) => ind == Indication::TotalFailed,
+            Some(_) => false,
+        };
+        if replace {
+            self.verdict = Some((ind, sub, format!("{name}: {detail}")));
+        }
+    }
+
+    fn finish(mut self) -> SignatureReport {
+        match self.verdict {
+            Some((ind, sub, reason)) => {
+                self.report.indication = ind;
+                self.report.sub_indication = Some(sub);
+                self.report.reason = reason;
+            }
+            None => {
+                self.report.reason = match self.report.coverage {
+                    Coverage::WholeFile => "signature valid, covers the whole file".into(),
+                    _ => "signature valid for its revision; later revisions follow".into(),
+                };
+            }
+        }
+        self.report
+    }
+}
+
+fn check_signature(
+    ctx: &mut SigCtx,
+    input: &[u8],
+    sig: &crate::pdf::Dict,
+    opts: &VerifyOptions,
+) {
+    use Indication::{Indeterminate, TotalFailed};
+    use SubIndication as S;
+    let sub_filter = sig
+        .get(b"SubFilter")
+        .and_then(Object::as_name)
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    ctx.report.sub_filter.clone_from(&sub_filter);
+    ctx.report.claimed_time = sig
+        .get(b"M")
+        .and_then(Object::as_string)
+        .and_then(UnixTime::parse_pdf_date)
+        .map(UnixTime::rfc3339);
+
+    // 1. ByteRange.
+    let Some(contents) = sig.get(b"Contents").and_then(Object::as_string) else {
+        ctx.fail(TotalFailed, S::FormatFailure, "contents", "/Contents is missing or not a string".into());
+        return;
+    };
+    let br: Vec<i64> = sig
+        .get(b"ByteRange")
+        .and_then(Object::as_array)
+        .map(|a| a.iter().filter_map(Object::as_i64).collect())
+        .unwrap_or_default();
+    ctx.report.byte_range.clone_from(&br);
+    let ranges = match check_byte_range(input, &br, contents) {
+        Ok((ranges, coverage)) => {
+            ctx.report.coverage = coverage;
+            ctx.pass("byte-range", format!("{br:?} is sane; its gap is exactly /Contents"));
+            ranges
+        }
+        Err(why) => {
+            ctx.fail(TotalFailed, S::FormatFailure, "byte-range", why);
+            return;
+        }
+    };
+
+    // 2. CMS.
+    let detached = matches!(
+        sub_filter.as_str(),
+        "ETSI.CAdES.detached" | "adbe.pkcs7.detached"
+    );
+    if !detached {
+        ctx.fail(
+            Indeterminate,
+            S::FormatFailure,
+            "sub-filter",
+            format!("/SubFilter /{sub_filter} is not verified by the basic verifier"),
+        );
+        return;
+    }
+    let cms_len = match der::element_len(contents) {
+        Ok(l) => l,
+        Err(e) => {
+            ctx.fail(TotalFailed, S::FormatFailure, "cms", format!("/Contents is not DER: {e}"));
+            return;
+        }
+    };
+    if contents[cms_len..].iter().any(|&b| b != 0) {
+        ctx.fail(TotalFailed, S::FormatFailure, "cms", "non-zero bytes after the CMS structure in /Contents".into());
+        return;
+    }
+    let sd = match crate::cms::parse::parse(&contents[..cms_len]) {
+        Ok(sd) => sd,
+        Err(e) => {
+            ctx.fail(TotalFailed, S::FormatFailure, "cms", e.to_string());
+            return;
+        }
+    };
+    if sd.signer_count != 1 {
+        ctx.fail(TotalFailed, S::FormatFailure, "cms", format!("{} SignerInfos; PAdES wants exactly one", sd.signer_count));
+        return;
+    }
+    let si = &sd.signer;
+    let Some(dalg) = si.digest_algorithm else {
+        ctx.fail(Indeterminate, S::CryptoConstraintsFailure, "digest", "unknown digest algorithm".into());
+        return;
+    };
+
+    // 3. Digest.
+    let mut h = aws_lc_rs::digest::Context::new(dalg.ring());
+    for r in &ranges {
+        h.update(&input[r.clone()]);
+    }
+    let digest = h.finish();
+    let Some(md) = si
+        .attribute(oids::MESSAGE_DIGEST)
+        .and_then(|v| v.first())
+        .filter(|e| e.tag == tag::OCTET_STRING)
+    else {
+        ctx.fail(TotalFailed, S::FormatFailure, "digest", "no single messageDigest signed attribute".into());
+        return;
+    };
+    if md.content == digest.as_ref() {
+        ctx.pass("digest", format!("{dalg:?} of the signed bytes matches the messageDigest attribute"));
+    } else {
+        ctx.fail(TotalFailed, S::HashFailure, "digest", "the signed bytes do not match the messageDigest attribute (document changed)".into());
+    }
+    if dalg == DigestAlgorithm::Sha1 {
+        ctx.fail(Indeterminate, S::CryptoConstraintsFailure, "digest", "SHA-1 is not accepted for signatures".into());
+    }
+
+    // 4. Signer certificate and signature.
+    let Some((signer_der, signer)) = find_signer(&sd) else {
+        ctx.fail(Indeterminate, S::NoSigningCertificateFound, "signer", "the signer's certificate is not in the CMS".into());
+        return;
+    };
+    ctx.report.signer = Some(signer.subject().to_string());
+    let Some(attrs) = si.signed_attrs_for_verification() else {
+        ctx.fail(TotalFailed, S::FormatFailure, "cms", "no signed attributes".into());
+        return;
+    };
+    match verify_raw(si.signature_algorithm, dalg, &signer, &attrs, si.signature) {
+        Ok(alg) => ctx.pass("signature", format!("{alg} signature over the signed attributes verifies")),
+        Err(why) => ctx.fail(TotalFailed, S::SigCryptoFailure, "signature", why),
+    }
+
+    // 5. ESS signing certificate.
+    match check_ess(si, signer_der) {
+        Ok(Some(d)) => ctx.pass("signing-certificate", d),
+        Ok(None) if sub_filter == "ETSI.CAdES.detached" => ctx.fail(
+            TotalFailed,
+            S::FormatFailure,
+            "signing-certificate",
+            "PAdES requires the ESS signing-certificate-v2 attribute; it is missing".into(),
+        ),
+        Ok(None) => ctx.pass("signing-certificate", "absent (allowed for adbe.pkcs7.detached)"),
+        Err(why) => ctx.fail(Indeterminate, S::NoSigningCertificateFound, "signing-certificate", why),
+    }
+
+    // 6. Chain.
+    check_chain(ctx, signer_der, &signer, &sd, opts);
+}
+
+type Ranges = Vec<std::ops::Range<usize>>;
+
+fn check_byte_range(input: &[u8], br: &[i64], contents: &[u8]) -> Result<(Ranges, Coverage), String> {
+    let u: Vec<usize> = br.iter().filter_map(|&v| usize::try_from(v).ok()).collect();
+    if br.len() != 4 || u.len() != 4 {
+        return Err(format!("/ByteRange {br:?} is not four non-negative integers"));
+    }
+    let (a, b, c, d) = (u[0], u[1], u[2], u[3]);
+    if a != 0 {
+        return Err("/ByteRange does not start at byte 0".into());
+    }
+    let end = c.checked_add(d).filter(|&e| e <= input.len()).ok_or(format!(
+        "/ByteRange ends at {} but the file has {} bytes",
+        c.saturating_add(d),
+        input.len()
+    ))?;
+    if b >= c || b < 2 {
+        return Err("/ByteRange parts overlap or are empty".into());
+    }
+    if input[b] != b'<' || input[c - 1] != b'>' {
+        return Err("the /ByteRange gap is not a hexadecimal string".into());
+    }
+    let gap = &input[b + 1..c - 1];
+    let hex: Vec<u8> = gap.iter().copied().filter(|x| !crate::pdf::object::is_whitespace(*x)).collect();
+    if hex.len() % 2 != 0 || hex.len() / 2 != contents.len() {
+        return Err("the /ByteRange gap is not the /Contents string".into());
+    }
+    let decoded = hex.chunks(2).map(|p| {
+        let s = std::str::from_utf8(p).ok()?;
+        u8::from_str_radix(s, 16).ok()
+    });
+    if !decoded.zip(contents).all(|(x, y)| x == Some(*y)) {
+        return Err("the /ByteRange gap holds other bytes than /Contents (signature wrapping?)".into());
+    }
+    let coverage = if end == input.len() {
+        Coverage::WholeFile
+    } else {
+        // The covered part must end a revision: `%%EOF` and at most an end-of-line.
+        let covered = &input[..end];
+        let trimmed = covered
+            .strip_suffix(b"\r\n")
+            .or_else(|| covered.strip_suffix(b"\n"))
+            .or_else(|| covered.strip_suffix(b"\r"))
+            .unwrap_or(covered);
+        if !trimmed.ends_with(b"%%EOF") {
+            return Err(format!("the signed range ends at byte {end}, which is not the end of a revision"));
+        }
+        Coverage::Revision { end }
+    };
+    Ok((vec![0..b, c..end], coverage))
+}
+
+fn find_signer<'a>(sd: &SignedData<'a>) -> Option<(&'a [u8], X509Certificate<'a>)> {
+    sd.certificates.iter().find_map(|der| {
+        let c = parse_cert(der, 0).ok()?;
+        let hit = match &sd.signer.sid {
+            SignerId::IssuerSerial { issuer, serial } => {
+                c.issuer().as_raw() == *issuer && c.tbs_certificate.raw_serial() == *serial
+            }
+            SignerId::SubjectKeyId(ski) => c.extensions().iter().any(|e| {
+                matches!(e.parsed_extension(), x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) if k.0 == *ski)
+            }),
+        };
+        hit.then_some((*der, c))
+    })
+}
+
+fn oid_is(content: &[u8], arcs: &[u64]) -> bool {
+    der::oid(arcs)[2..] == *content
+}
+
+fn verify_raw(
+    sig_oid: &[u8],
+    dalg: DigestAlgorithm,
+    signer: &X509Certificate<'_>,
+    message: &[u8],
+    sig: &[u8],
+) -> Result<&'static str, String> {
+    let key = signer.public_key().subject_public_key.data.as_ref();
+    let rsa = oid_is(sig_oid, oids::RSA_ENCRYPTION)
+        || oid_is(sig_oid, oids::SHA256_WITH_RSA)
+        || oid_is(sig_oid, oids::SHA384_WITH_RSA)
+        || oid_is(sig_oid, oids::SHA512_WITH_RSA);
+    let (alg, name): (&'static dyn VerificationAlgorithm, &'static str) = if rsa {
+        match dalg {
+            DigestAlgorithm::Sha256 => (&signature::RSA_PKCS1_2048_8192_SHA256, "RSA PKCS#1 v1.5 SHA-256"),
+            DigestAlgorithm::Sha384 => (&signature::RSA_PKCS1_2048_8192_SHA384, "RSA PKCS#1 v1.5 SHA-384"),
+            DigestAlgorithm::Sha512 => (&signature::RSA_PKCS1_2048_8192_SHA512, "RSA PKCS#1 v1.5 SHA-512"),
+            DigestAlgorithm::Sha1 => (&signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, "RSA PKCS#1 v1.5 SHA-1"),
+        }
+    } else if oid_is(sig_oid, oids::RSASSA_PSS) {
+        match dalg {
+            DigestAlgorithm::Sha256 => (&signature::RSA_PSS_2048_8192_SHA256, "RSASSA-PSS SHA-256"),
+            DigestAlgorithm::Sha384 => (&signature::RSA_PSS_2048_8192_SHA384, "RSASSA-PSS SHA-384"),
+            DigestAlgorithm::Sha512 => (&signature::RSA_PSS_2048_8192_SHA512, "RSASSA-PSS SHA-512"),
+            DigestAlgorithm::Sha1 => return Err("RSASSA-PSS with SHA-1 is not accepted".into()),
+        }
+    } else if oid_is(sig_oid, oids::ECDSA_SHA256) {
+        (&signature::ECDSA_P256_SHA256_ASN1, "ECDSA P-256 SHA-256")
+    } else if oid_is(sig_oid, oids::ECDSA_SHA384) {
+        (&signature::ECDSA_P384_SHA384_ASN1, "ECDSA P-384 SHA-384")
+    } else {
+        return Err("unsupported signature algorithm".into());
+    };
+    UnparsedPublicKey::new(alg, key)
+        .verify(message, sig)
+        .map(|()| name)
+        .map_err(|_| format!("the {name} signature does not verify with the signer's key"))
+}
+
+/// Check the ESS signing-certificate(-v2) attribute against the signer certificate.
+/// `Ok(None)` when the attribute is absent.
+fn check_ess(si: &crate::cms::parse::SignerInfo<'_>, signer_der: &[u8]) -> Result<Option<String>, String> {
+    let (values, v2) = match (si.attribute(oids::SIGNING_CERTIFICATE_V2), si.attribute(oids::SIGNING_CERTIFICATE)) {
+        (Some(v), _) => (v, true),
+        (None, Some(v)) => (v, false),
+        (None, None) => return Ok(None),
+    };
+    let bad = |w: &str| format!("malformed signing-certificate attribute: {w}");
+    let value = values.first().ok_or_else(|| bad("no value"))?;
+    let mut r = Reader::inside(value);
+    let certs = r.expect(tag::SEQUENCE, "certs").map_err(|e| bad(&e.to_string()))?;
+    let mut cr = Reader::inside(&certs);
+    let first = cr.expect(tag::SEQUENCE, "ESSCertID").map_err(|e| bad(&e.to_string()))?;
+    let mut fr = Reader::inside(&first);
+    let mut alg = if v2 { DigestAlgorithm::Sha256 } else { DigestAlgorithm::Sha1 };
+    if v2 && fr.peek_tag() == Some(tag::SEQUENCE) {
+        let a = fr.read().map_err(|e| bad(&e.to_string()))?;
+        let o = Reader::inside(&a).expect(tag::OID, "hashAlgorithm").map_err(|e| bad(&e.to_string()))?;
+        alg = [
+            (oids::SHA256, DigestAlgorithm::Sha256),
+            (oids::SHA384, DigestAlgorithm::Sha384),
+            (oids::SHA512, DigestAlgorithm::Sha512),
+        ]
+        .into_iter()
+        .find(|(arcs, _)| oid_is(o.content, arcs))
+        .map(|(_, a)| a)
+        .ok_or_else(|| bad("unknown hash algorithm"))?;
+    }
+    let hash = fr.expect(tag::OCTET_STRING, "certHash").map_err(|e| bad(&e.to_string()))?;
+    let actual = aws_lc_rs::digest::digest(alg.ring(), signer_der);
+    if hash.content == actual.as_ref() {
+        Ok(Some(format!(
+            "signing-certificate{} ({alg:?}) names the signer certificate",
+            if v2 { "-v2" } else { "" }
+        )))
+    } else {
+        Err("the signing-certificate attribute names another certificate than the signer's".into())
+    }
+}
+
+fn check_chain(
+    ctx: &mut SigCtx,
+    signer_der: &[u8],
+    signer: &X509Certificate<'_>,
+    sd: &SignedData<'_>,
+    opts: &VerifyOptions,
+) {
+    use Indication::{Indeterminate, TotalFailed};
+    use SubIndication as S;
+    // Key usage of the signer.
+    if let Ok(Some(ku)) = signer.key_usage() {
+        if !(ku.value.digital_signature() || ku.value.non_repudiation()) {
+            ctx.fail(Indeterminate, S::ChainConstraintsFailure, "key-usage", "the signer certificate allows neither digitalSignature nor nonRepudiation".into());
+        }
+    }
+    let anchors: Vec<X509Certificate<'_>> = opts
+        .trust_anchors
+        .iter()
+        .filter_map(|d| parse_cert(d, 0).ok())
+        .collect();
+    let pool: Vec<X509Certificate<'_>> = sd
+        .certificates
+        .iter()
+        .filter_map(|d| parse_cert(d, 0).ok())
+        .collect();
+    let now = opts.time.0;
+    let mut chain_names = vec![signer.subject().to_string()];
+    let mut current = signer.clone();
+    let mut is_anchor = opts.trust_anchors.iter().any(|a| a.as_slice() == signer_der);
+    for _depth in 0..8 {
+        let validity = current.validity();
+        if now < validity.not_before.timestamp() {
+            ctx.fail(TotalFailed, S::NotYetValid, "chain", format!("{} is not valid before {}", current.subject(), validity.not_before));
+            return;
+        }
+        if now > validity.not_after.timestamp() {
+            ctx.fail(Indeterminate, S::OutOfBoundsNoPoe, "chain", format!("{} expired on {}", current.subject(), validity.not_after));
+            return;
+        }
+        if is_anchor {
+            ctx.pass("chain", format!("trusted: {}", chain_names.join(" <- ")));
+            return;
+        }
+        let issuer_raw = current.issuer().as_raw();
+        let by_anchor = anchors
+            .iter()
+            .find(|a| a.subject().as_raw() == issuer_raw && current.verify_signature(Some(a.public_key())).is_ok());
+        if let Some(a) = by_anchor {
+            chain_names.push(a.subject().to_string());
+            current = a.clone();
+            is_anchor = true;
+            continue;
+        }
+        let by_pool = pool.iter().find(|c| {
+            c.subject().as_raw() == issuer_raw
+                && c.subject().as_raw() != current.subject().as_raw()
+                && current.verify_signature(Some(c.public_key())).is_ok()
+        });
+        match by_pool {
+            Some(c) => {
+                let ca = c.basic_constraints().ok().flatten().is_some_and(|b| b.value.ca);
+                if !ca {
+                    ctx.fail(Indeterminate, S::ChainConstraintsFailure, "chain", format!("{} issues certificates but is not a CA", c.subject()));
+                    return;
+                }
+                chain_names.push(c.subject().to_string());
+                current = c.clone();
+            }
+            None => {
+                ctx.fail(Indeterminate, S::NoCertificateChainFound, "chain", format!("no trust anchor issued {} (chain: {})", current.issuer(), chain_names.join(" <- ")));
+                return;
+            }
+        }
+    }
+    ctx.fail(Indeterminate, S::NoCertificateChainFound, "chain", "chain longer than 8 certificates".into());
+}
+
