@@ -26,6 +26,8 @@ use crate::time::UnixTime;
 
 /// Depth limit for page tree and form field trees.
 const MAX_TREE_DEPTH: usize = 64;
+/// Most page tree nodes walked.
+const MAX_PAGE_NODES: usize = 1_000_000;
 /// Most form fields walked when looking for names.
 const MAX_FIELDS: usize = 100_000;
 /// Extra `/Contents` room if a first estimate did not fit.
@@ -624,62 +626,55 @@ pub(crate) fn decode_text(s: &[u8]) -> String {
     }
 }
 
-/// Find page `n` (1-based) by walking the page tree with `/Count`, refusing cycles.
+/// Find page `n` (1-based). The whole page tree is walked (its nodes, not the pages' content),
+/// so that a loop anywhere in it is refused, not only on the way to the chosen page.
 fn find_page(doc: &Document<'_>, catalog: &Dict, n: u32) -> Result<(ObjRef, Dict)> {
-    let mut node_ref = catalog
+    let root_ref = catalog
         .get(b"Pages")
         .and_then(Object::as_ref)
         .ok_or_else(|| Error::structure("the catalog has no /Pages reference"))?;
-    let root = doc.resolve_dict(&Object::Reference(node_ref), "the page tree root")?;
-    let total = root.get(b"Count").and_then(Object::as_i64).unwrap_or(0);
-    let total_u32 = u32::try_from(total.max(0)).unwrap_or(u32::MAX);
-    if n == 0 || i64::from(n) > total {
-        return Err(Error::Structure(StructureError::NoSuchPage {
-            requested: n,
-            count: total_u32,
-        }));
-    }
-    let mut remaining = i64::from(n) - 1;
     let mut visited = HashSet::new();
-    for _ in 0..MAX_TREE_DEPTH {
-        if !visited.insert(node_ref) {
-            return Err(Error::Structure(StructureError::PageTreeCycle(node_ref.to_string())));
+    let mut found = None;
+    let mut count: u32 = 0;
+    // Depth-first, in document order: a stack of (node, depth).
+    let mut stack = vec![(root_ref, 0usize)];
+    while let Some((r, depth)) = stack.pop() {
+        if !visited.insert(r) {
+            return Err(Error::Structure(StructureError::PageTreeCycle(r.to_string())));
         }
-        let node = doc.resolve_dict(&Object::Reference(node_ref), "a page tree node")?;
+        if depth > MAX_TREE_DEPTH {
+            return Err(Error::Limit(LimitError::Nesting { offset: 0 }));
+        }
+        if visited.len() > MAX_PAGE_NODES {
+            return Err(Error::Limit(LimitError::Count {
+                what: "the number of page tree nodes",
+                value: visited.len() as u64,
+            }));
+        }
+        let node = doc.resolve_dict(&Object::Reference(r), "a page tree node")?;
+        let is_pages = node.has_type(b"Pages") || (depth == 0 && node.get(b"Kids").is_some());
+        if !is_pages {
+            count += 1;
+            if count == n {
+                found = Some((r, node));
+            }
+            continue;
+        }
         let kids = match node.get(b"Kids").map(|k| doc.deref(k)).transpose()? {
             Some(Object::Array(a)) => a,
-            _ => return Err(Error::structure(format!("page tree node {node_ref} has no /Kids"))),
+            _ => return Err(Error::structure(format!("page tree node {r} has no /Kids array"))),
         };
-        let mut next = None;
-        for kid in &kids {
-            let kr = kid
-                .as_ref()
-                .ok_or_else(|| Error::structure(format!("a /Kids entry of {node_ref} is not a reference")))?;
-            if visited.contains(&kr) {
-                return Err(Error::Structure(StructureError::PageTreeCycle(kr.to_string())));
-            }
-            let kd = doc.resolve_dict(kid, "a page tree node")?;
-            let is_page = kd.has_type(b"Page") || (kd.get(b"Kids").is_none() && !kd.has_type(b"Pages"));
-            if is_page {
-                if remaining == 0 {
-                    return Ok((kr, kd));
-                }
-                remaining -= 1;
-            } else {
-                let count = kd.get(b"Count").and_then(Object::as_i64).unwrap_or(0).max(0);
-                if remaining < count {
-                    next = Some(kr);
-                    break;
-                }
-                remaining -= count;
-            }
+        for kid in kids.iter().rev() {
+            let kr = kid.as_ref().ok_or_else(|| {
+                Error::structure(format!("a /Kids entry of {r} is not a reference"))
+            })?;
+            stack.push((kr, depth + 1));
         }
-        node_ref = next.ok_or(Error::Structure(StructureError::NoSuchPage {
-            requested: n,
-            count: total_u32,
-        }))?;
     }
-    Err(Error::Limit(LimitError::Nesting { offset: 0 }))
+    found.ok_or(Error::Structure(StructureError::NoSuchPage {
+        requested: n,
+        count,
+    }))
 }
 
 /// Append `item` to the array under `key` of object `owner` (dictionary `dict`), rewriting the

@@ -1,1 +1,199 @@
+//! End-to-end: every corpus file signed, then judged by our verifier and by pdfsig, qpdf,
+//! openssl and pyHanko; bad inputs refused; tampering detected; double signatures kept valid.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pades::{Indication, SubIndication};
+use segel_client::offline::{self, SignFileOptions};
+use segel_tests::{corpus, manifest, openssl_check, pdfsig_check, pdfsig_says_valid, pki, pyhanko_check, qpdf_check, tool};
+
+fn opts(key: &str, cert: &str, pss: bool) -> SignFileOptions {
+    let p = pki();
+    let mut request = pades::SignatureRequest::new(offline::now());
+    request.reason = Some("Persetujuan rekomendasi".into());
+    request.location = Some("Jakarta".into());
+    SignFileOptions {
+        key: p.file(key),
+        cert: p.file(cert),
+        chain: Some(p.file("dev-agency-chain.pem")),
+        pss,
+        request,
+    }
+}
+
+fn trust() -> PathBuf {
+    // Our root and the corpus' other CA, in one PEM.
+    let dir = std::env::temp_dir().join(format!("segel-trust-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("trust.pem");
+    let mut pem = std::fs::read(pki().file("doc-root.pem")).expect("root");
+    pem.extend(std::fs::read(corpus().join("other-ca-root.pem")).expect("other root"));
+    std::fs::write(&path, pem).expect("write trust");
+    path
+}
+
+fn verify(file: &Path) -> pades::Report {
+    offline::verify_file(file, &trust()).expect("verifier reads the file")
+}
+
+fn sign_and_judge(name: &str, key: &str, cert: &str, pss: bool, work: &Path) {
+    let input = corpus().join(name);
+    let out = work.join(format!("signed-{name}"));
+    let signed = offline::sign_file(&input, &out, &opts(key, cert, pss)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let original = std::fs::read(&input).expect("input");
+    let output = std::fs::read(&out).expect("output");
+    assert!(output.starts_with(&original), "{name}: output does not start with the input bytes");
+    assert_eq!(output.len(), signed.bytes);
+    let report = verify(&out);
+    let expected = report.signatures.len();
+    assert!(report.all_passed(), "{name}: our verifier: {report:#?}");
+    assert!(expected >= 1);
+    pdfsig_check(&out, expected).unwrap_or_else(|e| panic!("{e:#}"));
+    qpdf_check(&out).unwrap_or_else(|e| panic!("{e:#}"));
+    openssl_check(&out, work).unwrap_or_else(|e| panic!("{e:#}"));
+    pyhanko_check(&out, expected).unwrap_or_else(|e| panic!("{e:#}"));
+}
+
+#[test]
+fn every_corpus_file_signs_and_every_verifier_accepts_it() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let files: Vec<String> = manifest()
+        .into_iter()
+        .filter(|(_, expect)| expect == "sign")
+        .map(|(f, _)| f)
+        .collect();
+    assert!(files.len() >= 12, "corpus incomplete: {files:?}");
+    for f in &files {
+        sign_and_judge(f, "dev-agency.key", "dev-agency.pem", false, work.path());
+    }
+}
+
+#[test]
+fn rsa_3072_and_pss_signatures_are_accepted() {
+    let work = tempfile::tempdir().expect("tempdir");
+    sign_and_judge("surat-rekomendasi.pdf", "dev-agency-3072.key", "dev-agency-3072.pem", false, work.path());
+    sign_and_judge("qpdf-xref-stream.pdf", "dev-agency.key", "dev-agency.pem", true, work.path());
+    sign_and_judge("gs-ps2pdf.pdf", "dev-agency-3072.key", "dev-agency-3072.pem", true, work.path());
+}
+
+#[test]
+fn every_bad_corpus_file_is_refused_with_a_specific_message() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let expected = [
+        ("bad/zero-bytes.pdf", "empty"),
+        ("bad/gateway-error.pdf", "no %PDF- header"),
+        ("bad/truncated-download.pdf", "no startxref"),
+        ("bad/password-protected.pdf", "encrypted"),
+        ("bad/pages-cycle.pdf", "page tree loops"),
+    ];
+    let listed: Vec<String> = manifest().into_iter().filter(|(_, e)| e == "reject").map(|(f, _)| f).collect();
+    assert_eq!(listed.len(), expected.len(), "manifest lists other bad files: {listed:?}");
+    for (name, needle) in expected {
+        let out = work.path().join("out.pdf");
+        let err = offline::sign_file(&corpus().join(name), &out, &opts("dev-agency.key", "dev-agency.pem", false))
+            .expect_err(name);
+        let msg = err.to_string();
+        assert!(msg.contains(needle), "{name}: message {msg:?} lacks {needle:?}");
+        assert!(!out.exists(), "{name}: an output file was written");
+        let leftovers: Vec<_> = std::fs::read_dir(work.path()).expect("dir").collect();
+        assert!(leftovers.is_empty(), "{name}: temporary files left: {leftovers:?}");
+    }
+}
+
+#[test]
+fn a_second_signature_keeps_both_valid() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let once = work.path().join("once.pdf");
+    let twice = work.path().join("twice.pdf");
+    offline::sign_file(&corpus().join("surat-rekomendasi-cairo.pdf"), &once, &opts("dev-agency.key", "dev-agency.pem", false)).expect("first");
+    offline::sign_file(&once, &twice, &opts("dev-agency-3072.key", "dev-agency-3072.pem", true)).expect("second");
+    let report = verify(&twice);
+    assert_eq!(report.signatures.len(), 2);
+    assert!(report.all_passed(), "{report:#?}");
+    assert!(matches!(report.signatures[0].coverage, pades::verify::Coverage::Revision { .. }));
+    pdfsig_check(&twice, 2).unwrap_or_else(|e| panic!("{e:#}"));
+    pyhanko_check(&twice, 2).unwrap_or_else(|e| panic!("{e:#}"));
+    qpdf_check(&twice).unwrap_or_else(|e| panic!("{e:#}"));
+}
+
+#[test]
+fn tampering_is_reported_as_not_valid_by_us_and_by_pdfsig() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let signed = work.path().join("signed.pdf");
+    offline::sign_file(&corpus().join("reportlab-1page.pdf"), &signed, &opts("dev-agency.key", "dev-agency.pem", false)).expect("sign");
+    let data = std::fs::read(&signed).expect("read");
+    let report = verify(&signed);
+    let br = report.signatures[0].byte_range.clone();
+    let (b, c) = (br[1] as usize, br[2] as usize);
+
+    // A flipped byte inside the signed range (in the page content, "Hello" text or similar).
+    let mut flipped = data.clone();
+    let at = b / 2;
+    flipped[at] ^= 0x01;
+    let f1 = work.path().join("flipped.pdf");
+    std::fs::write(&f1, &flipped).expect("write");
+    let r = offline::verify_file(&f1, &trust());
+    match r {
+        Ok(r) => {
+            assert_eq!(r.signatures[0].indication, Indication::TotalFailed, "{r:#?}");
+            assert_eq!(r.signatures[0].sub_indication, Some(SubIndication::HashFailure));
+        }
+        // Flipping a byte may also break the file's syntax: that is a refusal too.
+        Err(e) => eprintln!("flipped file unreadable: {e}"),
+    }
+    if let Some(v) = pdfsig_says_valid(&f1).ok().filter(|v| !v.is_empty()) {
+        assert!(v.iter().all(|ok| !ok), "pdfsig accepted a flipped byte");
+    }
+
+    // A changed /Contents: one hex digit of the signature value changed.
+    let mut changed = data.clone();
+    // The RSA signature value sits at the end of the CMS; change a digit there.
+    let cms_end = data[b + 1..c - 1].iter().rposition(|&x| x != b'0').expect("cms") + b + 1;
+    changed[cms_end - 10] = if changed[cms_end - 10] == b'A' { b'B' } else { b'A' };
+    let f2 = work.path().join("contents.pdf");
+    std::fs::write(&f2, &changed).expect("write");
+    let r = offline::verify_file(&f2, &trust()).expect("readable");
+    assert_ne!(r.signatures[0].indication, Indication::TotalPassed, "{r:#?}");
+    if let Some(v) = pdfsig_says_valid(&f2).ok().filter(|v| !v.is_empty()) {
+        assert!(v.iter().all(|ok| !ok), "pdfsig accepted a changed /Contents");
+    }
+}
+
+#[test]
+fn an_existing_empty_signature_field_is_signed_into() {
+    let Some(pyhanko) = tool("pyhanko") else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let with_field = work.path().join("field.pdf");
+    let o = Command::new(pyhanko)
+        .args(["sign", "addfields", "--field", "2/350,100,550,160/Stempel"])
+        .arg(corpus().join("surat-rekomendasi.pdf"))
+        .arg(&with_field)
+        .output()
+        .expect("pyhanko addfields");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = work.path().join("signed.pdf");
+    let mut o2 = opts("dev-agency.key", "dev-agency.pem", false);
+    o2.request.field = Some("Stempel".into());
+    let signed = offline::sign_file(&with_field, &out, &o2).expect("sign into field");
+    assert_eq!(signed.field, "Stempel");
+    let report = verify(&out);
+    assert_eq!(report.signatures.len(), 1, "{report:#?}");
+    assert_eq!(report.signatures[0].field, "Stempel");
+    assert!(report.all_passed());
+    pdfsig_check(&out, 1).unwrap_or_else(|e| panic!("{e:#}"));
+    pyhanko_check(&out, 1).unwrap_or_else(|e| panic!("{e:#}"));
+    // Signing the same field again is refused.
+    let again = offline::sign_file(&out, &work.path().join("again.pdf"), &o2).expect_err("already signed");
+    assert!(again.to_string().contains("already signed"), "{again}");
+}
+
+#[test]
+fn a_mismatched_key_is_refused_before_signing() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("out.pdf");
+    let err = offline::sign_file(&corpus().join("reportlab-1page.pdf"), &out, &opts("dev-agency-3072.key", "dev-agency.pem", false))
+        .expect_err("mismatch");
+    assert!(err.to_string().contains("does not belong"), "{err}");
+    assert!(!out.exists());
+}
