@@ -7,6 +7,8 @@
 
 #![allow(missing_docs)]
 
+pub mod fixtures;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -155,9 +157,17 @@ pub fn pdfsig_says_valid(file: &Path) -> Result<Vec<bool>> {
 
 /// pyHanko's executive summary must say VALID for `expected` signatures and nothing else.
 pub fn pyhanko_check(file: &Path, expected: usize) -> Result<()> {
+    pyhanko_check_with(file, expected, &[])
+}
+
+/// As [`pyhanko_check`], with extra options (`--no-strict-syntax` for hybrid-reference files,
+/// which pyHanko refuses in strict mode whoever signed them).
+pub fn pyhanko_check_with(file: &Path, expected: usize, extra: &[&str]) -> Result<()> {
     let Some(ph) = tool("pyhanko") else { return Ok(()) };
     let o = run(Command::new(ph)
-        .args(["sign", "validate", "--no-revocation-check", "--trust-replace", "--executive-summary", "--trust"])
+        .args(["sign", "validate"])
+        .args(extra)
+        .args(["--no-revocation-check", "--trust-replace", "--executive-summary", "--trust"])
         .arg(pki().file("doc-root.pem"))
         .arg("--trust")
         .arg(corpus().join("other-ca-root.pem"))

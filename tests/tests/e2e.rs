@@ -197,3 +197,115 @@ fn a_mismatched_key_is_refused_before_signing() {
     assert!(err.to_string().contains("does not belong"), "{err}");
     assert!(!out.exists());
 }
+
+/// Sign `bytes` (written to `work/name`) and run every judge.
+fn sign_bytes_and_judge(name: &str, bytes: &[u8], work: &Path) -> PathBuf {
+    let input = work.join(name);
+    std::fs::write(&input, bytes).expect("write fixture");
+    let out = work.join(format!("signed-{name}"));
+    offline::sign_file(&input, &out, &opts("dev-agency.key", "dev-agency.pem", false))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let output = std::fs::read(&out).expect("output");
+    assert!(output.starts_with(bytes), "{name}: not an incremental update");
+    let report = verify(&out);
+    assert!(report.all_passed(), "{name}: {report:#?}");
+    let n = report.signatures.len();
+    pdfsig_check(&out, n).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    qpdf_check(&out).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    openssl_check(&out, work).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    let extra: &[&str] = if name.starts_with("hybrid") { &["--no-strict-syntax"] } else { &[] };
+    segel_tests::pyhanko_check_with(&out, n, extra).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    out
+}
+
+#[test]
+fn hand_built_shapes_sign_and_verify() {
+    use segel_tests::fixtures::{build, Shape};
+    let work = tempfile::tempdir().expect("tempdir");
+    let shapes: &[(&str, Shape)] = &[
+        ("lf.pdf", Shape::default()),
+        ("crlf-pdf13.pdf", Shape { eol: "\r\n", version: "1.3", ..Shape::default() }),
+        ("cr-only.pdf", Shape { eol: "\r", ..Shape::default() }),
+        ("no-id.pdf", Shape { id: false, ..Shape::default() }),
+        ("no-eol-after-eof.pdf", Shape { after_eof: b"", ..Shape::default() }),
+        ("garbage-after-eof.pdf", Shape { after_eof: b"\n\0\0\0 trailing junk from a mail gateway\n", ..Shape::default() }),
+        ("pdf20.pdf", Shape { version: "2.0", ..Shape::default() }),
+        ("hybrid.pdf", Shape { hybrid: true, version: "1.5", ..Shape::default() }),
+    ];
+    for (name, shape) in shapes {
+        let out = sign_bytes_and_judge(name, &build(shape), work.path());
+        let data = std::fs::read(&out).expect("read");
+        let tail = &data[build(shape).len()..];
+        // A table stays a table (PDF/A-1 forbids xref streams).
+        assert!(!tail.windows(10).any(|w| w == b"/Type/XRef"), "{name}: update used an xref stream");
+        if !shape.id {
+            assert!(tail.windows(3).any(|w| w == b"/ID"), "{name}: no /ID created");
+        }
+    }
+}
+
+#[test]
+fn qpdf_rewritten_shapes_sign_and_verify() {
+    let Some(qpdf) = tool("qpdf") else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let src = corpus().join("reportlab-12pages.pdf");
+    let variants: &[(&str, &[&str])] = &[
+        ("linearized.pdf", &["--linearize"]),
+        ("linearized-objstm.pdf", &["--linearize", "--object-streams=generate"]),
+        ("pdf20-objstm.pdf", &["--force-version=2.0", "--object-streams=generate"]),
+    ];
+    for (name, args) in variants {
+        let path = work.path().join(format!("src-{name}"));
+        let o = Command::new(&qpdf).args(*args).arg(&src).arg(&path).output().expect("qpdf");
+        assert!(o.status.success(), "qpdf {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let bytes = std::fs::read(&path).expect("read");
+        let out = sign_bytes_and_judge(name, &bytes, work.path());
+        if name.contains("objstm") {
+            let data = std::fs::read(&out).expect("read");
+            assert!(data[bytes.len()..].windows(10).any(|w| w == b"/Type/XRef"), "{name}: a stream file must get an xref stream");
+        }
+    }
+}
+
+#[test]
+fn signatures_by_pyhanko_stay_valid_legacy_and_certified() {
+    let Some(pyhanko) = tool("pyhanko") else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let p = pki();
+    // adbe.pkcs7.detached (pyHanko without --use-pades), and a certification signature (DocMDP P=2).
+    for (name, extra) in [("legacy.pdf", &[][..]), ("certified.pdf", &["--certify"][..])] {
+        let path = work.path().join(format!("src-{name}"));
+        let o = Command::new(&pyhanko)
+            .args(["sign", "addsig", "--field", "1/0,0,0,0/Earlier"])
+            .args(extra)
+            .args(["pemder", "--no-pass", "--key"])
+            .arg(p.file("dev-agency-3072.key"))
+            .arg("--cert")
+            .arg(p.file("dev-agency-3072.pem"))
+            .arg("--chain")
+            .arg(p.file("agency-ca.pem"))
+            .arg(corpus().join("fpdf2-report.pdf"))
+            .arg(&path)
+            .output()
+            .expect("pyhanko addsig");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let bytes = std::fs::read(&path).expect("read");
+        let out = sign_bytes_and_judge(name, &bytes, work.path());
+        let report = verify(&out);
+        assert_eq!(report.signatures.len(), 2, "{name}");
+        if name == "legacy.pdf" {
+            assert_eq!(report.signatures[0].sub_filter, "adbe.pkcs7.detached");
+        }
+    }
+}
+
+#[test]
+fn a_certification_forbidding_changes_is_refused() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("p1.pdf");
+    std::fs::write(&input, segel_tests::fixtures::certified_no_changes()).expect("write");
+    let out = work.path().join("out.pdf");
+    let err = offline::sign_file(&input, &out, &opts("dev-agency.key", "dev-agency.pem", false)).expect_err("refused");
+    assert!(err.to_string().contains("DocMDP /P 1"), "{err}");
+    assert!(!out.exists());
+}
