@@ -52,6 +52,9 @@ impl ClientError {
     /// True when the input could not be read at all (exit code 2 territory), as opposed to a
     /// document that was read and refused.
     pub fn is_unreadable_input(&self) -> bool {
-        matches!(self, Self::Read { .. } | Self::Pem { .. } | Self::Key { .. })
+        matches!(
+            self,
+            Self::Read { .. } | Self::Pem { .. } | Self::Key { .. }
+        )
     }
 }

@@ -48,7 +48,11 @@ pub struct Signed {
 ///
 /// # Errors
 /// Unreadable files, unusable key or certificates, or a document the engine refuses.
-pub fn sign_file(input: &Path, output: &Path, opts: &SignFileOptions) -> Result<Signed, ClientError> {
+pub fn sign_file(
+    input: &Path,
+    output: &Path,
+    opts: &SignFileOptions,
+) -> Result<Signed, ClientError> {
     let key_der = pem::read_private_key(&opts.key)?;
     let alg = if opts.pss {
         SignatureAlgorithm::RsaPssSha256
@@ -75,10 +79,11 @@ pub fn sign_file(input: &Path, output: &Path, opts: &SignFileOptions) -> Result<
     })?;
     let mut request = opts.request.clone();
     request.time = now();
-    let signed = pades::sign(&data, &request, &signer, &identity).map_err(|source| ClientError::Engine {
-        path: input.to_path_buf(),
-        source,
-    })?;
+    let signed =
+        pades::sign(&data, &request, &signer, &identity).map_err(|source| ClientError::Engine {
+            path: input.to_path_buf(),
+            source,
+        })?;
     write_atomically(output, &signed.parts())?;
     Ok(Signed {
         field: signed.field().to_string(),
@@ -100,7 +105,10 @@ pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), ClientError>
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.segel-{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;

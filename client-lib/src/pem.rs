@@ -71,7 +71,9 @@ pub fn read_private_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, ClientError> 
         path: path.to_path_buf(),
         what,
     };
-    if text.windows(21).any(|w| w == b"ENCRYPTED PRIVATE KEY") || text.windows(9).any(|w| w == b"Proc-Type") {
+    if text.windows(21).any(|w| w == b"ENCRYPTED PRIVATE KEY")
+        || text.windows(9).any(|w| w == b"Proc-Type")
+    {
         return Err(pem_err(
             "encrypted private keys are not supported by offline signing; decrypt the key into a 0600 file".into(),
         ));
@@ -98,7 +100,11 @@ mod tests {
         assert_eq!(b.len(), 2);
         assert_eq!(b[0].as_slice(), &[0, 1, 2]);
         assert_eq!(b[1].as_slice(), &[3]);
-        assert!(blocks(b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----", "CERTIFICATE").is_err());
+        assert!(blocks(
+            b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----",
+            "CERTIFICATE"
+        )
+        .is_err());
         assert!(blocks(b"-----BEGIN CERTIFICATE-----\nAAEC\n", "CERTIFICATE").is_err());
     }
 }

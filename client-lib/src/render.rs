@@ -14,10 +14,25 @@ pub fn text(file: &str, report: &Report) -> String {
     for (i, sig) in report.signatures.iter().enumerate() {
         let signer = sig.signer.as_deref().unwrap_or("unknown signer");
         let verdict = match sig.sub_indication {
-            Some(sub) => format!("{}/{}", sig.indication, serde_json::to_value(sub).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+            Some(sub) => format!(
+                "{}/{}",
+                sig.indication,
+                serde_json::to_value(sub)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ),
             None => sig.indication.to_string(),
         };
-        let _ = writeln!(s, "#{} {}: {} — {} — {}", i + 1, sig.field, verdict, signer, sig.reason);
+        let _ = writeln!(
+            s,
+            "#{} {}: {} — {} — {}",
+            i + 1,
+            sig.field,
+            verdict,
+            signer,
+            sig.reason
+        );
     }
     for (i, sig) in report.signatures.iter().enumerate() {
         let _ = writeln!(s, "\n#{} {}", i + 1, sig.field);
@@ -33,13 +48,23 @@ pub fn text(file: &str, report: &Report) -> String {
         };
         let _ = writeln!(s, "  coverage:     {cov}");
         for c in &sig.checks {
-            let _ = writeln!(s, "  [{}] {}: {}", if c.passed { "ok" } else { "FAIL" }, c.name, c.detail);
+            let _ = writeln!(
+                s,
+                "  [{}] {}: {}",
+                if c.passed { "ok" } else { "FAIL" },
+                c.name,
+                c.detail
+            );
         }
     }
     let _ = writeln!(
         s,
         "\n{file}: {}",
-        if report.all_passed() { "every signature TOTAL-PASSED" } else { "NOT every signature passed" }
+        if report.all_passed() {
+            "every signature TOTAL-PASSED"
+        } else {
+            "NOT every signature passed"
+        }
     );
     s
 }

@@ -263,7 +263,11 @@ impl fmt::Display for LimitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Nesting { offset } => {
-                write!(f, "objects nested deeper than {} at byte {offset}", crate::pdf::MAX_DEPTH)
+                write!(
+                    f,
+                    "objects nested deeper than {} at byte {offset}",
+                    crate::pdf::MAX_DEPTH
+                )
             }
             Self::Decompressed { limit } => {
                 write!(f, "a stream inflates to more than {limit} bytes")
@@ -288,9 +292,14 @@ pub enum FieldError {
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NotSignatureField(n) => write!(f, "field {n:?} exists but is not a signature field"),
+            Self::NotSignatureField(n) => {
+                write!(f, "field {n:?} exists but is not a signature field")
+            }
             Self::AlreadySigned(n) => write!(f, "field {n:?} is already signed"),
-            Self::BadName(n) => write!(f, "{n:?} is not a usable field name (no dots, 1-64 printable characters)"),
+            Self::BadName(n) => write!(
+                f,
+                "{n:?} is not a usable field name (no dots, 1-64 printable characters)"
+            ),
         }
     }
 }

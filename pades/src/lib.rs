@@ -28,6 +28,7 @@ pub mod fuzzing;
 pub mod pdf;
 pub mod sign;
 pub mod signer;
+pub mod testing;
 pub mod time;
 pub mod verify;
 

@@ -297,7 +297,8 @@ pub fn prepare<'a>(
             // An empty appearance: PDF/A wants every widget to have one.
             update.put(
                 ap_ref,
-                b"<</Type/XObject/Subtype/Form/BBox[0 0 0 0]/Length 0>>stream\n\nendstream".to_vec(),
+                b"<</Type/XObject/Subtype/Form/BBox[0 0 0 0]/Length 0>>stream\n\nendstream"
+                    .to_vec(),
             );
             add_to_array(&mut update, &doc, page_ref, &page, b"Annots", widget_ref)?;
             form.write_with(&mut update, &doc, root_ref, &catalog, Some(widget_ref))?;
@@ -354,11 +355,13 @@ pub fn prepare<'a>(
     let base = input.len();
     let contents = base + body + contents_at..base + body + contents_at + contents_capacity * 2;
     let total = base + tail.bytes.len();
-    let byte_range = [0, contents.start - 1, contents.end + 1, total - (contents.end + 1)];
-    let br = format!(
-        "[0 {} {} {}]",
-        byte_range[1], byte_range[2], byte_range[3]
-    );
+    let byte_range = [
+        0,
+        contents.start - 1,
+        contents.end + 1,
+        total - (contents.end + 1),
+    ];
+    let br = format!("[0 {} {} {}]", byte_range[1], byte_range[2], byte_range[3]);
     let br = format!("{br:<width$}", width = BYTE_RANGE_PLACEHOLDER.len());
     let at = body + br_at;
     tail.bytes[at..at + br.len()].copy_from_slice(br.as_bytes());
@@ -391,10 +394,8 @@ fn text_string(s: &str) -> Vec<u8> {
 }
 
 fn check_field_name(n: &str) -> Result<()> {
-    let ok = !n.is_empty()
-        && n.len() <= 64
-        && !n.contains('.')
-        && n.chars().all(|c| !c.is_control());
+    let ok =
+        !n.is_empty() && n.len() <= 64 && !n.contains('.') && n.chars().all(|c| !c.is_control());
     if ok {
         Ok(())
     } else {
@@ -556,7 +557,9 @@ pub(crate) fn collect_fields(doc: &Document<'_>, roots: &[Object]) -> Result<Vec
             return Err(Error::Limit(LimitError::Nesting { offset: 0 }));
         }
         if !seen.insert(r) {
-            return Err(Error::structure(format!("the form field tree loops at {r}")));
+            return Err(Error::structure(format!(
+                "the form field tree loops at {r}"
+            )));
         }
         if seen.len() > MAX_FIELDS {
             return Err(Error::Limit(LimitError::Count {
@@ -640,7 +643,9 @@ fn find_page(doc: &Document<'_>, catalog: &Dict, n: u32) -> Result<(ObjRef, Dict
     let mut stack = vec![(root_ref, 0usize)];
     while let Some((r, depth)) = stack.pop() {
         if !visited.insert(r) {
-            return Err(Error::Structure(StructureError::PageTreeCycle(r.to_string())));
+            return Err(Error::Structure(StructureError::PageTreeCycle(
+                r.to_string(),
+            )));
         }
         if depth > MAX_TREE_DEPTH {
             return Err(Error::Limit(LimitError::Nesting { offset: 0 }));
@@ -662,7 +667,11 @@ fn find_page(doc: &Document<'_>, catalog: &Dict, n: u32) -> Result<(ObjRef, Dict
         }
         let kids = match node.get(b"Kids").map(|k| doc.deref(k)).transpose()? {
             Some(Object::Array(a)) => a,
-            _ => return Err(Error::structure(format!("page tree node {r} has no /Kids array"))),
+            _ => {
+                return Err(Error::structure(format!(
+                    "page tree node {r} has no /Kids array"
+                )))
+            }
         };
         for kid in kids.iter().rev() {
             let kr = kid.as_ref().ok_or_else(|| {

@@ -19,7 +19,14 @@ impl UnixTime {
         let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
         let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
         let y = yoe + era * 400 + i64::from(m <= 2);
-        (y, m, d, (secs / 3600) as u32, (secs / 60 % 60) as u32, (secs % 60) as u32)
+        (
+            y,
+            m,
+            d,
+            (secs / 3600) as u32,
+            (secs / 60 % 60) as u32,
+            (secs % 60) as u32,
+        )
     }
 
     /// Build from civil UTC fields (no range checks beyond what the arithmetic needs).
@@ -51,7 +58,9 @@ impl UnixTime {
         let s = s.strip_prefix(b"D:").unwrap_or(s);
         let num = |r: std::ops::Range<usize>, default: u32| -> Option<u32> {
             match s.get(r) {
-                Some(d) if d.iter().all(u8::is_ascii_digit) => std::str::from_utf8(d).ok()?.parse().ok(),
+                Some(d) if d.iter().all(u8::is_ascii_digit) => {
+                    std::str::from_utf8(d).ok()?.parse().ok()
+                }
                 Some(_) => None,
                 None => Some(default),
             }
@@ -60,7 +69,13 @@ impl UnixTime {
         if s.len() < 4 {
             return None;
         }
-        let (mo, d, h, mi, sec) = (num(4..6, 1)?, num(6..8, 1)?, num(8..10, 0)?, num(10..12, 0)?, num(12..14, 0)?);
+        let (mo, d, h, mi, sec) = (
+            num(4..6, 1)?,
+            num(6..8, 1)?,
+            num(8..10, 0)?,
+            num(10..12, 0)?,
+            num(12..14, 0)?,
+        );
         if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
             return None;
         }
@@ -68,8 +83,14 @@ impl UnixTime {
         if let Some(&sign) = s.get(14) {
             if sign == b'+' || sign == b'-' {
                 let digits: Vec<u8> = s[15..].iter().copied().filter(u8::is_ascii_digit).collect();
-                let oh = digits.get(0..2).and_then(|d| std::str::from_utf8(d).ok()?.parse::<i64>().ok()).unwrap_or(0);
-                let om = digits.get(2..4).and_then(|d| std::str::from_utf8(d).ok()?.parse::<i64>().ok()).unwrap_or(0);
+                let oh = digits
+                    .get(0..2)
+                    .and_then(|d| std::str::from_utf8(d).ok()?.parse::<i64>().ok())
+                    .unwrap_or(0);
+                let om = digits
+                    .get(2..4)
+                    .and_then(|d| std::str::from_utf8(d).ok()?.parse::<i64>().ok())
+                    .unwrap_or(0);
                 let off = oh * 3600 + om * 60;
                 t += if sign == b'+' { -off } else { off };
             }
@@ -88,7 +109,10 @@ mod tests {
         assert_eq!(t.rfc3339(), "2026-11-29T09:00:00Z");
         assert_eq!(t.pdf_date(), "D:20261129090000+00'00'");
         assert_eq!(UnixTime::parse_pdf_date(t.pdf_date().as_bytes()), Some(t));
-        assert_eq!(UnixTime::parse_pdf_date(b"D:20261129160000+07'00'"), Some(t));
+        assert_eq!(
+            UnixTime::parse_pdf_date(b"D:20261129160000+07'00'"),
+            Some(t)
+        );
         assert_eq!(UnixTime(0).rfc3339(), "1970-01-01T00:00:00Z");
         assert_eq!(UnixTime(951_782_400).rfc3339(), "2000-02-29T00:00:00Z");
     }

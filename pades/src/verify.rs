@@ -155,7 +155,9 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
         .trailer()
         .get(b"Root")
         .cloned()
-        .ok_or(crate::error::Error::Structure(crate::error::StructureError::NoRoot))?;
+        .ok_or(crate::error::Error::Structure(
+            crate::error::StructureError::NoRoot,
+        ))?;
     let catalog = doc.resolve_dict(&root, "the catalog")?;
     let fields = match catalog.get(b"AcroForm") {
         Some(a) => {
@@ -256,12 +258,7 @@ impl SigCtx {
     }
 }
 
-fn check_signature(
-    ctx: &mut SigCtx,
-    input: &[u8],
-    sig: &crate::pdf::Dict,
-    opts: &VerifyOptions,
-) {
+fn check_signature(ctx: &mut SigCtx, input: &[u8], sig: &crate::pdf::Dict, opts: &VerifyOptions) {
     use Indication::{Indeterminate, TotalFailed};
     use SubIndication as S;
     let sub_filter = sig
@@ -278,7 +275,12 @@ fn check_signature(
 
     // 1. ByteRange.
     let Some(contents) = sig.get(b"Contents").and_then(Object::as_string) else {
-        ctx.fail(TotalFailed, S::FormatFailure, "contents", "/Contents is missing or not a string".into());
+        ctx.fail(
+            TotalFailed,
+            S::FormatFailure,
+            "contents",
+            "/Contents is missing or not a string".into(),
+        );
         return;
     };
     let br: Vec<i64> = sig
@@ -290,7 +292,10 @@ fn check_signature(
     let ranges = match check_byte_range(input, &br, contents) {
         Ok((ranges, coverage)) => {
             ctx.report.coverage = coverage;
-            ctx.pass("byte-range", format!("{br:?} is sane; its gap is exactly /Contents"));
+            ctx.pass(
+                "byte-range",
+                format!("{br:?} is sane; its gap is exactly /Contents"),
+            );
             ranges
         }
         Err(why) => {
@@ -316,12 +321,22 @@ fn check_signature(
     let cms_len = match der::element_len(contents) {
         Ok(l) => l,
         Err(e) => {
-            ctx.fail(TotalFailed, S::FormatFailure, "cms", format!("/Contents is not DER: {e}"));
+            ctx.fail(
+                TotalFailed,
+                S::FormatFailure,
+                "cms",
+                format!("/Contents is not DER: {e}"),
+            );
             return;
         }
     };
     if contents[cms_len..].iter().any(|&b| b != 0) {
-        ctx.fail(TotalFailed, S::FormatFailure, "cms", "non-zero bytes after the CMS structure in /Contents".into());
+        ctx.fail(
+            TotalFailed,
+            S::FormatFailure,
+            "cms",
+            "non-zero bytes after the CMS structure in /Contents".into(),
+        );
         return;
     }
     let sd = match crate::cms::parse::parse(&contents[..cms_len]) {
@@ -332,12 +347,22 @@ fn check_signature(
         }
     };
     if sd.signer_count != 1 {
-        ctx.fail(TotalFailed, S::FormatFailure, "cms", format!("{} SignerInfos; PAdES wants exactly one", sd.signer_count));
+        ctx.fail(
+            TotalFailed,
+            S::FormatFailure,
+            "cms",
+            format!("{} SignerInfos; PAdES wants exactly one", sd.signer_count),
+        );
         return;
     }
     let si = &sd.signer;
     let Some(dalg) = si.digest_algorithm else {
-        ctx.fail(Indeterminate, S::CryptoConstraintsFailure, "digest", "unknown digest algorithm".into());
+        ctx.fail(
+            Indeterminate,
+            S::CryptoConstraintsFailure,
+            "digest",
+            "unknown digest algorithm".into(),
+        );
         return;
     };
 
@@ -352,30 +377,61 @@ fn check_signature(
         .and_then(|v| v.first())
         .filter(|e| e.tag == tag::OCTET_STRING)
     else {
-        ctx.fail(TotalFailed, S::FormatFailure, "digest", "no single messageDigest signed attribute".into());
+        ctx.fail(
+            TotalFailed,
+            S::FormatFailure,
+            "digest",
+            "no single messageDigest signed attribute".into(),
+        );
         return;
     };
     if md.content == digest.as_ref() {
-        ctx.pass("digest", format!("{dalg:?} of the signed bytes matches the messageDigest attribute"));
+        ctx.pass(
+            "digest",
+            format!("{dalg:?} of the signed bytes matches the messageDigest attribute"),
+        );
     } else {
-        ctx.fail(TotalFailed, S::HashFailure, "digest", "the signed bytes do not match the messageDigest attribute (document changed)".into());
+        ctx.fail(
+            TotalFailed,
+            S::HashFailure,
+            "digest",
+            "the signed bytes do not match the messageDigest attribute (document changed)".into(),
+        );
     }
     if dalg == DigestAlgorithm::Sha1 {
-        ctx.fail(Indeterminate, S::CryptoConstraintsFailure, "digest", "SHA-1 is not accepted for signatures".into());
+        ctx.fail(
+            Indeterminate,
+            S::CryptoConstraintsFailure,
+            "digest",
+            "SHA-1 is not accepted for signatures".into(),
+        );
     }
 
     // 4. Signer certificate and signature.
     let Some((signer_der, signer)) = find_signer(&sd) else {
-        ctx.fail(Indeterminate, S::NoSigningCertificateFound, "signer", "the signer's certificate is not in the CMS".into());
+        ctx.fail(
+            Indeterminate,
+            S::NoSigningCertificateFound,
+            "signer",
+            "the signer's certificate is not in the CMS".into(),
+        );
         return;
     };
     ctx.report.signer = Some(signer.subject().to_string());
     let Some(attrs) = si.signed_attrs_for_verification() else {
-        ctx.fail(TotalFailed, S::FormatFailure, "cms", "no signed attributes".into());
+        ctx.fail(
+            TotalFailed,
+            S::FormatFailure,
+            "cms",
+            "no signed attributes".into(),
+        );
         return;
     };
     match verify_raw(si.signature_algorithm, dalg, &signer, &attrs, si.signature) {
-        Ok(alg) => ctx.pass("signature", format!("{alg} signature over the signed attributes verifies")),
+        Ok(alg) => ctx.pass(
+            "signature",
+            format!("{alg} signature over the signed attributes verifies"),
+        ),
         Err(why) => ctx.fail(TotalFailed, S::SigCryptoFailure, "signature", why),
     }
 
@@ -388,8 +444,16 @@ fn check_signature(
             "signing-certificate",
             "PAdES requires the ESS signing-certificate-v2 attribute; it is missing".into(),
         ),
-        Ok(None) => ctx.pass("signing-certificate", "absent (allowed for adbe.pkcs7.detached)"),
-        Err(why) => ctx.fail(Indeterminate, S::NoSigningCertificateFound, "signing-certificate", why),
+        Ok(None) => ctx.pass(
+            "signing-certificate",
+            "absent (allowed for adbe.pkcs7.detached)",
+        ),
+        Err(why) => ctx.fail(
+            Indeterminate,
+            S::NoSigningCertificateFound,
+            "signing-certificate",
+            why,
+        ),
     }
 
     // 6. Chain.
@@ -398,20 +462,29 @@ fn check_signature(
 
 type Ranges = Vec<std::ops::Range<usize>>;
 
-fn check_byte_range(input: &[u8], br: &[i64], contents: &[u8]) -> Result<(Ranges, Coverage), String> {
+fn check_byte_range(
+    input: &[u8],
+    br: &[i64],
+    contents: &[u8],
+) -> Result<(Ranges, Coverage), String> {
     let u: Vec<usize> = br.iter().filter_map(|&v| usize::try_from(v).ok()).collect();
     if br.len() != 4 || u.len() != 4 {
-        return Err(format!("/ByteRange {br:?} is not four non-negative integers"));
+        return Err(format!(
+            "/ByteRange {br:?} is not four non-negative integers"
+        ));
     }
     let (a, b, c, d) = (u[0], u[1], u[2], u[3]);
     if a != 0 {
         return Err("/ByteRange does not start at byte 0".into());
     }
-    let end = c.checked_add(d).filter(|&e| e <= input.len()).ok_or(format!(
-        "/ByteRange ends at {} but the file has {} bytes",
-        c.saturating_add(d),
-        input.len()
-    ))?;
+    let end = c
+        .checked_add(d)
+        .filter(|&e| e <= input.len())
+        .ok_or(format!(
+            "/ByteRange ends at {} but the file has {} bytes",
+            c.saturating_add(d),
+            input.len()
+        ))?;
     if b >= c || b < 2 {
         return Err("/ByteRange parts overlap or are empty".into());
     }
@@ -419,7 +492,11 @@ fn check_byte_range(input: &[u8], br: &[i64], contents: &[u8]) -> Result<(Ranges
         return Err("the /ByteRange gap is not a hexadecimal string".into());
     }
     let gap = &input[b + 1..c - 1];
-    let hex: Vec<u8> = gap.iter().copied().filter(|x| !crate::pdf::object::is_whitespace(*x)).collect();
+    let hex: Vec<u8> = gap
+        .iter()
+        .copied()
+        .filter(|x| !crate::pdf::object::is_whitespace(*x))
+        .collect();
     if hex.len() % 2 != 0 || hex.len() / 2 != contents.len() {
         return Err("the /ByteRange gap is not the /Contents string".into());
     }
@@ -428,7 +505,9 @@ fn check_byte_range(input: &[u8], br: &[i64], contents: &[u8]) -> Result<(Ranges
         u8::from_str_radix(s, 16).ok()
     });
     if !decoded.zip(contents).all(|(x, y)| x == Some(*y)) {
-        return Err("the /ByteRange gap holds other bytes than /Contents (signature wrapping?)".into());
+        return Err(
+            "the /ByteRange gap holds other bytes than /Contents (signature wrapping?)".into(),
+        );
     }
     let coverage = if end == input.len() {
         Coverage::WholeFile
@@ -441,7 +520,9 @@ fn check_byte_range(input: &[u8], br: &[i64], contents: &[u8]) -> Result<(Ranges
             .or_else(|| covered.strip_suffix(b"\r"))
             .unwrap_or(covered);
         if !trimmed.ends_with(b"%%EOF") {
-            return Err(format!("the signed range ends at byte {end}, which is not the end of a revision"));
+            return Err(format!(
+                "the signed range ends at byte {end}, which is not the end of a revision"
+            ));
         }
         Coverage::Revision { end }
     };
@@ -481,10 +562,22 @@ fn verify_raw(
         || oid_is(sig_oid, oids::SHA512_WITH_RSA);
     let (alg, name): (&'static dyn VerificationAlgorithm, &'static str) = if rsa {
         match dalg {
-            DigestAlgorithm::Sha256 => (&signature::RSA_PKCS1_2048_8192_SHA256, "RSA PKCS#1 v1.5 SHA-256"),
-            DigestAlgorithm::Sha384 => (&signature::RSA_PKCS1_2048_8192_SHA384, "RSA PKCS#1 v1.5 SHA-384"),
-            DigestAlgorithm::Sha512 => (&signature::RSA_PKCS1_2048_8192_SHA512, "RSA PKCS#1 v1.5 SHA-512"),
-            DigestAlgorithm::Sha1 => (&signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, "RSA PKCS#1 v1.5 SHA-1"),
+            DigestAlgorithm::Sha256 => (
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                "RSA PKCS#1 v1.5 SHA-256",
+            ),
+            DigestAlgorithm::Sha384 => (
+                &signature::RSA_PKCS1_2048_8192_SHA384,
+                "RSA PKCS#1 v1.5 SHA-384",
+            ),
+            DigestAlgorithm::Sha512 => (
+                &signature::RSA_PKCS1_2048_8192_SHA512,
+                "RSA PKCS#1 v1.5 SHA-512",
+            ),
+            DigestAlgorithm::Sha1 => (
+                &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                "RSA PKCS#1 v1.5 SHA-1",
+            ),
         }
     } else if oid_is(sig_oid, oids::RSASSA_PSS) {
         match dalg {
@@ -508,8 +601,14 @@ fn verify_raw(
 
 /// Check the ESS signing-certificate(-v2) attribute against the signer certificate.
 /// `Ok(None)` when the attribute is absent.
-fn check_ess(si: &crate::cms::parse::SignerInfo<'_>, signer_der: &[u8]) -> Result<Option<String>, String> {
-    let (values, v2) = match (si.attribute(oids::SIGNING_CERTIFICATE_V2), si.attribute(oids::SIGNING_CERTIFICATE)) {
+fn check_ess(
+    si: &crate::cms::parse::SignerInfo<'_>,
+    signer_der: &[u8],
+) -> Result<Option<String>, String> {
+    let (values, v2) = match (
+        si.attribute(oids::SIGNING_CERTIFICATE_V2),
+        si.attribute(oids::SIGNING_CERTIFICATE),
+    ) {
         (Some(v), _) => (v, true),
         (None, Some(v)) => (v, false),
         (None, None) => return Ok(None),
@@ -517,14 +616,24 @@ fn check_ess(si: &crate::cms::parse::SignerInfo<'_>, signer_der: &[u8]) -> Resul
     let bad = |w: &str| format!("malformed signing-certificate attribute: {w}");
     let value = values.first().ok_or_else(|| bad("no value"))?;
     let mut r = Reader::inside(value);
-    let certs = r.expect(tag::SEQUENCE, "certs").map_err(|e| bad(&e.to_string()))?;
+    let certs = r
+        .expect(tag::SEQUENCE, "certs")
+        .map_err(|e| bad(&e.to_string()))?;
     let mut cr = Reader::inside(&certs);
-    let first = cr.expect(tag::SEQUENCE, "ESSCertID").map_err(|e| bad(&e.to_string()))?;
+    let first = cr
+        .expect(tag::SEQUENCE, "ESSCertID")
+        .map_err(|e| bad(&e.to_string()))?;
     let mut fr = Reader::inside(&first);
-    let mut alg = if v2 { DigestAlgorithm::Sha256 } else { DigestAlgorithm::Sha1 };
+    let mut alg = if v2 {
+        DigestAlgorithm::Sha256
+    } else {
+        DigestAlgorithm::Sha1
+    };
     if v2 && fr.peek_tag() == Some(tag::SEQUENCE) {
         let a = fr.read().map_err(|e| bad(&e.to_string()))?;
-        let o = Reader::inside(&a).expect(tag::OID, "hashAlgorithm").map_err(|e| bad(&e.to_string()))?;
+        let o = Reader::inside(&a)
+            .expect(tag::OID, "hashAlgorithm")
+            .map_err(|e| bad(&e.to_string()))?;
         alg = [
             (oids::SHA256, DigestAlgorithm::Sha256),
             (oids::SHA384, DigestAlgorithm::Sha384),
@@ -535,7 +644,9 @@ fn check_ess(si: &crate::cms::parse::SignerInfo<'_>, signer_der: &[u8]) -> Resul
         .map(|(_, a)| a)
         .ok_or_else(|| bad("unknown hash algorithm"))?;
     }
-    let hash = fr.expect(tag::OCTET_STRING, "certHash").map_err(|e| bad(&e.to_string()))?;
+    let hash = fr
+        .expect(tag::OCTET_STRING, "certHash")
+        .map_err(|e| bad(&e.to_string()))?;
     let actual = aws_lc_rs::digest::digest(alg.ring(), signer_der);
     if hash.content == actual.as_ref() {
         Ok(Some(format!(
@@ -559,7 +670,12 @@ fn check_chain(
     // Key usage of the signer.
     if let Ok(Some(ku)) = signer.key_usage() {
         if !(ku.value.digital_signature() || ku.value.non_repudiation()) {
-            ctx.fail(Indeterminate, S::ChainConstraintsFailure, "key-usage", "the signer certificate allows neither digitalSignature nor nonRepudiation".into());
+            ctx.fail(
+                Indeterminate,
+                S::ChainConstraintsFailure,
+                "key-usage",
+                "the signer certificate allows neither digitalSignature nor nonRepudiation".into(),
+            );
         }
     }
     let anchors: Vec<X509Certificate<'_>> = opts
@@ -575,15 +691,32 @@ fn check_chain(
     let now = opts.time.0;
     let mut chain_names = vec![signer.subject().to_string()];
     let mut current = signer.clone();
-    let mut is_anchor = opts.trust_anchors.iter().any(|a| a.as_slice() == signer_der);
+    let mut is_anchor = opts
+        .trust_anchors
+        .iter()
+        .any(|a| a.as_slice() == signer_der);
     for _depth in 0..8 {
         let validity = current.validity();
         if now < validity.not_before.timestamp() {
-            ctx.fail(TotalFailed, S::NotYetValid, "chain", format!("{} is not valid before {}", current.subject(), validity.not_before));
+            ctx.fail(
+                TotalFailed,
+                S::NotYetValid,
+                "chain",
+                format!(
+                    "{} is not valid before {}",
+                    current.subject(),
+                    validity.not_before
+                ),
+            );
             return;
         }
         if now > validity.not_after.timestamp() {
-            ctx.fail(Indeterminate, S::OutOfBoundsNoPoe, "chain", format!("{} expired on {}", current.subject(), validity.not_after));
+            ctx.fail(
+                Indeterminate,
+                S::OutOfBoundsNoPoe,
+                "chain",
+                format!("{} expired on {}", current.subject(), validity.not_after),
+            );
             return;
         }
         if is_anchor {
@@ -591,9 +724,10 @@ fn check_chain(
             return;
         }
         let issuer_raw = current.issuer().as_raw();
-        let by_anchor = anchors
-            .iter()
-            .find(|a| a.subject().as_raw() == issuer_raw && current.verify_signature(Some(a.public_key())).is_ok());
+        let by_anchor = anchors.iter().find(|a| {
+            a.subject().as_raw() == issuer_raw
+                && current.verify_signature(Some(a.public_key())).is_ok()
+        });
         if let Some(a) = by_anchor {
             chain_names.push(a.subject().to_string());
             current = a.clone();
@@ -607,20 +741,42 @@ fn check_chain(
         });
         match by_pool {
             Some(c) => {
-                let ca = c.basic_constraints().ok().flatten().is_some_and(|b| b.value.ca);
+                let ca = c
+                    .basic_constraints()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|b| b.value.ca);
                 if !ca {
-                    ctx.fail(Indeterminate, S::ChainConstraintsFailure, "chain", format!("{} issues certificates but is not a CA", c.subject()));
+                    ctx.fail(
+                        Indeterminate,
+                        S::ChainConstraintsFailure,
+                        "chain",
+                        format!("{} issues certificates but is not a CA", c.subject()),
+                    );
                     return;
                 }
                 chain_names.push(c.subject().to_string());
                 current = c.clone();
             }
             None => {
-                ctx.fail(Indeterminate, S::NoCertificateChainFound, "chain", format!("no trust anchor issued {} (chain: {})", current.issuer(), chain_names.join(" <- ")));
+                ctx.fail(
+                    Indeterminate,
+                    S::NoCertificateChainFound,
+                    "chain",
+                    format!(
+                        "no trust anchor issued {} (chain: {})",
+                        current.issuer(),
+                        chain_names.join(" <- ")
+                    ),
+                );
                 return;
             }
         }
     }
-    ctx.fail(Indeterminate, S::NoCertificateChainFound, "chain", "chain longer than 8 certificates".into());
+    ctx.fail(
+        Indeterminate,
+        S::NoCertificateChainFound,
+        "chain",
+        "chain longer than 8 certificates".into(),
+    );
 }
-

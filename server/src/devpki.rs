@@ -89,7 +89,10 @@ pub fn ensure(dir: &Path) -> Result<Outcome, DevPkiError> {
 fn dn(cn: &str, ou: Option<&str>) -> DistinguishedName {
     let mut d = DistinguishedName::new();
     d.push(DnType::CountryName, "ID");
-    d.push(DnType::OrganizationName, "Segel Development (NOT FOR PRODUCTION)");
+    d.push(
+        DnType::OrganizationName,
+        "Segel Development (NOT FOR PRODUCTION)",
+    );
     if let Some(ou) = ou {
         d.push(DnType::OrganizationalUnitName, ou);
     }
@@ -138,11 +141,13 @@ fn eseal_params(cn: &str) -> CertificateParams {
 }
 
 fn rsa(bits: RsaKeySize, what: &'static str) -> Result<KeyPair, DevPkiError> {
-    KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, bits).map_err(|source| DevPkiError::Generate { what, source })
+    KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, bits)
+        .map_err(|source| DevPkiError::Generate { what, source })
 }
 
 fn ec(what: &'static str) -> Result<KeyPair, DevPkiError> {
-    KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(|source| DevPkiError::Generate { what, source })
+    KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+        .map_err(|source| DevPkiError::Generate { what, source })
 }
 
 /// Generate the whole development PKI into `dir`, replacing what is there.
@@ -159,12 +164,19 @@ pub fn generate(dir: &Path) -> Result<(), DevPkiError> {
     // Document-signing PKI: root -> agency CA -> e-seals.
     let root_key = rsa(RsaKeySize::_3072, "doc-root key")?;
     let root_key_pem = Zeroizing::new(root_key.serialize_pem());
-    let root = CertifiedIssuer::self_signed(ca_params("Segel Dev Document Signing Root", 20 * 365, Some(1)), root_key)
-        .map_err(g("doc-root"))?;
+    let root = CertifiedIssuer::self_signed(
+        ca_params("Segel Dev Document Signing Root", 20 * 365, Some(1)),
+        root_key,
+    )
+    .map_err(g("doc-root"))?;
     let ca_key = rsa(RsaKeySize::_3072, "agency-ca key")?;
     let ca_key_pem = Zeroizing::new(ca_key.serialize_pem());
-    let ca = CertifiedIssuer::signed_by(ca_params("Segel Dev Agency CA", 10 * 365, Some(0)), ca_key, &root)
-        .map_err(g("agency-ca"))?;
+    let ca = CertifiedIssuer::signed_by(
+        ca_params("Segel Dev Agency CA", 10 * 365, Some(0)),
+        ca_key,
+        &root,
+    )
+    .map_err(g("agency-ca"))?;
     let seal_key = rsa(RsaKeySize::_2048, "dev-agency key")?;
     let seal = eseal_params("Dev Agency e-Seal (RSA-2048)")
         .signed_by(&seal_key, &ca)
@@ -177,8 +189,9 @@ pub fn generate(dir: &Path) -> Result<(), DevPkiError> {
     // TLS PKI, separate from document signing.
     let tls_key = ec("tls-ca key")?;
     let tls_key_pem = Zeroizing::new(tls_key.serialize_pem());
-    let tls = CertifiedIssuer::self_signed(ca_params("Segel Dev TLS Root", 10 * 365, Some(0)), tls_key)
-        .map_err(g("tls-ca"))?;
+    let tls =
+        CertifiedIssuer::self_signed(ca_params("Segel Dev TLS Root", 10 * 365, Some(0)), tls_key)
+            .map_err(g("tls-ca"))?;
     let server_key = ec("server key")?;
     let mut sp = params("localhost", Some("Segel Server"), 365);
     sp.subject_alt_names = vec![
@@ -208,9 +221,15 @@ pub fn generate(dir: &Path) -> Result<(), DevPkiError> {
     k("agency-ca.key", &ca_key_pem)?;
     w("dev-agency.pem", &seal.pem())?;
     k("dev-agency.key", &Zeroizing::new(seal_key.serialize_pem()))?;
-    w("dev-agency-chain.pem", &format!("{}{}", ca.pem(), root.pem()))?;
+    w(
+        "dev-agency-chain.pem",
+        &format!("{}{}", ca.pem(), root.pem()),
+    )?;
     w("dev-agency-3072.pem", &seal3.pem())?;
-    k("dev-agency-3072.key", &Zeroizing::new(seal3_key.serialize_pem()))?;
+    k(
+        "dev-agency-3072.key",
+        &Zeroizing::new(seal3_key.serialize_pem()),
+    )?;
     w("tls-ca.pem", &tls.pem())?;
     k("tls-ca.key", &tls_key_pem)?;
     w("server.pem", &server.pem())?;
@@ -218,7 +237,10 @@ pub fn generate(dir: &Path) -> Result<(), DevPkiError> {
     w("client.pem", &client.pem())?;
     k("client.key", &Zeroizing::new(client_key.serialize_pem()))?;
     w("client-denied.pem", &denied.pem())?;
-    k("client-denied.key", &Zeroizing::new(denied_key.serialize_pem()))?;
+    k(
+        "client-denied.key",
+        &Zeroizing::new(denied_key.serialize_pem()),
+    )?;
     Ok(())
 }
 
@@ -261,7 +283,9 @@ mod tests {
         }
         assert_eq!(ensure(dir.path()).expect("reuses"), Outcome::Reused);
         let pem = fs::read_to_string(dir.path().join("dev-agency.pem")).expect("pem");
-        let der = x509_parser::pem::parse_x509_pem(pem.as_bytes()).expect("pem").1;
+        let der = x509_parser::pem::parse_x509_pem(pem.as_bytes())
+            .expect("pem")
+            .1;
         let cert = der.parse_x509().expect("cert");
         let eku = cert.extended_key_usage().expect("eku").expect("present");
         assert!(eku.value.email_protection);

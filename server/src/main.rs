@@ -46,11 +46,17 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     .with_context(|| format!("development PKI in {}", args.certs.display()))?;
     match outcome {
-        devpki::Outcome::Generated => println!("generated the development PKI in {}", args.certs.display()),
+        devpki::Outcome::Generated => {
+            println!("generated the development PKI in {}", args.certs.display())
+        }
         devpki::Outcome::Reused => println!("development PKI present in {}", args.certs.display()),
     }
     for (name, secret) in devpki::FILES {
-        println!("  {}{}", args.certs.join(name).display(), if *secret { "  (private key, 0600)" } else { "" });
+        println!(
+            "  {}{}",
+            args.certs.join(name).display(),
+            if *secret { "  (private key, 0600)" } else { "" }
+        );
     }
     println!(
         "agency `{}`: sign offline with\n  segel sign IN.pdf -o OUT.pdf --key {k} --cert {c} --chain {ch}",

@@ -44,7 +44,10 @@ pub fn build(shape: &Shape) -> Vec<u8> {
     let mut out = format!("%PDF-{}{e}%\u{e2}\u{e3}{e}", shape.version).into_bytes();
     let content = "BT /F1 24 Tf 72 700 Td (Surat Keputusan) Tj ET";
     let mut objs: Vec<(u32, String)> = vec![
-        (1, format!("<< /Type /Catalog /Pages 2 0 R {} >>", shape.catalog_extra)),
+        (
+            1,
+            format!("<< /Type /Catalog /Pages 2 0 R {} >>", shape.catalog_extra),
+        ),
         (
             2,
             "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595 842] \
@@ -53,9 +56,15 @@ pub fn build(shape: &Shape) -> Vec<u8> {
         ),
         (
             4,
-            format!("<< /Length {} >>{e}stream{se}{content}{e}endstream", content.len()),
+            format!(
+                "<< /Length {} >>{e}stream{se}{content}{e}endstream",
+                content.len()
+            ),
         ),
-        (5, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string()),
+        (
+            5,
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+        ),
     ];
     for (i, o) in shape.extra_objects.iter().enumerate() {
         objs.push((6 + i as u32, (*o).to_string()));
@@ -107,13 +116,21 @@ pub fn build(shape: &Shape) -> Vec<u8> {
     let xref_at = out.len();
     out.extend_from_slice(format!("xref{e}0 {size}{e}").as_bytes());
     // Entries are exactly 20 bytes: with a one-byte EOL, pad with a space.
-    let entry_eol = if e.len() == 2 { e.to_string() } else { format!(" {e}") };
+    let entry_eol = if e.len() == 2 {
+        e.to_string()
+    } else {
+        format!(" {e}")
+    };
     for n in 0..size {
         match offsets.iter().find(|(m, _)| *m == n) {
-            Some((_, off)) => out.extend_from_slice(format!("{off:010} 00000 n{entry_eol}").as_bytes()),
+            Some((_, off)) => {
+                out.extend_from_slice(format!("{off:010} 00000 n{entry_eol}").as_bytes())
+            }
             // Object 0 heads the free list; objects hidden in the xref stream of a hybrid file
             // are free with generation 0, as readers without stream support must see them.
-            None if n == 0 => out.extend_from_slice(format!("0000000000 65535 f{entry_eol}").as_bytes()),
+            None if n == 0 => {
+                out.extend_from_slice(format!("0000000000 65535 f{entry_eol}").as_bytes())
+            }
             None => out.extend_from_slice(format!("0000000000 00000 f{entry_eol}").as_bytes()),
         }
     }
@@ -122,9 +139,12 @@ pub fn build(shape: &Shape) -> Vec<u8> {
     } else {
         ""
     };
-    let xs = xrefstm_at.map(|a| format!(" /XRefStm {a}")).unwrap_or_default();
+    let xs = xrefstm_at
+        .map(|a| format!(" /XRefStm {a}"))
+        .unwrap_or_default();
     out.extend_from_slice(
-        format!("trailer{e}<< /Size {size} /Root 1 0 R{id}{xs} >>{e}startxref{e}{xref_at}{e}%%EOF").as_bytes(),
+        format!("trailer{e}<< /Size {size} /Root 1 0 R{id}{xs} >>{e}startxref{e}{xref_at}{e}%%EOF")
+            .as_bytes(),
     );
     out.extend_from_slice(shape.after_eof);
     out

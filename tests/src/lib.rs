@@ -66,7 +66,8 @@ pub fn pki() -> &'static Pki {
         std::fs::create_dir_all(&nss).expect("nss dir");
         if tool("certutil").is_some() {
             let db = format!("sql:{}", nss.display());
-            run(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"])).expect("certutil -N");
+            run(Command::new("certutil").args(["-N", "-d", &db, "--empty-password"]))
+                .expect("certutil -N");
             for (nick, pem) in [
                 ("segel-dev-root", path.join("doc-root.pem")),
                 ("other-ca-root", corpus().join("other-ca-root.pem")),
@@ -77,7 +78,11 @@ pub fn pki() -> &'static Pki {
                 .expect("certutil -A");
             }
         }
-        Pki { _dir: dir, path, nss }
+        Pki {
+            _dir: dir,
+            path,
+            nss,
+        }
     })
 }
 
@@ -102,7 +107,10 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     };
     let found = candidates.into_iter().find(|p| p.is_file());
     if found.is_none() {
-        assert!(!required(), "required verifier `{name}` is not installed (run the README's test command)");
+        assert!(
+            !required(),
+            "required verifier `{name}` is not installed (run the README's test command)"
+        );
         eprintln!("skipping checks by `{name}`: not installed");
     }
     found
@@ -114,16 +122,26 @@ pub fn run(cmd: &mut Command) -> Result<Output> {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// `qpdf --check` must report no error and no warning.
 pub fn qpdf_check(file: &Path) -> Result<()> {
-    let Some(qpdf) = tool("qpdf") else { return Ok(()) };
+    let Some(qpdf) = tool("qpdf") else {
+        return Ok(());
+    };
     let o = run(Command::new(qpdf).arg("--check").arg(file))?;
     let t = text(&o);
     if !o.status.success() || t.contains("WARNING") {
-        bail!("qpdf --check {} failed ({}):\n{t}", file.display(), o.status);
+        bail!(
+            "qpdf --check {} failed ({}):\n{t}",
+            file.display(),
+            o.status
+        );
     }
     Ok(())
 }
@@ -131,21 +149,32 @@ pub fn qpdf_check(file: &Path) -> Result<()> {
 /// pdfsig must find `expected` signatures, all "Signature is Valid." and, for the trusted ones,
 /// "Certificate is Trusted.".
 pub fn pdfsig_check(file: &Path, expected: usize) -> Result<()> {
-    let Some(pdfsig) = tool("pdfsig") else { return Ok(()) };
+    let Some(pdfsig) = tool("pdfsig") else {
+        return Ok(());
+    };
     let db = format!("sql:{}", pki().nss.display());
     let o = run(Command::new(pdfsig).args(["-nssdir", &db]).arg(file))?;
     let t = text(&o);
-    let valid = t.matches("Signature Validation: Signature is Valid.").count();
-    let trusted = t.matches("Certificate Validation: Certificate is Trusted.").count();
+    let valid = t
+        .matches("Signature Validation: Signature is Valid.")
+        .count();
+    let trusted = t
+        .matches("Certificate Validation: Certificate is Trusted.")
+        .count();
     if valid != expected || trusted != expected {
-        bail!("pdfsig: {valid} valid and {trusted} trusted of {expected} signatures in {}:\n{t}", file.display());
+        bail!(
+            "pdfsig: {valid} valid and {trusted} trusted of {expected} signatures in {}:\n{t}",
+            file.display()
+        );
     }
     Ok(())
 }
 
 /// pdfsig's view of signature `index` (0-based): `Signature is Valid.` or not.
 pub fn pdfsig_says_valid(file: &Path) -> Result<Vec<bool>> {
-    let Some(pdfsig) = tool("pdfsig") else { return Ok(Vec::new()) };
+    let Some(pdfsig) = tool("pdfsig") else {
+        return Ok(Vec::new());
+    };
     let db = format!("sql:{}", pki().nss.display());
     let o = run(Command::new(pdfsig).args(["-nssdir", &db]).arg(file))?;
     Ok(text(&o)
@@ -163,11 +192,18 @@ pub fn pyhanko_check(file: &Path, expected: usize) -> Result<()> {
 /// As [`pyhanko_check`], with extra options (`--no-strict-syntax` for hybrid-reference files,
 /// which pyHanko refuses in strict mode whoever signed them).
 pub fn pyhanko_check_with(file: &Path, expected: usize, extra: &[&str]) -> Result<()> {
-    let Some(ph) = tool("pyhanko") else { return Ok(()) };
+    let Some(ph) = tool("pyhanko") else {
+        return Ok(());
+    };
     let o = run(Command::new(ph)
         .args(["sign", "validate"])
         .args(extra)
-        .args(["--no-revocation-check", "--trust-replace", "--executive-summary", "--trust"])
+        .args([
+            "--no-revocation-check",
+            "--trust-replace",
+            "--executive-summary",
+            "--trust",
+        ])
         .arg(pki().file("doc-root.pem"))
         .arg("--trust")
         .arg(corpus().join("other-ca-root.pem"))
@@ -175,7 +211,12 @@ pub fn pyhanko_check_with(file: &Path, expected: usize, extra: &[&str]) -> Resul
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     let valid = out.lines().filter(|l| l.ends_with(":VALID")).count();
     if !o.status.success() || valid != expected {
-        bail!("pyHanko judged {valid} of {expected} signatures VALID in {} ({}):\n{}", file.display(), o.status, text(&o));
+        bail!(
+            "pyHanko judged {valid} of {expected} signatures VALID in {} ({}):\n{}",
+            file.display(),
+            o.status,
+            text(&o)
+        );
     }
     Ok(())
 }
@@ -183,7 +224,9 @@ pub fn pyhanko_check_with(file: &Path, expected: usize, extra: &[&str]) -> Resul
 /// Extract the CMS and the signed bytes of the *last* signature by its /ByteRange (plain byte
 /// slicing, no PDF parsing), and let `openssl cms -verify` check them against the dev root.
 pub fn openssl_check(file: &Path, work: &Path) -> Result<()> {
-    let Some(openssl) = tool("openssl") else { return Ok(()) };
+    let Some(openssl) = tool("openssl") else {
+        return Ok(());
+    };
     let data = std::fs::read(file)?;
     let at = data
         .windows(10)
@@ -195,7 +238,9 @@ pub fn openssl_check(file: &Path, work: &Path) -> Result<()> {
         .split_whitespace()
         .map(str::parse)
         .collect::<Result<_, _>>()?;
-    let [a, b, c, d] = nums[..] else { bail!("ByteRange {nums:?}") };
+    let [a, b, c, d] = nums[..] else {
+        bail!("ByteRange {nums:?}")
+    };
     let mut signed = data[a..a + b].to_vec();
     signed.extend_from_slice(&data[c..c + d]);
     let hex = &data[b + 1..c - 1];
@@ -208,7 +253,10 @@ pub fn openssl_check(file: &Path, work: &Path) -> Result<()> {
         Some(&l) if l < 0x80 => 2 + usize::from(l),
         Some(&l) => {
             let n = usize::from(l & 0x7f);
-            2 + n + cms[2..2 + n].iter().fold(0usize, |acc, &x| acc << 8 | usize::from(x))
+            2 + n
+                + cms[2..2 + n]
+                    .iter()
+                    .fold(0usize, |acc, &x| acc << 8 | usize::from(x))
         }
         None => bail!("empty /Contents"),
     };
@@ -218,7 +266,9 @@ pub fn openssl_check(file: &Path, work: &Path) -> Result<()> {
     std::fs::write(&sig, &cms)?;
     std::fs::write(&content, &signed)?;
     let o = run(Command::new(openssl)
-        .args(["cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in"])
+        .args([
+            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in",
+        ])
         .arg(&sig)
         .arg("-content")
         .arg(&content)

@@ -6,7 +6,10 @@ use std::process::Command;
 
 use pades::{Indication, SubIndication};
 use segel_client::offline::{self, SignFileOptions};
-use segel_tests::{corpus, manifest, openssl_check, pdfsig_check, pdfsig_says_valid, pki, pyhanko_check, qpdf_check, tool};
+use segel_tests::{
+    corpus, manifest, openssl_check, pdfsig_check, pdfsig_says_valid, pki, pyhanko_check,
+    qpdf_check, tool,
+};
 
 fn opts(key: &str, cert: &str, pss: bool) -> SignFileOptions {
     let p = pki();
@@ -40,10 +43,14 @@ fn verify(file: &Path) -> pades::Report {
 fn sign_and_judge(name: &str, key: &str, cert: &str, pss: bool, work: &Path) {
     let input = corpus().join(name);
     let out = work.join(format!("signed-{name}"));
-    let signed = offline::sign_file(&input, &out, &opts(key, cert, pss)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let signed = offline::sign_file(&input, &out, &opts(key, cert, pss))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     let original = std::fs::read(&input).expect("input");
     let output = std::fs::read(&out).expect("output");
-    assert!(output.starts_with(&original), "{name}: output does not start with the input bytes");
+    assert!(
+        output.starts_with(&original),
+        "{name}: output does not start with the input bytes"
+    );
     assert_eq!(output.len(), signed.bytes);
     let report = verify(&out);
     let expected = report.signatures.len();
@@ -72,9 +79,27 @@ fn every_corpus_file_signs_and_every_verifier_accepts_it() {
 #[test]
 fn rsa_3072_and_pss_signatures_are_accepted() {
     let work = tempfile::tempdir().expect("tempdir");
-    sign_and_judge("surat-rekomendasi.pdf", "dev-agency-3072.key", "dev-agency-3072.pem", false, work.path());
-    sign_and_judge("qpdf-xref-stream.pdf", "dev-agency.key", "dev-agency.pem", true, work.path());
-    sign_and_judge("gs-ps2pdf.pdf", "dev-agency-3072.key", "dev-agency-3072.pem", true, work.path());
+    sign_and_judge(
+        "surat-rekomendasi.pdf",
+        "dev-agency-3072.key",
+        "dev-agency-3072.pem",
+        false,
+        work.path(),
+    );
+    sign_and_judge(
+        "qpdf-xref-stream.pdf",
+        "dev-agency.key",
+        "dev-agency.pem",
+        true,
+        work.path(),
+    );
+    sign_and_judge(
+        "gs-ps2pdf.pdf",
+        "dev-agency-3072.key",
+        "dev-agency-3072.pem",
+        true,
+        work.path(),
+    );
 }
 
 #[test]
@@ -87,17 +112,35 @@ fn every_bad_corpus_file_is_refused_with_a_specific_message() {
         ("bad/password-protected.pdf", "encrypted"),
         ("bad/pages-cycle.pdf", "page tree loops"),
     ];
-    let listed: Vec<String> = manifest().into_iter().filter(|(_, e)| e == "reject").map(|(f, _)| f).collect();
-    assert_eq!(listed.len(), expected.len(), "manifest lists other bad files: {listed:?}");
+    let listed: Vec<String> = manifest()
+        .into_iter()
+        .filter(|(_, e)| e == "reject")
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(
+        listed.len(),
+        expected.len(),
+        "manifest lists other bad files: {listed:?}"
+    );
     for (name, needle) in expected {
         let out = work.path().join("out.pdf");
-        let err = offline::sign_file(&corpus().join(name), &out, &opts("dev-agency.key", "dev-agency.pem", false))
-            .expect_err(name);
+        let err = offline::sign_file(
+            &corpus().join(name),
+            &out,
+            &opts("dev-agency.key", "dev-agency.pem", false),
+        )
+        .expect_err(name);
         let msg = err.to_string();
-        assert!(msg.contains(needle), "{name}: message {msg:?} lacks {needle:?}");
+        assert!(
+            msg.contains(needle),
+            "{name}: message {msg:?} lacks {needle:?}"
+        );
         assert!(!out.exists(), "{name}: an output file was written");
         let leftovers: Vec<_> = std::fs::read_dir(work.path()).expect("dir").collect();
-        assert!(leftovers.is_empty(), "{name}: temporary files left: {leftovers:?}");
+        assert!(
+            leftovers.is_empty(),
+            "{name}: temporary files left: {leftovers:?}"
+        );
     }
 }
 
@@ -106,12 +149,25 @@ fn a_second_signature_keeps_both_valid() {
     let work = tempfile::tempdir().expect("tempdir");
     let once = work.path().join("once.pdf");
     let twice = work.path().join("twice.pdf");
-    offline::sign_file(&corpus().join("surat-rekomendasi-cairo.pdf"), &once, &opts("dev-agency.key", "dev-agency.pem", false)).expect("first");
-    offline::sign_file(&once, &twice, &opts("dev-agency-3072.key", "dev-agency-3072.pem", true)).expect("second");
+    offline::sign_file(
+        &corpus().join("surat-rekomendasi-cairo.pdf"),
+        &once,
+        &opts("dev-agency.key", "dev-agency.pem", false),
+    )
+    .expect("first");
+    offline::sign_file(
+        &once,
+        &twice,
+        &opts("dev-agency-3072.key", "dev-agency-3072.pem", true),
+    )
+    .expect("second");
     let report = verify(&twice);
     assert_eq!(report.signatures.len(), 2);
     assert!(report.all_passed(), "{report:#?}");
-    assert!(matches!(report.signatures[0].coverage, pades::verify::Coverage::Revision { .. }));
+    assert!(matches!(
+        report.signatures[0].coverage,
+        pades::verify::Coverage::Revision { .. }
+    ));
     pdfsig_check(&twice, 2).unwrap_or_else(|e| panic!("{e:#}"));
     pyhanko_check(&twice, 2).unwrap_or_else(|e| panic!("{e:#}"));
     qpdf_check(&twice).unwrap_or_else(|e| panic!("{e:#}"));
@@ -121,7 +177,12 @@ fn a_second_signature_keeps_both_valid() {
 fn tampering_is_reported_as_not_valid_by_us_and_by_pdfsig() {
     let work = tempfile::tempdir().expect("tempdir");
     let signed = work.path().join("signed.pdf");
-    offline::sign_file(&corpus().join("reportlab-1page.pdf"), &signed, &opts("dev-agency.key", "dev-agency.pem", false)).expect("sign");
+    offline::sign_file(
+        &corpus().join("reportlab-1page.pdf"),
+        &signed,
+        &opts("dev-agency.key", "dev-agency.pem", false),
+    )
+    .expect("sign");
     let data = std::fs::read(&signed).expect("read");
     let report = verify(&signed);
     let br = report.signatures[0].byte_range.clone();
@@ -136,8 +197,15 @@ fn tampering_is_reported_as_not_valid_by_us_and_by_pdfsig() {
     let r = offline::verify_file(&f1, &trust());
     match r {
         Ok(r) => {
-            assert_eq!(r.signatures[0].indication, Indication::TotalFailed, "{r:#?}");
-            assert_eq!(r.signatures[0].sub_indication, Some(SubIndication::HashFailure));
+            assert_eq!(
+                r.signatures[0].indication,
+                Indication::TotalFailed,
+                "{r:#?}"
+            );
+            assert_eq!(
+                r.signatures[0].sub_indication,
+                Some(SubIndication::HashFailure)
+            );
         }
         // Flipping a byte may also break the file's syntax: that is a refusal too.
         Err(e) => eprintln!("flipped file unreadable: {e}"),
@@ -149,20 +217,38 @@ fn tampering_is_reported_as_not_valid_by_us_and_by_pdfsig() {
     // A changed /Contents: one hex digit of the signature value changed.
     let mut changed = data.clone();
     // The RSA signature value sits at the end of the CMS; change a digit there.
-    let cms_end = data[b + 1..c - 1].iter().rposition(|&x| x != b'0').expect("cms") + b + 1;
-    changed[cms_end - 10] = if changed[cms_end - 10] == b'A' { b'B' } else { b'A' };
+    let cms_end = data[b + 1..c - 1]
+        .iter()
+        .rposition(|&x| x != b'0')
+        .expect("cms")
+        + b
+        + 1;
+    changed[cms_end - 10] = if changed[cms_end - 10] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
     let f2 = work.path().join("contents.pdf");
     std::fs::write(&f2, &changed).expect("write");
     let r = offline::verify_file(&f2, &trust()).expect("readable");
-    assert_ne!(r.signatures[0].indication, Indication::TotalPassed, "{r:#?}");
+    assert_ne!(
+        r.signatures[0].indication,
+        Indication::TotalPassed,
+        "{r:#?}"
+    );
     if let Some(v) = pdfsig_says_valid(&f2).ok().filter(|v| !v.is_empty()) {
-        assert!(v.iter().all(|ok| !ok), "pdfsig accepted a changed /Contents");
+        assert!(
+            v.iter().all(|ok| !ok),
+            "pdfsig accepted a changed /Contents"
+        );
     }
 }
 
 #[test]
 fn an_existing_empty_signature_field_is_signed_into() {
-    let Some(pyhanko) = tool("pyhanko") else { return };
+    let Some(pyhanko) = tool("pyhanko") else {
+        return;
+    };
     let work = tempfile::tempdir().expect("tempdir");
     let with_field = work.path().join("field.pdf");
     let o = Command::new(pyhanko)
@@ -184,7 +270,8 @@ fn an_existing_empty_signature_field_is_signed_into() {
     pdfsig_check(&out, 1).unwrap_or_else(|e| panic!("{e:#}"));
     pyhanko_check(&out, 1).unwrap_or_else(|e| panic!("{e:#}"));
     // Signing the same field again is refused.
-    let again = offline::sign_file(&out, &work.path().join("again.pdf"), &o2).expect_err("already signed");
+    let again =
+        offline::sign_file(&out, &work.path().join("again.pdf"), &o2).expect_err("already signed");
     assert!(again.to_string().contains("already signed"), "{again}");
 }
 
@@ -192,8 +279,12 @@ fn an_existing_empty_signature_field_is_signed_into() {
 fn a_mismatched_key_is_refused_before_signing() {
     let work = tempfile::tempdir().expect("tempdir");
     let out = work.path().join("out.pdf");
-    let err = offline::sign_file(&corpus().join("reportlab-1page.pdf"), &out, &opts("dev-agency-3072.key", "dev-agency.pem", false))
-        .expect_err("mismatch");
+    let err = offline::sign_file(
+        &corpus().join("reportlab-1page.pdf"),
+        &out,
+        &opts("dev-agency-3072.key", "dev-agency.pem", false),
+    )
+    .expect_err("mismatch");
     assert!(err.to_string().contains("does not belong"), "{err}");
     assert!(!out.exists());
 }
@@ -203,17 +294,28 @@ fn sign_bytes_and_judge(name: &str, bytes: &[u8], work: &Path) -> PathBuf {
     let input = work.join(name);
     std::fs::write(&input, bytes).expect("write fixture");
     let out = work.join(format!("signed-{name}"));
-    offline::sign_file(&input, &out, &opts("dev-agency.key", "dev-agency.pem", false))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    offline::sign_file(
+        &input,
+        &out,
+        &opts("dev-agency.key", "dev-agency.pem", false),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
     let output = std::fs::read(&out).expect("output");
-    assert!(output.starts_with(bytes), "{name}: not an incremental update");
+    assert!(
+        output.starts_with(bytes),
+        "{name}: not an incremental update"
+    );
     let report = verify(&out);
     assert!(report.all_passed(), "{name}: {report:#?}");
     let n = report.signatures.len();
     pdfsig_check(&out, n).unwrap_or_else(|e| panic!("{name}: {e:#}"));
     qpdf_check(&out).unwrap_or_else(|e| panic!("{name}: {e:#}"));
     openssl_check(&out, work).unwrap_or_else(|e| panic!("{name}: {e:#}"));
-    let extra: &[&str] = if name.starts_with("hybrid") { &["--no-strict-syntax"] } else { &[] };
+    let extra: &[&str] = if name.starts_with("hybrid") {
+        &["--no-strict-syntax"]
+    } else {
+        &[]
+    };
     segel_tests::pyhanko_check_with(&out, n, extra).unwrap_or_else(|e| panic!("{name}: {e:#}"));
     out
 }
@@ -224,22 +326,72 @@ fn hand_built_shapes_sign_and_verify() {
     let work = tempfile::tempdir().expect("tempdir");
     let shapes: &[(&str, Shape)] = &[
         ("lf.pdf", Shape::default()),
-        ("crlf-pdf13.pdf", Shape { eol: "\r\n", version: "1.3", ..Shape::default() }),
-        ("cr-only.pdf", Shape { eol: "\r", ..Shape::default() }),
-        ("no-id.pdf", Shape { id: false, ..Shape::default() }),
-        ("no-eol-after-eof.pdf", Shape { after_eof: b"", ..Shape::default() }),
-        ("garbage-after-eof.pdf", Shape { after_eof: b"\n\0\0\0 trailing junk from a mail gateway\n", ..Shape::default() }),
-        ("pdf20.pdf", Shape { version: "2.0", ..Shape::default() }),
-        ("hybrid.pdf", Shape { hybrid: true, version: "1.5", ..Shape::default() }),
+        (
+            "crlf-pdf13.pdf",
+            Shape {
+                eol: "\r\n",
+                version: "1.3",
+                ..Shape::default()
+            },
+        ),
+        (
+            "cr-only.pdf",
+            Shape {
+                eol: "\r",
+                ..Shape::default()
+            },
+        ),
+        (
+            "no-id.pdf",
+            Shape {
+                id: false,
+                ..Shape::default()
+            },
+        ),
+        (
+            "no-eol-after-eof.pdf",
+            Shape {
+                after_eof: b"",
+                ..Shape::default()
+            },
+        ),
+        (
+            "garbage-after-eof.pdf",
+            Shape {
+                after_eof: b"\n\0\0\0 trailing junk from a mail gateway\n",
+                ..Shape::default()
+            },
+        ),
+        (
+            "pdf20.pdf",
+            Shape {
+                version: "2.0",
+                ..Shape::default()
+            },
+        ),
+        (
+            "hybrid.pdf",
+            Shape {
+                hybrid: true,
+                version: "1.5",
+                ..Shape::default()
+            },
+        ),
     ];
     for (name, shape) in shapes {
         let out = sign_bytes_and_judge(name, &build(shape), work.path());
         let data = std::fs::read(&out).expect("read");
         let tail = &data[build(shape).len()..];
         // A table stays a table (PDF/A-1 forbids xref streams).
-        assert!(!tail.windows(10).any(|w| w == b"/Type/XRef"), "{name}: update used an xref stream");
+        assert!(
+            !tail.windows(10).any(|w| w == b"/Type/XRef"),
+            "{name}: update used an xref stream"
+        );
         if !shape.id {
-            assert!(tail.windows(3).any(|w| w == b"/ID"), "{name}: no /ID created");
+            assert!(
+                tail.windows(3).any(|w| w == b"/ID"),
+                "{name}: no /ID created"
+            );
         }
     }
 }
@@ -251,29 +403,52 @@ fn qpdf_rewritten_shapes_sign_and_verify() {
     let src = corpus().join("reportlab-12pages.pdf");
     let variants: &[(&str, &[&str])] = &[
         ("linearized.pdf", &["--linearize"]),
-        ("linearized-objstm.pdf", &["--linearize", "--object-streams=generate"]),
-        ("pdf20-objstm.pdf", &["--force-version=2.0", "--object-streams=generate"]),
+        (
+            "linearized-objstm.pdf",
+            &["--linearize", "--object-streams=generate"],
+        ),
+        (
+            "pdf20-objstm.pdf",
+            &["--force-version=2.0", "--object-streams=generate"],
+        ),
     ];
     for (name, args) in variants {
         let path = work.path().join(format!("src-{name}"));
-        let o = Command::new(&qpdf).args(*args).arg(&src).arg(&path).output().expect("qpdf");
-        assert!(o.status.success(), "qpdf {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new(&qpdf)
+            .args(*args)
+            .arg(&src)
+            .arg(&path)
+            .output()
+            .expect("qpdf");
+        assert!(
+            o.status.success(),
+            "qpdf {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let bytes = std::fs::read(&path).expect("read");
         let out = sign_bytes_and_judge(name, &bytes, work.path());
         if name.contains("objstm") {
             let data = std::fs::read(&out).expect("read");
-            assert!(data[bytes.len()..].windows(10).any(|w| w == b"/Type/XRef"), "{name}: a stream file must get an xref stream");
+            assert!(
+                data[bytes.len()..].windows(10).any(|w| w == b"/Type/XRef"),
+                "{name}: a stream file must get an xref stream"
+            );
         }
     }
 }
 
 #[test]
 fn signatures_by_pyhanko_stay_valid_legacy_and_certified() {
-    let Some(pyhanko) = tool("pyhanko") else { return };
+    let Some(pyhanko) = tool("pyhanko") else {
+        return;
+    };
     let work = tempfile::tempdir().expect("tempdir");
     let p = pki();
     // adbe.pkcs7.detached (pyHanko without --use-pades), and a certification signature (DocMDP P=2).
-    for (name, extra) in [("legacy.pdf", &[][..]), ("certified.pdf", &["--certify"][..])] {
+    for (name, extra) in [
+        ("legacy.pdf", &[][..]),
+        ("certified.pdf", &["--certify"][..]),
+    ] {
         let path = work.path().join(format!("src-{name}"));
         let o = Command::new(&pyhanko)
             .args(["sign", "addsig", "--field", "1/0,0,0,0/Earlier"])
@@ -305,7 +480,12 @@ fn a_certification_forbidding_changes_is_refused() {
     let input = work.path().join("p1.pdf");
     std::fs::write(&input, segel_tests::fixtures::certified_no_changes()).expect("write");
     let out = work.path().join("out.pdf");
-    let err = offline::sign_file(&input, &out, &opts("dev-agency.key", "dev-agency.pem", false)).expect_err("refused");
+    let err = offline::sign_file(
+        &input,
+        &out,
+        &opts("dev-agency.key", "dev-agency.pem", false),
+    )
+    .expect_err("refused");
     assert!(err.to_string().contains("DocMDP /P 1"), "{err}");
     assert!(!out.exists());
 }

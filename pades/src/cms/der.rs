@@ -105,7 +105,11 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0, base: 0 }
+        Self {
+            buf,
+            pos: 0,
+            base: 0,
+        }
     }
 
     /// A reader over the content of `e`.
@@ -136,11 +140,17 @@ impl<'a> Reader<'a> {
     /// Read the next element.
     pub(crate) fn read(&mut self) -> Result<Element<'a>> {
         let start = self.pos;
-        let tag = *self.buf.get(start).ok_or_else(|| self.err("unexpected end of data"))?;
+        let tag = *self
+            .buf
+            .get(start)
+            .ok_or_else(|| self.err("unexpected end of data"))?;
         if tag & 0x1f == 0x1f {
             return Err(self.err("multi-byte tags are not used by CMS"));
         }
-        let first = *self.buf.get(start + 1).ok_or_else(|| self.err("unexpected end of data"))?;
+        let first = *self
+            .buf
+            .get(start + 1)
+            .ok_or_else(|| self.err("unexpected end of data"))?;
         let (len, hdr) = if first < 0x80 {
             (usize::from(first), 2)
         } else if first == 0x80 {
@@ -211,7 +221,10 @@ mod tests {
 
     #[test]
     fn oid_and_lengths() {
-        assert_eq!(oid(&[1, 2, 840, 113549, 1, 7, 2]), hex_to(b"06092a864886f70d010702"));
+        assert_eq!(
+            oid(&[1, 2, 840, 113549, 1, 7, 2]),
+            hex_to(b"06092a864886f70d010702")
+        );
         assert_eq!(uint(1), vec![2, 1, 1]);
         assert_eq!(uint(128), vec![2, 2, 0, 128]);
         let long = tlv(tag::OCTET_STRING, &[0u8; 300]);
@@ -224,7 +237,9 @@ mod tests {
     fn rejects_ber_and_overruns() {
         assert!(Reader::new(&[0x30, 0x80, 0, 0]).read().is_err());
         assert!(Reader::new(&[0x30, 0x05, 1]).read().is_err());
-        assert!(Reader::new(&[0x04, 0x81, 0x05, 1, 2, 3, 4, 5]).read().is_err());
+        assert!(Reader::new(&[0x04, 0x81, 0x05, 1, 2, 3, 4, 5])
+            .read()
+            .is_err());
         assert!(Reader::new(&[0x04, 0x85, 1, 1, 1, 1, 1]).read().is_err());
     }
 

@@ -55,9 +55,10 @@ fn sha256_alg() -> Vec<u8> {
 
 fn signature_alg(alg: SignatureAlgorithm) -> Vec<u8> {
     match alg {
-        SignatureAlgorithm::RsaPkcs1Sha256 => {
-            cons(tag::SEQUENCE, &[&oid(oids::RSA_ENCRYPTION), &tlv(tag::NULL, &[])])
-        }
+        SignatureAlgorithm::RsaPkcs1Sha256 => cons(
+            tag::SEQUENCE,
+            &[&oid(oids::RSA_ENCRYPTION), &tlv(tag::NULL, &[])],
+        ),
         SignatureAlgorithm::RsaPssSha256 => {
             // RSASSA-PSS-params (RFC 4055 §3.1): SHA-256, MGF1 with SHA-256, salt 32.
             let hash = cons(tag::ctx(0), &[&sha256_alg()]);
@@ -144,7 +145,10 @@ impl SignerIdentity {
     pub fn signed_attributes(&self, message_digest: &[u8; 32]) -> Vec<u8> {
         let content_type = cons(
             tag::SEQUENCE,
-            &[&oid(oids::CONTENT_TYPE), &cons(tag::SET, &[&oid(oids::DATA)])],
+            &[
+                &oid(oids::CONTENT_TYPE),
+                &cons(tag::SET, &[&oid(oids::DATA)]),
+            ],
         );
         let md = cons(
             tag::SEQUENCE,
@@ -164,7 +168,10 @@ impl SignerIdentity {
         let signing_cert = cons(tag::SEQUENCE, &[&cons(tag::SEQUENCE, &[&cert_id])]);
         let sc = cons(
             tag::SEQUENCE,
-            &[&oid(oids::SIGNING_CERTIFICATE_V2), &cons(tag::SET, &[&signing_cert])],
+            &[
+                &oid(oids::SIGNING_CERTIFICATE_V2),
+                &cons(tag::SET, &[&signing_cert]),
+            ],
         );
         // DER SET OF: elements sorted by their encodings (X.690 §11.6).
         let mut attrs = [content_type, md, sc];
@@ -215,13 +222,14 @@ impl SignerIdentity {
     /// Exact size of the `ContentInfo` for a signature of `signature_len` bytes.
     pub fn content_info_len(&self, alg: SignatureAlgorithm, signature_len: usize) -> usize {
         let attrs = self.signed_attributes(&[0; 32]);
-        self.content_info(&attrs, alg, &vec![0; signature_len]).len()
+        self.content_info(&attrs, alg, &vec![0; signature_len])
+            .len()
     }
 }
 
 pub(crate) fn parse_cert(der: &[u8], index: usize) -> Result<X509Certificate<'_>> {
     match X509Certificate::from_der(der) {
-        Ok((rest, c)) if rest.is_empty() => Ok(c),
+        Ok(([], c)) => Ok(c),
         Ok(_) => Err(Error::Certificate {
             index,
             reason: "trailing bytes after the certificate".into(),

@@ -177,7 +177,9 @@ fn parse_signer_info<'a>(si: &Element<'a>) -> Result<SignerInfo<'a>> {
         tag::SEQUENCE => {
             let mut x = Reader::inside(&sid_el);
             let issuer = x.expect(tag::SEQUENCE, "issuer is not a Name")?.raw;
-            let serial = x.expect(tag::INTEGER, "serialNumber is not an INTEGER")?.content;
+            let serial = x
+                .expect(tag::INTEGER, "serialNumber is not an INTEGER")?
+                .content;
             SignerId::IssuerSerial { issuer, serial }
         }
         t if t == tag::ctx_prim(0) => SignerId::SubjectKeyId(sid_el.content),
@@ -207,8 +209,14 @@ fn parse_signer_info<'a>(si: &Element<'a>) -> Result<SignerInfo<'a>> {
     let salg = r.expect(tag::SEQUENCE, "SignerInfo has no signatureAlgorithm")?;
     let mut sr = Reader::inside(&salg);
     let soid = sr.expect(tag::OID, "signatureAlgorithm has no OID")?;
-    let signature_params = if sr.is_empty() { None } else { Some(sr.read()?.raw) };
-    let signature = r.expect(tag::OCTET_STRING, "SignerInfo has no signature")?.content;
+    let signature_params = if sr.is_empty() {
+        None
+    } else {
+        Some(sr.read()?.raw)
+    };
+    let signature = r
+        .expect(tag::OCTET_STRING, "SignerInfo has no signature")?
+        .content;
     Ok(SignerInfo {
         sid,
         digest_algorithm,

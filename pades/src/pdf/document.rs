@@ -211,7 +211,10 @@ impl<'a> Document<'a> {
                         },
                         Some(b'f') => XrefEntry::Free,
                         _ => {
-                            return Err(Error::xref_malformed(at, "xref entry is neither 'n' nor 'f'"))
+                            return Err(Error::xref_malformed(
+                                at,
+                                "xref entry is neither 'n' nor 'f'",
+                            ))
                         }
                     };
                     table.push((num, entry));
@@ -267,10 +270,15 @@ impl<'a> Document<'a> {
         let w: Vec<usize> = dict
             .get(b"W")
             .and_then(Object::as_array)
-            .map(|a| a.iter().map(|o| o.as_i64().and_then(|v| usize::try_from(v).ok())).collect::<Option<Vec<_>>>())
-            .flatten()
+            .and_then(|a| {
+                a.iter()
+                    .map(|o| o.as_i64().and_then(|v| usize::try_from(v).ok()))
+                    .collect::<Option<Vec<_>>>()
+            })
             .filter(|w| w.len() == 3 && w.iter().all(|&x| x <= 8))
-            .ok_or_else(|| Error::xref_malformed(offset, "/W must be an array of three widths 0..8"))?;
+            .ok_or_else(|| {
+                Error::xref_malformed(offset, "/W must be an array of three widths 0..8")
+            })?;
         let size = dict
             .get(b"Size")
             .and_then(Object::as_i64)
@@ -283,7 +291,9 @@ impl<'a> Document<'a> {
                 .map(|o| o.as_i64().and_then(|v| u64::try_from(v).ok()))
                 .collect::<Option<Vec<_>>>()
                 .filter(|v| v.len() % 2 == 0)
-                .ok_or_else(|| Error::xref_malformed(offset, "/Index must hold pairs of integers"))?,
+                .ok_or_else(|| {
+                    Error::xref_malformed(offset, "/Index must hold pairs of integers")
+                })?,
             Some(_) => return Err(Error::xref_malformed(offset, "/Index is not an array")),
         };
         let row = w[0] + w[1] + w[2];
@@ -308,22 +318,27 @@ impl<'a> Document<'a> {
                     if w[k] == 0 {
                         default
                     } else {
-                        r[from..from + w[k]].iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b))
+                        r[from..from + w[k]]
+                            .iter()
+                            .fold(0u64, |acc, &b| acc << 8 | u64::from(b))
                     }
                 };
                 let num = (start + i) as u32;
                 let entry = match field(0, 1) {
                     0 => XrefEntry::Free,
                     1 => XrefEntry::InFile {
-                        offset: self.check_offset(i64::try_from(field(1, 0)).unwrap_or(i64::MAX))?,
+                        offset: self
+                            .check_offset(i64::try_from(field(1, 0)).unwrap_or(i64::MAX))?,
                         gen: u16::try_from(field(2, 0))
                             .map_err(|_| Error::xref_malformed(offset, "generation above 65535"))?,
                     },
                     2 => XrefEntry::Compressed {
-                        stream: u32::try_from(field(1, 0))
-                            .map_err(|_| Error::xref_malformed(offset, "object stream number out of range"))?,
-                        index: u32::try_from(field(2, 0))
-                            .map_err(|_| Error::xref_malformed(offset, "object stream index out of range"))?,
+                        stream: u32::try_from(field(1, 0)).map_err(|_| {
+                            Error::xref_malformed(offset, "object stream number out of range")
+                        })?,
+                        index: u32::try_from(field(2, 0)).map_err(|_| {
+                            Error::xref_malformed(offset, "object stream index out of range")
+                        })?,
                     },
                     // Unknown types are to be treated as null references (§7.5.8.3).
                     _ => XrefEntry::Free,
@@ -466,15 +481,21 @@ impl<'a> Document<'a> {
         let first = s.dict.get(b"First").and_then(Object::as_i64).unwrap_or(-1);
         let (n, first) = match (usize::try_from(n), usize::try_from(first)) {
             (Ok(n), Ok(f)) if f <= data.len() && n <= data.len() => (n, f),
-            _ => return Err(Error::xref_malformed(offset, "object stream /N or /First invalid")),
+            _ => {
+                return Err(Error::xref_malformed(
+                    offset,
+                    "object stream /N or /First invalid",
+                ))
+            }
         };
         let mut p = Parser::new(&data[..first], 0);
         let mut offsets = Vec::with_capacity(n);
         for _ in 0..n {
             let obj = p.parse_uint()?;
             let rel = p.parse_uint()?;
-            let obj = u32::try_from(obj)
-                .map_err(|_| Error::xref_malformed(offset, "object stream object number out of range"))?;
+            let obj = u32::try_from(obj).map_err(|_| {
+                Error::xref_malformed(offset, "object stream object number out of range")
+            })?;
             offsets.push((obj, rel as usize));
         }
         let os = Rc::new(ObjectStream {
@@ -495,7 +516,13 @@ fn check_header(data: &[u8]) -> Result<(u8, u8)> {
         let head: String = data
             .iter()
             .take(40)
-            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' })
+            .map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
             .collect();
         return Err(Error::NotPdf(NotPdfReason::NoHeader(head)));
     }
@@ -518,7 +545,9 @@ fn find_startxref(data: &[u8]) -> Result<usize> {
         .rposition(|w| w == b"startxref")
         .ok_or(Error::Xref(XrefError::NoStartXref))?;
     let mut p = Parser::new(data, from + pos + 9);
-    let off = p.parse_uint().map_err(|_| Error::Xref(XrefError::NoStartXref))?;
+    let off = p
+        .parse_uint()
+        .map_err(|_| Error::Xref(XrefError::NoStartXref))?;
     usize::try_from(off)
         .ok()
         .filter(|&o| o < data.len())
@@ -549,7 +578,9 @@ mod tests {
         for o in offs {
             out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
         }
-        out.extend_from_slice(format!("trailer\n<</Size 4/Root 1 0 R>>\nstartxref\n{x}\n%%EOF").as_bytes());
+        out.extend_from_slice(
+            format!("trailer\n<</Size 4/Root 1 0 R>>\nstartxref\n{x}\n%%EOF").as_bytes(),
+        );
         out
     }
 
@@ -580,14 +611,20 @@ mod tests {
 
     #[test]
     fn refuses_prev_cycles_and_garbage() {
-        assert!(matches!(Document::open(b""), Err(Error::NotPdf(NotPdfReason::Empty))));
+        assert!(matches!(
+            Document::open(b""),
+            Err(Error::NotPdf(NotPdfReason::Empty))
+        ));
         assert!(matches!(
             Document::open(b"<html>502</html>"),
             Err(Error::NotPdf(NotPdfReason::NoHeader(_)))
         ));
         let data = tiny_pdf();
         let cut = &data[..data.len() * 7 / 10];
-        assert!(matches!(Document::open(cut), Err(Error::Xref(XrefError::NoStartXref))));
+        assert!(matches!(
+            Document::open(cut),
+            Err(Error::Xref(XrefError::NoStartXref))
+        ));
         let mut looped = tiny_pdf();
         let s = String::from_utf8(looped.clone()).expect("ascii");
         let x = s.find("xref\n").expect("xref");

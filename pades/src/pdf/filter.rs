@@ -51,7 +51,9 @@ fn inflate(raw: &[u8], offset: usize) -> Result<Vec<u8>> {
     z.read_to_end(&mut out)
         .map_err(|e| Error::syntax(offset, SyntaxError::Decode(e.to_string())))?;
     if out.len() > MAX_DECODED {
-        return Err(Error::Limit(LimitError::Decompressed { limit: MAX_DECODED }));
+        return Err(Error::Limit(LimitError::Decompressed {
+            limit: MAX_DECODED,
+        }));
     }
     Ok(out)
 }
@@ -70,8 +72,16 @@ fn unpredict(data: Vec<u8>, parms: &Dict, offset: usize) -> Result<Vec<u8>> {
     let colors = get(b"Colors", 1);
     let bpc = get(b"BitsPerComponent", 8);
     let columns = get(b"Columns", 1);
-    let bad = || Error::syntax(offset, SyntaxError::Decode("bad predictor parameters".into()));
-    if !(1..=32).contains(&colors) || ![1, 2, 4, 8, 16].contains(&bpc) || !(1..=1 << 20).contains(&columns) {
+    let bad = || {
+        Error::syntax(
+            offset,
+            SyntaxError::Decode("bad predictor parameters".into()),
+        )
+    };
+    if !(1..=32).contains(&colors)
+        || ![1, 2, 4, 8, 16].contains(&bpc)
+        || !(1..=1 << 20).contains(&columns)
+    {
         return Err(bad());
     }
     let bpp = ((colors * bpc + 7) / 8) as usize;
@@ -111,7 +121,11 @@ fn unpredict(data: Vec<u8>, parms: &Dict, offset: usize) -> Result<Vec<u8>> {
 
 fn paeth(a: u8, b: u8, c: u8) -> u8 {
     let p = i16::from(a) + i16::from(b) - i16::from(c);
-    let (pa, pb, pc) = ((p - i16::from(a)).abs(), (p - i16::from(b)).abs(), (p - i16::from(c)).abs());
+    let (pa, pb, pc) = (
+        (p - i16::from(a)).abs(),
+        (p - i16::from(b)).abs(),
+        (p - i16::from(c)).abs(),
+    );
     if pa <= pb && pa <= pc {
         a
     } else if pb <= pc {

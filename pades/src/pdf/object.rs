@@ -313,7 +313,10 @@ mod tests {
         d.set(b"Type", Object::Name(b"Sig".to_vec()));
         d.set(b"N", Object::Integer(-3));
         d.set(b"R", Object::Reference(ObjRef::new(4, 0)));
-        d.set(b"A", Object::Array(vec![Object::Real(0.5), Object::Real(12.0)]));
+        d.set(
+            b"A",
+            Object::Array(vec![Object::Real(0.5), Object::Real(12.0)]),
+        );
         d.set(b"S", Object::String(b"a(b)\\".to_vec()));
         d.set(b"H", Object::String(vec![0, 255]));
         d.set(b"Odd Name", Object::Bool(true));

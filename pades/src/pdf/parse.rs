@@ -120,7 +120,9 @@ impl<'a> Parser<'a> {
             }));
         }
         self.skip_ws();
-        let b = self.peek().ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+        let b = self
+            .peek()
+            .ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
         match b {
             b'/' => {
                 self.pos += 1;
@@ -205,7 +207,11 @@ impl<'a> Parser<'a> {
                         self.pos += 3;
                         continue;
                     }
-                    _ => return Err(self.err(SyntaxError::Expected("two hex digits after # in a name"))),
+                    _ => {
+                        return Err(
+                            self.err(SyntaxError::Expected("two hex digits after # in a name"))
+                        )
+                    }
                 }
             }
             name.push(b);
@@ -218,7 +224,9 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         let mut nesting = 0usize;
         loop {
-            let b = self.peek().ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+            let b = self
+                .peek()
+                .ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
             self.pos += 1;
             match b {
                 b'(' => {
@@ -231,7 +239,9 @@ impl<'a> Parser<'a> {
                     out.push(b);
                 }
                 b'\\' => {
-                    let e = self.peek().ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+                    let e = self
+                        .peek()
+                        .ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
                     self.pos += 1;
                     match e {
                         b'n' => out.push(b'\n'),
@@ -277,7 +287,9 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         let mut high: Option<u8> = None;
         loop {
-            let b = self.peek().ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+            let b = self
+                .peek()
+                .ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
             self.pos += 1;
             if b == b'>' {
                 if let Some(h) = high {
@@ -312,7 +324,8 @@ impl<'a> Parser<'a> {
         self.pos = end;
         let is_int = !tok.contains(&b'.');
         if is_int {
-            let s = std::str::from_utf8(tok).map_err(|_| self.err(SyntaxError::NumberOutOfRange))?;
+            let s =
+                std::str::from_utf8(tok).map_err(|_| self.err(SyntaxError::NumberOutOfRange))?;
             let v: i64 = s
                 .parse()
                 .map_err(|_| Error::syntax(self.base + start, SyntaxError::NumberOutOfRange))?;
@@ -326,7 +339,10 @@ impl<'a> Parser<'a> {
                             if let (Ok(num), Ok(gen)) = (u32::try_from(v), u16::try_from(gen)) {
                                 return Ok(Object::Reference(ObjRef::new(num, gen)));
                             }
-                            return Err(Error::syntax(self.base + start, SyntaxError::NumberOutOfRange));
+                            return Err(Error::syntax(
+                                self.base + start,
+                                SyntaxError::NumberOutOfRange,
+                            ));
                         }
                     }
                 }
@@ -334,13 +350,17 @@ impl<'a> Parser<'a> {
             }
             Ok(Object::Integer(v))
         } else {
-            let s = std::str::from_utf8(tok).map_err(|_| self.err(SyntaxError::NumberOutOfRange))?;
+            let s =
+                std::str::from_utf8(tok).map_err(|_| self.err(SyntaxError::NumberOutOfRange))?;
             // Tolerate "-.5" and "5." (both valid PDF); reject "1.2.3", "--1" and the like.
             let v: f64 = s
                 .parse()
                 .map_err(|_| Error::syntax(self.base + start, SyntaxError::NumberOutOfRange))?;
             if !v.is_finite() {
-                return Err(Error::syntax(self.base + start, SyntaxError::NumberOutOfRange));
+                return Err(Error::syntax(
+                    self.base + start,
+                    SyntaxError::NumberOutOfRange,
+                ));
             }
             Ok(Object::Real(v))
         }
@@ -350,7 +370,10 @@ impl<'a> Parser<'a> {
     ///
     /// `length` is the resolved `/Length`. Returns the data range. The end must be followed by
     /// `endstream` (after optional EOL), otherwise the length is wrong and we refuse.
-    pub(crate) fn parse_stream_tail(&mut self, length: Option<i64>) -> Result<Option<std::ops::Range<usize>>> {
+    pub(crate) fn parse_stream_tail(
+        &mut self,
+        length: Option<i64>,
+    ) -> Result<Option<std::ops::Range<usize>>> {
         let save = self.pos;
         if !self.eat_keyword(b"stream") {
             self.pos = save;
@@ -372,7 +395,10 @@ impl<'a> Parser<'a> {
             .ok_or_else(|| self.err(SyntaxError::BadStreamLength))?;
         self.pos = end;
         if !self.eat_keyword(b"endstream") {
-            return Err(Error::syntax(self.base + start, SyntaxError::BadStreamLength));
+            return Err(Error::syntax(
+                self.base + start,
+                SyntaxError::BadStreamLength,
+            ));
         }
         Ok(Some(start..end))
     }
@@ -417,7 +443,10 @@ mod tests {
         // "1 2 R" is a reference, then 3.
         assert_eq!(
             p("[1 2 R 3]"),
-            Object::Array(vec![Object::Reference(ObjRef::new(1, 2)), Object::Integer(3)])
+            Object::Array(vec![
+                Object::Reference(ObjRef::new(1, 2)),
+                Object::Integer(3)
+            ])
         );
         assert_eq!(p("[1 2 3]").as_array().map(<[_]>::len), Some(3));
     }
@@ -427,7 +456,10 @@ mod tests {
         let d = p("<</Type/Page/Kids[1 0 R 2 0 R]/X<</Y null>>>>");
         let d = d.as_dict().expect("dict");
         assert!(d.has_type(b"Page"));
-        assert_eq!(d.get(b"Kids").and_then(Object::as_array).map(<[_]>::len), Some(2));
+        assert_eq!(
+            d.get(b"Kids").and_then(Object::as_array).map(<[_]>::len),
+            Some(2)
+        );
         let deep = "[".repeat(10_000);
         assert!(matches!(
             parse_one(deep.as_bytes()),
