@@ -28,3 +28,11 @@ pub fn open_document(data: &[u8]) {
 pub fn parse_cms(data: &[u8]) {
     let _ = crate::cms::parse::parse(data);
 }
+
+/// Parse one object and return it (for round-trip property tests).
+///
+/// # Errors
+/// As the parser.
+pub fn parse_object_value(data: &[u8]) -> crate::Result<crate::pdf::Object> {
+    crate::pdf::parse::parse_one(data)
+}

@@ -1,0 +1,124 @@
+//! The staged API from outside the crate, and the re-prepare path when a signer returns a longer
+//! CMS than announced.
+
+use pades::error::SignerError;
+use pades::testing::synthetic_pdf;
+use pades::{
+    prepare, verify, Indication, RsaKeySigner, SignatureAlgorithm, SignatureRequest, Signer,
+    SignerIdentity, UnixTime, VerifyOptions,
+};
+
+const NOW: UnixTime = UnixTime(1_795_942_800);
+
+fn key_and_cert(alg: SignatureAlgorithm) -> (RsaKeySigner, Vec<u8>) {
+    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+        .expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Staged Test Seal");
+    let now = rcgen::date_time_ymd(2026, 1, 1);
+    params.not_before = now;
+    params.not_after = rcgen::date_time_ymd(2030, 1, 1);
+    let cert = params.self_signed(&key).expect("cert");
+    let signer = RsaKeySigner::from_der(&key.serialize_der(), alg).expect("signer");
+    (signer, cert.der().to_vec())
+}
+
+fn check(pdf: &[u8], cert: &[u8]) {
+    let report = verify(
+        pdf,
+        &VerifyOptions {
+            trust_anchors: vec![cert.to_vec()],
+            time: NOW,
+        },
+    )
+    .expect("reads");
+    assert_eq!(report.signatures.len(), 1);
+    assert_eq!(
+        report.signatures[0].indication,
+        Indication::TotalPassed,
+        "{report:#?}"
+    );
+}
+
+#[test]
+fn stages_run_one_by_one() {
+    let (signer, cert) = key_and_cert(SignatureAlgorithm::RsaPssSha256);
+    let identity = SignerIdentity::new(vec![cert.clone()]).expect("identity");
+    let pdf = synthetic_pdf(3, 1000);
+    let mut req = SignatureRequest::new(NOW);
+    req.page = 3;
+    let capacity = identity.content_info_len(signer.algorithm(), signer.signature_len());
+    let prepared = prepare(&pdf, &req, capacity).expect("prepare");
+    let attrs = identity.signed_attributes(&prepared.digest());
+    let sig = signer.sign(&attrs).expect("sign");
+    let cms = identity.content_info(&attrs, signer.algorithm(), &sig);
+    assert_eq!(cms.len(), capacity, "the size estimate is exact");
+    let signed = prepared.embed(&cms).expect("fits");
+    check(&signed.to_vec(), &cert);
+}
+
+/// A signer that announces shorter signatures than it makes (as a remote signer might).
+struct Understated(RsaKeySigner);
+
+impl Signer for Understated {
+    fn algorithm(&self) -> SignatureAlgorithm {
+        self.0.algorithm()
+    }
+    fn signature_len(&self) -> usize {
+        self.0.signature_len() - 100
+    }
+    fn public_key(&self) -> &[u8] {
+        self.0.public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
+        self.0.sign(message)
+    }
+}
+
+#[test]
+fn a_cms_larger_than_announced_is_re_prepared_not_failed() {
+    let (signer, cert) = key_and_cert(SignatureAlgorithm::RsaPkcs1Sha256);
+    let identity = SignerIdentity::new(vec![cert.clone()]).expect("identity");
+    let pdf = synthetic_pdf(1, 10);
+    let req = SignatureRequest::new(NOW);
+    let lying = Understated(signer);
+    let small = identity.content_info_len(lying.algorithm(), lying.signature_len());
+    assert!(matches!(
+        prepare(&pdf, &req, small)
+            .expect("prepare")
+            .embed(&vec![0x30; small + 100]),
+        Err(pades::Error::ContentsTooSmall { .. })
+    ));
+    let signed = pades::sign(&pdf, &req, &lying, &identity).expect("re-prepared");
+    check(&signed.to_vec(), &cert);
+}
+
+#[test]
+fn a_flipped_bit_anywhere_in_the_signed_ranges_fails() {
+    let (signer, cert) = key_and_cert(SignatureAlgorithm::RsaPkcs1Sha256);
+    let identity = SignerIdentity::new(vec![cert.clone()]).expect("identity");
+    let pdf = synthetic_pdf(2, 300);
+    let signed = pades::sign(&pdf, &SignatureRequest::new(NOW), &signer, &identity)
+        .expect("sign")
+        .to_vec();
+    check(&signed, &cert);
+    // Every 97th byte of the original part: a flip is never TOTAL-PASSED (or the file no
+    // longer reads at all).
+    for i in (0..pdf.len()).step_by(97) {
+        let mut bad = signed.clone();
+        bad[i] ^= 0x20;
+        let opts = VerifyOptions {
+            trust_anchors: vec![cert.clone()],
+            time: NOW,
+        };
+        if let Ok(r) = verify(&bad, &opts) {
+            assert!(
+                !r.all_passed(),
+                "flip at {i} still TOTAL-PASSED: {:?}",
+                r.signatures
+            );
+        }
+    }
+}
