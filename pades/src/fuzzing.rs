@@ -36,3 +36,12 @@ pub fn parse_cms(data: &[u8]) {
 pub fn parse_object_value(data: &[u8]) -> crate::Result<crate::pdf::Object> {
     crate::pdf::parse::parse_one(data)
 }
+
+/// Whether skipping a value (no allocation) ends where parsing it ends; `None` if it does not
+/// parse.
+pub fn skip_matches_parse(data: &[u8]) -> Option<bool> {
+    let mut a = crate::pdf::parse::Parser::new(data, 0);
+    a.parse_object().ok()?;
+    let mut b = crate::pdf::parse::Parser::new(data, 0);
+    Some(b.skip_value(0).is_ok() && a.pos() == b.pos())
+}

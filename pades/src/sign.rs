@@ -656,16 +656,20 @@ fn find_page(doc: &Document<'_>, catalog: &Dict, n: u32) -> Result<(ObjRef, Dict
                 value: visited.len() as u64,
             }));
         }
-        let node = doc.resolve_dict(&Object::Reference(r), "a page tree node")?;
-        let is_pages = node.has_type(b"Pages") || (depth == 0 && node.get(b"Kids").is_some());
+        let node = doc
+            .skim_node(r)?
+            .ok_or_else(|| Error::structure(format!("page tree node {r} is not a dictionary")))?;
+        let is_pages = node.ty.as_deref() == Some(b"Pages")
+            || (depth == 0 && node.ty.is_none() && node.kids.is_some());
         if !is_pages {
             count += 1;
             if count == n {
-                found = Some((r, node));
+                let page = doc.resolve_dict(&Object::Reference(r), "the page")?;
+                found = Some((r, page));
             }
             continue;
         }
-        let kids = match node.get(b"Kids").map(|k| doc.deref(k)).transpose()? {
+        let kids = match node.kids.as_ref().map(|k| doc.deref(k)).transpose()? {
             Some(Object::Array(a)) => a,
             _ => {
                 return Err(Error::structure(format!(

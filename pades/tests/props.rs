@@ -6,6 +6,7 @@ use pades::pdf::{Dict, ObjRef, Object};
 use pades::testing::synthetic_pdf;
 use pades::{prepare, SignatureRequest, UnixTime};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 fn leaf() -> impl Strategy<Value = Object> {
     prop_oneof![
@@ -38,7 +39,11 @@ fn object() -> impl Strategy<Value = Object> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        .. ProptestConfig::default()
+    })]
 
     #[test]
     fn written_objects_parse_back_identically(obj in object()) {
@@ -46,6 +51,8 @@ proptest! {
         obj.write(&mut out);
         let back = fuzzing::parse_object_value(&out).expect("what we write parses");
         prop_assert_eq!(back, obj);
+        out.extend_from_slice(b" tail");
+        prop_assert_eq!(fuzzing::skip_matches_parse(&out), Some(true));
     }
 
     #[test]

@@ -65,6 +65,15 @@ pub struct Document<'a> {
     objstm_cache: RefCell<HashMap<u32, Rc<ObjectStream>>>,
 }
 
+/// `/Type` and `/Kids` of a page tree node, read without parsing the rest.
+#[derive(Debug, Default)]
+pub(crate) struct NodeSkim {
+    /// `/Type`, if a name.
+    pub(crate) ty: Option<Vec<u8>>,
+    /// `/Kids`, as written (array or reference).
+    pub(crate) kids: Option<Object>,
+}
+
 #[derive(Debug)]
 struct ObjectStream {
     data: Vec<u8>,
@@ -385,6 +394,55 @@ impl<'a> Document<'a> {
                 let mut p = Parser::new(&os.data, os.first + rel);
                 p.parse_object()
             }
+        }
+    }
+
+    /// Read only `/Type` and `/Kids` of object `r` (a page tree node), skipping everything else
+    /// without building it. `None` when the object is not a dictionary.
+    ///
+    /// # Errors
+    /// As [`Document::resolve`].
+    pub(crate) fn skim_node(&self, r: ObjRef) -> Result<Option<NodeSkim>> {
+        let skim = |p: &mut Parser<'_>| -> Result<Option<NodeSkim>> {
+            if !p.eat_dict_open() {
+                return Ok(None);
+            }
+            let mut node = NodeSkim::default();
+            while let Some(key) = p.next_key()? {
+                match key.as_slice() {
+                    b"Type" => node.ty = p.parse_object()?.as_name().map(<[u8]>::to_vec),
+                    b"Kids" => node.kids = Some(p.parse_object()?),
+                    _ => p.skip_value(1)?,
+                }
+            }
+            Ok(Some(node))
+        };
+        match self.entries.get(&r.num) {
+            None | Some(XrefEntry::Free) => Ok(None),
+            Some(&XrefEntry::InFile { offset, gen }) => {
+                if gen != r.gen {
+                    return Ok(None);
+                }
+                let mut p = Parser::new(self.data, offset);
+                let found = p.parse_obj_header()?;
+                if found != r {
+                    return Err(Error::syntax(
+                        offset,
+                        SyntaxError::WrongObject {
+                            wanted: r.to_string(),
+                            found: found.to_string(),
+                        },
+                    ));
+                }
+                skim(&mut p)
+            }
+            Some(XrefEntry::Compressed { .. }) => match self.resolve(r)? {
+                Object::Dict(d) => Ok(Some(NodeSkim {
+                    ty: d.get(b"Type").and_then(Object::as_name).map(<[u8]>::to_vec),
+                    kids: d.get(b"Kids").cloned(),
+                })),
+                _ => Ok(None),
+            },
         }
     }
 

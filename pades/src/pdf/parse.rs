@@ -366,6 +366,143 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Skip one value without building it (no allocation). Used to read one or two keys of a
+    /// dictionary cheaply, e.g. `/Type` and `/Kids` of every page tree node.
+    pub(crate) fn skip_value(&mut self, depth: usize) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return Err(Error::Limit(LimitError::Nesting {
+                offset: self.base + self.pos,
+            }));
+        }
+        self.skip_ws();
+        let b = self
+            .peek()
+            .ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+        match b {
+            b'(' => {
+                self.pos += 1;
+                let mut nesting = 0usize;
+                loop {
+                    let c = self
+                        .peek()
+                        .ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+                    self.pos += 1;
+                    match c {
+                        b'\\' => self.pos += 1,
+                        b'(' => nesting += 1,
+                        b')' if nesting == 0 => return Ok(()),
+                        b')' => nesting -= 1,
+                        _ => {}
+                    }
+                }
+            }
+            b'<' if self.buf.get(self.pos + 1) == Some(&b'<') => {
+                self.pos += 2;
+                loop {
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(b'>') if self.buf.get(self.pos + 1) == Some(&b'>') => {
+                            self.pos += 2;
+                            return Ok(());
+                        }
+                        Some(b'/') => {
+                            self.skip_value(depth + 1)?;
+                            self.skip_value(depth + 1)?;
+                        }
+                        Some(c) => return Err(self.err(SyntaxError::UnexpectedByte(c))),
+                        None => return Err(self.err(SyntaxError::UnexpectedEnd)),
+                    }
+                }
+            }
+            b'<' => {
+                let end = self.buf[self.pos..]
+                    .iter()
+                    .position(|&c| c == b'>')
+                    .ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
+                self.pos += end + 1;
+                Ok(())
+            }
+            b'[' => {
+                self.pos += 1;
+                loop {
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(());
+                        }
+                        Some(_) => self.skip_value(depth + 1)?,
+                        None => return Err(self.err(SyntaxError::UnexpectedEnd)),
+                    }
+                }
+            }
+            b'/' => {
+                self.pos += 1;
+                self.skip_regular();
+                Ok(())
+            }
+            _ => {
+                // Numbers and keywords (true, false, null, R): a run of regular characters.
+                let start = self.pos;
+                self.skip_regular();
+                if self.pos == start {
+                    return Err(self.err(SyntaxError::UnexpectedByte(b)));
+                }
+                // `N G R` is one value.
+                if self.buf[start..self.pos].iter().all(u8::is_ascii_digit) {
+                    let save = self.pos;
+                    self.skip_ws();
+                    let gen_start = self.pos;
+                    self.skip_regular();
+                    let is_gen = self.pos > gen_start
+                        && self.buf[gen_start..self.pos].iter().all(u8::is_ascii_digit);
+                    if !(is_gen && self.eat_keyword(b"R")) {
+                        self.pos = save;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn skip_regular(&mut self) {
+        while self
+            .peek()
+            .is_some_and(|c| !is_whitespace(c) && !is_delimiter(c))
+        {
+            self.pos += 1;
+        }
+    }
+
+    /// Inside a dictionary (after `<<`): the next key, or `None` at `>>`. The key is the raw
+    /// name (with `#xx` escapes decoded only when present).
+    pub(crate) fn next_key(&mut self) -> Result<Option<Vec<u8>>> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b'>') if self.buf.get(self.pos + 1) == Some(&b'>') => {
+                self.pos += 2;
+                Ok(None)
+            }
+            Some(b'/') => {
+                self.pos += 1;
+                self.parse_name_body().map(Some)
+            }
+            Some(c) => Err(self.err(SyntaxError::UnexpectedByte(c))),
+            None => Err(self.err(SyntaxError::UnexpectedEnd)),
+        }
+    }
+
+    /// If the next token is `<<`, consume it.
+    pub(crate) fn eat_dict_open(&mut self) -> bool {
+        self.skip_ws();
+        if self.buf.get(self.pos..self.pos + 2) == Some(b"<<") {
+            self.pos += 2;
+            true
+        } else {
+            false
+        }
+    }
+
     /// After a dictionary inside `N G obj`, parse `stream ... endstream` if present.
     ///
     /// `length` is the resolved `/Length`. Returns the data range. The end must be followed by
@@ -465,6 +602,24 @@ mod tests {
             parse_one(deep.as_bytes()),
             Err(Error::Limit(LimitError::Nesting { .. }))
         ));
+    }
+
+    #[test]
+    fn skipping_ends_where_parsing_ends() {
+        for src in [
+            "<</Type/Page/Kids[1 0 R 2 0 R]/R(a\\)b(c)d)/H<0A 0b>/D<</X[true false null -1.5]>>>> tail",
+            "(x\\(y) tail",
+            "[/A#20B 3 0 R <>] tail",
+            "12 0 R tail",
+        ] {
+            let mut a = Parser::new(src.as_bytes(), 0);
+            a.parse_object().expect("parses");
+            let mut b = Parser::new(src.as_bytes(), 0);
+            b.skip_value(0).expect("skips");
+            assert_eq!(a.pos(), b.pos(), "{src}");
+        }
+        let deep = "[".repeat(1000);
+        assert!(Parser::new(deep.as_bytes(), 0).skip_value(0).is_err());
     }
 
     #[test]
