@@ -659,8 +659,8 @@ fn find_page(doc: &Document<'_>, catalog: &Dict, n: u32) -> Result<(ObjRef, Dict
         let node = doc
             .skim_node(r)?
             .ok_or_else(|| Error::structure(format!("page tree node {r} is not a dictionary")))?;
-        let is_pages = node.ty.as_deref() == Some(b"Pages")
-            || (depth == 0 && node.ty.is_none() && node.kids.is_some());
+        // The root is a page tree node even if its /Type is missing.
+        let is_pages = node.pages || (depth == 0 && node.kids.is_some());
         if !is_pages {
             count += 1;
             if count == n {

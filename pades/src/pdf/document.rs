@@ -8,7 +8,7 @@
 //! is refused — the engine never "repairs" a file.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::filter;
@@ -57,7 +57,8 @@ pub enum XrefKind {
 #[derive(Debug)]
 pub struct Document<'a> {
     data: &'a [u8],
-    entries: BTreeMap<u32, XrefEntry>,
+    /// Sorted by object number, one entry each (the newest section's), after `open`.
+    entries: Vec<(u32, XrefEntry)>,
     trailer: Dict,
     startxref: usize,
     last_kind: XrefKind,
@@ -68,8 +69,8 @@ pub struct Document<'a> {
 /// `/Type` and `/Kids` of a page tree node, read without parsing the rest.
 #[derive(Debug, Default)]
 pub(crate) struct NodeSkim {
-    /// `/Type`, if a name.
-    pub(crate) ty: Option<Vec<u8>>,
+    /// `/Type /Pages`.
+    pub(crate) pages: bool,
     /// `/Kids`, as written (array or reference).
     pub(crate) kids: Option<Object>,
 }
@@ -93,7 +94,7 @@ impl<'a> Document<'a> {
         let startxref = find_startxref(data)?;
         let mut doc = Document {
             data,
-            entries: BTreeMap::new(),
+            entries: Vec::new(),
             trailer: Dict::new(),
             startxref,
             last_kind: XrefKind::Table,
@@ -130,6 +131,10 @@ impl<'a> Document<'a> {
                 }
             };
         }
+        // Entries were pushed newest first; a stable sort keeps that order among equal numbers,
+        // and dedup keeps the first, i.e. the newest.
+        doc.entries.sort_by_key(|(n, _)| *n);
+        doc.entries.dedup_by_key(|(n, _)| *n);
         if doc.trailer.get(b"Encrypt").is_some() {
             return Err(Error::Encrypted);
         }
@@ -163,7 +168,7 @@ impl<'a> Document<'a> {
 
     /// The cross-reference entry of object `num`.
     pub fn entry(&self, num: u32) -> Option<XrefEntry> {
-        self.entries.get(&num).copied()
+        self.lookup(num)
     }
 
     /// One past the largest object number in use.
@@ -173,6 +178,13 @@ impl<'a> Document<'a> {
             .rev()
             .find(|(_, e)| !matches!(e, XrefEntry::Free))
             .map_or(0, |(n, _)| n.saturating_add(1))
+    }
+
+    fn lookup(&self, num: u32) -> Option<XrefEntry> {
+        self.entries
+            .binary_search_by_key(&num, |(n, _)| *n)
+            .ok()
+            .map(|i| self.entries[i].1)
     }
 
     fn check_offset(&self, value: i64) -> Result<usize> {
@@ -242,7 +254,7 @@ impl<'a> Document<'a> {
             // entries of the table (ISO 32000-2 §7.5.8.4).
             for &(num, e) in &table {
                 if !matches!(e, XrefEntry::Free) {
-                    self.entries.entry(num).or_insert(e);
+                    self.entries.push((num, e));
                 }
             }
             if let Some(xs) = trailer.get(b"XRefStm") {
@@ -253,7 +265,7 @@ impl<'a> Document<'a> {
                 self.read_xref_stream(xs)?;
             }
             for &(num, e) in &table {
-                self.entries.entry(num).or_insert(e);
+                self.entries.push((num, e));
             }
             Ok((XrefKind::Table, trailer))
         } else {
@@ -352,7 +364,7 @@ impl<'a> Document<'a> {
                     // Unknown types are to be treated as null references (§7.5.8.3).
                     _ => XrefEntry::Free,
                 };
-                self.entries.entry(num).or_insert(entry);
+                self.entries.push((num, entry));
             }
         }
         Ok(dict)
@@ -364,15 +376,15 @@ impl<'a> Document<'a> {
     /// # Errors
     /// When the xref entry points at something that is not that object, or the object is malformed.
     pub fn resolve(&self, r: ObjRef) -> Result<Object> {
-        match self.entries.get(&r.num) {
+        match self.lookup(r.num) {
             None | Some(XrefEntry::Free) => Ok(Object::Null),
-            Some(&XrefEntry::InFile { offset, gen }) => {
+            Some(XrefEntry::InFile { offset, gen }) => {
                 if gen != r.gen {
                     return Ok(Object::Null);
                 }
                 self.parse_indirect_at(offset, r)
             }
-            Some(&XrefEntry::Compressed { stream, index }) => {
+            Some(XrefEntry::Compressed { stream, index }) => {
                 if r.gen != 0 {
                     return Ok(Object::Null);
                 }
@@ -403,23 +415,23 @@ impl<'a> Document<'a> {
     /// # Errors
     /// As [`Document::resolve`].
     pub(crate) fn skim_node(&self, r: ObjRef) -> Result<Option<NodeSkim>> {
-        let skim = |p: &mut Parser<'_>| -> Result<Option<NodeSkim>> {
+        fn skim(p: &mut Parser<'_>) -> Result<Option<NodeSkim>> {
             if !p.eat_dict_open() {
                 return Ok(None);
             }
             let mut node = NodeSkim::default();
             while let Some(key) = p.next_key()? {
-                match key.as_slice() {
-                    b"Type" => node.ty = p.parse_object()?.as_name().map(<[u8]>::to_vec),
+                match &*key {
+                    b"Type" => node.pages = p.parse_name_value()?.as_deref() == Some(b"Pages"),
                     b"Kids" => node.kids = Some(p.parse_object()?),
                     _ => p.skip_value(1)?,
                 }
             }
             Ok(Some(node))
-        };
-        match self.entries.get(&r.num) {
+        }
+        match self.lookup(r.num) {
             None | Some(XrefEntry::Free) => Ok(None),
-            Some(&XrefEntry::InFile { offset, gen }) => {
+            Some(XrefEntry::InFile { offset, gen }) => {
                 if gen != r.gen {
                     return Ok(None);
                 }
@@ -438,7 +450,7 @@ impl<'a> Document<'a> {
             }
             Some(XrefEntry::Compressed { .. }) => match self.resolve(r)? {
                 Object::Dict(d) => Ok(Some(NodeSkim {
-                    ty: d.get(b"Type").and_then(Object::as_name).map(<[u8]>::to_vec),
+                    pages: d.has_type(b"Pages"),
                     kids: d.get(b"Kids").cloned(),
                 })),
                 _ => Ok(None),
@@ -517,8 +529,8 @@ impl<'a> Document<'a> {
         if let Some(os) = self.objstm_cache.borrow().get(&num) {
             return Ok(os.clone());
         }
-        let offset = match self.entries.get(&num) {
-            Some(&XrefEntry::InFile { offset, .. }) => offset,
+        let offset = match self.lookup(num) {
+            Some(XrefEntry::InFile { offset, .. }) => offset,
             _ => {
                 return Err(Error::Xref(XrefError::MissingObject(format!(
                     "{num} 0 R (an object stream must be a plain object in the file)"

@@ -192,6 +192,25 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A name's bytes borrowed from the buffer when it has no `#xx` escape (the common case),
+    /// decoded otherwise. Used by the allocation-free skimming paths.
+    pub(crate) fn parse_name_cow(&mut self) -> Result<std::borrow::Cow<'a, [u8]>> {
+        let start = self.pos;
+        let mut end = start;
+        while self
+            .buf
+            .get(end)
+            .is_some_and(|&c| !is_whitespace(c) && !is_delimiter(c) && c != b'#')
+        {
+            end += 1;
+        }
+        if self.buf.get(end) == Some(&b'#') {
+            return self.parse_name_body().map(std::borrow::Cow::Owned);
+        }
+        self.pos = end;
+        Ok(std::borrow::Cow::Borrowed(&self.buf[start..end]))
+    }
+
     fn parse_name_body(&mut self) -> Result<Vec<u8>> {
         let mut name = Vec::new();
         while let Some(b) = self.peek() {
@@ -476,7 +495,7 @@ impl<'a> Parser<'a> {
 
     /// Inside a dictionary (after `<<`): the next key, or `None` at `>>`. The key is the raw
     /// name (with `#xx` escapes decoded only when present).
-    pub(crate) fn next_key(&mut self) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn next_key(&mut self) -> Result<Option<std::borrow::Cow<'a, [u8]>>> {
         self.skip_ws();
         match self.peek() {
             Some(b'>') if self.buf.get(self.pos + 1) == Some(&b'>') => {
@@ -485,10 +504,22 @@ impl<'a> Parser<'a> {
             }
             Some(b'/') => {
                 self.pos += 1;
-                self.parse_name_body().map(Some)
+                self.parse_name_cow().map(Some)
             }
             Some(c) => Err(self.err(SyntaxError::UnexpectedByte(c))),
             None => Err(self.err(SyntaxError::UnexpectedEnd)),
+        }
+    }
+
+    /// Parse a value that should be a name, without allocating; `None` for any other value
+    /// (which is skipped).
+    pub(crate) fn parse_name_value(&mut self) -> Result<Option<std::borrow::Cow<'a, [u8]>>> {
+        self.skip_ws();
+        if self.peek() == Some(b'/') {
+            self.pos += 1;
+            self.parse_name_cow().map(Some)
+        } else {
+            self.skip_value(1).map(|()| None)
         }
     }
 
