@@ -74,6 +74,45 @@ fn every_corpus_file_signs_and_every_verifier_accepts_it() {
     for f in &files {
         sign_and_judge(f, "dev-agency.key", "dev-agency.pem", false, work.path());
     }
+    // The existing text field is kept, with its value, beside the new signature field.
+    let signed = std::fs::read(work.path().join("signed-acroform-textfield.pdf")).expect("read");
+    let doc = pades::pdf::Document::open(&signed).expect("open");
+    let root = doc.trailer().get(b"Root").cloned().expect("root");
+    let catalog = doc.resolve_dict(&root, "catalog").expect("catalog");
+    let form = doc
+        .resolve_dict(catalog.get(b"AcroForm").expect("form"), "form")
+        .expect("form");
+    let fields = match doc
+        .deref(form.get(b"Fields").expect("fields"))
+        .expect("fields")
+    {
+        pades::pdf::Object::Array(a) => a,
+        other => panic!("fields: {other:?}"),
+    };
+    let names: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let d = doc.resolve_dict(f, "field").expect("field");
+            String::from_utf8_lossy(
+                d.get(b"T")
+                    .and_then(pades::pdf::Object::as_string)
+                    .unwrap_or_default(),
+            )
+            .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec!["nama_pemohon".to_string(), "Signature1".to_string()]
+    );
+    let text = doc
+        .resolve_dict(&fields[0], "text field")
+        .expect("text field");
+    assert!(text.get(b"V").is_some(), "the text field lost its value");
+    assert_eq!(
+        form.get(b"SigFlags").and_then(pades::pdf::Object::as_i64),
+        Some(3)
+    );
 }
 
 #[test]

@@ -190,7 +190,9 @@ impl SignerIdentity {
         let sid = cons(tag::SEQUENCE, &[&self.issuer, &self.serial]);
         // [0] IMPLICIT: same content as the SET, context tag.
         let mut attrs = signed_attrs.to_vec();
-        attrs[0] = tag::ctx(0);
+        if let Some(t) = attrs.first_mut() {
+            *t = tag::ctx(0);
+        }
         let signer_info = cons(
             tag::SEQUENCE,
             &[

@@ -51,6 +51,9 @@ enum Command {
         /// /ContactInfo of the signature.
         #[arg(long)]
         contact: Option<String>,
+        /// /Name of the signer (normally taken from the certificate by viewers).
+        #[arg(long)]
+        name: Option<String>,
         /// Signature field name; an existing empty signature field of that name is signed.
         #[arg(long)]
         field: Option<String>,
@@ -109,6 +112,7 @@ fn run(cli: Cli) -> u8 {
             reason,
             location,
             contact,
+            name,
             field,
             page,
             pss,
@@ -117,6 +121,7 @@ fn run(cli: Cli) -> u8 {
             request.reason = reason;
             request.location = location;
             request.contact_info = contact;
+            request.name = name;
             request.field = field;
             request.page = page;
             let opts = SignFileOptions {
