@@ -250,6 +250,11 @@ pub enum LimitError {
         /// The cap in bytes.
         limit: usize,
     },
+    /// All xref and object streams of a document together inflate to too much.
+    DecompressedTotal {
+        /// The cap in bytes.
+        limit: usize,
+    },
     /// A count (xref entries, sections, fields) is absurd.
     Count {
         /// What is counted.
@@ -271,6 +276,9 @@ impl fmt::Display for LimitError {
             }
             Self::Decompressed { limit } => {
                 write!(f, "a stream inflates to more than {limit} bytes")
+            }
+            Self::DecompressedTotal { limit } => {
+                write!(f, "the document's xref and object streams inflate to more than {limit} bytes in total")
             }
             Self::Count { what, value } => write!(f, "{what} is {value}, which is absurd"),
         }

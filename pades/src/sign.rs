@@ -274,7 +274,7 @@ pub fn prepare<'a>(
             d.set(b"V", Object::Reference(sig_ref));
             update.put_object(f.r, &Object::Dict(d));
             if form.sig_flags != 3 {
-                form.write_with(&mut update, &doc, root_ref, &catalog, None)?;
+                form.write_with(&mut update, root_ref, &catalog, None)?;
             }
         }
         None => {
@@ -301,7 +301,7 @@ pub fn prepare<'a>(
                     .to_vec(),
             );
             add_to_array(&mut update, &doc, page_ref, &page, b"Annots", widget_ref)?;
-            form.write_with(&mut update, &doc, root_ref, &catalog, Some(widget_ref))?;
+            form.write_with(&mut update, root_ref, &catalog, Some(widget_ref))?;
         }
     }
 
@@ -441,16 +441,16 @@ fn check_docmdp(doc: &Document<'_>, catalog: &Dict) -> Result<()> {
 /// objects: an indirect `/AcroForm` or `/Fields` array is rewritten alone; the catalog only
 /// when the form is direct or missing.
 #[derive(Debug)]
-struct FormLocation {
+pub(crate) struct FormLocation {
     acroform_ref: Option<ObjRef>,
     acroform: Option<Dict>,
-    fields: Vec<Object>,
+    pub(crate) fields: Vec<Object>,
     fields_ref: Option<ObjRef>,
     sig_flags: i64,
 }
 
 impl FormLocation {
-    fn find(doc: &Document<'_>, catalog: &Dict) -> Result<Self> {
+    pub(crate) fn find(doc: &Document<'_>, catalog: &Dict) -> Result<Self> {
         let (acroform_ref, acroform) = match catalog.get(b"AcroForm") {
             None => (None, None),
             Some(Object::Reference(r)) => match doc.resolve(*r)? {
@@ -498,7 +498,6 @@ impl FormLocation {
     fn write_with(
         &self,
         update: &mut Update<'_, '_>,
-        doc: &Document<'_>,
         root_ref: ObjRef,
         catalog: &Dict,
         new_field: Option<ObjRef>,
@@ -529,7 +528,6 @@ impl FormLocation {
                 update.put_object(root_ref, &Object::Dict(cat));
             }
         }
-        let _ = doc;
         Ok(())
     }
 }

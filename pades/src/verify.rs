@@ -16,7 +16,7 @@ use crate::cms::{der, oids, parse_cert};
 use crate::error::Result;
 use crate::pdf::object::Object;
 use crate::pdf::Document;
-use crate::sign::collect_fields;
+use crate::sign::{collect_fields, FormLocation};
 use crate::time::UnixTime;
 
 /// What to verify against.
@@ -159,16 +159,7 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
             crate::error::StructureError::NoRoot,
         ))?;
     let catalog = doc.resolve_dict(&root, "the catalog")?;
-    let fields = match catalog.get(b"AcroForm") {
-        Some(a) => {
-            let form = doc.resolve_dict(a, "/AcroForm")?;
-            match form.get(b"Fields").map(|f| doc.deref(f)).transpose()? {
-                Some(Object::Array(f)) => f,
-                _ => Vec::new(),
-            }
-        }
-        None => Vec::new(),
-    };
+    let fields = FormLocation::find(&doc, &catalog)?.fields;
     let mut signatures = Vec::new();
     for f in collect_fields(&doc, &fields)? {
         if !f.is_signature || !f.has_value {

@@ -7,7 +7,7 @@
 //! checked: the object header at the recorded offset must name the same object, or the document
 //! is refused — the engine never "repairs" a file.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -20,6 +20,9 @@ use crate::error::{Error, LimitError, NotPdfReason, Result, SyntaxError, XrefErr
 const STARTXREF_WINDOW: usize = 64 * 1024;
 /// At most this many cross-reference sections (`/Prev` links).
 const MAX_SECTIONS: usize = 10_000;
+/// Most bytes inflated from all xref and object streams of one document together (each one is
+/// also capped by the filter): a file of many small deflate bombs is refused, not held in memory.
+const MAX_TOTAL_DECODED: usize = 256 * 1024 * 1024;
 /// Largest object number accepted.
 const MAX_OBJECTS: u64 = 8_388_607;
 
@@ -64,6 +67,8 @@ pub struct Document<'a> {
     last_kind: XrefKind,
     version: (u8, u8),
     objstm_cache: RefCell<HashMap<u32, Rc<ObjectStream>>>,
+    /// Bytes inflated so far (xref and object streams), against [`MAX_TOTAL_DECODED`].
+    decoded_total: Cell<usize>,
 }
 
 /// `/Type` and `/Kids` of a page tree node, read without parsing the rest.
@@ -100,6 +105,7 @@ impl<'a> Document<'a> {
             last_kind: XrefKind::Table,
             version,
             objstm_cache: RefCell::new(HashMap::new()),
+            decoded_total: Cell::new(0),
         };
         let mut seen = HashSet::new();
         let mut next = Some(startxref);
@@ -288,6 +294,7 @@ impl<'a> Document<'a> {
             .parse_stream_tail(len)?
             .ok_or_else(|| Error::xref_malformed(offset, "xref stream has no stream data"))?;
         let decoded = filter::decode(&dict, &self.data[range], offset)?;
+        self.count_decoded(decoded.len())?;
         let w: Vec<usize> = dict
             .get(b"W")
             .and_then(Object::as_array)
@@ -435,17 +442,7 @@ impl<'a> Document<'a> {
                 if gen != r.gen {
                     return Ok(None);
                 }
-                let mut p = Parser::new(self.data, offset);
-                let found = p.parse_obj_header()?;
-                if found != r {
-                    return Err(Error::syntax(
-                        offset,
-                        SyntaxError::WrongObject {
-                            wanted: r.to_string(),
-                            found: found.to_string(),
-                        },
-                    ));
-                }
+                let mut p = self.parser_after_header(offset, r)?;
                 skim(&mut p)
             }
             Some(XrefEntry::Compressed { .. }) => match self.resolve(r)? {
@@ -484,26 +481,29 @@ impl<'a> Document<'a> {
         }
     }
 
-    fn parse_indirect_at(&self, offset: usize, r: ObjRef) -> Result<Object> {
+    /// A parser just after the `N G obj` header at `offset`, which must name `r`.
+    fn parser_after_header(&self, offset: usize, r: ObjRef) -> Result<Parser<'a>> {
         let mut p = Parser::new(self.data, offset);
-        let found = p.parse_obj_header().map_err(|_| {
+        let wrong = |found: String| {
             Error::syntax(
                 offset,
                 SyntaxError::WrongObject {
                     wanted: r.to_string(),
-                    found: "no object header".into(),
+                    found,
                 },
             )
-        })?;
+        };
+        let found = p
+            .parse_obj_header()
+            .map_err(|_| wrong("no object header".into()))?;
         if found != r {
-            return Err(Error::syntax(
-                offset,
-                SyntaxError::WrongObject {
-                    wanted: r.to_string(),
-                    found: found.to_string(),
-                },
-            ));
+            return Err(wrong(found.to_string()));
         }
+        Ok(p)
+    }
+
+    fn parse_indirect_at(&self, offset: usize, r: ObjRef) -> Result<Object> {
+        let mut p = self.parser_after_header(offset, r)?;
         let obj = p.parse_object()?;
         if let Object::Dict(d) = obj {
             let len = match d.get(b"Length") {
@@ -523,6 +523,17 @@ impl<'a> Document<'a> {
             return Ok(Object::Dict(d));
         }
         Ok(obj)
+    }
+
+    fn count_decoded(&self, len: usize) -> Result<()> {
+        let total = self.decoded_total.get().saturating_add(len);
+        self.decoded_total.set(total);
+        if total > MAX_TOTAL_DECODED {
+            return Err(Error::Limit(LimitError::DecompressedTotal {
+                limit: MAX_TOTAL_DECODED,
+            }));
+        }
+        Ok(())
     }
 
     fn object_stream(&self, num: u32) -> Result<Rc<ObjectStream>> {
@@ -547,6 +558,7 @@ impl<'a> Document<'a> {
             }
         };
         let data = filter::decode(&s.dict, &self.data[s.data.clone()], offset)?;
+        self.count_decoded(data.len())?;
         let n = s.dict.get(b"N").and_then(Object::as_i64).unwrap_or(-1);
         let first = s.dict.get(b"First").and_then(Object::as_i64).unwrap_or(-1);
         let (n, first) = match (usize::try_from(n), usize::try_from(first)) {
