@@ -45,5 +45,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 say "cargo test (independent verifiers required)"
 export SEGEL_REQUIRE_TOOLS=1
-cargo test --workspace --all-targets
-cargo test --workspace --doc
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --doc 2>&1 | tee "$log"
+cargo test --workspace --all-targets 2>&1 | tee -a "$log"
+# One closing line for the whole run (cargo's last line may be a binary with no tests).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "\nsegel: %d passed, %d failed\n", p, f; exit (p == 0 || f > 0) }' "$log"
