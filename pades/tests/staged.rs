@@ -11,8 +11,11 @@ use pades::{
 const NOW: UnixTime = UnixTime(1_795_942_800);
 
 fn key_and_cert(alg: SignatureAlgorithm) -> (RsaKeySigner, Vec<u8>) {
-    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-        .expect("key");
+    key_and_cert_sized(alg, rcgen::RsaKeySize::_2048)
+}
+
+fn key_and_cert_sized(alg: SignatureAlgorithm, size: rcgen::RsaKeySize) -> (RsaKeySigner, Vec<u8>) {
+    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size).expect("key");
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
     params
         .distinguished_name
@@ -120,5 +123,21 @@ fn a_flipped_bit_anywhere_in_the_signed_ranges_fails() {
                 r.signatures
             );
         }
+    }
+}
+
+#[test]
+fn rsa_4096_signs_with_both_paddings() {
+    let pdf = synthetic_pdf(1, 100);
+    for alg in [
+        SignatureAlgorithm::RsaPkcs1Sha256,
+        SignatureAlgorithm::RsaPssSha256,
+    ] {
+        let (signer, cert) = key_and_cert_sized(alg, rcgen::RsaKeySize::_4096);
+        assert_eq!(signer.signature_len(), 512);
+        let identity = SignerIdentity::new(vec![cert.clone()]).expect("identity");
+        let signed =
+            pades::sign(&pdf, &SignatureRequest::new(NOW), &signer, &identity).expect("sign");
+        check(&signed.to_vec(), &cert);
     }
 }
