@@ -67,8 +67,21 @@ pub struct Document<'a> {
     last_kind: XrefKind,
     version: (u8, u8),
     objstm_cache: RefCell<HashMap<u32, Rc<ObjectStream>>>,
+    /// Every cross-reference section read, newest first.
+    sections: Vec<Section>,
     /// Bytes inflated so far (xref and object streams), against [`MAX_TOTAL_DECODED`].
     decoded_total: Cell<usize>,
+}
+
+/// One cross-reference section: where it is and which objects it lists.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Byte offset of the section (`xref` keyword or xref stream object).
+    pub offset: usize,
+    /// Object numbers it lists (with its `/XRefStm` in hybrid files), sorted.
+    pub objects: Vec<u32>,
+    /// Its trailer's `/Prev`, if any.
+    pub prev: Option<i64>,
 }
 
 /// `/Type` and `/Kids` of a page tree node, read without parsing the rest.
@@ -106,6 +119,7 @@ impl<'a> Document<'a> {
             version,
             objstm_cache: RefCell::new(HashMap::new()),
             decoded_total: Cell::new(0),
+            sections: Vec::new(),
         };
         let mut seen = HashSet::new();
         let mut next = Some(startxref);
@@ -120,7 +134,16 @@ impl<'a> Document<'a> {
                     value: seen.len() as u64,
                 }));
             }
+            let before = doc.entries.len();
             let (kind, trailer) = doc.read_section(offset)?;
+            let mut listed: Vec<u32> = doc.entries[before..].iter().map(|(n, _)| *n).collect();
+            listed.sort_unstable();
+            listed.dedup();
+            doc.sections.push(Section {
+                offset,
+                objects: listed,
+                prev: trailer.get(b"Prev").and_then(Object::as_i64),
+            });
             if first {
                 doc.last_kind = kind;
                 doc.trailer = trailer.clone();
@@ -165,6 +188,11 @@ impl<'a> Document<'a> {
     /// Kind of the newest cross-reference section.
     pub fn xref_kind(&self) -> XrefKind {
         self.last_kind
+    }
+
+    /// The cross-reference sections, newest first (the `/Prev` chain from `startxref`).
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
     }
 
     /// Header version `(major, minor)`.

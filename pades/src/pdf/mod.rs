@@ -9,5 +9,5 @@ pub mod update;
 /// Deepest nesting of arrays and dictionaries accepted.
 pub const MAX_DEPTH: usize = 64;
 
-pub use document::{Document, XrefEntry, XrefKind};
+pub use document::{Document, Section, XrefEntry, XrefKind};
 pub use object::{Dict, ObjRef, Object, Stream};

@@ -1,11 +1,24 @@
-//! Basic verification of every signature in a PDF, reported in the ETSI EN 319 102-1 vocabulary.
+//! Strict verification of every signature in a PDF, reported in the ETSI EN 319 102-1 vocabulary.
 //!
-//! For each signature field with a value: the `/ByteRange` is sane and its gap is exactly the
-//! `/Contents` string; the digest of the covered bytes matches the CMS message digest; the CMS
-//! signature verifies with the signer's key; the ESS signing-certificate(-v2) attribute names the
-//! signer; and the signer's chain leads to a trust anchor with every certificate valid at the
-//! validation time. What changed *after* a signature (later revisions) is not judged here: the
-//! report says whether a signature covers the whole file or ends at an earlier revision.
+//! For each signature field with a value:
+//! - the `/ByteRange` starts at 0, has one gap that is exactly the `/Contents` hex string of this
+//!   signature dictionary (no padding, no other bytes: signature wrapping), and ends at the end
+//!   of a revision that already holds this very signature dictionary;
+//! - the digest of the covered bytes matches the CMS message digest (or, for
+//!   `adbe.pkcs7.sha1`, the encapsulated SHA-1), the CMS signature verifies with the signer's
+//!   key, the ESS signing-certificate(-v2) attribute names the signer;
+//! - the signer's chain leads to a trust anchor, with CA constraints, key usage, and validity at
+//!   the claimed signing time and at the validation time;
+//! - every later revision is compared object by object with the signed one ([`history`]): only
+//!   validation data, new signatures and the filling of empty form fields are accepted after an
+//!   approval signature; a certification signature (DocMDP `/P` 1, 2, 3) and field locks
+//!   (FieldMDP) set their own limits. Anything else (page content, pages, resources, catalog,
+//!   annotations, changed form values) makes the signature INDETERMINATE /
+//!   SIG_CONSTRAINTS_FAILURE, with the change named in the reason.
+
+pub mod history;
+
+pub use history::{Change, ChangeLevel};
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use x509_parser::prelude::X509Certificate;
@@ -14,10 +27,11 @@ use crate::cms::der::{tag, Reader};
 use crate::cms::parse::{DigestAlgorithm, SignedData, SignerId};
 use crate::cms::{der, oids, parse_cert};
 use crate::error::Result;
-use crate::pdf::object::Object;
-use crate::pdf::Document;
+use crate::pdf::object::{Dict, ObjRef, Object};
+use crate::pdf::{Document, XrefEntry};
 use crate::sign::{collect_fields, FormLocation};
 use crate::time::UnixTime;
+use history::History;
 
 /// What to verify against.
 #[derive(Debug, Clone)]
@@ -73,6 +87,8 @@ pub enum SubIndication {
     CryptoConstraintsFailure,
     /// The signer certificate's key usage does not allow signing.
     ChainConstraintsFailure,
+    /// The document was changed after signing beyond what the signature allows.
+    SigConstraintsFailure,
 }
 
 /// How much of the file a signature covers.
@@ -116,6 +132,12 @@ pub struct SignatureReport {
     pub byte_range: Vec<i64>,
     /// What the signature covers.
     pub coverage: Coverage,
+    /// Signature form: PAdES (CAdES detached), PKCS#7 detached, or PKCS#7 SHA-1 (legacy).
+    pub level: String,
+    /// DocMDP `/P` when this is a certification signature.
+    pub certification: Option<i64>,
+    /// Every change made to the document after this signature, classified.
+    pub changes: Vec<Change>,
     /// Main indication.
     pub indication: Indication,
     /// Sub-indication when not passed.
@@ -160,6 +182,8 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
         ))?;
     let catalog = doc.resolve_dict(&root, "the catalog")?;
     let fields = FormLocation::find(&doc, &catalog)?.fields;
+    let certifier = certification(&doc, &catalog);
+    let history = std::cell::OnceCell::new();
     let mut signatures = Vec::new();
     for f in collect_fields(&doc, &fields)? {
         if !f.is_signature || !f.has_value {
@@ -168,8 +192,15 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
         let field = doc.resolve_dict(&Object::Reference(f.r), "a signature field")?;
         let Some(v) = field.get(b"V") else { continue };
         let mut ctx = SigCtx::new(f.name.clone());
+        let sig = Signature {
+            r: v.as_ref(),
+            field: &field,
+            certification: certifier
+                .filter(|(r, _)| Some(*r) == v.as_ref())
+                .map(|(_, p)| p),
+        };
         match doc.resolve_dict(v, "a signature dictionary") {
-            Ok(sig) => check_signature(&mut ctx, input, &sig, opts),
+            Ok(dict) => check_signature(&mut ctx, &doc, &dict, &sig, opts, &history),
             Err(e) => ctx.fail(
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
@@ -180,6 +211,68 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
         signatures.push(ctx.finish());
     }
     Ok(Report { signatures })
+}
+
+/// What is known about a signature besides its dictionary.
+struct Signature<'d> {
+    /// The signature dictionary's reference (`None`: direct, which PAdES does not allow).
+    r: Option<ObjRef>,
+    /// Its field dictionary (for `/Lock`).
+    field: &'d Dict,
+    /// DocMDP `/P` if this is the certification signature.
+    certification: Option<i64>,
+}
+
+/// The certification signature (catalog `/Perms /DocMDP`) and its `/P` (default 2).
+fn certification(doc: &Document<'_>, catalog: &Dict) -> Option<(ObjRef, i64)> {
+    let perms = doc.resolve_dict(catalog.get(b"Perms")?, "/Perms").ok()?;
+    let r = perms.get(b"DocMDP")?.as_ref()?;
+    let sig = doc.resolve_dict(&Object::Reference(r), "/DocMDP").ok()?;
+    let p = transforms(doc, &sig)
+        .into_iter()
+        .find(|(m, _)| m.as_slice() == b"DocMDP")
+        .and_then(|(_, params)| params.get(b"P").and_then(Object::as_i64))
+        .unwrap_or(2);
+    Some((r, p))
+}
+
+/// `/Reference` entries of a signature dictionary: (TransformMethod, TransformParams).
+fn transforms(doc: &Document<'_>, sig: &Dict) -> Vec<(Vec<u8>, Dict)> {
+    let refs = match sig.get(b"Reference").map(|r| doc.deref(r)) {
+        Some(Ok(Object::Array(a))) => a,
+        _ => return Vec::new(),
+    };
+    refs.iter()
+        .filter_map(|r| doc.resolve_dict(r, "a signature reference").ok())
+        .filter_map(|sr| {
+            let method = sr.get(b"TransformMethod")?.as_name()?.to_vec();
+            let params = sr
+                .get(b"TransformParams")
+                .and_then(|p| doc.resolve_dict(p, "/TransformParams").ok())
+                .unwrap_or_default();
+            Some((method, params))
+        })
+        .collect()
+}
+
+/// A FieldMDP lock: does it cover the field `name`?
+fn locks(params: &Dict, name: &str) -> bool {
+    let listed = || {
+        params
+            .get(b"Fields")
+            .and_then(Object::as_array)
+            .is_some_and(|a| {
+                a.iter()
+                    .filter_map(Object::as_string)
+                    .any(|s| crate::sign::decode_text(s) == name)
+            })
+    };
+    match params.get(b"Action").and_then(Object::as_name) {
+        Some(b"All") => true,
+        Some(b"Include") => listed(),
+        Some(b"Exclude") => !listed(),
+        _ => false,
+    }
 }
 
 struct SigCtx {
@@ -197,6 +290,9 @@ impl SigCtx {
                 claimed_time: None,
                 byte_range: Vec::new(),
                 coverage: Coverage::Invalid,
+                level: String::new(),
+                certification: None,
+                changes: Vec::new(),
                 indication: Indication::TotalPassed,
                 sub_indication: None,
                 reason: String::new(),
@@ -241,7 +337,16 @@ impl SigCtx {
             None => {
                 self.report.reason = match self.report.coverage {
                     Coverage::WholeFile => "signature valid, covers the whole file".into(),
-                    _ => "signature valid for its revision; later revisions follow".into(),
+                    _ => {
+                        let top = self.report.changes.iter().map(|c| c.level).max();
+                        match top {
+                            Some(l) => format!(
+                                "signature valid; only allowed changes follow (up to {})",
+                                l.as_str()
+                            ),
+                            None => "signature valid; later revisions change nothing".into(),
+                        }
+                    }
                 };
             }
         }
@@ -249,22 +354,47 @@ impl SigCtx {
     }
 }
 
-fn check_signature(ctx: &mut SigCtx, input: &[u8], sig: &crate::pdf::Dict, opts: &VerifyOptions) {
+#[allow(clippy::too_many_lines)]
+fn check_signature<'a>(
+    ctx: &mut SigCtx,
+    doc: &Document<'a>,
+    sig: &Dict,
+    about: &Signature<'_>,
+    opts: &VerifyOptions,
+    history: &std::cell::OnceCell<History<'a>>,
+) {
     use Indication::{Indeterminate, TotalFailed};
     use SubIndication as S;
+    let input = doc.data();
     let sub_filter = sig
         .get(b"SubFilter")
         .and_then(Object::as_name)
         .map(|n| String::from_utf8_lossy(n).into_owned())
         .unwrap_or_default();
     ctx.report.sub_filter.clone_from(&sub_filter);
-    ctx.report.claimed_time = sig
+    ctx.report.certification = about.certification;
+    let claimed = sig
         .get(b"M")
         .and_then(Object::as_string)
-        .and_then(UnixTime::parse_pdf_date)
-        .map(UnixTime::rfc3339);
+        .and_then(UnixTime::parse_pdf_date);
+    ctx.report.claimed_time = claimed.map(UnixTime::rfc3339);
+    let form = match sub_filter.as_str() {
+        "ETSI.CAdES.detached" => Form::Cades,
+        "adbe.pkcs7.detached" => Form::Pkcs7Detached,
+        "adbe.pkcs7.sha1" => Form::Pkcs7Sha1,
+        other => {
+            ctx.fail(
+                Indeterminate,
+                S::FormatFailure,
+                "sub-filter",
+                format!("/SubFilter /{other} is not a PDF signature form this verifier knows"),
+            );
+            return;
+        }
+    };
+    ctx.report.level = form.describe().into();
 
-    // 1. ByteRange.
+    // 1. ByteRange, and the revision it covers.
     let Some(contents) = sig.get(b"Contents").and_then(Object::as_string) else {
         ctx.fail(
             TotalFailed,
@@ -280,35 +410,25 @@ fn check_signature(ctx: &mut SigCtx, input: &[u8], sig: &crate::pdf::Dict, opts:
         .map(|a| a.iter().filter_map(Object::as_i64).collect())
         .unwrap_or_default();
     ctx.report.byte_range.clone_from(&br);
-    let ranges = match check_byte_range(input, &br, contents) {
-        Ok((ranges, coverage)) => {
-            ctx.report.coverage = coverage;
-            ctx.pass(
-                "byte-range",
-                format!("{br:?} is sane; its gap is exactly /Contents"),
-            );
-            ranges
-        }
+    let (ranges, coverage) = match check_byte_range(input, &br, contents) {
+        Ok(x) => x,
         Err(why) => {
             ctx.fail(TotalFailed, S::FormatFailure, "byte-range", why);
             return;
         }
     };
+    ctx.report.coverage = coverage;
+    let end = ranges[1].end;
+    let signed_doc = match placement(doc, about.r, sig, &ranges) {
+        Ok(d) => d,
+        Err(why) => {
+            ctx.fail(TotalFailed, S::FormatFailure, "byte-range", why);
+            return;
+        }
+    };
+    ctx.pass("byte-range", format!("{br:?}: its gap is exactly this signature's /Contents, its end closes the revision that holds it"));
 
     // 2. CMS.
-    let detached = matches!(
-        sub_filter.as_str(),
-        "ETSI.CAdES.detached" | "adbe.pkcs7.detached"
-    );
-    if !detached {
-        ctx.fail(
-            Indeterminate,
-            S::FormatFailure,
-            "sub-filter",
-            format!("/SubFilter /{sub_filter} is not verified by the basic verifier"),
-        );
-        return;
-    }
     let cms_len = match der::element_len(contents) {
         Ok(l) => l,
         Err(e) => {
@@ -342,7 +462,10 @@ fn check_signature(ctx: &mut SigCtx, input: &[u8], sig: &crate::pdf::Dict, opts:
             TotalFailed,
             S::FormatFailure,
             "cms",
-            format!("{} SignerInfos; PAdES wants exactly one", sd.signer_count),
+            format!(
+                "{} SignerInfos; a PDF signature has exactly one",
+                sd.signer_count
+            ),
         );
         return;
     }
@@ -357,44 +480,114 @@ fn check_signature(ctx: &mut SigCtx, input: &[u8], sig: &crate::pdf::Dict, opts:
         return;
     };
 
-    // 3. Digest.
-    let mut h = aws_lc_rs::digest::Context::new(dalg.ring());
-    for r in &ranges {
-        h.update(&input[r.clone()]);
-    }
-    let digest = h.finish();
-    let Some(md) = si
-        .attribute(oids::MESSAGE_DIGEST)
-        .and_then(|v| v.first())
-        .filter(|e| e.tag == tag::OCTET_STRING)
-    else {
-        ctx.fail(
-            TotalFailed,
-            S::FormatFailure,
-            "digest",
-            "no single messageDigest signed attribute".into(),
-        );
-        return;
+    // 3. Digest: of the byte ranges, or (adbe.pkcs7.sha1) of the encapsulated SHA-1.
+    let content: Vec<u8>;
+    let content_digest = match form {
+        Form::Pkcs7Sha1 => {
+            let mut h =
+                aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY);
+            for r in &ranges {
+                h.update(&input[r.clone()]);
+            }
+            let sha1 = h.finish();
+            match sd.econtent {
+                Some(e) if e == sha1.as_ref() => {
+                    ctx.pass("digest", "the encapsulated SHA-1 matches the signed bytes");
+                }
+                Some(_) => ctx.fail(
+                    TotalFailed,
+                    S::HashFailure,
+                    "digest",
+                    "the encapsulated SHA-1 does not match the signed bytes (document changed)"
+                        .into(),
+                ),
+                None => {
+                    ctx.fail(
+                        TotalFailed,
+                        S::FormatFailure,
+                        "cms",
+                        "adbe.pkcs7.sha1 without encapsulated content".into(),
+                    );
+                    return;
+                }
+            }
+            content = sd.econtent.unwrap_or_default().to_vec();
+            aws_lc_rs::digest::digest(dalg.ring(), &content)
+        }
+        Form::Cades | Form::Pkcs7Detached => {
+            if sd.econtent.is_some() {
+                ctx.fail(
+                    TotalFailed,
+                    S::FormatFailure,
+                    "cms",
+                    "a detached signature must not encapsulate content".into(),
+                );
+                return;
+            }
+            let mut h = aws_lc_rs::digest::Context::new(dalg.ring());
+            for r in &ranges {
+                h.update(&input[r.clone()]);
+            }
+            content = if si.signed_attrs_raw.is_none() {
+                ranges
+                    .iter()
+                    .flat_map(|r| input[r.clone()].iter().copied())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            h.finish()
+        }
     };
-    if md.content == digest.as_ref() {
-        ctx.pass(
-            "digest",
-            format!("{dalg:?} of the signed bytes matches the messageDigest attribute"),
-        );
-    } else {
-        ctx.fail(
-            TotalFailed,
-            S::HashFailure,
-            "digest",
-            "the signed bytes do not match the messageDigest attribute (document changed)".into(),
-        );
-    }
-    if dalg == DigestAlgorithm::Sha1 {
+    let message: Vec<u8> = match si.signed_attrs_for_verification() {
+        Some(attrs) => {
+            let md = si
+                .attribute(oids::MESSAGE_DIGEST)
+                .and_then(|v| v.first())
+                .filter(|e| e.tag == tag::OCTET_STRING);
+            match md {
+                Some(md) if md.content == content_digest.as_ref() => {
+                    ctx.pass(
+                        "message-digest",
+                        format!("{dalg:?} messageDigest attribute matches"),
+                    );
+                }
+                Some(_) => ctx.fail(
+                    TotalFailed,
+                    S::HashFailure,
+                    "message-digest",
+                    "the signed bytes do not match the messageDigest attribute (document changed)"
+                        .into(),
+                ),
+                None => {
+                    ctx.fail(
+                        TotalFailed,
+                        S::FormatFailure,
+                        "message-digest",
+                        "no single messageDigest signed attribute".into(),
+                    );
+                    return;
+                }
+            }
+            attrs
+        }
+        None if form == Form::Cades => {
+            ctx.fail(
+                TotalFailed,
+                S::FormatFailure,
+                "cms",
+                "PAdES requires signed attributes".into(),
+            );
+            return;
+        }
+        None => content,
+    };
+    if dalg == DigestAlgorithm::Sha1 || form == Form::Pkcs7Sha1 {
         ctx.fail(
             Indeterminate,
             S::CryptoConstraintsFailure,
             "digest",
-            "SHA-1 is not accepted for signatures".into(),
+            "SHA-1 is not accepted for signatures (collisions are practical)".into(),
         );
     }
 
@@ -409,27 +602,21 @@ fn check_signature(ctx: &mut SigCtx, input: &[u8], sig: &crate::pdf::Dict, opts:
         return;
     };
     ctx.report.signer = Some(signer.subject().to_string());
-    let Some(attrs) = si.signed_attrs_for_verification() else {
-        ctx.fail(
-            TotalFailed,
-            S::FormatFailure,
-            "cms",
-            "no signed attributes".into(),
-        );
-        return;
-    };
-    match verify_raw(si.signature_algorithm, dalg, &signer, &attrs, si.signature) {
-        Ok(alg) => ctx.pass(
-            "signature",
-            format!("{alg} signature over the signed attributes verifies"),
-        ),
+    match verify_raw(
+        si.signature_algorithm,
+        dalg,
+        &signer,
+        &message,
+        si.signature,
+    ) {
+        Ok(alg) => ctx.pass("signature", format!("{alg} signature verifies")),
         Err(why) => ctx.fail(TotalFailed, S::SigCryptoFailure, "signature", why),
     }
 
     // 5. ESS signing certificate.
     match check_ess(si, signer_der) {
         Ok(Some(d)) => ctx.pass("signing-certificate", d),
-        Ok(None) if sub_filter == "ETSI.CAdES.detached" => ctx.fail(
+        Ok(None) if form == Form::Cades => ctx.fail(
             TotalFailed,
             S::FormatFailure,
             "signing-certificate",
@@ -437,7 +624,7 @@ fn check_signature(ctx: &mut SigCtx, input: &[u8], sig: &crate::pdf::Dict, opts:
         ),
         Ok(None) => ctx.pass(
             "signing-certificate",
-            "absent (allowed for adbe.pkcs7.detached)",
+            "absent (allowed for legacy PKCS#7 signatures)",
         ),
         Err(why) => ctx.fail(
             Indeterminate,
@@ -448,7 +635,135 @@ fn check_signature(ctx: &mut SigCtx, input: &[u8], sig: &crate::pdf::Dict, opts:
     }
 
     // 6. Chain.
-    check_chain(ctx, signer_der, &signer, &sd, opts);
+    check_chain(ctx, signer_der, &signer, &sd, opts, claimed);
+
+    // 7. What happened afterwards.
+    if end < input.len() || signed_doc.startxref() != doc.startxref() {
+        let history = history.get_or_init(|| History::new(input));
+        ctx.report.changes = history.changes_after(&signed_doc, doc);
+    }
+    judge_changes(ctx, about, doc, sig);
+}
+
+/// Signature forms (ISO 32000-2 §12.8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Cades,
+    Pkcs7Detached,
+    Pkcs7Sha1,
+}
+
+impl Form {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Cades => "PAdES (ETSI.CAdES.detached)",
+            Self::Pkcs7Detached => "PKCS#7 detached (adbe.pkcs7.detached)",
+            Self::Pkcs7Sha1 => "PKCS#7 SHA-1 (adbe.pkcs7.sha1, legacy)",
+        }
+    }
+}
+
+/// Judge the later changes against what this signature allows.
+fn judge_changes(ctx: &mut SigCtx, about: &Signature<'_>, doc: &Document<'_>, sig: &Dict) {
+    let allowed = match about.certification {
+        Some(1) => ChangeLevel::Ltv,
+        Some(2) => ChangeLevel::FormChanges,
+        Some(3) => ChangeLevel::Annotations,
+        _ => ChangeLevel::FormFilling,
+    };
+    let policy = match about.certification {
+        Some(p) => format!("certification DocMDP /P {p}"),
+        None => "approval signature".into(),
+    };
+    let mut lock_params: Vec<Dict> = transforms(doc, sig)
+        .into_iter()
+        .filter(|(m, _)| m.as_slice() == b"FieldMDP")
+        .map(|(_, p)| p)
+        .collect();
+    if let Some(l) = about
+        .field
+        .get(b"Lock")
+        .and_then(|l| doc.resolve_dict(l, "/Lock").ok())
+    {
+        lock_params.push(l);
+    }
+    let changes = ctx.report.changes.clone();
+    if let Some(c) = changes.iter().find(|c| c.level > allowed) {
+        ctx.fail(
+            Indication::Indeterminate,
+            SubIndication::SigConstraintsFailure,
+            "changes-after-signing",
+            format!("{} (not allowed after an {policy})", c.what),
+        );
+        return;
+    }
+    for c in &changes {
+        if c.level >= ChangeLevel::FormFilling {
+            if let Some(name) = &c.field {
+                if lock_params.iter().any(|p| locks(p, name)) {
+                    ctx.fail(
+                        Indication::Indeterminate,
+                        SubIndication::SigConstraintsFailure,
+                        "changes-after-signing",
+                        format!(
+                            "field {name} is locked by this signature (FieldMDP) but {}",
+                            c.what
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+    if !changes.is_empty() {
+        ctx.pass(
+            "changes-after-signing",
+            format!(
+                "{} later change(s), all allowed after an {policy}",
+                changes.len()
+            ),
+        );
+    }
+}
+
+/// The signature dictionary must sit, unchanged, in the revision its byte range closes, and its
+/// `/Contents` string must be the gap: inside that object, not a copy elsewhere.
+fn placement<'a>(
+    doc: &Document<'a>,
+    r: Option<ObjRef>,
+    sig: &Dict,
+    ranges: &[std::ops::Range<usize>],
+) -> Result<Document<'a>, String> {
+    let r = r.ok_or("the signature dictionary is a direct object; it must be indirect")?;
+    let end = ranges[1].end;
+    let gap = ranges[0].end..ranges[1].start;
+    let signed = Document::open(&doc.data()[..end])
+        .map_err(|e| format!("the revision the signature covers does not read: {e}"))?;
+    let then = signed
+        .resolve(r)
+        .ok()
+        .and_then(|o| o.as_dict().cloned())
+        .ok_or("the signature dictionary is not part of the revision it signs")?;
+    if then.get(b"Contents") != sig.get(b"Contents")
+        || then.get(b"ByteRange") != sig.get(b"ByteRange")
+    {
+        return Err(
+            "the signature dictionary differs from the one in the revision it signs".into(),
+        );
+    }
+    if let Some(XrefEntry::InFile { offset, .. }) = signed.entry(r.num) {
+        let inside = offset < gap.start
+            && !doc.data()[offset..gap.start]
+                .windows(6)
+                .any(|w| w == b"endobj");
+        if !inside {
+            return Err(
+                "the /ByteRange gap is not inside the signature dictionary (signature wrapping?)"
+                    .into(),
+            );
+        }
+    }
+    Ok(signed)
 }
 
 type Ranges = Vec<std::ops::Range<usize>>;
@@ -655,6 +970,7 @@ fn check_chain(
     signer: &X509Certificate<'_>,
     sd: &SignedData<'_>,
     opts: &VerifyOptions,
+    claimed: Option<UnixTime>,
 ) {
     use Indication::{Indeterminate, TotalFailed};
     use SubIndication as S;
@@ -688,7 +1004,41 @@ fn check_chain(
         .any(|a| a.as_slice() == signer_der);
     for _depth in 0..8 {
         let validity = current.validity();
-        if now < validity.not_before.timestamp() {
+        let (from, to) = (
+            validity.not_before.timestamp(),
+            validity.not_after.timestamp(),
+        );
+        // At the claimed signing time (from /M: not proven, but a certificate that was not
+        // valid even then cannot have made this signature in good standing).
+        if let Some(t) = claimed {
+            if t.0 < from {
+                ctx.fail(
+                    TotalFailed,
+                    S::NotYetValid,
+                    "chain",
+                    format!(
+                        "{} was not yet valid at the claimed signing time {}",
+                        current.subject(),
+                        t.rfc3339()
+                    ),
+                );
+                return;
+            }
+            if t.0 > to {
+                ctx.fail(
+                    Indeterminate,
+                    S::OutOfBoundsNoPoe,
+                    "chain",
+                    format!(
+                        "{} had expired at the claimed signing time {}",
+                        current.subject(),
+                        t.rfc3339()
+                    ),
+                );
+                return;
+            }
+        }
+        if now < from {
             ctx.fail(
                 TotalFailed,
                 S::NotYetValid,
@@ -701,12 +1051,16 @@ fn check_chain(
             );
             return;
         }
-        if now > validity.not_after.timestamp() {
+        if now > to {
             ctx.fail(
                 Indeterminate,
                 S::OutOfBoundsNoPoe,
                 "chain",
-                format!("{} expired on {}", current.subject(), validity.not_after),
+                format!(
+                    "{} expired on {} and there is no proof of existence before then",
+                    current.subject(),
+                    validity.not_after
+                ),
             );
             return;
         }

@@ -1,0 +1,670 @@
+//! What happened after a signature: the revisions that follow the one a signature covers, and
+//! every object they change, classified (ISO 32000-2 §12.8.2 DocMDP/FieldMDP; the incremental
+//! saving, shadow and signature-wrapping attacks of the PDF-Insecurity research).
+//!
+//! A revision is the document as it stood at one `%%EOF`: `Document::open` on that prefix reads
+//! exactly the cross-reference chain that existed then. Two consecutive revisions are compared
+//! object by object, over every object number that the newer revision's sections list, by value
+//! (so a section that re-points an object at other bytes, even bytes inside the signed part, is
+//! seen for what it resolves to). The newer chain must extend the older one through `/Prev`.
+
+use std::collections::HashSet;
+
+use crate::pdf::object::{Dict, ObjRef, Object};
+use crate::pdf::Document;
+
+/// How far-reaching a change is, from harmless to content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeLevel {
+    /// Validation data: DSS, document timestamps, document information metadata.
+    Ltv,
+    /// New signature fields and signatures.
+    Signatures,
+    /// Empty form fields filled in.
+    FormFilling,
+    /// Form fields that had a value at signing time changed.
+    FormChanges,
+    /// Annotations added, removed or changed.
+    Annotations,
+    /// Anything else: page content, pages, resources, catalog, deleted objects.
+    Content,
+}
+
+impl ChangeLevel {
+    /// The level's name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ltv => "ltv",
+            Self::Signatures => "signatures",
+            Self::FormFilling => "form-filling",
+            Self::FormChanges => "form-changes",
+            Self::Annotations => "annotations",
+            Self::Content => "content",
+        }
+    }
+}
+
+/// One change after a signature.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Change {
+    /// End of the revision that made the change.
+    pub revision_end: usize,
+    /// How far-reaching.
+    pub level: ChangeLevel,
+    /// The object changed, if one.
+    pub object: Option<u32>,
+    /// The form field concerned, if any (fully qualified name).
+    pub field: Option<String>,
+    /// What changed, in words.
+    pub what: String,
+}
+
+/// The revisions of a file after some point, opened lazily in order.
+pub(crate) struct History<'a> {
+    data: &'a [u8],
+    /// (end offset, startxref) of each revision, ascending, distinct consecutive startxrefs.
+    revisions: Vec<(usize, usize)>,
+}
+
+impl<'a> History<'a> {
+    /// Find every revision end (`%%EOF`, plus one end-of-line) in `data`.
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        let mut revisions: Vec<(usize, usize)> = Vec::new();
+        let mut from = 0;
+        while let Some(p) = find(&data[from..], b"%%EOF") {
+            let mut end = from + p + 5;
+            from = end;
+            if data.get(end..end + 2) == Some(b"\r\n") {
+                end += 2;
+            } else if matches!(data.get(end), Some(b'\r' | b'\n')) {
+                end += 1;
+            }
+            if let Ok(doc) = Document::open(&data[..end]) {
+                if revisions.last().map(|r| r.1) != Some(doc.startxref()) {
+                    revisions.push((end, doc.startxref()));
+                }
+            }
+        }
+        Self { data, revisions }
+    }
+
+    /// All changes made after the revision `signed` (a prefix of the file), up to the final
+    /// document `last`.
+    pub(crate) fn changes_after(&self, signed: &Document<'a>, last: &Document<'a>) -> Vec<Change> {
+        let signed_end = signed.data().len();
+        let mut later: Vec<(usize, usize)> = self
+            .revisions
+            .iter()
+            .filter(|(e, x)| *e > signed_end && *x != signed.startxref())
+            .copied()
+            .collect();
+        // A final revision without `%%EOF` (cut off, or junk after it) is still a revision.
+        let tail = later.last().map_or(signed.startxref(), |r| r.1);
+        if last.startxref() != tail {
+            later.push((self.data.len(), last.startxref()));
+        }
+        let mut out = Vec::new();
+        let mut older_end = signed_end;
+        for (end, _) in later {
+            let (Ok(older), newer) = (
+                Document::open(&self.data[..older_end]),
+                Document::open(&self.data[..end]),
+            ) else {
+                break;
+            };
+            match newer {
+                Ok(newer) => diff(&older, &newer, last, end, &mut out),
+                Err(e) => {
+                    out.push(Change {
+                        revision_end: end,
+                        level: ChangeLevel::Content,
+                        object: None,
+                        field: None,
+                        what: format!("a later revision cannot be read: {e}"),
+                    });
+                    break;
+                }
+            }
+            older_end = end;
+        }
+        out
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Compare two consecutive revisions, pushing every change.
+fn diff(
+    old: &Document<'_>,
+    new: &Document<'_>,
+    last: &Document<'_>,
+    end: usize,
+    out: &mut Vec<Change>,
+) {
+    let mut push = |level, object, field, what: String| {
+        out.push(Change {
+            revision_end: end,
+            level,
+            object,
+            field,
+            what,
+        })
+    };
+    // The newer chain must reach the older revision's section through /Prev.
+    let sections = new.sections();
+    let Some(k) = sections.iter().position(|s| s.offset == old.startxref()) else {
+        push(
+            ChangeLevel::Content,
+            None,
+            None,
+            "the cross-reference chain was rewritten: the new revision does not build on the signed one".into(),
+        );
+        return;
+    };
+    let mut changed: Vec<u32> = sections[..k]
+        .iter()
+        .flat_map(|s| s.objects.iter().copied())
+        .collect();
+    changed.sort_unstable();
+    changed.dedup();
+
+    let old_root = old.trailer().get(b"Root").and_then(Object::as_ref);
+    let new_root = new.trailer().get(b"Root").and_then(Object::as_ref);
+    if old_root != new_root {
+        push(
+            ChangeLevel::Content,
+            None,
+            None,
+            "the trailer points to another catalog (/Root replaced)".into(),
+        );
+        return;
+    }
+    if new.trailer().get(b"Encrypt").is_some() {
+        push(
+            ChangeLevel::Content,
+            None,
+            None,
+            "encryption was added".into(),
+        );
+    }
+    let ctx = Context::new(old, old_root);
+    for n in changed {
+        let r_old = old
+            .entry(n)
+            .and_then(|_| gen_of(old, n))
+            .unwrap_or(ObjRef::new(n, 0));
+        let before = old.resolve(r_old).unwrap_or(Object::Null);
+        let r_new = gen_of(new, n).unwrap_or(ObjRef::new(n, 0));
+        let after = match new.resolve(r_new) {
+            Ok(o) => o,
+            Err(e) => {
+                push(
+                    ChangeLevel::Content,
+                    Some(n),
+                    None,
+                    format!("object {n} cannot be read: {e}"),
+                );
+                continue;
+            }
+        };
+        if same(old, &before, new, &after) {
+            continue;
+        }
+        if matches!(before, Object::Null) {
+            // A new object does nothing until something existing refers to it, which is
+            // classified where that reference appears; new object streams and xref streams
+            // are containers.
+            continue;
+        }
+        if matches!(after, Object::Null) {
+            push(
+                ChangeLevel::Content,
+                Some(n),
+                None,
+                format!("object {n} ({}) was deleted", describe(&before)),
+            );
+            continue;
+        }
+        let (level, field, what) = classify(&ctx, n, &before, &after, old, new, last);
+        push(level, Some(n), field, what);
+    }
+}
+
+fn gen_of(doc: &Document<'_>, n: u32) -> Option<ObjRef> {
+    match doc.entry(n)? {
+        crate::pdf::XrefEntry::InFile { gen, .. } => Some(ObjRef::new(n, gen)),
+        crate::pdf::XrefEntry::Compressed { .. } => Some(ObjRef::new(n, 0)),
+        crate::pdf::XrefEntry::Free => None,
+    }
+}
+
+/// Roles of objects in the older revision.
+struct Context {
+    root: Option<u32>,
+    acroform: Option<u32>,
+    info: Option<u32>,
+    dss: Option<u32>,
+}
+
+impl Context {
+    fn new(old: &Document<'_>, root: Option<ObjRef>) -> Self {
+        let catalog = root
+            .and_then(|r| old.resolve(r).ok())
+            .and_then(|o| o.as_dict().cloned());
+        let get = |k: &[u8]| {
+            catalog
+                .as_ref()
+                .and_then(|c| c.get(k))
+                .and_then(Object::as_ref)
+                .map(|r| r.num)
+        };
+        Self {
+            root: root.map(|r| r.num),
+            acroform: get(b"AcroForm"),
+            info: old
+                .trailer()
+                .get(b"Info")
+                .and_then(Object::as_ref)
+                .map(|r| r.num),
+            dss: get(b"DSS"),
+        }
+    }
+}
+
+/// Value equality across revisions (streams: dictionary and raw bytes).
+fn same(a_doc: &Document<'_>, a: &Object, b_doc: &Document<'_>, b: &Object) -> bool {
+    match (a, b) {
+        (Object::Stream(x), Object::Stream(y)) => {
+            let mut dx = x.dict.clone();
+            let mut dy = y.dict.clone();
+            dx.remove(b"Length");
+            dy.remove(b"Length");
+            dx == dy && a_doc.data().get(x.data.clone()) == b_doc.data().get(y.data.clone())
+        }
+        _ => a == b,
+    }
+}
+
+fn describe(o: &Object) -> String {
+    match o
+        .as_dict()
+        .and_then(|d| d.get(b"Type"))
+        .and_then(Object::as_name)
+    {
+        Some(t) => format!("/{}", String::from_utf8_lossy(t)),
+        None => o.type_name().to_string(),
+    }
+}
+
+/// Keys whose values differ between two dictionaries.
+fn changed_keys(a: &Dict, b: &Dict) -> Vec<Vec<u8>> {
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    for (k, v) in a.iter() {
+        if b.get(k) != Some(v) {
+            keys.push(k.to_vec());
+        }
+    }
+    for (k, _) in b.iter() {
+        if a.get(k).is_none() && !keys.iter().any(|x| x == k) {
+            keys.push(k.to_vec());
+        }
+    }
+    keys
+}
+
+fn names(keys: &[Vec<u8>]) -> String {
+    keys.iter()
+        .map(|k| format!("/{}", String::from_utf8_lossy(k)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn classify(
+    ctx: &Context,
+    n: u32,
+    before: &Object,
+    after: &Object,
+    old: &Document<'_>,
+    new: &Document<'_>,
+    last: &Document<'_>,
+) -> (ChangeLevel, Option<String>, String) {
+    use ChangeLevel::*;
+    // Arrays: only appending allowed entries (Fields, Annots arrays).
+    if let (Object::Array(a), Object::Array(b)) = (before, after) {
+        return appended(a, b, new, last, &format!("array object {n}"));
+    }
+    let (Some(a), Some(b)) = (before.as_dict(), after.as_dict()) else {
+        return (
+            Content,
+            None,
+            format!("object {n} ({}) was replaced", describe(before)),
+        );
+    };
+    if matches!(before, Object::Stream(_)) || matches!(after, Object::Stream(_)) {
+        return (
+            Content,
+            None,
+            format!("stream object {n} ({}) was replaced", describe(before)),
+        );
+    }
+    let keys = changed_keys(a, b);
+    if Some(n) == ctx.info {
+        return (
+            Ltv,
+            None,
+            format!("document information changed ({})", names(&keys)),
+        );
+    }
+    if Some(n) == ctx.dss || a.has_type(b"DSS") {
+        return (Ltv, None, "validation data (DSS) updated".into());
+    }
+    if Some(n) == ctx.root || a.has_type(b"Catalog") {
+        let mut level = Ltv;
+        let mut bad = Vec::new();
+        for k in &keys {
+            match k.as_slice() {
+                b"DSS" | b"Extensions" => {}
+                b"AcroForm" => {
+                    // A new or re-pointed form: judge its fields.
+                    let (l, _, what) = match b.get(b"AcroForm") {
+                        Some(f) => form_fields_change(old, a.get(b"AcroForm"), new, f, last),
+                        None => (Content, None, "the form was removed".into()),
+                    };
+                    if l > Signatures {
+                        bad.push(what);
+                    }
+                    level = level.max(l);
+                }
+                _ => {
+                    level = Content;
+                    bad.push(format!("/{}", String::from_utf8_lossy(k)));
+                }
+            }
+        }
+        let what = if bad.is_empty() {
+            format!("catalog updated ({})", names(&keys))
+        } else {
+            format!("catalog changed: {}", bad.join(", "))
+        };
+        return (level, None, what);
+    }
+    if Some(n) == ctx.acroform || a.get(b"Fields").is_some() {
+        let mut level = Signatures;
+        let mut bad = Vec::new();
+        for k in &keys {
+            match k.as_slice() {
+                b"SigFlags" => {}
+                b"Fields" => {
+                    let (l, _, what) = form_fields_change(
+                        old,
+                        Some(&Object::Dict(a.clone())),
+                        new,
+                        &Object::Dict(b.clone()),
+                        last,
+                    );
+                    if l > Signatures {
+                        bad.push(what);
+                    }
+                    level = level.max(l);
+                }
+                _ => {
+                    level = level.max(FormChanges);
+                    bad.push(format!("form /{} changed", String::from_utf8_lossy(k)));
+                }
+            }
+        }
+        let what = if bad.is_empty() {
+            "signature field added to the form".into()
+        } else {
+            bad.join(", ")
+        };
+        return (level, None, what);
+    }
+    if a.has_type(b"Page") {
+        let mut level = Signatures;
+        let mut notes = Vec::new();
+        for k in &keys {
+            if k.as_slice() == b"Annots" {
+                let before = resolve_array(old, a.get(b"Annots"));
+                let cur = resolve_array(new, b.get(b"Annots"));
+                let (l, _, what) = appended(
+                    &before,
+                    &cur,
+                    new,
+                    last,
+                    &format!("page object {n} /Annots"),
+                );
+                level = level.max(l);
+                notes.push(what);
+            } else {
+                level = Content;
+                notes.push(format!(
+                    "page object {n}: /{} changed",
+                    String::from_utf8_lossy(k)
+                ));
+            }
+        }
+        return (level, None, notes.join("; "));
+    }
+    let is_field = a.get(b"FT").is_some() || a.get(b"T").is_some() || a.get(b"Parent").is_some();
+    let is_widget = a.get(b"Subtype").and_then(Object::as_name) == Some(b"Widget");
+    if is_field || is_widget {
+        let field = field_name(new, b);
+        let sig = field_type(new, a).as_deref() == Some(b"Sig");
+        let mut level = if sig { Signatures } else { FormFilling };
+        for k in &keys {
+            match k.as_slice() {
+                b"V" if sig => {
+                    if a.get(b"V").is_some() {
+                        return (
+                            Content,
+                            field,
+                            format!("the value of signature field object {n} was replaced"),
+                        );
+                    }
+                }
+                b"V" => {
+                    let had = a
+                        .get(b"V")
+                        .is_some_and(|v| !matches!(v, Object::String(s) if s.is_empty()));
+                    if had {
+                        level = level.max(FormChanges);
+                    }
+                }
+                b"AP" | b"AS" => {}
+                other => {
+                    return (
+                        Annotations,
+                        field,
+                        format!(
+                            "field/widget object {n}: /{} changed",
+                            String::from_utf8_lossy(other)
+                        ),
+                    )
+                }
+            }
+        }
+        let what = match level {
+            Signatures => format!("signature field {} signed", field.as_deref().unwrap_or("?")),
+            FormChanges => format!(
+                "form field {} changed its value",
+                field.as_deref().unwrap_or("?")
+            ),
+            _ => format!("form field {} filled in", field.as_deref().unwrap_or("?")),
+        };
+        return (level, field, what);
+    }
+    if a.get(b"Subtype").is_some() && (a.has_type(b"Annot") || a.get(b"Rect").is_some()) {
+        return (
+            Annotations,
+            None,
+            format!("annotation object {n} changed ({})", names(&keys)),
+        );
+    }
+    (
+        Content,
+        None,
+        format!(
+            "object {n} ({}) changed: {}",
+            describe(before),
+            names(&keys)
+        ),
+    )
+}
+
+fn resolve_array(doc: &Document<'_>, o: Option<&Object>) -> Vec<Object> {
+    match o.map(|o| doc.deref(o)) {
+        Some(Ok(Object::Array(a))) => a,
+        _ => Vec::new(),
+    }
+}
+
+/// A form whose `/Fields` went from the old form's to the new form's.
+fn form_fields_change(
+    old: &Document<'_>,
+    old_form: Option<&Object>,
+    new: &Document<'_>,
+    new_form: &Object,
+    last: &Document<'_>,
+) -> (ChangeLevel, Option<String>, String) {
+    let fields = |doc: &Document<'_>, f: Option<&Object>| -> Vec<Object> {
+        let d = f.and_then(|f| doc.resolve_dict(f, "form").ok());
+        resolve_array(doc, d.as_ref().and_then(|d| d.get(b"Fields")))
+    };
+    appended(
+        &fields(old, old_form),
+        &fields(new, Some(new_form)),
+        new,
+        last,
+        "/AcroForm /Fields",
+    )
+}
+
+/// `cur` must be `old` with entries appended, each a signature field or widget.
+fn appended(
+    old: &[Object],
+    cur: &[Object],
+    new: &Document<'_>,
+    last: &Document<'_>,
+    what: &str,
+) -> (ChangeLevel, Option<String>, String) {
+    use ChangeLevel::*;
+    if cur.len() < old.len() || cur[..old.len()] != *old {
+        return (
+            Content,
+            None,
+            format!("{what}: existing entries removed or reordered"),
+        );
+    }
+    let mut level = Signatures;
+    let mut seen = HashSet::new();
+    for extra in &cur[old.len()..] {
+        let Some(r) = extra.as_ref() else {
+            return (
+                Content,
+                None,
+                format!("{what}: a direct object was appended"),
+            );
+        };
+        if !seen.insert(r) {
+            return (Content, None, format!("{what}: {r} appended twice"));
+        }
+        let Ok(Object::Dict(d)) = new.resolve(r) else {
+            return (
+                Content,
+                None,
+                format!("{what}: appended {r} is not a dictionary"),
+            );
+        };
+        let sig = field_type(new, &d).as_deref() == Some(b"Sig");
+        if !sig {
+            let is_annot = d.get(b"Subtype").is_some();
+            return (
+                if is_annot { Annotations } else { Content },
+                field_name(new, &d),
+                format!(
+                    "{what}: {r} ({}) was added",
+                    describe(&Object::Dict(d.clone()))
+                ),
+            );
+        }
+        // A visible signature widget must belong to a field that is signed in the end;
+        // an unsigned one could paint anything over the page.
+        let signed = last
+            .resolve(r)
+            .ok()
+            .and_then(|o| o.as_dict().cloned())
+            .is_some_and(|fd| fd.get(b"V").is_some() || parent_has_value(last, &fd));
+        if !signed && !zero_area(&d) {
+            level = level.max(Annotations);
+            return (
+                level,
+                field_name(new, &d),
+                format!("{what}: an unsigned visible signature widget {r} was added"),
+            );
+        }
+    }
+    (level, None, format!("{what}: signature fields added"))
+}
+
+fn parent_has_value(doc: &Document<'_>, d: &Dict) -> bool {
+    d.get(b"Parent")
+        .and_then(|p| doc.resolve_dict(p, "parent").ok())
+        .is_some_and(|p| p.get(b"V").is_some())
+}
+
+fn zero_area(d: &Dict) -> bool {
+    let nums: Vec<f64> = d
+        .get(b"Rect")
+        .and_then(Object::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|o| match o {
+                    Object::Integer(i) => Some(*i as f64),
+                    Object::Real(r) => Some(*r),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    nums.len() != 4 || (nums[2] - nums[0]).abs() < 1e-9 || (nums[3] - nums[1]).abs() < 1e-9
+}
+
+/// `/FT`, inherited through `/Parent`.
+pub(crate) fn field_type(doc: &Document<'_>, d: &Dict) -> Option<Vec<u8>> {
+    let mut cur = d.clone();
+    for _ in 0..32 {
+        if let Some(ft) = cur.get(b"FT").and_then(Object::as_name) {
+            return Some(ft.to_vec());
+        }
+        cur = doc.resolve_dict(cur.get(b"Parent")?, "parent field").ok()?;
+    }
+    None
+}
+
+/// Fully qualified field name through `/Parent`.
+pub(crate) fn field_name(doc: &Document<'_>, d: &Dict) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut cur = d.clone();
+    for _ in 0..32 {
+        if let Some(t) = cur.get(b"T").and_then(Object::as_string) {
+            parts.push(crate::sign::decode_text(t));
+        }
+        match cur
+            .get(b"Parent")
+            .and_then(|p| doc.resolve_dict(p, "parent field").ok())
+        {
+            Some(p) => cur = p,
+            None => break,
+        }
+    }
+    if parts.is_empty() {
+        None
+    } else {
+        parts.reverse();
+        Some(parts.join("."))
+    }
+}
