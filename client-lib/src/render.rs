@@ -47,6 +47,13 @@ pub fn text(file: &str, report: &Report) -> String {
             Coverage::Invalid => "invalid".to_string(),
         };
         let _ = writeln!(s, "  coverage:     {cov}");
+        let _ = writeln!(s, "  form:         {}", sig.level);
+        if let Some(p) = sig.certification {
+            let _ = writeln!(s, "  certifies:    DocMDP /P {p}");
+        }
+        for c in &sig.changes {
+            let _ = writeln!(s, "  later change ({}): {}", c.level.as_str(), c.what);
+        }
         for c in &sig.checks {
             let _ = writeln!(
                 s,

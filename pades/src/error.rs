@@ -295,6 +295,8 @@ pub enum FieldError {
     AlreadySigned(String),
     /// A field name that cannot be used.
     BadName(String),
+    /// A certification signature that cannot be made.
+    BadCertification(String),
 }
 
 impl fmt::Display for FieldError {
@@ -304,6 +306,7 @@ impl fmt::Display for FieldError {
                 write!(f, "field {n:?} exists but is not a signature field")
             }
             Self::AlreadySigned(n) => write!(f, "field {n:?} is already signed"),
+            Self::BadCertification(why) => write!(f, "cannot certify: {why}"),
             Self::BadName(n) => write!(
                 f,
                 "{n:?} is not a usable field name (no dots, 1-64 printable characters)"

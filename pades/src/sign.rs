@@ -51,6 +51,9 @@ pub struct SignatureRequest {
     pub name: Option<String>,
     /// Claimed signing time, written as `/M`.
     pub time: UnixTime,
+    /// Make this a certification signature with DocMDP permissions `/P` 1 (no changes), 2 (form
+    /// filling and signing) or 3 (also annotations). It must be the document's first signature.
+    pub certify: Option<u8>,
 }
 
 impl SignatureRequest {
@@ -64,6 +67,7 @@ impl SignatureRequest {
             contact_info: None,
             name: None,
             time,
+            certify: None,
         }
     }
 }
@@ -250,6 +254,22 @@ pub fn prepare<'a>(
     let form = FormLocation::find(&doc, &catalog)?;
     let existing = collect_fields(&doc, &form.fields)?;
 
+    if let Some(p) = request.certify {
+        if !(1..=3).contains(&p) {
+            return Err(Error::Field(FieldError::BadCertification(format!(
+                "DocMDP /P must be 1, 2 or 3, not {p}"
+            ))));
+        }
+        if existing.iter().any(|f| f.is_signature && f.has_value) || catalog.get(b"Perms").is_some()
+        {
+            return Err(Error::Field(FieldError::BadCertification(
+                "the document is already signed; a certification signature must be the first"
+                    .into(),
+            )));
+        }
+    }
+    let mut catalog_edits: Vec<(&[u8], Object)> = Vec::new();
+
     let field_name = match &request.field {
         Some(n) => {
             check_field_name(n)?;
@@ -274,7 +294,9 @@ pub fn prepare<'a>(
             d.set(b"V", Object::Reference(sig_ref));
             update.put_object(f.r, &Object::Dict(d));
             if form.sig_flags != 3 {
-                form.write_with(&mut update, root_ref, &catalog, None)?;
+                if let Some(edit) = form.write_with(&mut update, None) {
+                    catalog_edits.push(edit);
+                }
             }
         }
         None => {
@@ -301,7 +323,9 @@ pub fn prepare<'a>(
                     .to_vec(),
             );
             add_to_array(&mut update, &doc, page_ref, &page, b"Annots", widget_ref)?;
-            form.write_with(&mut update, root_ref, &catalog, Some(widget_ref))?;
+            if let Some(edit) = form.write_with(&mut update, Some(widget_ref)) {
+                catalog_edits.push(edit);
+            }
         }
     }
 
@@ -327,6 +351,28 @@ pub fn prepare<'a>(
         if let Some(v) = value {
             rest.set(key, Object::String(text_string(v)));
         }
+    }
+    if let Some(p) = request.certify {
+        // ISO 32000-2 §12.8.2.2: a signature reference with the DocMDP transform.
+        let mut params = Dict::new();
+        params.set(b"Type", Object::Name(b"TransformParams".to_vec()));
+        params.set(b"P", Object::Integer(i64::from(p)));
+        params.set(b"V", Object::Name(b"1.2".to_vec()));
+        let mut sigref = Dict::new();
+        sigref.set(b"Type", Object::Name(b"SigRef".to_vec()));
+        sigref.set(b"TransformMethod", Object::Name(b"DocMDP".to_vec()));
+        sigref.set(b"TransformParams", Object::Dict(params));
+        rest.set(b"Reference", Object::Array(vec![Object::Dict(sigref)]));
+        let mut perms = Dict::new();
+        perms.set(b"DocMDP", Object::Reference(sig_ref));
+        catalog_edits.push((b"Perms", Object::Dict(perms)));
+    }
+    if !catalog_edits.is_empty() {
+        let mut cat = catalog.clone();
+        for (k, v) in catalog_edits {
+            cat.set(k, v);
+        }
+        update.put_object(root_ref, &Object::Dict(cat));
     }
     let mut rest_bytes = Vec::new();
     rest.write(&mut rest_bytes);
@@ -494,14 +540,13 @@ impl FormLocation {
         })
     }
 
-    /// Write the form (and the catalog when needed) with `/SigFlags 3` and `new_field` added.
+    /// Write the form with `/SigFlags 3` and `new_field` added. Returns the catalog entry to
+    /// set when the form is new or direct (the caller rewrites the catalog once).
     fn write_with(
         &self,
         update: &mut Update<'_, '_>,
-        root_ref: ObjRef,
-        catalog: &Dict,
         new_field: Option<ObjRef>,
-    ) -> Result<()> {
+    ) -> Option<(&'static [u8], Object)> {
         let mut fields = self.fields.clone();
         if let Some(f) = new_field {
             fields.push(Object::Reference(f));
@@ -512,23 +557,22 @@ impl FormLocation {
             (Some(_), None) => {}
             (None, _) => form.set(b"Fields", Object::Array(fields)),
         }
-        let flags_ok = self.sig_flags == 3;
-        let form_changed = self.fields_ref.is_none() || !flags_ok;
+        let form_changed = self.fields_ref.is_none() || self.sig_flags != 3;
         if !form_changed {
-            return Ok(());
+            return None;
         }
         form.set(b"SigFlags", Object::Integer(self.sig_flags | 3));
         match self.acroform_ref {
-            Some(r) => update.put_object(r, &Object::Dict(form)),
+            Some(r) => {
+                update.put_object(r, &Object::Dict(form));
+                None
+            }
             None => {
                 let r = update.allocate();
                 update.put_object(r, &Object::Dict(form));
-                let mut cat = catalog.clone();
-                cat.set(b"AcroForm", Object::Reference(r));
-                update.put_object(root_ref, &Object::Dict(cat));
+                Some((b"AcroForm", Object::Reference(r)))
             }
         }
-        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@
 
 #![allow(missing_docs)]
 
+pub mod attacks;
 pub mod fixtures;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
 //! End-to-end: every corpus file signed, then judged by our verifier and by pdfsig, qpdf,
 //! openssl and pyHanko; bad inputs refused; tampering detected; double signatures kept valid.
 
+#[path = "e2e/attack.rs"]
+mod attack;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

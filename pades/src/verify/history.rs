@@ -367,6 +367,8 @@ fn classify(
         for k in &keys {
             match k.as_slice() {
                 b"DSS" | b"Extensions" => {}
+                // Declaring a newer PDF version (pyHanko does when it adds a PAdES signature).
+                b"Version" if version_upgrade(a.get(b"Version"), b.get(b"Version"), old) => {}
                 b"AcroForm" => {
                     // A new or re-pointed form: judge its fields.
                     let (l, _, what) = match b.get(b"AcroForm") {
@@ -513,6 +515,18 @@ fn classify(
             names(&keys)
         ),
     )
+}
+
+/// Is the catalog `/Version` change an upgrade (to a higher version than before)?
+fn version_upgrade(before: Option<&Object>, after: Option<&Object>, old: &Document<'_>) -> bool {
+    let parse = |o: Option<&Object>| -> Option<(u8, u8)> {
+        let n = o?.as_name()?;
+        let s = std::str::from_utf8(n).ok()?;
+        let (ma, mi) = s.split_once('.')?;
+        Some((ma.parse().ok()?, mi.parse().ok()?))
+    };
+    let was = parse(before).unwrap_or(old.version()).max(old.version());
+    parse(after).is_some_and(|v| v >= was && v <= (2, 0))
 }
 
 fn resolve_array(doc: &Document<'_>, o: Option<&Object>) -> Vec<Object> {

@@ -63,6 +63,10 @@ enum Command {
         /// Sign with RSASSA-PSS instead of PKCS#1 v1.5.
         #[arg(long)]
         pss: bool,
+        /// Certify the document (first signature only) with DocMDP permissions: 1 no changes,
+        /// 2 form filling and signing, 3 also annotations.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+        certify: Option<u8>,
     },
     /// Verify every signature of a PDF. Exit 0 only if every one is TOTAL-PASSED.
     Verify {
@@ -116,6 +120,7 @@ fn run(cli: Cli) -> u8 {
             field,
             page,
             pss,
+            certify,
         } => {
             let mut request = pades::SignatureRequest::new(offline::now());
             request.reason = reason;
@@ -124,6 +129,7 @@ fn run(cli: Cli) -> u8 {
             request.name = name;
             request.field = field;
             request.page = page;
+            request.certify = certify;
             let opts = SignFileOptions {
                 key,
                 cert,
