@@ -99,3 +99,70 @@ proptest! {
         prop_assert!(text.contains(&written), "{} not in update", written);
     }
 }
+
+mod verifier {
+    use super::*;
+    use pades::{verify, RsaKeySigner, SignatureAlgorithm, SignerIdentity, VerifyOptions};
+    use std::sync::OnceLock;
+
+    /// One signed synthetic document and its trust anchor, made once.
+    fn signed() -> &'static (Vec<u8>, Vec<u8>, [usize; 4]) {
+        static S: OnceLock<(Vec<u8>, Vec<u8>, [usize; 4])> = OnceLock::new();
+        S.get_or_init(|| {
+            let key =
+                rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+                    .expect("key");
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, "Prop Seal");
+            params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2030, 1, 1);
+            let cert = params.self_signed(&key).expect("cert");
+            let signer =
+                RsaKeySigner::from_der(&key.serialize_der(), SignatureAlgorithm::RsaPkcs1Sha256)
+                    .expect("signer");
+            let identity = SignerIdentity::new(vec![cert.der().to_vec()]).expect("identity");
+            let pdf = synthetic_pdf(3, 200);
+            let s = pades::sign(
+                &pdf,
+                &SignatureRequest::new(UnixTime(1_795_942_800)),
+                &signer,
+                &identity,
+            )
+            .expect("sign");
+            (s.to_vec(), cert.der().to_vec(), s.byte_range())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+        /// Any single changed byte: no panic, and if the byte is signed, never TOTAL-PASSED.
+        #[test]
+        fn a_changed_signed_byte_never_passes(at in any::<prop::sample::Index>(), delta in 1u8..=255) {
+            let (data, cert, [_, a, b, _]) = signed();
+            let i = at.index(data.len());
+            let mut bad = data.clone();
+            bad[i] = bad[i].wrapping_add(delta);
+            let opts = VerifyOptions { trust_anchors: vec![cert.clone()], time: UnixTime(1_795_942_800) };
+            if let Ok(r) = verify(&bad, &opts) {
+                let in_gap = i > *a && i < b - 1;
+                if !in_gap {
+                    prop_assert!(!r.all_passed(), "byte {} changed yet passed", i);
+                }
+            }
+        }
+
+        /// Random bytes appended (an unsigned "revision" of garbage or a truncated update)
+        /// never panic the verifier.
+        #[test]
+        fn appended_bytes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let (data, cert, _) = signed();
+            let mut more = data.clone();
+            more.extend_from_slice(&tail);
+            let opts = VerifyOptions { trust_anchors: vec![cert.clone()], time: UnixTime(1_795_942_800) };
+            let _ = verify(&more, &opts);
+        }
+    }
+}

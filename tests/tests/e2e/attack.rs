@@ -358,3 +358,105 @@ fn field_locks_are_enforced() {
         }
     }
 }
+
+/// A legacy `adbe.pkcs7.sha1` signature (made with `openssl cms -sign -nodetach` over the SHA-1
+/// of the byte range) is verified and reported with its level: cryptographically intact, but
+/// INDETERMINATE because SHA-1 is not accepted; a changed byte is a HASH_FAILURE.
+#[test]
+fn legacy_pkcs7_sha1_signatures_are_verified_and_reported() {
+    let Some(openssl) = segel_tests::tool("openssl") else {
+        return;
+    };
+    let work = tempfile::tempdir().expect("tempdir");
+    let pdf = std::fs::read(corpus().join("reportlab-1page.pdf")).expect("corpus");
+    let prepared =
+        pades::prepare(&pdf, &pades::SignatureRequest::new(offline::now()), 8192).expect("prepare");
+    let [_, a, b, d] = prepared.byte_range();
+    let mut data = prepared.embed(&[]).expect("empty").to_vec();
+    let at = data
+        .windows(19)
+        .rposition(|w| w == b"ETSI.CAdES.detached")
+        .expect("subfilter");
+    data[at..at + 19].copy_from_slice(b"adbe.pkcs7.sha1    ");
+    let mut covered = data[..a].to_vec();
+    covered.extend_from_slice(&data[b..b + d]);
+    let sha1 = openssl_sha1(&covered);
+    let input = work.path().join("sha1.bin");
+    std::fs::write(&input, sha1).expect("write");
+    let der = work.path().join("cms.der");
+    let p = pki();
+    let o = std::process::Command::new(openssl)
+        .args([
+            "cms",
+            "-sign",
+            "-binary",
+            "-nodetach",
+            "-outform",
+            "DER",
+            "-md",
+            "sha256",
+            "-in",
+        ])
+        .arg(&input)
+        .arg("-signer")
+        .arg(p.file("dev-agency.pem"))
+        .arg("-inkey")
+        .arg(p.file("dev-agency.key"))
+        .arg("-certfile")
+        .arg(p.file("agency-ca.pem"))
+        .arg("-out")
+        .arg(&der)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cms = std::fs::read(&der).expect("cms");
+    let hex: String = cms.iter().map(|x| format!("{x:02X}")).collect();
+    data[a + 1..a + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+    let r = verify_bytes(&data).expect("reads");
+    let s = &r.signatures[0];
+    assert_eq!(s.sub_filter, "adbe.pkcs7.sha1");
+    assert!(s.level.contains("SHA-1"), "{}", s.level);
+    assert!(
+        s.checks
+            .iter()
+            .filter(|c| c.name == "signature" || c.name == "message-digest")
+            .all(|c| c.passed),
+        "{s:#?}"
+    );
+    assert!(
+        s.checks.iter().any(|c| c.name == "digest" && c.passed),
+        "{s:#?}"
+    );
+    assert_eq!(s.indication, Indication::Indeterminate);
+    assert_eq!(
+        s.sub_indication,
+        Some(SubIndication::CryptoConstraintsFailure)
+    );
+    // One changed byte in the signed part.
+    let mut bad = data.clone();
+    bad[100] ^= 1;
+    let r = verify_bytes(&bad).expect("reads");
+    assert_eq!(
+        r.signatures[0].indication,
+        Indication::TotalFailed,
+        "{:#?}",
+        r.signatures[0]
+    );
+    assert_eq!(
+        r.signatures[0].sub_indication,
+        Some(SubIndication::HashFailure)
+    );
+}
+
+fn openssl_sha1(data: &[u8]) -> [u8; 20] {
+    // The test crate has no crypto dependency of its own: openssl computes the SHA-1.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("data");
+    std::fs::write(&f, data).expect("write");
+    let o = std::process::Command::new("openssl")
+        .args(["dgst", "-sha1", "-binary"])
+        .arg(&f)
+        .output()
+        .expect("openssl dgst");
+    o.stdout.try_into().expect("20 bytes")
+}
