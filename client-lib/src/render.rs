@@ -66,7 +66,8 @@ pub fn text(file: &str, report: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\n{file}: {}",
+        "\n{file}: {} ({})",
+        report.overall(),
         if report.all_passed() {
             "every signature TOTAL-PASSED"
         } else {
@@ -81,6 +82,7 @@ pub fn json(file: &str, report: &Report) -> String {
     let v = serde_json::json!({
         "file": file,
         "all_passed": report.all_passed(),
+        "overall": report.overall(),
         "signatures": report.signatures,
     });
     serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))

@@ -8,6 +8,7 @@
 //! (so a section that re-points an object at other bytes, even bytes inside the signed part, is
 //! seen for what it resolves to). The newer chain must extend the older one through `/Prev`.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 
 use crate::pdf::object::{Dict, ObjRef, Object};
@@ -60,17 +61,31 @@ pub struct Change {
     pub what: String,
 }
 
-/// The revisions of a file after some point, opened lazily in order.
+/// Most revisions examined; a file with more is judged changed (a cap against files made of
+/// thousands of `%%EOF` markers).
+const MAX_REVISIONS: usize = 500;
+
+/// Every revision of a file, each opened once, with its changes against the one before it
+/// computed once (however many signatures ask).
 pub(crate) struct History<'a> {
-    data: &'a [u8],
-    /// (end offset, startxref) of each revision, ascending, distinct consecutive startxrefs.
-    revisions: Vec<(usize, usize)>,
+    revisions: Vec<Revision<'a>>,
+    too_many: bool,
+}
+
+struct Revision<'a> {
+    end: usize,
+    doc: Document<'a>,
+    /// Changes against the previous revision.
+    changes: OnceCell<Vec<Change>>,
 }
 
 impl<'a> History<'a> {
-    /// Find every revision end (`%%EOF`, plus one end-of-line) in `data`.
-    pub(crate) fn new(data: &'a [u8]) -> Self {
-        let mut revisions: Vec<(usize, usize)> = Vec::new();
+    /// Find every revision end (`%%EOF`, plus one end-of-line) in the final document's data; a
+    /// final revision without `%%EOF` (cut off, or junk after it) counts too.
+    pub(crate) fn new(last: &Document<'a>) -> Self {
+        let data = last.data();
+        let mut revisions: Vec<Revision<'a>> = Vec::new();
+        let mut too_many = false;
         let mut from = 0;
         while let Some(p) = find(&data[from..], b"%%EOF") {
             let mut end = from + p + 5;
@@ -81,52 +96,73 @@ impl<'a> History<'a> {
                 end += 1;
             }
             if let Ok(doc) = Document::open(&data[..end]) {
-                if revisions.last().map(|r| r.1) != Some(doc.startxref()) {
-                    revisions.push((end, doc.startxref()));
+                if revisions.last().map(|r| r.doc.startxref()) != Some(doc.startxref()) {
+                    if revisions.len() == MAX_REVISIONS {
+                        too_many = true;
+                        break;
+                    }
+                    revisions.push(Revision {
+                        end,
+                        doc,
+                        changes: OnceCell::new(),
+                    });
                 }
             }
         }
-        Self { data, revisions }
+        if revisions.last().map(|r| r.doc.startxref()) != Some(last.startxref()) {
+            if let Ok(doc) = Document::open(data) {
+                revisions.push(Revision {
+                    end: data.len(),
+                    doc,
+                    changes: OnceCell::new(),
+                });
+            }
+        }
+        Self {
+            revisions,
+            too_many,
+        }
     }
 
     /// All changes made after the revision `signed` (a prefix of the file), up to the final
     /// document `last`.
     pub(crate) fn changes_after(&self, signed: &Document<'a>, last: &Document<'a>) -> Vec<Change> {
+        let content = |what: &str| Change {
+            revision_end: last.data().len(),
+            level: ChangeLevel::Content,
+            object: None,
+            field: None,
+            what: what.into(),
+        };
+        if self.too_many {
+            return vec![content(&format!(
+                "more than {MAX_REVISIONS} revisions follow"
+            ))];
+        }
         let signed_end = signed.data().len();
-        let mut later: Vec<(usize, usize)> = self
+        let Some(k) = self
             .revisions
             .iter()
-            .filter(|(e, x)| *e > signed_end && *x != signed.startxref())
-            .copied()
-            .collect();
-        // A final revision without `%%EOF` (cut off, or junk after it) is still a revision.
-        let tail = later.last().map_or(signed.startxref(), |r| r.1);
-        if last.startxref() != tail {
-            later.push((self.data.len(), last.startxref()));
-        }
+            .position(|r| r.doc.startxref() == signed.startxref() && r.end >= signed_end)
+        else {
+            return vec![content(
+                "the signed revision is not one of the file's revisions",
+            )];
+        };
         let mut out = Vec::new();
-        let mut older_end = signed_end;
-        for (end, _) in later {
-            let (Ok(older), newer) = (
-                Document::open(&self.data[..older_end]),
-                Document::open(&self.data[..end]),
-            ) else {
-                break;
-            };
-            match newer {
-                Ok(newer) => diff(&older, &newer, last, end, &mut out),
-                Err(e) => {
-                    out.push(Change {
-                        revision_end: end,
-                        level: ChangeLevel::Content,
-                        object: None,
-                        field: None,
-                        what: format!("a later revision cannot be read: {e}"),
-                    });
-                    break;
-                }
-            }
-            older_end = end;
+        for j in k + 1..self.revisions.len() {
+            let (older, newer) = (&self.revisions[j - 1], &self.revisions[j]);
+            out.extend(
+                newer
+                    .changes
+                    .get_or_init(|| {
+                        let mut v = Vec::new();
+                        diff(&older.doc, &newer.doc, last, newer.end, &mut v);
+                        v
+                    })
+                    .iter()
+                    .cloned(),
+            );
         }
         out
     }
@@ -394,7 +430,7 @@ fn classify(
         return (level, None, what);
     }
     if Some(n) == ctx.acroform || a.get(b"Fields").is_some() {
-        let mut level = Signatures;
+        let mut level = Ltv;
         let mut bad = Vec::new();
         for k in &keys {
             match k.as_slice() {
@@ -426,7 +462,7 @@ fn classify(
         return (level, None, what);
     }
     if a.has_type(b"Page") {
-        let mut level = Signatures;
+        let mut level = Ltv;
         let mut notes = Vec::new();
         for k in &keys {
             if k.as_slice() == b"Annots" {
@@ -573,7 +609,7 @@ fn appended(
             format!("{what}: existing entries removed or reordered"),
         );
     }
-    let mut level = Signatures;
+    let mut level = Ltv;
     let mut seen = HashSet::new();
     for extra in &cur[old.len()..] {
         let Some(r) = extra.as_ref() else {
@@ -605,6 +641,16 @@ fn appended(
                 ),
             );
         }
+        // A document timestamp (PAdES B-LTA) is validation data.
+        let value = last
+            .resolve(r)
+            .ok()
+            .and_then(|o| o.as_dict().and_then(|fd| fd.get(b"V").cloned()))
+            .and_then(|v| last.resolve_dict(&v, "signature value").ok());
+        if value.as_ref().is_some_and(|v| v.has_type(b"DocTimeStamp")) {
+            level = level.max(Ltv);
+            continue;
+        }
         // A visible signature widget must belong to a field that is signed in the end;
         // an unsigned one could paint anything over the page.
         let signed = last
@@ -621,7 +667,12 @@ fn appended(
             );
         }
     }
-    (level, None, format!("{what}: signature fields added"))
+    let added = if level == Ltv {
+        "document timestamps added"
+    } else {
+        "signature fields added"
+    };
+    (level, None, format!("{what}: {added}"))
 }
 
 fn parent_has_value(doc: &Document<'_>, d: &Dict) -> bool {

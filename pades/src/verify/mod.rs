@@ -156,6 +156,22 @@ pub struct Report {
 }
 
 impl Report {
+    /// The overall indication: TOTAL-PASSED if every signature passed (and there is one),
+    /// TOTAL-FAILED if any failed, INDETERMINATE otherwise.
+    pub fn overall(&self) -> Indication {
+        if self.all_passed() {
+            Indication::TotalPassed
+        } else if self
+            .signatures
+            .iter()
+            .any(|s| s.indication == Indication::TotalFailed)
+        {
+            Indication::TotalFailed
+        } else {
+            Indication::Indeterminate
+        }
+    }
+
     /// True if there is at least one signature and every one is TOTAL-PASSED.
     pub fn all_passed(&self) -> bool {
         !self.signatures.is_empty()
@@ -639,7 +655,7 @@ fn check_signature<'a>(
 
     // 7. What happened afterwards.
     if end < input.len() || signed_doc.startxref() != doc.startxref() {
-        let history = history.get_or_init(|| History::new(input));
+        let history = history.get_or_init(|| History::new(doc));
         ctx.report.changes = history.changes_after(&signed_doc, doc);
     }
     judge_changes(ctx, about, doc, sig);
