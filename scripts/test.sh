@@ -29,12 +29,12 @@ if ! .venv/bin/pyhanko --version >/dev/null 2>&1; then
   .venv/bin/pip install -q --disable-pip-version-check "${PYHANKO_PINS[@]}"
 fi
 
-say "engine purity: no I/O crates or file system calls in pades"
-if grep -rnE '\b(tokio|tonic|sled|clap)\b|std::fs|std::net|File::' pades/src; then
-  echo "pades must stay pure (see shared/STYLE.md)"; exit 1
+say "engine purity: no I/O crates or file system calls in pades and tlog"
+if grep -rnE '\b(tokio|tonic|sled|clap)\b|std::fs|std::net|File::' pades/src tlog/src; then
+  echo "pades and tlog must stay pure (see shared/STYLE.md)"; exit 1
 fi
-if grep -nE '^(tokio|tonic|sled|clap)' pades/Cargo.toml; then
-  echo "pades must not depend on I/O crates"; exit 1
+if grep -nE '^(tokio|tonic|sled|clap)' pades/Cargo.toml tlog/Cargo.toml; then
+  echo "pades and tlog must not depend on I/O crates"; exit 1
 fi
 
 say "cargo fmt --check"
