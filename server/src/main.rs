@@ -1,11 +1,15 @@
 //! `segel-server`: wiring only.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use segel_server::devpki;
+use segel_server::store::{self, Log, NewEntry};
 
 /// The Segel signing server.
 #[derive(Debug, Parser)]
@@ -20,20 +24,152 @@ struct Args {
     /// Regenerate the development PKI even if it exists.
     #[arg(long, requires = "dev")]
     regenerate: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The signature log.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Full check: recompute every leaf and node, check indexes, checkpoints and the external
+    /// checkpoint. Exit 0 if the log is intact, 1 if not.
+    Verify {
+        /// The log directory.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Append synthetic entries as fast as durability allows (load tool and crash-test
+    /// child). Prints `ack INDEX DOCUMENT-SHA256` for every acknowledged append with --acks.
+    Load {
+        /// The log directory (created, with a new log key, if missing).
+        #[arg(long)]
+        data: PathBuf,
+        /// Entries to append in all.
+        #[arg(long, default_value_t = 10_000)]
+        count: u64,
+        /// Concurrent callers.
+        #[arg(long, default_value_t = 1)]
+        threads: u64,
+        /// Print every acknowledgement.
+        #[arg(long)]
+        acks: bool,
+        /// Origin line of the log.
+        #[arg(long, default_value = "segel.dev/log")]
+        origin: String,
+    },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = match &args.command {
+        Some(Command::Log(c)) => run_log(c),
+        None => run_dev(&args).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("segel-server: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(2)
         }
     }
 }
 
-fn run(args: &Args) -> anyhow::Result<()> {
+fn run_log(c: &LogCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        LogCommand::Verify { data } => {
+            let t = Instant::now();
+            match store::check_dir(data) {
+                Ok(r) => {
+                    println!(
+                        "log intact: {} entries, {} nodes, root {}, external checkpoint at {} — checked in {:.3} s",
+                        r.size,
+                        r.nodes,
+                        hex(&r.root),
+                        r.external_size.map_or("none".into(), |s| s.to_string()),
+                        t.elapsed().as_secs_f64()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("log NOT intact: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        LogCommand::Load {
+            data,
+            count,
+            threads,
+            acks,
+            origin,
+        } => load(data, *count, *threads, *acks, origin).map(|()| ExitCode::SUCCESS),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyhow::Result<()> {
+    let key = store::load_or_create_key(dir, origin).context("log key")?;
+    let log = Arc::new(Log::open(dir, origin, key).context("opening the log")?);
+    let start_size = log.size();
+    let t = Instant::now();
+    let threads = threads.max(1);
+    let per = count / threads;
+    let pid = std::process::id();
+    let stdout = Arc::new(std::sync::Mutex::new(std::io::stdout()));
+    let mut handles = Vec::new();
+    for th in 0..threads {
+        let log = log.clone();
+        let stdout = stdout.clone();
+        handles.push(std::thread::spawn(move || -> anyhow::Result<()> {
+            for i in 0..per {
+                let doc = tlog::leaf_hash(format!("{pid}/{th}/{i}").as_bytes());
+                let ms = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                let a = log.append(NewEntry {
+                    time_ms: ms,
+                    agency: "dev".into(),
+                    certificate_sha256: [1; 32],
+                    caller: "CN=segel-load".into(),
+                    message_digest: doc,
+                    signature_sha256: tlog::leaf_hash(&doc),
+                    document_sha256: doc,
+                    document_ref: None,
+                })?;
+                if acks {
+                    let mut o = stdout.lock().map_err(|_| anyhow::anyhow!("stdout lock"))?;
+                    writeln!(o, "ack {} {}", a.index, hex(&doc))?;
+                    o.flush()?;
+                }
+            }
+            Ok(())
+        }));
+    }
+    for h in handles {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("a load thread panicked"))??;
+    }
+    let n = log.size() - start_size;
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "appended {n} entries with {threads} caller(s) in {secs:.3} s: {:.0} durable appends/s; log size {}",
+        n as f64 / secs,
+        log.size()
+    );
+    log.close();
+    Ok(())
+}
+
+fn run_dev(args: &Args) -> anyhow::Result<()> {
     if !args.dev {
         anyhow::bail!(
             "only development mode exists so far: run `segel-server --dev` (the gRPC server is not built yet)"

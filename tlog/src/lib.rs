@@ -19,12 +19,14 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod entry;
 pub mod error;
 pub mod hash;
 pub mod note;
 pub mod proof;
 
 pub use checkpoint::Checkpoint;
+pub use entry::{EntryError, LogEntry};
 pub use error::{NoteError, ProofError, TlogError};
 pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};
 pub use note::{NoteSigner, NoteVerifier, SignedNote};

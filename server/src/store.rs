@@ -1,0 +1,895 @@
+//! The signature log's storage: the only code that touches sled.
+//!
+//! One sled tree, keys by prefix:
+//!
+//! | key | value |
+//! |---|---|
+//! | `e` ‖ index (u64 BE) | the encoded [`LogEntry`] (the leaf) |
+//! | `n` ‖ level (u8) ‖ index (u64 BE) | hash of a complete subtree |
+//! | `d` ‖ document SHA-256 ‖ index | empty (index by signed PDF) |
+//! | `s` ‖ signature SHA-256 ‖ index | empty (index by signature value) |
+//! | `m:size` | tree size (u64 BE) |
+//! | `m:checkpoint` | the latest signed checkpoint (C2SP signed note) |
+//!
+//! **Group commit.** One writer thread takes the queued appends, writes them with their nodes,
+//! index keys, the new size and the new signed checkpoint in one atomic sled batch, flushes sled
+//! and then calls `fdatasync` on sled's data file (sled 0.34's `flush` uses `sync_file_range`,
+//! which is no durability barrier: sled issues #1351, #1452), writes the checkpoint to an
+//! external file (temporary file, fsync, rename, directory fsync), and only then answers the
+//! callers. An append is acknowledged only when it is durable.
+//!
+//! **Fail closed.** [`Log::open`] recomputes every leaf and node from the records, checks the
+//! signed checkpoint against the recomputed root, refuses anything stored past the tree size,
+//! and compares with the external checkpoint: a database behind it (lost tail, restored copy)
+//! or forked from it is refused with a message saying so.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use tlog::{
+    Checkpoint, Hash, LogEntry, NodeReader, NoteSigner, NoteVerifier, SignedNote, TlogError,
+};
+
+const META_SIZE: &[u8] = b"m:size";
+const META_CHECKPOINT: &[u8] = b"m:checkpoint";
+/// Most appends written in one batch.
+const MAX_BATCH: usize = 4096;
+/// Queue length before callers wait.
+const QUEUE: usize = 8192;
+
+/// Storage errors. Messages say what is wrong and, for startup checks, which check failed.
+#[non_exhaustive]
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// sled failed.
+    #[error("database: {0}")]
+    Db(String),
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What happened.
+        message: String,
+    },
+    /// The stored log is inconsistent; the server must not start on it.
+    #[error("log integrity check failed: {0}")]
+    Integrity(String),
+    /// The database holds less than the external checkpoint proves was committed.
+    #[error(
+        "the database is behind the external checkpoint: it holds {db} entries but {external} were \
+         committed (lost tail or an older copy restored)"
+    )]
+    BehindExternal {
+        /// Entries in the database.
+        db: u64,
+        /// Size of the external checkpoint.
+        external: u64,
+    },
+    /// A request that cannot be served (bad index or sizes).
+    #[error("{0}")]
+    Request(String),
+    /// The entry is not valid.
+    #[error("invalid log entry: {0}")]
+    Entry(#[from] tlog::EntryError),
+    /// The writer stopped after an earlier failure; the log accepts no more appends.
+    #[error("the log writer stopped after a failure: {0}")]
+    WriterStopped(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        Self::Db(e.to_string())
+    }
+}
+
+impl From<TlogError> for StoreError {
+    fn from(e: TlogError) -> Self {
+        Self::Integrity(e.to_string())
+    }
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |e| StoreError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn e_key(index: u64) -> [u8; 9] {
+    let mut k = [b'e'; 9];
+    k[1..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn n_key(level: u8, index: u64) -> [u8; 10] {
+    let mut k = [b'n'; 10];
+    k[1] = level;
+    k[2..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn x_key(prefix: u8, hash: &Hash, index: u64) -> [u8; 41] {
+    let mut k = [prefix; 41];
+    k[1..33].copy_from_slice(hash);
+    k[33..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// What a caller gives to be logged (the index is assigned by the log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    /// Unix milliseconds.
+    pub time_ms: i64,
+    /// Agency id.
+    pub agency: String,
+    /// SHA-256 of the signer certificate.
+    pub certificate_sha256: Hash,
+    /// Caller identity.
+    pub caller: String,
+    /// CMS message digest.
+    pub message_digest: Hash,
+    /// SHA-256 of the signature value.
+    pub signature_sha256: Hash,
+    /// SHA-256 of the signed PDF.
+    pub document_sha256: Hash,
+    /// Optional document reference.
+    pub document_ref: Option<String>,
+}
+
+impl NewEntry {
+    fn at(&self, index: u64) -> LogEntry {
+        LogEntry {
+            index,
+            time_ms: self.time_ms,
+            agency: self.agency.clone(),
+            certificate_sha256: self.certificate_sha256,
+            caller: self.caller.clone(),
+            message_digest: self.message_digest,
+            signature_sha256: self.signature_sha256,
+            document_sha256: self.document_sha256,
+            document_ref: self.document_ref.clone(),
+        }
+    }
+}
+
+/// A durable append: the entry's index and the signed checkpoint that includes it.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// The entry's index.
+    pub index: u64,
+    /// The signed checkpoint (C2SP note) of the batch that made it durable.
+    pub checkpoint: String,
+    /// The tree size of that checkpoint.
+    pub size: u64,
+}
+
+struct Job {
+    entry: NewEntry,
+    reply: SyncSender<Result<Appended, StoreError>>,
+}
+
+struct Shared {
+    db: sled::Db,
+    size: AtomicU64,
+    checkpoint: RwLock<String>,
+}
+
+struct DbNodes<'a>(&'a sled::Db);
+
+impl NodeReader for DbNodes<'_> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, TlogError> {
+        match self.0.get(n_key(level, index)) {
+            Ok(Some(v)) => v
+                .as_ref()
+                .try_into()
+                .map_err(|_| TlogError::Store(format!("node {level}/{index} is not 32 bytes"))),
+            Ok(None) => Err(TlogError::Store(format!("node {level}/{index} is missing"))),
+            Err(e) => Err(TlogError::Store(e.to_string())),
+        }
+    }
+}
+
+/// Nodes of the batch being written, over the database.
+struct Overlay<'a> {
+    db: DbNodes<'a>,
+    fresh: HashMap<(u8, u64), Hash>,
+}
+
+impl NodeReader for Overlay<'_> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, TlogError> {
+        match self.fresh.get(&(level, index)) {
+            Some(h) => Ok(*h),
+            None => self.db.node(level, index),
+        }
+    }
+}
+
+/// Every level of a recomputed tree, for the full check.
+struct Levels(Vec<Vec<Hash>>);
+
+impl NodeReader for Levels {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, TlogError> {
+        self.0
+            .get(usize::from(level))
+            .and_then(|l| l.get(usize::try_from(index).ok()?))
+            .copied()
+            .ok_or_else(|| TlogError::Store(format!("node {level}/{index} not computed")))
+    }
+}
+
+/// The signature log.
+pub struct Log {
+    shared: Arc<Shared>,
+    tx: Mutex<Option<SyncSender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    verifier: NoteVerifier,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("size", &self.size())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Result of a full check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Entries checked.
+    pub size: u64,
+    /// Nodes checked.
+    pub nodes: u64,
+    /// The recomputed root.
+    pub root: Hash,
+    /// The external checkpoint's size, if one exists.
+    pub external_size: Option<u64>,
+}
+
+/// Paths inside a log directory.
+fn sled_dir(dir: &Path) -> PathBuf {
+    dir.join("sled")
+}
+
+/// The external checkpoint file.
+pub fn checkpoint_file(dir: &Path) -> PathBuf {
+    dir.join("checkpoint.note")
+}
+
+impl Log {
+    /// Open (or create) the log in `dir` with origin line `origin`, signing checkpoints with
+    /// `key`. Runs the full startup check first and refuses to open an inconsistent log.
+    ///
+    /// # Errors
+    /// Any [`StoreError`]; integrity failures say which check failed.
+    pub fn open(dir: &Path, origin: &str, key: NoteSigner) -> Result<Self, StoreError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io(dir))?;
+        let db = sled::Config::new().path(sled_dir(dir)).open()?;
+        let verifier = key.verifier();
+        let data_file = sled_dir(dir).join("db");
+        let size = read_size(&db)?;
+        let checkpoint = if size == 0 && db.get(META_CHECKPOINT)?.is_none() {
+            if db.iter().next().is_some() {
+                return Err(StoreError::Integrity(
+                    "records exist but no tree size or checkpoint is stored".into(),
+                ));
+            }
+            if let Some(ext) = read_external(dir, &verifier)? {
+                return Err(StoreError::BehindExternal {
+                    db: 0,
+                    external: ext.size,
+                });
+            }
+            let note = sign_checkpoint(&key, origin, 0, tlog::EMPTY_ROOT)?;
+            let mut b = sled::Batch::default();
+            b.insert(META_SIZE, &0u64.to_be_bytes());
+            b.insert(META_CHECKPOINT, note.as_bytes());
+            db.apply_batch(b)?;
+            sync(&db, &data_file)?;
+            write_external(dir, &note)?;
+            note
+        } else {
+            check(&db, dir, &verifier, Some(origin))?;
+            let note = db
+                .get(META_CHECKPOINT)?
+                .map(|v| v.to_vec())
+                .unwrap_or_default();
+            String::from_utf8(note)
+                .map_err(|_| StoreError::Integrity("checkpoint is not UTF-8".into()))?
+        };
+        let shared = Arc::new(Shared {
+            db,
+            size: AtomicU64::new(size),
+            checkpoint: RwLock::new(checkpoint),
+        });
+        let (tx, rx) = sync_channel::<Job>(QUEUE);
+        let writer_shared = shared.clone();
+        let origin = origin.to_string();
+        let log_dir = dir.to_path_buf();
+        let writer = std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || writer_loop(&writer_shared, &rx, &key, &origin, &log_dir))
+            .map_err(io(dir))?;
+        Ok(Self {
+            shared,
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            verifier,
+        })
+    }
+
+    /// Append one entry; returns once it is durable and covered by a signed checkpoint.
+    ///
+    /// # Errors
+    /// [`StoreError::Entry`] for an invalid entry; [`StoreError::WriterStopped`] if the log
+    /// stopped accepting appends after a failure.
+    pub fn append(&self, entry: NewEntry) -> Result<Appended, StoreError> {
+        entry.at(0).check()?;
+        let tx = self
+            .tx
+            .lock()
+            .map_err(|_| StoreError::WriterStopped("lock poisoned".into()))?
+            .clone()
+            .ok_or_else(|| StoreError::WriterStopped("the log is closed".into()))?;
+        let (reply, rx) = sync_channel(1);
+        tx.send(Job { entry, reply })
+            .map_err(|_| StoreError::WriterStopped("the writer thread ended".into()))?;
+        rx.recv()
+            .map_err(|_| StoreError::WriterStopped("the writer thread ended".into()))?
+    }
+
+    /// Current tree size.
+    pub fn size(&self) -> u64 {
+        self.shared.size.load(Ordering::Acquire)
+    }
+
+    /// The latest signed checkpoint.
+    pub fn checkpoint(&self) -> String {
+        self.shared
+            .checkpoint
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    /// The verifier key of the log.
+    pub fn verifier(&self) -> &NoteVerifier {
+        &self.verifier
+    }
+
+    /// The entry at `index`, if the log has it.
+    ///
+    /// # Errors
+    /// Database failures or a stored record that does not decode.
+    pub fn entry(&self, index: u64) -> Result<Option<LogEntry>, StoreError> {
+        if index >= self.size() {
+            return Ok(None);
+        }
+        match self.shared.db.get(e_key(index))? {
+            Some(v) => Ok(Some(LogEntry::decode(&v)?)),
+            None => Err(StoreError::Integrity(format!("entry {index} is missing"))),
+        }
+    }
+
+    fn find(&self, prefix: u8, hash: &Hash) -> Result<Vec<u64>, StoreError> {
+        let size = self.size();
+        let mut p = vec![prefix];
+        p.extend_from_slice(hash);
+        let mut out = Vec::new();
+        for kv in self.shared.db.scan_prefix(p) {
+            let (k, _) = kv?;
+            let idx = u64::from_be_bytes(
+                k[33..41]
+                    .try_into()
+                    .map_err(|_| StoreError::Integrity("bad index key".into()))?,
+            );
+            if idx < size {
+                out.push(idx);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Indices of entries for a signed PDF (by its SHA-256).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn find_by_document(&self, sha256: &Hash) -> Result<Vec<u64>, StoreError> {
+        self.find(b'd', sha256)
+    }
+
+    /// Indices of entries for a signature value (by its SHA-256).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn find_by_signature(&self, sha256: &Hash) -> Result<Vec<u64>, StoreError> {
+        self.find(b's', sha256)
+    }
+
+    /// Inclusion proof of `index` in the tree of `size` entries (any size up to the current).
+    ///
+    /// # Errors
+    /// [`StoreError::Request`] for bad indices or sizes.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        if size > self.size() || index >= size {
+            return Err(StoreError::Request(format!(
+                "no inclusion proof for index {index} in a tree of {size} (the log has {})",
+                self.size()
+            )));
+        }
+        Ok(tlog::inclusion_proof(
+            &DbNodes(&self.shared.db),
+            index,
+            size,
+        )?)
+    }
+
+    /// Consistency proof between two sizes.
+    ///
+    /// # Errors
+    /// [`StoreError::Request`] for bad sizes.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        if new > self.size() || old == 0 || old > new {
+            return Err(StoreError::Request(format!(
+                "no consistency proof from {old} to {new} (the log has {})",
+                self.size()
+            )));
+        }
+        Ok(tlog::consistency_proof(
+            &DbNodes(&self.shared.db),
+            old,
+            new,
+        )?)
+    }
+
+    /// The root of the tree of `size` entries.
+    ///
+    /// # Errors
+    /// [`StoreError::Request`] for a size above the current one.
+    pub fn root(&self, size: u64) -> Result<Hash, StoreError> {
+        if size > self.size() {
+            return Err(StoreError::Request(format!(
+                "the log has only {} entries",
+                self.size()
+            )));
+        }
+        Ok(tlog::root(&DbNodes(&self.shared.db), size)?)
+    }
+
+    /// Stop accepting appends, let the writer finish what is queued, and wait for it.
+    pub fn close(&self) {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        if let Some(h) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn read_size(db: &sled::Db) -> Result<u64, StoreError> {
+    match db.get(META_SIZE)? {
+        None => Ok(0),
+        Some(v) => Ok(u64::from_be_bytes(v.as_ref().try_into().map_err(|_| {
+            StoreError::Integrity("the stored tree size is not 8 bytes".into())
+        })?)),
+    }
+}
+
+fn sign_checkpoint(
+    key: &NoteSigner,
+    origin: &str,
+    size: u64,
+    root: Hash,
+) -> Result<String, StoreError> {
+    let text = Checkpoint {
+        origin: origin.to_string(),
+        size,
+        root,
+        extensions: Vec::new(),
+    }
+    .to_text();
+    key.sign(&text)
+        .map_err(|e| StoreError::Integrity(e.to_string()))
+}
+
+/// Flush sled, then make it durable with a real `fdatasync` of its data file.
+fn sync(db: &sled::Db, data_file: &Path) -> Result<(), StoreError> {
+    db.flush()?;
+    let f = fs::File::open(data_file).map_err(io(data_file))?;
+    f.sync_data().map_err(io(data_file))
+}
+
+/// Write the external checkpoint: temporary file, fsync, rename, directory fsync.
+fn write_external(dir: &Path, note: &str) -> Result<(), StoreError> {
+    let path = checkpoint_file(dir);
+    let tmp = dir.join("checkpoint.note.tmp");
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    f.write_all(note.as_bytes()).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io(&path))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
+}
+
+/// Read and verify the external checkpoint, if there is one.
+fn read_external(dir: &Path, verifier: &NoteVerifier) -> Result<Option<Checkpoint>, StoreError> {
+    let path = checkpoint_file(dir);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    parse_checkpoint(&text, verifier, &path.display().to_string()).map(Some)
+}
+
+fn parse_checkpoint(
+    note: &str,
+    verifier: &NoteVerifier,
+    what: &str,
+) -> Result<Checkpoint, StoreError> {
+    let n = SignedNote::parse(note).map_err(|e| StoreError::Integrity(format!("{what}: {e}")))?;
+    n.verify(std::slice::from_ref(verifier))
+        .map_err(|e| StoreError::Integrity(format!("{what}: {e}")))?;
+    Checkpoint::parse(&n.text).map_err(|e| StoreError::Integrity(format!("{what}: {e}")))
+}
+
+/// The full check: every record decodes and sits at its index, every stored node equals the
+/// one recomputed from the records, the indexes list exactly the records, nothing lies past
+/// the tree size, the stored checkpoint is signed by the log key and names the recomputed
+/// root, and the external checkpoint is not ahead of (or forked from) the database.
+///
+/// # Errors
+/// [`StoreError::Integrity`] or [`StoreError::BehindExternal`] naming the first problem.
+pub fn check(
+    db: &sled::Db,
+    dir: &Path,
+    verifier: &NoteVerifier,
+    origin: Option<&str>,
+) -> Result<CheckReport, StoreError> {
+    let size = read_size(db)?;
+    let note = db
+        .get(META_CHECKPOINT)?
+        .ok_or_else(|| StoreError::Integrity("no checkpoint is stored".into()))?;
+    let note = std::str::from_utf8(&note)
+        .map_err(|_| StoreError::Integrity("the stored checkpoint is not UTF-8".into()))?;
+    let cp = parse_checkpoint(note, verifier, "stored checkpoint")?;
+    if cp.size != size {
+        return Err(StoreError::Integrity(format!(
+            "the stored checkpoint is for {} entries but the tree size is {size}",
+            cp.size
+        )));
+    }
+    if let Some(o) = origin {
+        if cp.origin != o {
+            return Err(StoreError::Integrity(format!(
+                "the log's origin is {:?}, not {o:?}",
+                cp.origin
+            )));
+        }
+    }
+    // Records → leaves; index keys expected.
+    let cap = usize::try_from(size).unwrap_or(usize::MAX).min(1 << 28);
+    let mut leaves: Vec<Hash> = Vec::with_capacity(cap);
+    let mut by_doc: Vec<(Hash, u64)> = Vec::with_capacity(cap);
+    let mut by_sig: Vec<(Hash, u64)> = Vec::with_capacity(cap);
+    for kv in db.scan_prefix(b"e") {
+        let (k, v) = kv?;
+        let expected = leaves.len() as u64;
+        let idx = u64::from_be_bytes(
+            k[1..]
+                .try_into()
+                .map_err(|_| StoreError::Integrity("bad entry key".into()))?,
+        );
+        if idx != expected {
+            return Err(StoreError::Integrity(if idx >= size {
+                format!("entry {idx} lies past the tree size {size}")
+            } else {
+                format!("entry {expected} is missing")
+            }));
+        }
+        let e = LogEntry::decode(&v)
+            .map_err(|err| StoreError::Integrity(format!("entry {idx}: {err}")))?;
+        if e.index != idx {
+            return Err(StoreError::Integrity(format!(
+                "entry {idx} says it is entry {}",
+                e.index
+            )));
+        }
+        leaves.push(tlog::leaf_hash(&v));
+        by_doc.push((e.document_sha256, idx));
+        by_sig.push((e.signature_sha256, idx));
+    }
+    if (leaves.len() as u64) != size {
+        return Err(StoreError::Integrity(format!(
+            "{} entries are stored but the tree size is {size}",
+            leaves.len()
+        )));
+    }
+    // Levels, compared with the stored nodes level by level.
+    let mut levels = vec![leaves];
+    let mut nodes = 0u64;
+    let mut level = 0u8;
+    let mut stored = db.scan_prefix(b"n").peekable();
+    loop {
+        let cur = &levels[usize::from(level)];
+        for (i, h) in cur.iter().enumerate() {
+            let (k, v) = stored
+                .next()
+                .transpose()?
+                .ok_or_else(|| StoreError::Integrity(format!("node {level}/{i} is missing")))?;
+            if k.as_ref() != n_key(level, i as u64) {
+                return Err(StoreError::Integrity(format!(
+                    "node {level}/{i} is missing or out of place (found key {})",
+                    hex(&k)
+                )));
+            }
+            if v.as_ref() != h {
+                return Err(StoreError::Integrity(if level == 0 {
+                    format!("entry {i} does not match the tree (record changed?)")
+                } else {
+                    format!("node {level}/{i} does not match its children")
+                }));
+            }
+            nodes += 1;
+        }
+        if cur.len() < 2 {
+            break;
+        }
+        let next: Vec<Hash> = cur
+            .chunks_exact(2)
+            .map(|p| tlog::node_hash(&p[0], &p[1]))
+            .collect();
+        levels.push(next);
+        level += 1;
+    }
+    if let Some(extra) = stored.next().transpose()? {
+        return Err(StoreError::Integrity(format!(
+            "a node lies past the tree size (key {})",
+            hex(&extra.0)
+        )));
+    }
+    let levels = Levels(levels);
+    let root = tlog::root(&levels, size)?;
+    if root != cp.root {
+        return Err(StoreError::Integrity(
+            "the recomputed root differs from the signed checkpoint".into(),
+        ));
+    }
+    // Indexes: exactly one key per record.
+    for (prefix, mut want) in [(b'd', by_doc), (b's', by_sig)] {
+        want.sort_unstable();
+        let mut got = Vec::with_capacity(want.len());
+        for kv in db.scan_prefix([prefix]) {
+            let (k, _) = kv?;
+            let (h, i) = (
+                k.get(1..33).and_then(|h| Hash::try_from(h).ok()),
+                k.get(33..41)
+                    .and_then(|i| i.try_into().ok())
+                    .map(u64::from_be_bytes),
+            );
+            match (h, i) {
+                (Some(h), Some(i)) => got.push((h, i)),
+                _ => return Err(StoreError::Integrity("a malformed index key".into())),
+            }
+        }
+        if got != want {
+            return Err(StoreError::Integrity(format!(
+                "the index '{}' does not list exactly the stored entries",
+                char::from(prefix)
+            )));
+        }
+    }
+    // Nothing else in the database.
+    for kv in db.iter() {
+        let (k, _) = kv?;
+        let known = matches!(k.first(), Some(b'e' | b'n' | b'd' | b's'))
+            || k.as_ref() == META_SIZE
+            || k.as_ref() == META_CHECKPOINT;
+        if !known {
+            return Err(StoreError::Integrity(format!(
+                "unknown key {} in the database",
+                hex(&k)
+            )));
+        }
+    }
+    // The external checkpoint.
+    let external = read_external(dir, verifier)?;
+    if let Some(ext) = &external {
+        if ext.size > size {
+            return Err(StoreError::BehindExternal {
+                db: size,
+                external: ext.size,
+            });
+        }
+        let at = tlog::root(&levels, ext.size)?;
+        if at != ext.root {
+            return Err(StoreError::Integrity(format!(
+                "the database forks from the external checkpoint at size {}",
+                ext.size
+            )));
+        }
+    }
+    Ok(CheckReport {
+        size,
+        nodes,
+        root,
+        external_size: external.map(|e| e.size),
+    })
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn writer_loop(shared: &Shared, rx: &Receiver<Job>, key: &NoteSigner, origin: &str, dir: &Path) {
+    let data_file = sled_dir(dir).join("db");
+    let mut failed: Option<StoreError> = None;
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        if let Some(e) = &failed {
+            for j in jobs {
+                let _ = j.reply.send(Err(StoreError::WriterStopped(e.to_string())));
+            }
+            continue;
+        }
+        match commit(shared, &jobs, key, origin, &data_file, dir) {
+            Ok((first_index, note, size)) => {
+                for (i, j) in jobs.into_iter().enumerate() {
+                    let _ = j.reply.send(Ok(Appended {
+                        index: first_index + i as u64,
+                        checkpoint: note.clone(),
+                        size,
+                    }));
+                }
+            }
+            Err(e) => {
+                // Fail closed: nothing more is written until a restart re-checks the log.
+                for j in jobs {
+                    let _ = j.reply.send(Err(e.clone()));
+                }
+                failed = Some(e);
+            }
+        }
+    }
+}
+
+fn commit(
+    shared: &Shared,
+    jobs: &[Job],
+    key: &NoteSigner,
+    origin: &str,
+    data_file: &Path,
+    dir: &Path,
+) -> Result<(u64, String, u64), StoreError> {
+    let size0 = shared.size.load(Ordering::Acquire);
+    let mut overlay = Overlay {
+        db: DbNodes(&shared.db),
+        fresh: HashMap::new(),
+    };
+    let mut batch = sled::Batch::default();
+    for (i, job) in jobs.iter().enumerate() {
+        let index = size0 + i as u64;
+        let bytes = job.entry.at(index).encode()?;
+        let leaf = tlog::leaf_hash(&bytes);
+        for (level, idx, h) in tlog::append_nodes(&overlay, index, leaf)? {
+            batch.insert(&n_key(level, idx), &h);
+            overlay.fresh.insert((level, idx), h);
+        }
+        batch.insert(&e_key(index), bytes);
+        batch.insert(&x_key(b'd', &job.entry.document_sha256, index)[..], &[][..]);
+        batch.insert(
+            &x_key(b's', &job.entry.signature_sha256, index)[..],
+            &[][..],
+        );
+    }
+    let size = size0 + jobs.len() as u64;
+    let root = tlog::root(&overlay, size)?;
+    let note = sign_checkpoint(key, origin, size, root)?;
+    batch.insert(META_SIZE, &size.to_be_bytes());
+    batch.insert(META_CHECKPOINT, note.as_bytes());
+    shared.db.apply_batch(batch)?;
+    sync(&shared.db, data_file)?;
+    write_external(dir, &note)?;
+    shared.size.store(size, Ordering::Release);
+    if let Ok(mut c) = shared.checkpoint.write() {
+        c.clone_from(&note);
+    }
+    Ok((size0, note, size))
+}
+
+/// Load the log's Ed25519 key from `dir/log.key` (PKCS#8), or create it (mode 0600, written
+/// atomically) with its verifier key in `dir/log.vkey`.
+///
+/// # Errors
+/// Unreadable or malformed key files.
+pub fn load_or_create_key(dir: &Path, name: &str) -> Result<NoteSigner, StoreError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))?;
+    let path = dir.join("log.key");
+    let bad = |e: tlog::NoteError| StoreError::Io {
+        path: path.clone(),
+        message: e.to_string(),
+    };
+    match fs::read(&path) {
+        Ok(der) => {
+            let der = zeroize::Zeroizing::new(der);
+            NoteSigner::from_pkcs8(name, &der).map_err(bad)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (signer, der) = NoteSigner::generate(name).map_err(bad)?;
+            let der = zeroize::Zeroizing::new(der);
+            let tmp = dir.join("log.key.tmp");
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io(&tmp))?;
+            f.write_all(&der).map_err(io(&tmp))?;
+            f.sync_all().map_err(io(&tmp))?;
+            fs::rename(&tmp, &path).map_err(io(&path))?;
+            let vkey = dir.join("log.vkey");
+            fs::write(&vkey, format!("{}\n", signer.verifier().to_vkey())).map_err(io(&vkey))?;
+            Ok(signer)
+        }
+        Err(e) => Err(io(&path)(e)),
+    }
+}
+
+/// Open the database of `dir` read-only in spirit (nothing is written) and run the full check
+/// with the verifier key in `dir/log.vkey`.
+///
+/// # Errors
+/// As [`check`], plus a missing or malformed verifier key.
+pub fn check_dir(dir: &Path) -> Result<CheckReport, StoreError> {
+    let vpath = dir.join("log.vkey");
+    let vkey = fs::read_to_string(&vpath).map_err(io(&vpath))?;
+    let verifier = NoteVerifier::parse(vkey.trim()).map_err(|e| StoreError::Io {
+        path: vpath.clone(),
+        message: e.to_string(),
+    })?;
+    if !sled_dir(dir).join("db").is_file() {
+        return Err(StoreError::Io {
+            path: sled_dir(dir),
+            message: "no log database here".into(),
+        });
+    }
+    let db = sled::Config::new().path(sled_dir(dir)).open()?;
+    check(&db, dir, &verifier, None)
+}
