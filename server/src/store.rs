@@ -186,6 +186,14 @@ struct DbNodes<'a>(&'a sled::Db);
 
 impl NodeReader for DbNodes<'_> {
     fn node(&self, level: u8, index: u64) -> Result<Hash, TlogError> {
+        if level == 0 {
+            // Leaf hashes are not stored twice: they are the hashes of the records.
+            return match self.0.get(e_key(index)) {
+                Ok(Some(v)) => Ok(tlog::leaf_hash(&v)),
+                Ok(None) => Err(TlogError::Store(format!("entry {index} is missing"))),
+                Err(e) => Err(TlogError::Store(e.to_string())),
+            };
+        }
         match self.0.get(n_key(level, index)) {
             Ok(Some(v)) => v
                 .as_ref()
@@ -254,6 +262,33 @@ pub struct CheckReport {
     pub external_size: Option<u64>,
 }
 
+/// sled settings: we flush explicitly after every batch, so no background flusher.
+fn sled_config(dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(sled_dir(dir))
+        .mode(sled::Mode::HighThroughput)
+        .flush_every_ms(None)
+        .cache_capacity(256 * 1024 * 1024)
+}
+
+/// Open sled, waiting up to two seconds for the file lock: sled's I/O threads release it a
+/// moment after a previous handle in this process is dropped. Another process holding the log
+/// open still fails, with sled's "could not acquire lock" message.
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let mut tries = 0;
+    loop {
+        match sled_config(dir).open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock && tries < 200 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other.map_err(StoreError::from),
+        }
+    }
+}
+
 /// Paths inside a log directory.
 fn sled_dir(dir: &Path) -> PathBuf {
     dir.join("sled")
@@ -276,7 +311,7 @@ impl Log {
             .mode(0o700)
             .create(dir)
             .map_err(io(dir))?;
-        let db = sled::Config::new().path(sled_dir(dir)).open()?;
+        let db = open_db(dir)?;
         let verifier = key.verifier();
         let data_file = sled_dir(dir).join("db");
         let size = read_size(&db)?;
@@ -606,12 +641,15 @@ pub fn check(
                 .try_into()
                 .map_err(|_| StoreError::Integrity("bad entry key".into()))?,
         );
+        if idx >= size {
+            return Err(StoreError::Integrity(format!(
+                "entry {idx} lies past the tree size {size}"
+            )));
+        }
         if idx != expected {
-            return Err(StoreError::Integrity(if idx >= size {
-                format!("entry {idx} lies past the tree size {size}")
-            } else {
-                format!("entry {expected} is missing")
-            }));
+            return Err(StoreError::Integrity(format!(
+                "entry {expected} is missing"
+            )));
         }
         let e = LogEntry::decode(&v)
             .map_err(|err| StoreError::Integrity(format!("entry {idx}: {err}")))?;
@@ -638,7 +676,8 @@ pub fn check(
     let mut stored = db.scan_prefix(b"n").peekable();
     loop {
         let cur = &levels[usize::from(level)];
-        for (i, h) in cur.iter().enumerate() {
+        // Level 0 (leaf hashes) is not stored: it is recomputed from the records above.
+        for (i, h) in cur.iter().enumerate().filter(|_| level > 0) {
             let (k, v) = stored
                 .next()
                 .transpose()?
@@ -650,8 +689,12 @@ pub fn check(
                 )));
             }
             if v.as_ref() != h {
-                return Err(StoreError::Integrity(if level == 0 {
-                    format!("entry {i} does not match the tree (record changed?)")
+                return Err(StoreError::Integrity(if level == 1 {
+                    format!(
+                        "entries {} and {} do not match the tree (record changed?)",
+                        2 * i,
+                        2 * i + 1
+                    )
                 } else {
                     format!("node {level}/{i} does not match its children")
                 }));
@@ -804,7 +847,9 @@ fn commit(
         let bytes = job.entry.at(index).encode()?;
         let leaf = tlog::leaf_hash(&bytes);
         for (level, idx, h) in tlog::append_nodes(&overlay, index, leaf)? {
-            batch.insert(&n_key(level, idx), &h);
+            if level > 0 {
+                batch.insert(&n_key(level, idx), &h);
+            }
             overlay.fresh.insert((level, idx), h);
         }
         batch.insert(&e_key(index), bytes);
@@ -820,8 +865,20 @@ fn commit(
     batch.insert(META_SIZE, &size.to_be_bytes());
     batch.insert(META_CHECKPOINT, note.as_bytes());
     shared.db.apply_batch(batch)?;
-    sync(&shared.db, data_file)?;
-    write_external(dir, &note)?;
+    // Both must be durable before anyone is answered; they touch different files, so the
+    // external checkpoint is written while sled syncs.
+    let (db_done, ext_done) = std::thread::scope(|s| {
+        let ext = s.spawn(|| write_external(dir, &note));
+        let db = sync(&shared.db, data_file);
+        (
+            db,
+            ext.join().unwrap_or_else(|_| {
+                Err(StoreError::Integrity("checkpoint writer panicked".into()))
+            }),
+        )
+    });
+    db_done?;
+    ext_done?;
     shared.size.store(size, Ordering::Release);
     if let Ok(mut c) = shared.checkpoint.write() {
         c.clone_from(&note);
@@ -890,6 +947,287 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, StoreError> {
             message: "no log database here".into(),
         });
     }
-    let db = sled::Config::new().path(sled_dir(dir)).open()?;
+    let db = open_db(dir)?;
     check(&db, dir, &verifier, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGIN: &str = "segel.test/log";
+
+    fn entry(i: u64) -> NewEntry {
+        let doc = tlog::leaf_hash(format!("doc {i}").as_bytes());
+        NewEntry {
+            time_ms: 1_795_942_800_000 + i as i64,
+            agency: "dev".into(),
+            certificate_sha256: [9; 32],
+            caller: "CN=siola-dev".into(),
+            message_digest: tlog::leaf_hash(format!("md {i}").as_bytes()),
+            signature_sha256: tlog::leaf_hash(format!("sig {i}").as_bytes()),
+            document_sha256: doc,
+            document_ref: (i % 2 == 0).then(|| format!("B-{i}/SIOLA/2026")),
+        }
+    }
+
+    fn open(dir: &Path) -> Result<Log, StoreError> {
+        let key = load_or_create_key(dir, ORIGIN)?;
+        Log::open(dir, ORIGIN, key)
+    }
+
+    fn filled(n: u64) -> (tempfile::TempDir, PathBuf) {
+        let t = tempfile::tempdir().expect("tempdir");
+        let dir = t.path().join("log");
+        let log = open(&dir).expect("open");
+        for i in 0..n {
+            log.append(entry(i)).expect("append");
+        }
+        (t, dir)
+    }
+
+    fn raw(dir: &Path) -> sled::Db {
+        open_db(dir).expect("raw open")
+    }
+
+    #[test]
+    fn appends_are_readable_provable_and_survive_reopening() {
+        let (_t, dir) = filled(0);
+        let log = open(&dir).expect("open");
+        let mut acks = Vec::new();
+        for i in 0..37 {
+            let a = log.append(entry(i)).expect("append");
+            assert_eq!(a.index, i);
+            acks.push(a);
+        }
+        // Concurrent callers: every index handed out once.
+        let log = Arc::new(log);
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    (0..25)
+                        .map(|i| log.append(entry(1000 + t * 100 + i)).expect("append").index)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (37..237).collect::<Vec<_>>());
+        assert_eq!(log.size(), 237);
+        // Checkpoint, proofs and lookups, checked as a client would.
+        let note = SignedNote::parse(&log.checkpoint()).expect("note");
+        note.verify(std::slice::from_ref(log.verifier()))
+            .expect("signed by the log key");
+        let cp = Checkpoint::parse(&note.text).expect("checkpoint");
+        assert_eq!(cp.size, 237);
+        for i in [0u64, 1, 36, 100, 236] {
+            let e = log.entry(i).expect("read").expect("present");
+            let leaf = e.leaf_hash().expect("leaf");
+            for size in [i + 1, 237] {
+                let p = log.inclusion_proof(i, size).expect("proof");
+                tlog::verify_inclusion(&leaf, i, size, &p, &log.root(size).expect("root"))
+                    .expect("verifies");
+            }
+            assert!(log
+                .find_by_document(&e.document_sha256)
+                .expect("find")
+                .contains(&i));
+            assert!(log
+                .find_by_signature(&e.signature_sha256)
+                .expect("find")
+                .contains(&i));
+        }
+        let p = log.consistency_proof(37, 237).expect("proof");
+        tlog::verify_consistency(37, 237, &p, &acks[36].checkpoint_root(), &cp.root)
+            .expect("consistent");
+        assert!(log.entry(237).expect("read").is_none());
+        assert!(log.inclusion_proof(5, 238).is_err());
+        let first = acks[0].clone();
+        drop(log);
+        let log = open(&dir).expect("reopens after the full check");
+        assert_eq!(log.size(), 237);
+        assert_eq!(
+            log.entry(0).expect("read").expect("entry").document_sha256,
+            entry(0).document_sha256
+        );
+        assert_eq!(first.index, 0);
+        assert!(
+            log.append(NewEntry {
+                agency: String::new(),
+                ..entry(1)
+            })
+            .is_err(),
+            "invalid entries are refused"
+        );
+    }
+
+    impl Appended {
+        fn checkpoint_root(&self) -> Hash {
+            let n = SignedNote::parse(&self.checkpoint).expect("note");
+            Checkpoint::parse(&n.text).expect("cp").root
+        }
+    }
+
+    #[test]
+    fn a_changed_record_is_detected_at_startup() {
+        let (_t, dir) = filled(20);
+        {
+            let db = raw(&dir);
+            let mut v = db.get(e_key(7)).expect("get").expect("entry").to_vec();
+            let e = LogEntry::decode(&v).expect("decode");
+            // Same length, other document reference: a silent rewrite.
+            let changed = LogEntry {
+                caller: "CN=someone-else".chars().take(e.caller.len()).collect(),
+                ..e
+            };
+            v = changed.encode().expect("encode");
+            db.insert(e_key(7), v).expect("insert");
+            db.flush().expect("flush");
+        }
+        let err = open(&dir).expect_err("must refuse");
+        assert!(err.to_string().contains("do not match the tree"), "{err}");
+        assert!(check_dir(&dir).is_err());
+    }
+
+    #[test]
+    fn deleting_the_newest_entries_is_detected() {
+        // Deleted records.
+        let (_t, dir) = filled(20);
+        {
+            let db = raw(&dir);
+            for i in 17..20 {
+                db.remove(e_key(i)).expect("remove");
+            }
+            db.flush().expect("flush");
+        }
+        let err = open(&dir).expect_err("must refuse");
+        assert!(
+            err.to_string()
+                .contains("entries are stored but the tree size is 20"),
+            "{err}"
+        );
+        // Cut off cleanly: records, nodes, indexes, size and an older *signed* checkpoint put
+        // back — only the external checkpoint can tell.
+        let (_t2, dir2) = filled(10);
+        let old_note = raw(&dir2)
+            .get(META_CHECKPOINT)
+            .expect("get")
+            .expect("note")
+            .to_vec();
+        {
+            let log = open(&dir2).expect("open");
+            for i in 10..15 {
+                log.append(entry(i)).expect("append");
+            }
+        }
+        {
+            let db = raw(&dir2);
+            for i in 10..15u64 {
+                let e = LogEntry::decode(&db.get(e_key(i)).expect("g").expect("e")).expect("d");
+                db.remove(e_key(i)).expect("rm");
+                db.remove(&x_key(b'd', &e.document_sha256, i)[..])
+                    .expect("rm");
+                db.remove(&x_key(b's', &e.signature_sha256, i)[..])
+                    .expect("rm");
+            }
+            for level in 1..8u8 {
+                let first = 10u64 >> level;
+                for idx in first..(16u64 >> level) + 1 {
+                    if (idx + 1) << level > 10 {
+                        db.remove(n_key(level, idx)).expect("rm");
+                    }
+                }
+            }
+            db.insert(META_SIZE, &10u64.to_be_bytes()).expect("size");
+            db.insert(META_CHECKPOINT, old_note).expect("note");
+            db.flush().expect("flush");
+        }
+        assert!(
+            check(
+                &raw(&dir2),
+                Path::new("/nonexistent"),
+                &load_or_create_key(&dir2, ORIGIN).expect("key").verifier(),
+                None
+            )
+            .is_ok(),
+            "the cut database is self-consistent"
+        );
+        let err = open(&dir2).expect_err("must refuse");
+        assert!(
+            matches!(
+                err,
+                StoreError::BehindExternal {
+                    db: 10,
+                    external: 15
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn restoring_an_older_copy_is_detected() {
+        let (t, dir) = filled(12);
+        let copy = t.path().join("copy");
+        copy_dir(&sled_dir(&dir), &copy);
+        {
+            let log = open(&dir).expect("open");
+            for i in 12..30 {
+                log.append(entry(i)).expect("append");
+            }
+        }
+        fs::remove_dir_all(sled_dir(&dir)).expect("rm");
+        copy_dir(&copy, &sled_dir(&dir));
+        let err = open(&dir).expect_err("must refuse");
+        assert!(
+            matches!(
+                err,
+                StoreError::BehindExternal {
+                    db: 12,
+                    external: 30
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("older copy restored"), "{err}");
+    }
+
+    #[test]
+    fn anything_past_the_tree_size_or_unknown_is_detected() {
+        let (_t, dir) = filled(9);
+        {
+            let db = raw(&dir);
+            db.insert(e_key(9), entry(9).at(9).encode().expect("enc"))
+                .expect("insert");
+            db.flush().expect("flush");
+        }
+        let err = open(&dir).expect_err("must refuse");
+        assert!(err.to_string().contains("past the tree size"), "{err}");
+        let (_t2, dir2) = filled(4);
+        {
+            let db = raw(&dir2);
+            db.insert(b"zz", b"?").expect("insert");
+            db.flush().expect("flush");
+        }
+        let err = open(&dir2).expect_err("must refuse");
+        assert!(err.to_string().contains("unknown key"), "{err}");
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        fs::create_dir_all(to).expect("mkdir");
+        for e in fs::read_dir(from).expect("read_dir") {
+            let e = e.expect("entry");
+            let p = e.path();
+            if p.is_dir() {
+                copy_dir(&p, &to.join(e.file_name()));
+            } else {
+                fs::copy(&p, to.join(e.file_name())).expect("copy");
+            }
+        }
+    }
 }
