@@ -331,7 +331,7 @@ impl Log {
             External::open(dir)?.write(&note)?;
             note
         } else {
-            check(&db, dir, &verifier, Some(origin))?;
+            check(&db, dir, &verifier, Some(origin), false)?;
             let note = db
                 .get(META_CHECKPOINT)?
                 .map(|v| v.to_vec())
@@ -591,7 +591,10 @@ impl External {
         if note.len() > SLOT {
             return Err(StoreError::Io {
                 path: path.clone(),
-                message: format!("checkpoint of {} bytes exceeds the {SLOT}-byte slot", note.len()),
+                message: format!(
+                    "checkpoint of {} bytes exceeds the {SLOT}-byte slot",
+                    note.len()
+                ),
             });
         }
         let mut buf = vec![0u8; SLOT];
@@ -622,7 +625,10 @@ fn read_slot(path: &Path) -> Result<Option<String>, StoreError> {
 
 /// The tree size a note claims (unverified; for choosing the slot to overwrite).
 fn note_size(text: &str) -> u64 {
-    text.lines().nth(1).and_then(|l| l.parse().ok()).unwrap_or(0)
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Read and verify the external checkpoint: the newest slot whose signature verifies.
@@ -664,8 +670,8 @@ fn parse_checkpoint(
 }
 
 /// The full check: every record decodes and sits at its index, every stored node equals the
-/// one recomputed from the records, the indexes list exactly the records, nothing lies past
-/// the tree size, the stored checkpoint is signed by the log key and names the recomputed
+/// one recomputed from the records, (with `indexes`) the indexes list exactly the records,
+/// nothing lies past the tree size, the stored checkpoint is signed by the log key and names the recomputed
 /// root, and the external checkpoint is not ahead of (or forked from) the database.
 ///
 /// # Errors
@@ -675,6 +681,7 @@ pub fn check(
     dir: &Path,
     verifier: &NoteVerifier,
     origin: Option<&str>,
+    indexes: bool,
 ) -> Result<CheckReport, StoreError> {
     let size = read_size(db)?;
     let note = db
@@ -793,8 +800,14 @@ pub fn check(
             "the recomputed root differs from the signed checkpoint".into(),
         ));
     }
-    // Indexes: exactly one key per record.
-    for (prefix, mut want) in [(b'd', by_doc), (b's', by_sig)] {
+    // Indexes: exactly one key per record (derived data: checked by the full `log verify`,
+    // not at every startup, where a wrong index key can only make a lookup miss).
+    let index_checks = if indexes {
+        vec![(b'd', by_doc), (b's', by_sig)]
+    } else {
+        Vec::new()
+    };
+    for (prefix, mut want) in index_checks {
         want.sort_unstable();
         let mut got = Vec::with_capacity(want.len());
         for kv in db.scan_prefix([prefix]) {
@@ -817,18 +830,31 @@ pub fn check(
             )));
         }
     }
-    // Nothing else in the database.
-    for kv in db.iter() {
-        let (k, _) = kv?;
-        let known = matches!(k.first(), Some(b'e' | b'n' | b'd' | b's'))
-            || k.as_ref() == META_SIZE
-            || k.as_ref() == META_CHECKPOINT;
-        if !known {
-            return Err(StoreError::Integrity(format!(
-                "unknown key {} in the database",
-                hex(&k)
-            )));
+    // Nothing else in the database: probe the gaps between the known prefixes.
+    let gaps: [(&[u8], &[u8]); 5] = [
+        (b"", b"d"),
+        (b"f", b"m"),
+        (b"m\0", b"n"),
+        (b"o", b"s"),
+        (b"t", b"\xff\xff"),
+    ];
+    for (from, to) in gaps {
+        for kv in db.range(from..to) {
+            let (k, _) = kv?;
+            if k.as_ref() != META_SIZE && k.as_ref() != META_CHECKPOINT {
+                return Err(StoreError::Integrity(format!(
+                    "unknown key {} in the database",
+                    hex(&k)
+                )));
+            }
         }
+    }
+    if let Some(kv) = db.range(&b"\xff\xff"[..]..).next() {
+        let (k, _) = kv?;
+        return Err(StoreError::Integrity(format!(
+            "unknown key {} in the database",
+            hex(&k)
+        )));
     }
     // The external checkpoint.
     let external = read_external(dir, verifier)?;
@@ -879,7 +905,13 @@ struct Applied {
 /// Nothing is acknowledged, and the published size does not move, before both the database
 /// and the external checkpoint are durable. After any failure both stages refuse everything
 /// (fail closed) until a restart has re-checked the log.
-fn writer_loop(shared: &Arc<Shared>, rx: &Receiver<Job>, key: &NoteSigner, origin: &str, dir: &Path) {
+fn writer_loop(
+    shared: &Arc<Shared>,
+    rx: &Receiver<Job>,
+    key: &NoteSigner,
+    origin: &str,
+    dir: &Path,
+) {
     let data_file = sled_dir(dir).join("db");
     let failed: Arc<Mutex<Option<StoreError>>> = Arc::new(Mutex::new(None));
     let (to_sync, synced) = sync_channel::<Applied>(2);
@@ -916,7 +948,10 @@ fn writer_loop(shared: &Arc<Shared>, rx: &Receiver<Job>, key: &NoteSigner, origi
                     size,
                     note,
                 }) {
-                    refuse(back.0.jobs, &StoreError::WriterStopped("the syncer ended".into()));
+                    refuse(
+                        back.0.jobs,
+                        &StoreError::WriterStopped("the syncer ended".into()),
+                    );
                 }
             }
             Err(e) => {
@@ -937,7 +972,13 @@ fn refuse(jobs: Vec<Job>, e: &StoreError) {
     }
 }
 
-fn syncer_loop(shared: &Shared, rx: &Receiver<Applied>, data_file: &Path, dir: &Path, failed: &Mutex<Option<StoreError>>) {
+fn syncer_loop(
+    shared: &Shared,
+    rx: &Receiver<Applied>,
+    data_file: &Path,
+    dir: &Path,
+    failed: &Mutex<Option<StoreError>>,
+) {
     let mut external = External::open(dir);
     while let Ok(first) = rx.recv() {
         // Everything applied so far is made durable by one flush.
@@ -986,7 +1027,13 @@ fn syncer_loop(shared: &Shared, rx: &Receiver<Applied>, data_file: &Path, dir: &
 
 /// Build and apply one batch on top of `size0` applied entries; returns the new size and its
 /// signed checkpoint.
-fn apply(shared: &Shared, jobs: &[Job], size0: u64, key: &NoteSigner, origin: &str) -> Result<(u64, String), StoreError> {
+fn apply(
+    shared: &Shared,
+    jobs: &[Job],
+    size0: u64,
+    key: &NoteSigner,
+    origin: &str,
+) -> Result<(u64, String), StoreError> {
     let mut overlay = Overlay {
         db: DbNodes(&shared.db),
         fresh: HashMap::new(),
@@ -1004,7 +1051,10 @@ fn apply(shared: &Shared, jobs: &[Job], size0: u64, key: &NoteSigner, origin: &s
         }
         batch.insert(&e_key(index), bytes);
         batch.insert(&x_key(b'd', &job.entry.document_sha256, index)[..], &[][..]);
-        batch.insert(&x_key(b's', &job.entry.signature_sha256, index)[..], &[][..]);
+        batch.insert(
+            &x_key(b's', &job.entry.signature_sha256, index)[..],
+            &[][..],
+        );
     }
     let size = size0 + jobs.len() as u64;
     let root = tlog::root(&overlay, size)?;
@@ -1077,7 +1127,7 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, StoreError> {
         });
     }
     let db = open_db(dir)?;
-    check(&db, dir, &verifier, None)
+    check(&db, dir, &verifier, None, true)
 }
 
 #[cfg(test)]
