@@ -1331,7 +1331,8 @@ mod tests {
                 &raw(&dir2),
                 Path::new("/nonexistent"),
                 &load_or_create_key(&dir2, ORIGIN).expect("key").verifier(),
-                None
+                None,
+                true
             )
             .is_ok(),
             "the cut database is self-consistent"
