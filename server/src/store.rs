@@ -6,10 +6,12 @@
 //! |---|---|
 //! | `e` ‖ index (u64 BE) | the encoded [`LogEntry`] (the leaf) |
 //! | `n` ‖ level (u8) ‖ index (u64 BE) | hash of a complete subtree |
-//! | `d` ‖ document SHA-256 ‖ index | empty (index by signed PDF) |
-//! | `s` ‖ signature SHA-256 ‖ index | empty (index by signature value) |
 //! | `m:size` | tree size (u64 BE) |
 //! | `m:checkpoint` | the latest signed checkpoint (C2SP signed note) |
+//!
+//! The lookups by document and by signature hash are kept in memory: they are derived data,
+//! rebuilt from the verified records at every startup and extended as entries become durable,
+//! so they can never disagree with the log (and cost no random writes in sled).
 //!
 //! **Group commit.** One writer thread takes the queued appends, writes them with their nodes,
 //! index keys, the new size and the new signed checkpoint in one atomic sled batch, flushes sled
@@ -116,11 +118,53 @@ fn n_key(level: u8, index: u64) -> [u8; 10] {
     k
 }
 
-fn x_key(prefix: u8, hash: &Hash, index: u64) -> [u8; 41] {
-    let mut k = [prefix; 41];
-    k[1..33].copy_from_slice(hash);
-    k[33..].copy_from_slice(&index.to_be_bytes());
-    k
+/// Entries by a SHA-256 (document or signature): the first 8 bytes map to the index; the rare
+/// further entries with the same prefix (the same PDF signed twice, say) go to a side table.
+/// Lookups confirm the full hash against the record.
+#[derive(Debug, Default)]
+struct HashIndex {
+    first: HashMap<u64, u64>,
+    more: HashMap<u64, Vec<u64>>,
+}
+
+impl HashIndex {
+    fn key(h: &Hash) -> u64 {
+        let mut k = [0; 8];
+        k.copy_from_slice(&h[..8]);
+        u64::from_be_bytes(k)
+    }
+
+    fn insert(&mut self, h: &Hash, index: u64) {
+        let k = Self::key(h);
+        if let Some(prev) = self.first.insert(k, index) {
+            // Keep the earliest in `first`, the rest in `more`.
+            self.first.insert(k, prev);
+            self.more.entry(k).or_default().push(index);
+        }
+    }
+
+    fn candidates(&self, h: &Hash) -> Vec<u64> {
+        let k = Self::key(h);
+        let mut v: Vec<u64> = self.first.get(&k).copied().into_iter().collect();
+        if let Some(m) = self.more.get(&k) {
+            v.extend_from_slice(m);
+        }
+        v
+    }
+}
+
+/// Both lookups.
+#[derive(Debug, Default)]
+struct Indexes {
+    document: HashIndex,
+    signature: HashIndex,
+}
+
+impl Indexes {
+    fn add(&mut self, document: &Hash, signature: &Hash, index: u64) {
+        self.document.insert(document, index);
+        self.signature.insert(signature, index);
+    }
 }
 
 /// What a caller gives to be logged (the index is assigned by the log).
@@ -180,6 +224,7 @@ struct Shared {
     db: sled::Db,
     size: AtomicU64,
     checkpoint: RwLock<String>,
+    indexes: RwLock<Indexes>,
 }
 
 struct DbNodes<'a>(&'a sled::Db);
@@ -310,6 +355,7 @@ impl Log {
         let verifier = key.verifier();
         let data_file = sled_dir(dir).join("db");
         let size = read_size(&db)?;
+        let mut indexes = Indexes::default();
         let checkpoint = if size == 0 && db.get(META_CHECKPOINT)?.is_none() {
             if db.iter().next().is_some() {
                 return Err(StoreError::Integrity(
@@ -331,7 +377,8 @@ impl Log {
             External::open(dir)?.write(&note)?;
             note
         } else {
-            check(&db, dir, &verifier, Some(origin), false)?;
+            let (_, ix) = check_inner(&db, dir, &verifier, Some(origin))?;
+            indexes = ix;
             let note = db
                 .get(META_CHECKPOINT)?
                 .map(|v| v.to_vec())
@@ -343,6 +390,7 @@ impl Log {
             db,
             size: AtomicU64::new(size),
             checkpoint: RwLock::new(checkpoint),
+            indexes: RwLock::new(indexes),
         });
         let (tx, rx) = sync_channel::<Job>(QUEUE);
         let writer_shared = shared.clone();
@@ -413,20 +461,24 @@ impl Log {
         }
     }
 
-    fn find(&self, prefix: u8, hash: &Hash) -> Result<Vec<u64>, StoreError> {
-        let size = self.size();
-        let mut p = vec![prefix];
-        p.extend_from_slice(hash);
+    fn find(
+        &self,
+        hash: &Hash,
+        of: fn(&LogEntry) -> &Hash,
+        index: fn(&Indexes) -> &HashIndex,
+    ) -> Result<Vec<u64>, StoreError> {
+        let candidates = self
+            .shared
+            .indexes
+            .read()
+            .map(|ix| index(&ix).candidates(hash))
+            .unwrap_or_default();
         let mut out = Vec::new();
-        for kv in self.shared.db.scan_prefix(p) {
-            let (k, _) = kv?;
-            let idx = u64::from_be_bytes(
-                k[33..41]
-                    .try_into()
-                    .map_err(|_| StoreError::Integrity("bad index key".into()))?,
-            );
-            if idx < size {
-                out.push(idx);
+        for i in candidates {
+            if let Some(e) = self.entry(i)? {
+                if of(&e) == hash {
+                    out.push(i);
+                }
             }
         }
         Ok(out)
@@ -437,7 +489,7 @@ impl Log {
     /// # Errors
     /// Database failures.
     pub fn find_by_document(&self, sha256: &Hash) -> Result<Vec<u64>, StoreError> {
-        self.find(b'd', sha256)
+        self.find(sha256, |e| &e.document_sha256, |ix| &ix.document)
     }
 
     /// Indices of entries for a signature value (by its SHA-256).
@@ -445,7 +497,7 @@ impl Log {
     /// # Errors
     /// Database failures.
     pub fn find_by_signature(&self, sha256: &Hash) -> Result<Vec<u64>, StoreError> {
-        self.find(b's', sha256)
+        self.find(sha256, |e| &e.signature_sha256, |ix| &ix.signature)
     }
 
     /// Inclusion proof of `index` in the tree of `size` entries (any size up to the current).
@@ -681,8 +733,16 @@ pub fn check(
     dir: &Path,
     verifier: &NoteVerifier,
     origin: Option<&str>,
-    indexes: bool,
 ) -> Result<CheckReport, StoreError> {
+    check_inner(db, dir, verifier, origin).map(|(r, _)| r)
+}
+
+fn check_inner(
+    db: &sled::Db,
+    dir: &Path,
+    verifier: &NoteVerifier,
+    origin: Option<&str>,
+) -> Result<(CheckReport, Indexes), StoreError> {
     let size = read_size(db)?;
     let note = db
         .get(META_CHECKPOINT)?
@@ -707,8 +767,7 @@ pub fn check(
     // Records → leaves; index keys expected.
     let cap = usize::try_from(size).unwrap_or(usize::MAX).min(1 << 28);
     let mut leaves: Vec<Hash> = Vec::with_capacity(cap);
-    let mut by_doc: Vec<(Hash, u64)> = Vec::with_capacity(cap);
-    let mut by_sig: Vec<(Hash, u64)> = Vec::with_capacity(cap);
+    let mut indexes = Indexes::default();
     for kv in db.scan_prefix(b"e") {
         let (k, v) = kv?;
         let expected = leaves.len() as u64;
@@ -736,8 +795,7 @@ pub fn check(
             )));
         }
         leaves.push(tlog::leaf_hash(&v));
-        by_doc.push((e.document_sha256, idx));
-        by_sig.push((e.signature_sha256, idx));
+        indexes.add(&e.document_sha256, &e.signature_sha256, idx);
     }
     if (leaves.len() as u64) != size {
         return Err(StoreError::Integrity(format!(
@@ -800,43 +858,12 @@ pub fn check(
             "the recomputed root differs from the signed checkpoint".into(),
         ));
     }
-    // Indexes: exactly one key per record (derived data: checked by the full `log verify`,
-    // not at every startup, where a wrong index key can only make a lookup miss).
-    let index_checks = if indexes {
-        vec![(b'd', by_doc), (b's', by_sig)]
-    } else {
-        Vec::new()
-    };
-    for (prefix, mut want) in index_checks {
-        want.sort_unstable();
-        let mut got = Vec::with_capacity(want.len());
-        for kv in db.scan_prefix([prefix]) {
-            let (k, _) = kv?;
-            let (h, i) = (
-                k.get(1..33).and_then(|h| Hash::try_from(h).ok()),
-                k.get(33..41)
-                    .and_then(|i| i.try_into().ok())
-                    .map(u64::from_be_bytes),
-            );
-            match (h, i) {
-                (Some(h), Some(i)) => got.push((h, i)),
-                _ => return Err(StoreError::Integrity("a malformed index key".into())),
-            }
-        }
-        if got != want {
-            return Err(StoreError::Integrity(format!(
-                "the index '{}' does not list exactly the stored entries",
-                char::from(prefix)
-            )));
-        }
-    }
     // Nothing else in the database: probe the gaps between the known prefixes.
-    let gaps: [(&[u8], &[u8]); 5] = [
-        (b"", b"d"),
+    let gaps: [(&[u8], &[u8]); 4] = [
+        (b"", b"e"),
         (b"f", b"m"),
         (b"m\0", b"n"),
-        (b"o", b"s"),
-        (b"t", b"\xff\xff"),
+        (b"o", b"\xff\xff"),
     ];
     for (from, to) in gaps {
         for kv in db.range(from..to) {
@@ -873,12 +900,15 @@ pub fn check(
             )));
         }
     }
-    Ok(CheckReport {
-        size,
-        nodes,
-        root,
-        external_size: external.map(|e| e.size),
-    })
+    Ok((
+        CheckReport {
+            size,
+            nodes,
+            root,
+            external_size: external.map(|e| e.size),
+        },
+        indexes,
+    ))
 }
 
 fn hex(b: &[u8]) -> String {
@@ -997,6 +1027,17 @@ fn syncer_loop(
         };
         match result {
             Ok(()) => {
+                if let Ok(mut ix) = shared.indexes.write() {
+                    for b in &batches {
+                        for (i, j) in b.jobs.iter().enumerate() {
+                            ix.add(
+                                &j.entry.document_sha256,
+                                &j.entry.signature_sha256,
+                                b.first_index + i as u64,
+                            );
+                        }
+                    }
+                }
                 if let Some(b) = batches.last() {
                     shared.size.store(b.size, Ordering::Release);
                     if let Ok(mut c) = shared.checkpoint.write() {
@@ -1050,11 +1091,6 @@ fn apply(
             overlay.fresh.insert((level, idx), h);
         }
         batch.insert(&e_key(index), bytes);
-        batch.insert(&x_key(b'd', &job.entry.document_sha256, index)[..], &[][..]);
-        batch.insert(
-            &x_key(b's', &job.entry.signature_sha256, index)[..],
-            &[][..],
-        );
     }
     let size = size0 + jobs.len() as u64;
     let root = tlog::root(&overlay, size)?;
@@ -1127,7 +1163,7 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, StoreError> {
         });
     }
     let db = open_db(dir)?;
-    check(&db, dir, &verifier, None, true)
+    check(&db, dir, &verifier, None)
 }
 
 #[cfg(test)]
@@ -1307,12 +1343,7 @@ mod tests {
         {
             let db = raw(&dir2);
             for i in 10..15u64 {
-                let e = LogEntry::decode(&db.get(e_key(i)).expect("g").expect("e")).expect("d");
                 db.remove(e_key(i)).expect("rm");
-                db.remove(&x_key(b'd', &e.document_sha256, i)[..])
-                    .expect("rm");
-                db.remove(&x_key(b's', &e.signature_sha256, i)[..])
-                    .expect("rm");
             }
             for level in 1..8u8 {
                 let first = 10u64 >> level;
@@ -1331,8 +1362,7 @@ mod tests {
                 &raw(&dir2),
                 Path::new("/nonexistent"),
                 &load_or_create_key(&dir2, ORIGIN).expect("key").verifier(),
-                None,
-                true
+                None
             )
             .is_ok(),
             "the cut database is self-consistent"
