@@ -161,6 +161,17 @@ struct Indexes {
 }
 
 impl Indexes {
+    fn with_capacity(n: usize) -> Self {
+        let index = || HashIndex {
+            first: HashMap::with_capacity(n),
+            more: HashMap::new(),
+        };
+        Self {
+            document: index(),
+            signature: index(),
+        }
+    }
+
     fn add(&mut self, document: &Hash, signature: &Hash, index: u64) {
         self.document.insert(document, index);
         self.signature.insert(signature, index);
@@ -377,7 +388,7 @@ impl Log {
             External::open(dir)?.write(&note)?;
             note
         } else {
-            let (_, ix) = check_inner(&db, dir, &verifier, Some(origin))?;
+            let (_, ix) = check_inner(&db, dir, &verifier, Some(origin), true)?;
             indexes = ix;
             let note = db
                 .get(META_CHECKPOINT)?
@@ -734,14 +745,16 @@ pub fn check(
     verifier: &NoteVerifier,
     origin: Option<&str>,
 ) -> Result<CheckReport, StoreError> {
-    check_inner(db, dir, verifier, origin).map(|(r, _)| r)
+    check_inner(db, dir, verifier, origin, false).map(|(r, _)| r)
 }
 
+/// The check, optionally building the in-memory lookups on the way (at startup).
 fn check_inner(
     db: &sled::Db,
     dir: &Path,
     verifier: &NoteVerifier,
     origin: Option<&str>,
+    build_indexes: bool,
 ) -> Result<(CheckReport, Indexes), StoreError> {
     let size = read_size(db)?;
     let note = db
@@ -767,7 +780,7 @@ fn check_inner(
     // Records → leaves; index keys expected.
     let cap = usize::try_from(size).unwrap_or(usize::MAX).min(1 << 28);
     let mut leaves: Vec<Hash> = Vec::with_capacity(cap);
-    let mut indexes = Indexes::default();
+    let mut indexes = Indexes::with_capacity(if build_indexes { cap } else { 0 });
     for kv in db.scan_prefix(b"e") {
         let (k, v) = kv?;
         let expected = leaves.len() as u64;
@@ -795,7 +808,9 @@ fn check_inner(
             )));
         }
         leaves.push(tlog::leaf_hash(&v));
-        indexes.add(&e.document_sha256, &e.signature_sha256, idx);
+        if build_indexes {
+            indexes.add(&e.document_sha256, &e.signature_sha256, idx);
+        }
     }
     if (leaves.len() as u64) != size {
         return Err(StoreError::Integrity(format!(
