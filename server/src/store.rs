@@ -327,15 +327,15 @@ fn sled_config(dir: &Path) -> sled::Config {
         .cache_capacity(256 * 1024 * 1024)
 }
 
-/// Open sled, waiting up to two seconds for the file lock: sled's I/O threads release it a
-/// moment after a previous handle in this process is dropped. Another process holding the log
-/// open still fails, with sled's "could not acquire lock" message.
+/// Open sled, waiting up to ten seconds for the file lock: sled's I/O threads release it a
+/// moment after a previous handle in this process is dropped (longer on a loaded machine).
+/// Another process holding the log open still fails, with sled's "could not acquire lock".
 fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     let mut tries = 0;
     loop {
         match sled_config(dir).open() {
             Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock && tries < 200 =>
+                if e.to_string().contains("could not acquire lock") && tries < 1000 =>
             {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(10));
@@ -1441,6 +1441,20 @@ mod tests {
         }
         let err = open(&dir2).expect_err("must refuse");
         assert!(err.to_string().contains("unknown key"), "{err}");
+    }
+
+    #[test]
+    fn reopening_waits_for_a_lock_held_by_this_process() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let dir = t.path().join("log");
+        let first = open_db(&dir).expect("first handle");
+        // The holder lets go a little later; the second open must wait for it, not fail.
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(first);
+        });
+        open_db(&dir).expect("the second open waits for the lock");
+        holder.join().expect("holder");
     }
 
     fn copy_dir(from: &Path, to: &Path) {
