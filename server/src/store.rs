@@ -5,7 +5,7 @@
 //! | key | value |
 //! |---|---|
 //! | `e` ‖ index (u64 BE) | the encoded [`LogEntry`] (the leaf) |
-//! | `n` ‖ level (u8) ‖ index (u64 BE) | hash of a complete subtree |
+//! | `n` ‖ level (u8) ‖ index (u64 BE) | hash of a complete subtree, levels ≥ 1 (leaf hashes are the records' hashes) |
 //! | `m:size` | tree size (u64 BE) |
 //! | `m:checkpoint` | the latest signed checkpoint (C2SP signed note) |
 //!
@@ -13,12 +13,12 @@
 //! rebuilt from the verified records at every startup and extended as entries become durable,
 //! so they can never disagree with the log (and cost no random writes in sled).
 //!
-//! **Group commit.** One writer thread takes the queued appends, writes them with their nodes,
-//! index keys, the new size and the new signed checkpoint in one atomic sled batch, flushes sled
-//! and then calls `fdatasync` on sled's data file (sled 0.34's `flush` uses `sync_file_range`,
-//! which is no durability barrier: sled issues #1351, #1452), writes the checkpoint to an
-//! external file (temporary file, fsync, rename, directory fsync), and only then answers the
-//! callers. An append is acknowledged only when it is durable.
+//! **Group commit.** An applier thread takes the queued appends and writes them with their
+//! nodes, the new size and the new signed checkpoint in one atomic sled batch; a syncer thread
+//! flushes sled and then calls `fdatasync` on sled's data file (sled 0.34's `flush` uses
+//! `sync_file_range`, which is no durability barrier: sled issues #1351, #1452), then writes the
+//! checkpoint to the external slot files (`checkpoint.{a,b}.note`), and only then answers the callers. An
+//! append is acknowledged only when it is durable; the applier prepares the next batch meanwhile.
 //!
 //! **Fail closed.** [`Log::open`] recomputes every leaf and node from the records, checks the
 //! signed checkpoint against the recomputed root, refuses anything stored past the tree size,
@@ -290,6 +290,9 @@ impl NodeReader for Levels {
 }
 
 /// The signature log.
+///
+/// A second process cannot open the same directory (sled's file lock); reopening in the same
+/// process waits for the previous handle's threads to let go.
 pub struct Log {
     shared: Arc<Shared>,
     tx: Mutex<Option<SyncSender<Job>>>,
