@@ -26,6 +26,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod pdf;
+pub mod pem;
 pub mod sign;
 pub mod signer;
 pub mod testing;

@@ -76,6 +76,8 @@ impl SignatureRequest {
 #[derive(Debug)]
 pub struct Prepared<'a> {
     input: &'a [u8],
+    /// Computed once, on the first call of [`Prepared::digest`].
+    digest: std::cell::OnceCell<[u8; 32]>,
     tail: Vec<u8>,
     /// Absolute position of the hex digits inside `/Contents <...>`.
     contents: Range<usize>,
@@ -90,6 +92,8 @@ pub struct SignedPdf<'a> {
     tail: Vec<u8>,
     field: String,
     byte_range: [usize; 4],
+    message_digest: [u8; 32],
+    signature: Vec<u8>,
 }
 
 impl<'a> SignedPdf<'a> {
@@ -130,6 +134,17 @@ impl<'a> SignedPdf<'a> {
     pub fn byte_range(&self) -> [usize; 4] {
         self.byte_range
     }
+
+    /// SHA-256 of the signed byte ranges (the CMS messageDigest).
+    pub fn message_digest(&self) -> [u8; 32] {
+        self.message_digest
+    }
+
+    /// The signature value (empty when the CMS was embedded from outside with
+    /// [`Prepared::embed`]).
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
 }
 
 impl<'a> Prepared<'a> {
@@ -148,8 +163,13 @@ impl<'a> Prepared<'a> {
         &self.field
     }
 
-    /// SHA-256 over the byte range: the input, then the update around `/Contents`.
+    /// SHA-256 over the byte range: the input, then the update around `/Contents` (computed
+    /// once).
     pub fn digest(&self) -> [u8; 32] {
+        *self.digest.get_or_init(|| self.compute_digest())
+    }
+
+    fn compute_digest(&self) -> [u8; 32] {
         let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
         ctx.update(self.input);
         let base = self.input.len();
@@ -175,11 +195,14 @@ impl<'a> Prepared<'a> {
         let hex = crate::pdf::object::hex(cms);
         let at = self.contents.start - base;
         self.tail[at..at + hex.len()].copy_from_slice(hex.as_bytes());
+        let message_digest = self.digest();
         Ok(SignedPdf {
             input: self.input,
             tail: self.tail,
             field: self.field,
             byte_range: self.byte_range,
+            message_digest,
+            signature: Vec::new(),
         })
     }
 }
@@ -212,7 +235,11 @@ pub fn sign<'a>(
         let cms = identity.content_info(&attrs, signer.algorithm(), &signature);
         match prepared.embed(&cms) {
             Err(Error::ContentsTooSmall { needed, .. }) => capacity = needed + RETRY_SLACK,
-            other => return other,
+            Ok(mut signed) => {
+                signed.signature = signature;
+                return Ok(signed);
+            }
+            Err(e) => return Err(e),
         }
     }
     Err(Error::ContentsTooSmall {
@@ -413,6 +440,7 @@ pub fn prepare<'a>(
     tail.bytes[at..at + br.len()].copy_from_slice(br.as_bytes());
     Ok(Prepared {
         input,
+        digest: std::cell::OnceCell::new(),
         tail: tail.bytes,
         contents,
         byte_range,

@@ -15,9 +15,22 @@ use segel_server::store::{self, Log, NewEntry};
 #[derive(Debug, Parser)]
 #[command(name = "segel-server", version, about)]
 struct Args {
-    /// Development mode: generate the development PKI (if missing) in --certs.
+    /// Development mode: generate the development PKI (if missing) in --certs, open the log in
+    /// --data and serve on --listen with the development configuration.
     #[arg(long)]
     dev: bool,
+    /// Configuration file (TOML; see the README).
+    #[arg(long, conflicts_with = "dev")]
+    config: Option<PathBuf>,
+    /// Only check the configuration (files, keys, certificates) and exit.
+    #[arg(long)]
+    check: bool,
+    /// Listen address in development mode.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    listen: String,
+    /// Log directory in development mode.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
     /// Where the development PKI lives.
     #[arg(long, default_value = "certs-dev")]
     certs: PathBuf,
@@ -69,7 +82,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let result = match &args.command {
         Some(Command::Log(c)) => run_log(c),
-        None => run_dev(&args).map(|()| ExitCode::SUCCESS),
+        None => run_server(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -144,6 +157,7 @@ fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyho
                     signature_sha256: tlog::leaf_hash(&doc),
                     document_sha256: doc,
                     document_ref: None,
+                    request: None,
                 })?;
                 if acks {
                     let mut o = stdout.lock().map_err(|_| anyhow::anyhow!("stdout lock"))?;
@@ -169,12 +183,74 @@ fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyho
     Ok(())
 }
 
-fn run_dev(args: &Args) -> anyhow::Result<()> {
-    if !args.dev {
-        anyhow::bail!(
-            "only development mode exists so far: run `segel-server --dev` (the gRPC server is not built yet)"
+fn run_server(args: &Args) -> anyhow::Result<()> {
+    use segel_server::config::{self, RawConfig};
+    let raw = match (&args.config, args.dev) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            RawConfig::parse(&text).with_context(|| path.display().to_string())?
+        }
+        (None, true) => {
+            prepare_dev_pki(args)?;
+            config::dev(&args.certs, &args.data, &args.listen)
+        }
+        (None, false) => anyhow::bail!("give --config FILE, or --dev for development mode"),
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let config = raw.resolve(now).context("configuration")?;
+    if args.check {
+        println!(
+            "configuration OK: listen {}, log in {}, {} agencies, {} allowed clients",
+            config.listen,
+            config.data.display(),
+            config.agencies.len(),
+            config.allow.len()
         );
+        return Ok(());
     }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let log = segel_server::serve::open_log(&config).context("opening the signature log")?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        println!("segel-server listening on https://{addr} (mutual TLS for signing)");
+        println!("log {} — {} entries; verifier key:\n  {}", config.data.display(), log.size(), log.verifier().to_vkey());
+        if args.dev {
+            println!(
+                "sign a file offline: segel sign IN.pdf -o OUT.pdf --key {k} --cert {c} --chain {ch}",
+                k = args.certs.join("dev-agency.key").display(),
+                c = args.certs.join("dev-agency.pem").display(),
+                ch = args.certs.join("dev-agency-chain.pem").display(),
+            );
+            println!("(the online `segel` client for this server comes with issue #6)");
+        }
+        let shutdown = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+            tracing::info!("shutting down: finishing in-flight requests");
+        };
+        segel_server::serve::serve(config, log, listener, shutdown).await?;
+        println!("segel-server stopped; the log is durable");
+        anyhow::Ok(())
+    })
+}
+
+fn prepare_dev_pki(args: &Args) -> anyhow::Result<()> {
     let outcome = if args.regenerate {
         devpki::generate(&args.certs).map(|()| devpki::Outcome::Generated)
     } else {
@@ -194,13 +270,5 @@ fn run_dev(args: &Args) -> anyhow::Result<()> {
             if *secret { "  (private key, 0600)" } else { "" }
         );
     }
-    println!(
-        "agency `{}`: sign offline with\n  segel sign IN.pdf -o OUT.pdf --key {k} --cert {c} --chain {ch}",
-        devpki::DEV_AGENCY,
-        k = args.certs.join("dev-agency.key").display(),
-        c = args.certs.join("dev-agency.pem").display(),
-        ch = args.certs.join("dev-agency-chain.pem").display(),
-    );
-    println!("the gRPC signing server is not built yet; development mode stops after the PKI.");
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `e` ‖ index (u64 BE) | the encoded [`LogEntry`] (the leaf) |
 //! | `n` ‖ level (u8) ‖ index (u64 BE) | hash of a complete subtree, levels ≥ 1 (leaf hashes are the records' hashes) |
+//! | `r` ‖ caller ‖ 0x00 ‖ request id | idempotency record: input SHA-256 ‖ index ‖ update bytes |
 //! | `m:size` | tree size (u64 BE) |
 //! | `m:checkpoint` | the latest signed checkpoint (C2SP signed note) |
 //!
@@ -197,6 +198,50 @@ pub struct NewEntry {
     pub document_sha256: Hash,
     /// Optional document reference.
     pub document_ref: Option<String>,
+    /// Idempotency record written atomically with the entry, if the caller gave a request id.
+    pub request: Option<RequestRecord>,
+}
+
+/// What a retry with the same request id gets back: written in the same atomic batch as the
+/// entry, so it exists exactly when the entry is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Caller identity and request id (the key).
+    pub key: Vec<u8>,
+    /// SHA-256 of the PDF the caller sent.
+    pub input_sha256: Hash,
+    /// The incremental update appended to it (the signed PDF is input ‖ update).
+    pub update: Vec<u8>,
+}
+
+fn r_key(key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(key.len() + 1);
+    k.push(b'r');
+    k.extend_from_slice(key);
+    k
+}
+
+/// A stored idempotency record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRequest {
+    /// SHA-256 of the PDF sent with the first request.
+    pub input_sha256: Hash,
+    /// The entry it produced.
+    pub index: u64,
+    /// The update to append to the input to get the signed PDF.
+    pub update: Vec<u8>,
+}
+
+impl StoredRequest {
+    fn decode(v: &[u8]) -> Option<Self> {
+        let input_sha256: Hash = v.get(..32)?.try_into().ok()?;
+        let index = u64::from_be_bytes(v.get(32..40)?.try_into().ok()?);
+        Some(Self {
+            input_sha256,
+            index,
+            update: v.get(40..)?.to_vec(),
+        })
+    }
 }
 
 impl NewEntry {
@@ -496,6 +541,22 @@ impl Log {
             }
         }
         Ok(out)
+    }
+
+    /// The idempotency record for `key` (caller ‖ 0 ‖ request id), if its entry is durable.
+    ///
+    /// # Errors
+    /// Database failures or a malformed record.
+    pub fn request(&self, key: &[u8]) -> Result<Option<StoredRequest>, StoreError> {
+        match self.shared.db.get(r_key(key))? {
+            None => Ok(None),
+            Some(v) => {
+                let r = StoredRequest::decode(&v).ok_or_else(|| {
+                    StoreError::Integrity("a malformed idempotency record".into())
+                })?;
+                Ok((r.index < self.size()).then_some(r))
+            }
+        }
     }
 
     /// Indices of entries for a signed PDF (by its SHA-256).
@@ -877,12 +938,25 @@ fn check_inner(
         ));
     }
     // Nothing else in the database: probe the gaps between the known prefixes.
-    let gaps: [(&[u8], &[u8]); 4] = [
+    let gaps: [(&[u8], &[u8]); 5] = [
         (b"", b"e"),
         (b"f", b"m"),
         (b"m\0", b"n"),
-        (b"o", b"\xff\xff"),
+        (b"o", b"r"),
+        (b"s", b"\xff\xff"),
     ];
+    for kv in db.scan_prefix(b"r") {
+        let (k, v) = kv?;
+        match StoredRequest::decode(&v) {
+            Some(r) if r.index < size => {}
+            _ => {
+                return Err(StoreError::Integrity(format!(
+                    "idempotency record {} is malformed or points past the tree size",
+                    hex(&k)
+                )))
+            }
+        }
+    }
     for (from, to) in gaps {
         for kv in db.range(from..to) {
             let (k, _) = kv?;
@@ -1109,6 +1183,13 @@ fn apply(
             overlay.fresh.insert((level, idx), h);
         }
         batch.insert(&e_key(index), bytes);
+        if let Some(r) = &job.entry.request {
+            let mut v = Vec::with_capacity(40 + r.update.len());
+            v.extend_from_slice(&r.input_sha256);
+            v.extend_from_slice(&index.to_be_bytes());
+            v.extend_from_slice(&r.update);
+            batch.insert(r_key(&r.key), v);
+        }
     }
     let size = size0 + jobs.len() as u64;
     let root = tlog::root(&overlay, size)?;
@@ -1201,6 +1282,7 @@ mod tests {
             signature_sha256: tlog::leaf_hash(format!("sig {i}").as_bytes()),
             document_sha256: doc,
             document_ref: (i % 2 == 0).then(|| format!("B-{i}/SIOLA/2026")),
+            request: None,
         }
     }
 

@@ -3,6 +3,8 @@
 
 #[path = "e2e/attack.rs"]
 mod attack;
+#[path = "e2e/grpc.rs"]
+mod grpc;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

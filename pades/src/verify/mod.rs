@@ -146,6 +146,10 @@ pub struct SignatureReport {
     pub reason: String,
     /// Every check made.
     pub checks: Vec<Check>,
+    /// Hex SHA-256 of the signed byte ranges (what a signature log records), when computed.
+    pub message_digest: Option<String>,
+    /// Hex SHA-256 of the signature value, when the CMS was read.
+    pub signature_sha256: Option<String>,
 }
 
 /// The verdict for a whole document.
@@ -313,6 +317,8 @@ impl SigCtx {
                 sub_indication: None,
                 reason: String::new(),
                 checks: Vec::new(),
+                message_digest: None,
+                signature_sha256: None,
             },
             verdict: None,
         }
@@ -607,6 +613,15 @@ fn check_signature<'a>(
         );
     }
 
+    ctx.report.signature_sha256 = Some(hex(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        si.signature,
+    )
+    .as_ref()));
+    if dalg == DigestAlgorithm::Sha256 && form != Form::Pkcs7Sha1 {
+        ctx.report.message_digest = Some(hex(content_digest.as_ref()));
+    }
+
     // 4. Signer certificate and signature.
     let Some((signer_der, signer)) = find_signer(&sd) else {
         ctx.fail(
@@ -659,6 +674,10 @@ fn check_signature<'a>(
         ctx.report.changes = history.changes_after(&signed_doc, doc);
     }
     judge_changes(ctx, about, doc, sig);
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Signature forms (ISO 32000-2 §12.8.3).

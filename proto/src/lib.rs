@@ -1,0 +1,8 @@
+//! The Segel gRPC API (`proto/segel/v1/segel.proto`), generated at build time.
+
+#![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
+
+/// `segel.v1`.
+pub mod v1 {
+    tonic::include_proto!("segel.v1");
+}

@@ -1,0 +1,397 @@
+//! Configuration: one TOML file (raw, as written) resolved into checked settings (files read,
+//! keys loaded and matched to their certificates, permissions and validity checked).
+//!
+//! ```toml
+//! listen = "127.0.0.1:50051"          # gRPC over TLS
+//! data = "data"                       # the signature log directory
+//! origin = "segel.dev/log"            # the log's origin line (its public name)
+//! max_document_bytes = 52428800       # larger requests: RESOURCE_EXHAUSTED
+//! max_concurrent_signatures = 64      # signings in progress at once
+//! request_timeout_secs = 30
+//! trust_anchors = ["certs-dev/doc-root.pem"]   # for VerifyPdf
+//!
+//! [tls]
+//! cert = "certs-dev/server.pem"
+//! key = "certs-dev/server.key"
+//! client_ca = "certs-dev/tls-ca.pem"  # client certificates for signing
+//!
+//! [[agency]]
+//! id = "dev"
+//! name = "Dev Agency"
+//! key = "certs-dev/dev-agency.key"    # PKCS#8 or PKCS#1 PEM, mode 0600
+//! cert = "certs-dev/dev-agency.pem"
+//! chain = "certs-dev/dev-agency-chain.pem"
+//!
+//! [[allow]]                           # who may seal for which agency
+//! client = "siola-dev"                # the client certificate's subject CN
+//! agencies = ["dev"]
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use pades::{RsaKeySigner, SignatureAlgorithm, Signer as _, SignerIdentity};
+
+/// Configuration problems, each naming the file or setting at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What happened.
+        message: String,
+    },
+    /// The TOML does not parse or has unknown or missing settings.
+    #[error("configuration: {0}")]
+    Toml(String),
+    /// An agency cannot be used.
+    #[error("agency {id}: {message}")]
+    Agency {
+        /// The agency id.
+        id: String,
+        /// Why.
+        message: String,
+    },
+    /// A setting is out of range or inconsistent.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// The file as written.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Listen address.
+    pub listen: String,
+    /// Log directory.
+    pub data: PathBuf,
+    /// Log origin line.
+    #[serde(default = "default_origin")]
+    pub origin: String,
+    /// Largest document accepted.
+    #[serde(default = "default_max_doc")]
+    pub max_document_bytes: usize,
+    /// Concurrent signings.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrent_signatures: usize,
+    /// Per-request deadline.
+    #[serde(default = "default_timeout")]
+    pub request_timeout_secs: u64,
+    /// Trust anchors for verification (PEM files).
+    #[serde(default)]
+    pub trust_anchors: Vec<PathBuf>,
+    /// TLS settings.
+    pub tls: RawTls,
+    /// Agencies.
+    #[serde(default, rename = "agency")]
+    pub agencies: Vec<RawAgency>,
+    /// Authorisation policy.
+    #[serde(default, rename = "allow")]
+    pub allow: Vec<RawAllow>,
+}
+
+fn default_origin() -> String {
+    "segel.dev/log".into()
+}
+fn default_max_doc() -> usize {
+    50 * 1024 * 1024
+}
+fn default_concurrency() -> usize {
+    64
+}
+fn default_timeout() -> u64 {
+    30
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// Server certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Server private key (PEM).
+    pub key: PathBuf,
+    /// CA of client certificates (PEM).
+    pub client_ca: PathBuf,
+}
+
+/// `[[agency]]`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAgency {
+    /// Agency id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Private key (PEM, PKCS#8 or PKCS#1).
+    pub key: PathBuf,
+    /// Signer certificate (PEM).
+    pub cert: PathBuf,
+    /// Further chain certificates (PEM).
+    #[serde(default)]
+    pub chain: Option<PathBuf>,
+}
+
+/// `[[allow]]`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllow {
+    /// Client certificate subject CN.
+    pub client: String,
+    /// Agencies it may seal for.
+    pub agencies: Vec<String>,
+}
+
+/// One agency, ready to sign.
+pub struct Agency {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// RSA PKCS#1 v1.5 signer.
+    pub pkcs1: Arc<RsaKeySigner>,
+    /// RSASSA-PSS signer (same key).
+    pub pss: Arc<RsaKeySigner>,
+    /// Certificate and chain.
+    pub identity: SignerIdentity,
+    /// DER chain, signer first (as configured, root included if given).
+    pub chain: Vec<Vec<u8>>,
+    /// SHA-256 of the signer certificate.
+    pub cert_sha256: [u8; 32],
+}
+
+impl std::fmt::Debug for Agency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agency")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checked configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Log directory.
+    pub data: PathBuf,
+    /// Log origin line.
+    pub origin: String,
+    /// Largest document.
+    pub max_document_bytes: usize,
+    /// Concurrent signings.
+    pub max_concurrent_signatures: usize,
+    /// Deadline.
+    pub request_timeout: std::time::Duration,
+    /// Verification anchors (DER).
+    pub trust_anchors: Vec<Vec<u8>>,
+    /// Server certificate PEM.
+    pub tls_cert_pem: Vec<u8>,
+    /// Server key PEM.
+    pub tls_key_pem: zeroize::Zeroizing<Vec<u8>>,
+    /// Client CA PEM.
+    pub client_ca_pem: Vec<u8>,
+    /// Agencies by id.
+    pub agencies: HashMap<String, Agency>,
+    /// Client CN → agencies.
+    pub allow: HashMap<String, HashSet<String>>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|e| ConfigError::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Private key files must not be readable by group or others.
+fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|e| ConfigError::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(ConfigError::File {
+            path: path.to_path_buf(),
+            message: format!(
+                "private key file has mode {mode:o}; it must not be readable by others (chmod 600)"
+            ),
+        });
+    }
+    read(path).map(zeroize::Zeroizing::new)
+}
+
+impl RawConfig {
+    /// Parse TOML text.
+    ///
+    /// # Errors
+    /// [`ConfigError::Toml`] with the parser's message (line and column).
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))
+    }
+
+    /// Resolve: read every file, load and check every key, at time `now` (Unix seconds).
+    ///
+    /// # Errors
+    /// The first problem found, naming the agency, file or setting.
+    pub fn resolve(&self, now: i64) -> Result<Config, ConfigError> {
+        let listen: SocketAddr = self.listen.parse().map_err(|_| {
+            ConfigError::Invalid(format!("listen = {:?} is not an address:port", self.listen))
+        })?;
+        if self.max_concurrent_signatures == 0 || self.max_document_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "max_concurrent_signatures must be ≥ 1 and max_document_bytes ≥ 1024".into(),
+            ));
+        }
+        let mut trust_anchors = Vec::new();
+        for p in &self.trust_anchors {
+            trust_anchors.extend(pades::pem::certificates(&read(p)?).map_err(|e| {
+                ConfigError::File {
+                    path: p.clone(),
+                    message: e.0,
+                }
+            })?);
+        }
+        let mut agencies = HashMap::new();
+        for a in &self.agencies {
+            let agency = load_agency(a, now)?;
+            if agencies.insert(a.id.clone(), agency).is_some() {
+                return Err(ConfigError::Invalid(format!(
+                    "agency {} is configured twice",
+                    a.id
+                )));
+            }
+        }
+        let mut allow: HashMap<String, HashSet<String>> = HashMap::new();
+        for r in &self.allow {
+            for id in &r.agencies {
+                if !agencies.contains_key(id) {
+                    return Err(ConfigError::Invalid(format!(
+                        "[[allow]] for client {:?} names unknown agency {id:?}",
+                        r.client
+                    )));
+                }
+                allow
+                    .entry(r.client.clone())
+                    .or_default()
+                    .insert(id.clone());
+            }
+        }
+        Ok(Config {
+            listen,
+            data: self.data.clone(),
+            origin: self.origin.clone(),
+            max_document_bytes: self.max_document_bytes,
+            max_concurrent_signatures: self.max_concurrent_signatures,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_secs.max(1)),
+            trust_anchors,
+            tls_cert_pem: read(&self.tls.cert)?,
+            tls_key_pem: read_secret(&self.tls.key)?,
+            client_ca_pem: read(&self.tls.client_ca)?,
+            agencies,
+            allow,
+        })
+    }
+}
+
+fn load_agency(a: &RawAgency, now: i64) -> Result<Agency, ConfigError> {
+    let err = |message: String| ConfigError::Agency {
+        id: a.id.clone(),
+        message,
+    };
+    if a.id.is_empty()
+        || a.id.len() > 64
+        || !a
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(err("the id must be 1-64 characters of [A-Za-z0-9_-]".into()));
+    }
+    let key_pem = read_secret(&a.key)?;
+    let der = pades::pem::private_key(&key_pem)
+        .map_err(|e| err(format!("{}: {}", a.key.display(), e.0)))?;
+    let pkcs1 = RsaKeySigner::from_der(&der, SignatureAlgorithm::RsaPkcs1Sha256)
+        .map_err(|e| err(format!("{}: {e}", a.key.display())))?;
+    let pss = RsaKeySigner::from_der(&der, SignatureAlgorithm::RsaPssSha256)
+        .map_err(|e| err(format!("{}: {e}", a.key.display())))?;
+    drop(der);
+    let mut chain = pades::pem::certificates(&read(&a.cert)?)
+        .map_err(|e| err(format!("{}: {}", a.cert.display(), e.0)))?;
+    chain.truncate(1);
+    if let Some(c) = &a.chain {
+        chain.extend(
+            pades::pem::certificates(&read(c)?)
+                .map_err(|e| err(format!("{}: {}", c.display(), e.0)))?,
+        );
+    }
+    let identity = SignerIdentity::new(chain.clone()).map_err(|e| err(e.to_string()))?;
+    if identity.public_key() != pkcs1.public_key() {
+        return Err(err(format!(
+            "the key {} does not belong to the certificate {}",
+            a.key.display(),
+            a.cert.display()
+        )));
+    }
+    let (_, cert) = x509_parser::parse_x509_certificate(&chain[0])
+        .map_err(|e| err(format!("certificate: {e}")))?;
+    let v = cert.validity();
+    if now > v.not_after.timestamp() {
+        return Err(err(format!("the certificate expired on {}", v.not_after)));
+    }
+    if now < v.not_before.timestamp() {
+        return Err(err(format!(
+            "the certificate is not valid before {}",
+            v.not_before
+        )));
+    }
+    let mut cert_sha256 = [0; 32];
+    cert_sha256
+        .copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &chain[0]).as_ref());
+    Ok(Agency {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        pkcs1: Arc::new(pkcs1),
+        pss: Arc::new(pss),
+        identity,
+        chain,
+        cert_sha256,
+    })
+}
+
+/// The development configuration over `certs` (generated by `--dev`), log in `data`.
+pub fn dev(certs: &Path, data: &Path, listen: &str) -> RawConfig {
+    RawConfig {
+        listen: listen.into(),
+        data: data.to_path_buf(),
+        origin: default_origin(),
+        max_document_bytes: default_max_doc(),
+        max_concurrent_signatures: default_concurrency(),
+        request_timeout_secs: default_timeout(),
+        trust_anchors: vec![certs.join("doc-root.pem")],
+        tls: RawTls {
+            cert: certs.join("server.pem"),
+            key: certs.join("server.key"),
+            client_ca: certs.join("tls-ca.pem"),
+        },
+        agencies: vec![RawAgency {
+            id: "dev".into(),
+            name: "Dev Agency (development only)".into(),
+            key: certs.join("dev-agency.key"),
+            cert: certs.join("dev-agency.pem"),
+            chain: Some(certs.join("dev-agency-chain.pem")),
+        }],
+        allow: vec![RawAllow {
+            client: "siola-dev".into(),
+            agencies: vec!["dev".into()],
+        }],
+    }
+}

@@ -1,0 +1,487 @@
+//! The gRPC services: thin handlers turning protobuf into engine and log calls.
+//!
+//! Signing requires a client certificate (mutual TLS) whose subject CN the configuration allows
+//! for the requested agency; verification and log reads are open. A signature is returned only
+//! after its log entry is durable; a retry with the same request id (per caller) returns the
+//! same entry and the same signed PDF.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use segel_proto::v1 as pb;
+use tokio::sync::{Mutex, Semaphore};
+use tonic::{Request, Response, Status};
+
+use crate::config::{Agency, Config};
+use crate::status::{internal, invalid, store_status};
+use crate::store::{Log, NewEntry, RequestRecord};
+
+const MAX_REQUEST_ID: usize = 128;
+const MAX_DOCUMENT_REF: usize = 256;
+
+/// Shared state of all services.
+pub struct Segel {
+    agencies: HashMap<String, Arc<Agency>>,
+    allow: HashMap<String, std::collections::HashSet<String>>,
+    trust_anchors: Arc<Vec<Vec<u8>>>,
+    log: Arc<Log>,
+    signing: Arc<Semaphore>,
+    max_document_bytes: usize,
+    /// One lock per (caller, request id) in progress, so that concurrent retries do not both sign.
+    requests: Mutex<HashMap<Vec<u8>, Arc<Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for Segel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segel")
+            .field("agencies", &self.agencies.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Segel {
+    /// Build the services over a checked configuration and an open log.
+    pub fn new(config: Config, log: Arc<Log>) -> Arc<Self> {
+        Arc::new(Self {
+            agencies: config
+                .agencies
+                .into_iter()
+                .map(|(k, v)| (k, Arc::new(v)))
+                .collect(),
+            allow: config.allow,
+            trust_anchors: Arc::new(config.trust_anchors),
+            log,
+            signing: Arc::new(Semaphore::new(config.max_concurrent_signatures)),
+            max_document_bytes: config.max_document_bytes,
+            requests: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn checkpoint(&self) -> pb::Checkpoint {
+        pb::Checkpoint {
+            note: self.log.checkpoint(),
+            verifier_key: self.log.verifier().to_vkey(),
+        }
+    }
+
+    fn entry_pb(&self, index: u64) -> Result<pb::LogEntry, Status> {
+        let e = self
+            .log
+            .entry(index)
+            .map_err(store_status)?
+            .ok_or_else(|| Status::not_found(format!("no log entry {index}")))?;
+        let record = e.encode().map_err(|e| internal(&e))?;
+        Ok(pb::LogEntry {
+            index,
+            leaf_hash: tlog::leaf_hash(&record).to_vec(),
+            record,
+        })
+    }
+
+    fn proof_pb(&self, index: u64, size: u64) -> Result<pb::InclusionProof, Status> {
+        let hashes = self
+            .log
+            .inclusion_proof(index, size)
+            .map_err(store_status)?;
+        Ok(pb::InclusionProof {
+            leaf_index: index,
+            tree_size: size,
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+        })
+    }
+}
+
+/// The subject CN of the client certificate, if the caller presented one.
+fn caller_cn<T>(req: &Request<T>) -> Option<String> {
+    let certs = req.peer_certs()?;
+    let leaf = certs.first()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    Some(cn)
+}
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut c = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for p in parts {
+        c.update(p);
+    }
+    let mut h = [0; 32];
+    h.copy_from_slice(c.finish().as_ref());
+    h
+}
+
+fn now() -> (pades::UnixTime, i64) {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (
+        pades::UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+    )
+}
+
+/// `segel.v1.Signer`.
+#[derive(Debug, Clone)]
+pub struct SignerService(pub Arc<Segel>);
+
+#[tonic::async_trait]
+impl pb::signer_server::Signer for SignerService {
+    #[tracing::instrument(skip_all, fields(agency = %req.get_ref().agency_id, bytes = req.get_ref().pdf.len()))]
+    async fn sign_pdf(
+        &self,
+        req: Request<pb::SignPdfRequest>,
+    ) -> Result<Response<pb::SignPdfResponse>, Status> {
+        let s = &self.0;
+        let caller = caller_cn(&req)
+            .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"))?;
+        let r = req.into_inner();
+        let agency = s
+            .agencies
+            .get(&r.agency_id)
+            .cloned()
+            .ok_or_else(|| Status::not_found(format!("unknown agency {:?}", r.agency_id)))?;
+        if !s
+            .allow
+            .get(&caller)
+            .is_some_and(|a| a.contains(&r.agency_id))
+        {
+            tracing::warn!(%caller, "signing refused: not allowed for this agency");
+            return Err(Status::permission_denied(format!(
+                "client {caller:?} may not seal for agency {:?}",
+                r.agency_id
+            )));
+        }
+        if r.pdf.len() > s.max_document_bytes {
+            return Err(Status::resource_exhausted(format!(
+                "the document has {} bytes; the limit is {}",
+                r.pdf.len(),
+                s.max_document_bytes
+            )));
+        }
+        if r.request_id.len() > MAX_REQUEST_ID || r.document_ref.len() > MAX_DOCUMENT_REF {
+            return Err(invalid(
+                "request_id (≤ 128 bytes) or document_ref (≤ 256 bytes) too long",
+            ));
+        }
+        let opts = r.options.unwrap_or_default();
+        let input_sha256 = sha256(&[&r.pdf]);
+
+        // Idempotency: one attempt per (caller, request id) at a time; a durable earlier
+        // result is returned as it was.
+        let key = (!r.request_id.is_empty()).then(|| {
+            let mut k = caller.as_bytes().to_vec();
+            k.push(0);
+            k.extend_from_slice(r.request_id.as_bytes());
+            k
+        });
+        let lock = match &key {
+            Some(k) => Some(
+                s.requests
+                    .lock()
+                    .await
+                    .entry(k.clone())
+                    .or_default()
+                    .clone(),
+            ),
+            None => None,
+        };
+        let _guard = match &lock {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
+        let key_for_record = key.clone();
+        let result = async {
+            if let Some(k) = &key {
+                if let Some(done) = s.log.request(k).map_err(store_status)? {
+                    if done.input_sha256 != input_sha256 {
+                        return Err(Status::already_exists(format!(
+                            "request_id {:?} was used with another document",
+                            r.request_id
+                        )));
+                    }
+                    let mut signed = r.pdf.clone();
+                    signed.extend_from_slice(&done.update);
+                    let size = s.log.size();
+                    return Ok(pb::SignPdfResponse {
+                        signed_pdf: signed,
+                        entry: Some(s.entry_pb(done.index)?),
+                        checkpoint: Some(s.checkpoint()),
+                        inclusion_proof: Some(s.proof_pb(done.index, size)?),
+                    });
+                }
+            }
+            let _permit = s
+                .signing
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| Status::unavailable("shutting down"))?;
+            let log = s.log.clone();
+            let pdf = r.pdf;
+            let document_ref = (!r.document_ref.is_empty()).then_some(r.document_ref);
+            let agency2 = agency.clone();
+            let (pdf, appended, update) =
+                tokio::task::spawn_blocking(move || -> Result<_, Status> {
+                    let (t, ms) = now();
+                    let mut request = pades::SignatureRequest::new(t);
+                    request.reason = (!opts.reason.is_empty()).then_some(opts.reason);
+                    request.location = (!opts.location.is_empty()).then_some(opts.location);
+                    request.contact_info =
+                        (!opts.contact_info.is_empty()).then_some(opts.contact_info);
+                    request.field = (!opts.field_name.is_empty()).then_some(opts.field_name);
+                    request.page = opts.page.max(1);
+                    let signer: &dyn pades::Signer = if opts.pss {
+                        agency2.pss.as_ref()
+                    } else {
+                        agency2.pkcs1.as_ref()
+                    };
+                    let signed = pades::sign(&pdf, &request, signer, &agency2.identity)
+                        .map_err(|e| crate::status::engine_status(&e))?;
+                    let update = signed.tail().to_vec();
+                    let document_sha256 = sha256(&[&pdf, &update]);
+                    let entry = NewEntry {
+                        time_ms: ms,
+                        agency: agency2.id.clone(),
+                        certificate_sha256: agency2.cert_sha256,
+                        caller: format!("CN={caller}"),
+                        message_digest: signed.message_digest(),
+                        signature_sha256: sha256(&[signed.signature()]),
+                        document_sha256,
+                        document_ref,
+                        request: key_for_record.map(|k| RequestRecord {
+                            key: k,
+                            input_sha256,
+                            update: update.clone(),
+                        }),
+                    };
+                    drop(signed);
+                    let appended = log.append(entry).map_err(store_status)?;
+                    Ok((pdf, appended, update))
+                })
+                .await
+                .map_err(|e| internal(&e))??;
+            let mut signed_pdf = pdf;
+            signed_pdf.extend_from_slice(&update);
+            tracing::info!(index = appended.index, "signed and logged");
+            Ok(pb::SignPdfResponse {
+                signed_pdf,
+                entry: Some(s.entry_pb(appended.index)?),
+                checkpoint: Some(pb::Checkpoint {
+                    note: appended.checkpoint.clone(),
+                    verifier_key: s.log.verifier().to_vkey(),
+                }),
+                inclusion_proof: Some(s.proof_pb(appended.index, appended.size)?),
+            })
+        }
+        .await;
+        drop(_guard);
+        if let (Some(k), Some(l)) = (&key, &lock) {
+            let mut map = s.requests.lock().await;
+            // Forget the lock when nobody else waits on it (the map's and ours).
+            if Arc::strong_count(l) <= 2 {
+                map.remove(k);
+            }
+        }
+        result.map(Response::new)
+    }
+
+    async fn list_agencies(
+        &self,
+        req: Request<pb::ListAgenciesRequest>,
+    ) -> Result<Response<pb::ListAgenciesResponse>, Status> {
+        let caller = caller_cn(&req).ok_or_else(|| {
+            Status::unauthenticated("listing agencies requires a client certificate")
+        })?;
+        let allowed = self.0.allow.get(&caller).cloned().unwrap_or_default();
+        let mut agencies: Vec<pb::Agency> = self
+            .0
+            .agencies
+            .values()
+            .filter(|a| allowed.contains(&a.id))
+            .map(|a| pb::Agency {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                certificate_chain: a.chain.clone(),
+            })
+            .collect();
+        agencies.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Response::new(pb::ListAgenciesResponse { agencies }))
+    }
+}
+
+/// `segel.v1.Verifier`.
+#[derive(Debug, Clone)]
+pub struct VerifierService(pub Arc<Segel>);
+
+#[tonic::async_trait]
+impl pb::verifier_server::Verifier for VerifierService {
+    #[tracing::instrument(skip_all, fields(bytes = req.get_ref().pdf.len()))]
+    async fn verify_pdf(
+        &self,
+        req: Request<pb::VerifyPdfRequest>,
+    ) -> Result<Response<pb::VerifyPdfResponse>, Status> {
+        let s = self.0.clone();
+        let pdf = req.into_inner().pdf;
+        if pdf.len() > s.max_document_bytes {
+            return Err(Status::resource_exhausted(format!(
+                "the document has {} bytes; the limit is {}",
+                pdf.len(),
+                s.max_document_bytes
+            )));
+        }
+        let anchors = s.trust_anchors.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            pades::verify(
+                &pdf,
+                &pades::VerifyOptions {
+                    trust_anchors: anchors.to_vec(),
+                    time: now().0,
+                },
+            )
+        })
+        .await
+        .map_err(|e| internal(&e))?
+        .map_err(|e| crate::status::engine_status(&e))?;
+        let size = s.log.size();
+        let mut signatures = Vec::new();
+        for sig in &report.signatures {
+            let mut v = pb::SignatureVerdict {
+                field: sig.field.clone(),
+                indication: sig.indication.to_string(),
+                sub_indication: sig
+                    .sub_indication
+                    .and_then(|x| serde_json::to_value(x).ok())
+                    .and_then(|x| x.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                signer: sig.signer.clone().unwrap_or_default(),
+                reason: sig.reason.clone(),
+                report_json: serde_json::to_string(sig).unwrap_or_default(),
+                log_entry: None,
+                inclusion_proof: None,
+            };
+            if let (Some(sh), Some(md)) = (&sig.signature_sha256, &sig.message_digest) {
+                if let Some(h) = unhex32(sh) {
+                    for i in s.log.find_by_signature(&h).map_err(store_status)? {
+                        let e = s.log.entry(i).map_err(store_status)?;
+                        if e.is_some_and(|e| hex(&e.message_digest) == *md) && i < size {
+                            v.log_entry = Some(s.entry_pb(i)?);
+                            v.inclusion_proof = Some(s.proof_pb(i, size)?);
+                            break;
+                        }
+                    }
+                }
+            }
+            signatures.push(v);
+        }
+        Ok(Response::new(pb::VerifyPdfResponse {
+            overall: report.overall().to_string(),
+            signatures,
+            checkpoint: Some(s.checkpoint()),
+        }))
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// `segel.v1.Log`.
+#[derive(Debug, Clone)]
+pub struct LogService(pub Arc<Segel>);
+
+fn hash32(b: &[u8], what: &str) -> Result<[u8; 32], Status> {
+    b.try_into()
+        .map_err(|_| invalid(&format!("{what} must be 32 bytes")))
+}
+
+#[tonic::async_trait]
+impl pb::log_server::Log for LogService {
+    async fn get_checkpoint(
+        &self,
+        _req: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::Checkpoint>, Status> {
+        Ok(Response::new(self.0.checkpoint()))
+    }
+
+    async fn get_entry(
+        &self,
+        req: Request<pb::GetEntryRequest>,
+    ) -> Result<Response<pb::GetEntryResponse>, Status> {
+        use pb::get_entry_request::Key;
+        let s = &self.0;
+        let indices = match req.into_inner().key {
+            Some(Key::Index(i)) => vec![i],
+            Some(Key::DocumentSha256(h)) => s
+                .log
+                .find_by_document(&hash32(&h, "document_sha256")?)
+                .map_err(store_status)?,
+            Some(Key::SignatureSha256(h)) => s
+                .log
+                .find_by_signature(&hash32(&h, "signature_sha256")?)
+                .map_err(store_status)?,
+            None => {
+                return Err(invalid(
+                    "give an index, a document_sha256 or a signature_sha256",
+                ))
+            }
+        };
+        let entries = indices
+            .into_iter()
+            .map(|i| s.entry_pb(i))
+            .collect::<Result<_, _>>()?;
+        Ok(Response::new(pb::GetEntryResponse { entries }))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        req: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::InclusionProof>, Status> {
+        let r = req.into_inner();
+        let size = if r.tree_size == 0 {
+            self.0.log.size()
+        } else {
+            r.tree_size
+        };
+        self.0.proof_pb(r.index, size).map(Response::new)
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        req: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::ConsistencyProof>, Status> {
+        let r = req.into_inner();
+        let new = if r.new_size == 0 {
+            self.0.log.size()
+        } else {
+            r.new_size
+        };
+        let hashes = self
+            .0
+            .log
+            .consistency_proof(r.old_size, new)
+            .map_err(store_status)?;
+        Ok(Response::new(pb::ConsistencyProof {
+            old_size: r.old_size,
+            new_size: new,
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+        }))
+    }
+}

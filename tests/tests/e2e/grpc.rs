@@ -1,0 +1,338 @@
+//! The gRPC server over real TLS on loopback (ephemeral port, no sleeps): signing with mutual
+//! TLS and policy, the signed output judged by the external verifiers, VerifyPdf finding the log
+//! entry, proofs checked against the signed checkpoint, refusals with the right codes,
+//! idempotent retries, and 200 concurrent signings.
+
+use std::sync::Arc;
+
+use segel_proto::v1 as pb;
+use segel_proto::v1::{
+    log_client::LogClient, signer_client::SignerClient, verifier_client::VerifierClient,
+};
+use segel_server::config;
+use segel_tests::{corpus, openssl_check, pdfsig_check, pki, pyhanko_check, qpdf_check};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::Code;
+
+struct TestServer {
+    port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<()>,
+    _data: tempfile::TempDir,
+}
+
+async fn start(max_document_bytes: usize) -> TestServer {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut raw = config::dev(&pki().path, &data.path().join("log"), "127.0.0.1:0");
+    raw.max_document_bytes = max_document_bytes;
+    let cfg = raw
+        .resolve(segel_client::offline::now().0)
+        .expect("dev configuration");
+    let log = segel_server::serve::open_log(&cfg).expect("log");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(async move {
+        segel_server::serve::serve(cfg, log, listener, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("serve");
+    });
+    TestServer {
+        port,
+        stop: Some(stop),
+        done,
+        _data: data,
+    }
+}
+
+impl TestServer {
+    async fn channel(&self, client: Option<&str>) -> Channel {
+        let p = pki();
+        let mut tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(
+                std::fs::read(p.file("tls-ca.pem")).expect("ca"),
+            ))
+            .domain_name("localhost");
+        if let Some(name) = client {
+            tls = tls.identity(Identity::from_pem(
+                std::fs::read(p.file(&format!("{name}.pem"))).expect("cert"),
+                std::fs::read(p.file(&format!("{name}.key"))).expect("key"),
+            ));
+        }
+        Channel::from_shared(format!("https://localhost:{}", self.port))
+            .expect("uri")
+            .tls_config(tls)
+            .expect("tls")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.done.await.expect("server task");
+    }
+}
+
+fn request(pdf: Vec<u8>, request_id: &str) -> pb::SignPdfRequest {
+    pb::SignPdfRequest {
+        agency_id: "dev".into(),
+        pdf,
+        request_id: request_id.into(),
+        document_ref: "B-17/SIOLA/XI/2026".into(),
+        options: Some(pb::SignOptions {
+            reason: "Rekomendasi disetujui".into(),
+            location: "Jakarta".into(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Check a signed checkpoint note with the log's key and an inclusion proof against it.
+fn check_proof(cp: &pb::Checkpoint, entry: &pb::LogEntry, proof: &pb::InclusionProof) {
+    let verifier = tlog::NoteVerifier::parse(&cp.verifier_key).expect("verifier key");
+    let note = tlog::SignedNote::parse(&cp.note).expect("note");
+    note.verify(&[verifier])
+        .expect("checkpoint signed by the log key");
+    let c = tlog::Checkpoint::parse(&note.text).expect("checkpoint");
+    assert_eq!(tlog::leaf_hash(&entry.record).to_vec(), entry.leaf_hash);
+    let leaf: [u8; 32] = entry.leaf_hash.as_slice().try_into().expect("32");
+    let hashes: Vec<[u8; 32]> = proof
+        .hashes
+        .iter()
+        .map(|h| h.as_slice().try_into().expect("32"))
+        .collect();
+    assert_eq!(proof.tree_size, c.size);
+    tlog::verify_inclusion(&leaf, entry.index, c.size, &hashes, &c.root)
+        .expect("inclusion proof verifies");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_verify_and_prove_over_mutual_tls() {
+    let server = start(4 * 1024 * 1024).await;
+    let mut signer = SignerClient::new(server.channel(Some("client")).await);
+    let pdf = std::fs::read(corpus().join("surat-rekomendasi.pdf")).expect("corpus");
+    let resp = signer
+        .sign_pdf(request(pdf.clone(), "req-1"))
+        .await
+        .expect("signed")
+        .into_inner();
+    assert!(resp.signed_pdf.starts_with(&pdf));
+    let entry = resp.entry.clone().expect("entry");
+    check_proof(
+        resp.checkpoint.as_ref().expect("cp"),
+        &entry,
+        resp.inclusion_proof.as_ref().expect("proof"),
+    );
+    let record = tlog::LogEntry::decode(&entry.record).expect("record");
+    assert_eq!(record.agency, "dev");
+    assert_eq!(record.caller, "CN=siola-dev");
+    assert_eq!(record.document_ref.as_deref(), Some("B-17/SIOLA/XI/2026"));
+
+    // The external judges accept what the server signed.
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("signed.pdf");
+    std::fs::write(&out, &resp.signed_pdf).expect("write");
+    pdfsig_check(&out, 1).unwrap_or_else(|e| panic!("{e:#}"));
+    qpdf_check(&out).unwrap_or_else(|e| panic!("{e:#}"));
+    openssl_check(&out, work.path()).unwrap_or_else(|e| panic!("{e:#}"));
+    pyhanko_check(&out, 1).unwrap_or_else(|e| panic!("{e:#}"));
+
+    // VerifyPdf, without a client certificate: passes and finds the log entry.
+    let mut verifier = VerifierClient::new(server.channel(None).await);
+    let v = verifier
+        .verify_pdf(pb::VerifyPdfRequest {
+            pdf: resp.signed_pdf.clone(),
+        })
+        .await
+        .expect("verify")
+        .into_inner();
+    assert_eq!(v.overall, "TOTAL-PASSED");
+    let sig = &v.signatures[0];
+    let found = sig
+        .log_entry
+        .clone()
+        .expect("the signature is found in the log");
+    assert_eq!(found.index, entry.index);
+    check_proof(
+        v.checkpoint.as_ref().expect("cp"),
+        &found,
+        sig.inclusion_proof.as_ref().expect("proof"),
+    );
+    // An unsigned corpus file: no signatures, not in the log.
+    let other = verifier
+        .verify_pdf(pb::VerifyPdfRequest {
+            pdf: std::fs::read(corpus().join("signed-other-ca.pdf")).expect("corpus"),
+        })
+        .await
+        .expect("verify")
+        .into_inner();
+    assert!(other.signatures.iter().all(|s| s.log_entry.is_none()));
+
+    // Log reads, open to all.
+    let mut log = LogClient::new(server.channel(None).await);
+    let cp = log
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .expect("cp")
+        .into_inner();
+    assert!(cp.note.starts_with("segel.dev/log\n"));
+    let by_doc = log
+        .get_entry(pb::GetEntryRequest {
+            key: Some(pb::get_entry_request::Key::DocumentSha256(
+                record.document_sha256.to_vec(),
+            )),
+        })
+        .await
+        .expect("by document")
+        .into_inner();
+    assert_eq!(by_doc.entries.len(), 1);
+    assert_eq!(by_doc.entries[0].index, entry.index);
+
+    // ListAgencies for the allowed client.
+    let agencies = signer
+        .list_agencies(pb::ListAgenciesRequest {})
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(
+        agencies
+            .agencies
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["dev"]
+    );
+    assert!(agencies.agencies[0].certificate_chain.len() >= 2);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_carry_the_right_codes() {
+    let limit = 256 * 1024;
+    let server = start(limit).await;
+    let pdf = std::fs::read(corpus().join("reportlab-1page.pdf")).expect("corpus");
+    // No client certificate.
+    let mut anon = SignerClient::new(server.channel(None).await);
+    let e = anon
+        .sign_pdf(request(pdf.clone(), ""))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Code::Unauthenticated, "{e}");
+    // A valid client without rights.
+    let mut denied = SignerClient::new(server.channel(Some("client-denied")).await);
+    let e = denied
+        .sign_pdf(request(pdf.clone(), ""))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    let mut ok = SignerClient::new(server.channel(Some("client")).await);
+    // Unknown agency.
+    let mut r = request(pdf.clone(), "");
+    r.agency_id = "nope".into();
+    assert_eq!(
+        ok.sign_pdf(r).await.expect_err("refused").code(),
+        Code::NotFound
+    );
+    // Bad PDFs: the engine's specific reason.
+    let enc = std::fs::read(corpus().join("bad/password-protected.pdf")).expect("corpus");
+    let e = ok.sign_pdf(request(enc, "")).await.expect_err("refused");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("encrypted"), "{}", e.message());
+    let html = std::fs::read(corpus().join("bad/gateway-error.pdf")).expect("corpus");
+    let e = ok.sign_pdf(request(html, "")).await.expect_err("refused");
+    assert!(e.message().contains("no %PDF- header"), "{}", e.message());
+    // Too large.
+    let mut big = pdf.clone();
+    big.resize(limit + 1000, b' ');
+    let e = ok.sign_pdf(request(big, "")).await.expect_err("refused");
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_are_idempotent_and_200_concurrent_signings_get_distinct_entries() {
+    let server = start(4 * 1024 * 1024).await;
+    let channel = server.channel(Some("client")).await;
+    let mut signer = SignerClient::new(channel.clone());
+    let pdf = std::fs::read(corpus().join("fpdf2-report.pdf")).expect("corpus");
+    let a = signer
+        .sign_pdf(request(pdf.clone(), "surat-42"))
+        .await
+        .expect("first")
+        .into_inner();
+    let b = signer
+        .sign_pdf(request(pdf.clone(), "surat-42"))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(
+        a.entry.as_ref().map(|e| e.index),
+        b.entry.as_ref().map(|e| e.index)
+    );
+    assert_eq!(
+        a.signed_pdf, b.signed_pdf,
+        "a retry returns the same signed PDF"
+    );
+    let other = std::fs::read(corpus().join("reportlab-1page.pdf")).expect("corpus");
+    let e = signer
+        .sign_pdf(request(other.clone(), "surat-42"))
+        .await
+        .expect_err("another document");
+    assert_eq!(e.code(), Code::AlreadyExists, "{e}");
+
+    // 200 concurrent signings.
+    let pdf = Arc::new(other);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let mut c = SignerClient::new(channel.clone());
+        let pdf = pdf.clone();
+        tasks.push(tokio::spawn(async move {
+            c.sign_pdf(request(pdf.to_vec(), &format!("bulk-{i}")))
+                .await
+                .map(|r| r.into_inner())
+        }));
+    }
+    let mut indices = Vec::new();
+    for t in tasks {
+        let r = t.await.expect("task").expect("signed");
+        indices.push(r.entry.expect("entry").index);
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    assert_eq!(indices.len(), 200, "every signing has its own entry");
+    let mut log = LogClient::new(server.channel(None).await);
+    let cp = log
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .expect("cp")
+        .into_inner();
+    let note = tlog::SignedNote::parse(&cp.note).expect("note");
+    let c = tlog::Checkpoint::parse(&note.text).expect("checkpoint");
+    assert_eq!(c.size, 201);
+    let first = a.checkpoint.expect("cp");
+    let first =
+        tlog::Checkpoint::parse(&tlog::SignedNote::parse(&first.note).expect("n").text).expect("c");
+    let p = log
+        .get_consistency_proof(pb::GetConsistencyProofRequest {
+            old_size: first.size,
+            new_size: c.size,
+        })
+        .await
+        .expect("proof")
+        .into_inner();
+    let hashes: Vec<[u8; 32]> = p
+        .hashes
+        .iter()
+        .map(|h| h.as_slice().try_into().expect("32"))
+        .collect();
+    tlog::verify_consistency(first.size, c.size, &hashes, &first.root, &c.root)
+        .expect("the log only grew");
+    server.stop().await;
+}
