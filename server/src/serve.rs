@@ -43,9 +43,27 @@ pub async fn serve(
     let timeout = config.request_timeout;
     let segel = Segel::new(config, log.clone());
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<SignerServer<SignerService>>()
+        .await;
+    health_reporter
+        .set_serving::<VerifierServer<VerifierService>>()
+        .await;
+    health_reporter.set_serving::<LogServer<LogService>>().await;
+    // The descriptors are compiled in: failing to load them is a build defect, reported at
+    // start-up and not fatal (reflection is a convenience).
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(segel_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| tracing::error!(error = %e, "gRPC reflection unavailable"))
+        .ok();
     let result = Server::builder()
         .tls_config(tls)?
         .timeout(timeout)
+        .add_service(health)
+        .add_optional_service(reflection)
         .add_service(
             SignerServer::new(SignerService(segel.clone()))
                 .max_decoding_message_size(limit)

@@ -195,6 +195,20 @@ async fn sign_verify_and_prove_over_mutual_tls() {
     assert_eq!(by_doc.entries.len(), 1);
     assert_eq!(by_doc.entries[0].index, entry.index);
 
+    // Standard health checking.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel(None).await);
+    let h = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "segel.v1.Signer".into(),
+        })
+        .await
+        .expect("health")
+        .into_inner();
+    assert_eq!(
+        h.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+
     // ListAgencies for the allowed client.
     let agencies = signer
         .list_agencies(pb::ListAgenciesRequest {})
