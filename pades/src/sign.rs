@@ -73,16 +73,29 @@ impl SignatureRequest {
 }
 
 /// A document with its signature placeholder in place and its byte range fixed.
-#[derive(Debug)]
 pub struct Prepared<'a> {
     input: &'a [u8],
     /// Computed once, on the first call of [`Prepared::digest`].
     digest: std::cell::OnceCell<[u8; 32]>,
+    /// SHA-256 state after the input bytes, shared by the byte-range digest and the hash of the
+    /// whole signed file, so that the input is hashed once.
+    input_state: std::cell::OnceCell<aws_lc_rs::digest::Context>,
     tail: Vec<u8>,
     /// Absolute position of the hex digits inside `/Contents <...>`.
     contents: Range<usize>,
     byte_range: [usize; 4],
     field: String,
+}
+
+impl std::fmt::Debug for Prepared<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("input_len", &self.input.len())
+            .field("tail_len", &self.tail.len())
+            .field("byte_range", &self.byte_range)
+            .field("field", &self.field)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A signed document: the unchanged input followed by the update.
@@ -94,6 +107,7 @@ pub struct SignedPdf<'a> {
     byte_range: [usize; 4],
     message_digest: [u8; 32],
     signature: Vec<u8>,
+    document_sha256: [u8; 32],
 }
 
 impl<'a> SignedPdf<'a> {
@@ -135,6 +149,11 @@ impl<'a> SignedPdf<'a> {
         self.byte_range
     }
 
+    /// SHA-256 of the whole signed file (input and update).
+    pub fn document_sha256(&self) -> [u8; 32] {
+        self.document_sha256
+    }
+
     /// SHA-256 of the signed byte ranges (the CMS messageDigest).
     pub fn message_digest(&self) -> [u8; 32] {
         self.message_digest
@@ -169,9 +188,18 @@ impl<'a> Prepared<'a> {
         *self.digest.get_or_init(|| self.compute_digest())
     }
 
+    fn input_state(&self) -> aws_lc_rs::digest::Context {
+        self.input_state
+            .get_or_init(|| {
+                let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+                ctx.update(self.input);
+                ctx
+            })
+            .clone()
+    }
+
     fn compute_digest(&self) -> [u8; 32] {
-        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        ctx.update(self.input);
+        let mut ctx = self.input_state();
         let base = self.input.len();
         ctx.update(&self.tail[..self.contents.start - 1 - base]);
         ctx.update(&self.tail[self.contents.end + 1 - base..]);
@@ -196,7 +224,12 @@ impl<'a> Prepared<'a> {
         let at = self.contents.start - base;
         self.tail[at..at + hex.len()].copy_from_slice(hex.as_bytes());
         let message_digest = self.digest();
+        let mut whole = self.input_state();
+        whole.update(&self.tail);
+        let mut document_sha256 = [0; 32];
+        document_sha256.copy_from_slice(whole.finish().as_ref());
         Ok(SignedPdf {
+            document_sha256,
             input: self.input,
             tail: self.tail,
             field: self.field,
@@ -441,6 +474,7 @@ pub fn prepare<'a>(
     Ok(Prepared {
         input,
         digest: std::cell::OnceCell::new(),
+        input_state: std::cell::OnceCell::new(),
         tail: tail.bytes,
         contents,
         byte_range,

@@ -36,20 +36,31 @@ fn openssl_rsa2048() -> Option<f64> {
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     // "rsa 2048 bits 0.000xxx 0.0000yy  sign/s verify/s" (columns vary by version).
-    let line = text.lines().find(|l| l.starts_with("rsa 2048") || l.contains("rsa  2048"))?;
-    let nums: Vec<f64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("rsa 2048") || l.contains("rsa  2048"))?;
+    let nums: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
     // [2048, sign_time, verify_time, sign/s, verify/s] or with more columns in OpenSSL 3.
     nums.iter().rev().nth(1).copied()
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
-    let secs: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let secs: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let dir = tempfile::tempdir()?;
     let certs = dir.path().join("certs");
     segel_server::devpki::generate(&certs)?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-    let cfg = segel_server::config::dev(&certs, &dir.path().join("log"), "127.0.0.1:0").resolve(now)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let cfg =
+        segel_server::config::dev(&certs, &dir.path().join("log"), "127.0.0.1:0").resolve(now)?;
     let log = segel_server::serve::open_log(&cfg)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
@@ -58,19 +69,32 @@ async fn main() -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
     let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(std::fs::read(certs.join("tls-ca.pem"))?))
-        .identity(Identity::from_pem(std::fs::read(certs.join("client.pem"))?, std::fs::read(certs.join("client.key"))?))
+        .ca_certificate(Certificate::from_pem(std::fs::read(
+            certs.join("tls-ca.pem"),
+        )?))
+        .identity(Identity::from_pem(
+            std::fs::read(certs.join("client.pem"))?,
+            std::fs::read(certs.join("client.key"))?,
+        ))
         .domain_name("localhost");
     let pdf = Arc::new(pades::testing::synthetic_pdf(1, 100 * 1024));
     println!("document: {} bytes; {secs} s per level", pdf.len());
     let mut peak: f64 = 0.0;
-    println!("{:>11} {:>10} {:>9} {:>9}", "concurrency", "sig/s", "p50 ms", "p99 ms");
+    println!(
+        "{:>11} {:>10} {:>9} {:>9}",
+        "concurrency", "sig/s", "p50 ms", "p99 ms"
+    );
     for conc in [1usize, 4, 16, 64] {
         // A few connections shared by the workers, as a client library would.
         let channels: Vec<Channel> = {
             let mut v = Vec::new();
             for _ in 0..conc.min(8) {
-                v.push(Channel::from_shared(format!("https://localhost:{port}"))?.tls_config(tls.clone())?.connect().await?);
+                v.push(
+                    Channel::from_shared(format!("https://localhost:{port}"))?
+                        .tls_config(tls.clone())?
+                        .connect()
+                        .await?,
+                );
             }
             v
         };
@@ -105,7 +129,10 @@ async fn main() -> anyhow::Result<()> {
     }
     // Open loop at half the peak rate.
     let half = peak / 2.0;
-    let ch = Channel::from_shared(format!("https://localhost:{port}"))?.tls_config(tls.clone())?.connect().await?;
+    let ch = Channel::from_shared(format!("https://localhost:{port}"))?
+        .tls_config(tls.clone())?
+        .connect()
+        .await?;
     let interval = Duration::from_secs_f64(1.0 / half);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);

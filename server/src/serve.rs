@@ -43,11 +43,14 @@ pub async fn serve(
     let timeout = config.request_timeout;
     let segel = Segel::new(config, log.clone());
     // Small gRPC messages must not wait for Nagle's algorithm and delayed ACKs (40 ms).
-    let incoming = tokio_stream::StreamExt::map(tokio_stream::wrappers::TcpListenerStream::new(listener), |s| {
-        s.inspect(|s| {
-            let _ = s.set_nodelay(true);
-        })
-    });
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |s| {
+            s.inspect(|s| {
+                let _ = s.set_nodelay(true);
+            })
+        },
+    );
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<SignerServer<SignerService>>()

@@ -171,7 +171,12 @@ impl pb::signer_server::Signer for SignerService {
             ));
         }
         let opts = r.options.unwrap_or_default();
-        let input_sha256 = sha256(&[&r.pdf]);
+        // Only an idempotent request needs the input's own hash.
+        let input_sha256 = if r.request_id.is_empty() {
+            [0; 32]
+        } else {
+            sha256(&[&r.pdf])
+        };
 
         // Idempotency: one attempt per (caller, request id) at a time; a durable earlier
         // result is returned as it was.
