@@ -92,72 +92,39 @@ impl Segel {
     }
 }
 
-/// The subject CN of the client certificate, if the caller presented one.
-fn caller_cn<T>(req: &Request<T>) -> Option<String> {
-    let certs = req.peer_certs()?;
-    let leaf = certs.first()?;
-    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
-    let cn = cert
-        .subject()
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_string();
-    Some(cn)
+/// A signed document: the caller's bytes, the update to append, and the response fields.
+struct Signed {
+    pdf: Vec<u8>,
+    update: Vec<u8>,
+    meta: pb::SignPdfResponse,
 }
 
-fn sha256(parts: &[&[u8]]) -> [u8; 32] {
-    let mut c = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    for p in parts {
-        c.update(p);
-    }
-    let mut h = [0; 32];
-    h.copy_from_slice(c.finish().as_ref());
-    h
-}
-
-fn now() -> (pades::UnixTime, i64) {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    (
-        pades::UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
-        i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-    )
-}
-
-/// `segel.v1.Signer`.
-#[derive(Debug, Clone)]
-pub struct SignerService(pub Arc<Segel>);
-
-#[tonic::async_trait]
-impl pb::signer_server::Signer for SignerService {
-    #[tracing::instrument(skip_all, fields(agency = %req.get_ref().agency_id, bytes = req.get_ref().pdf.len()))]
-    async fn sign_pdf(
-        &self,
-        req: Request<pb::SignPdfRequest>,
-    ) -> Result<Response<pb::SignPdfResponse>, Status> {
-        let s = &self.0;
-        let caller = caller_cn(&req)
-            .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"))?;
-        let r = req.into_inner();
-        let agency = s
+impl Segel {
+    /// Is `caller` allowed to seal for `agency_id`? NOT_FOUND for an unknown agency,
+    /// PERMISSION_DENIED otherwise.
+    fn authorize(&self, caller: &str, agency_id: &str) -> Result<Arc<Agency>, Status> {
+        let agency = self
             .agencies
-            .get(&r.agency_id)
+            .get(agency_id)
             .cloned()
-            .ok_or_else(|| Status::not_found(format!("unknown agency {:?}", r.agency_id)))?;
-        if !s
+            .ok_or_else(|| Status::not_found(format!("unknown agency {agency_id:?}")))?;
+        if !self
             .allow
-            .get(&caller)
-            .is_some_and(|a| a.contains(&r.agency_id))
+            .get(caller)
+            .is_some_and(|a| a.contains(agency_id))
         {
-            tracing::warn!(%caller, "signing refused: not allowed for this agency");
+            tracing::warn!(%caller, agency = agency_id, "signing refused: not allowed for this agency");
             return Err(Status::permission_denied(format!(
-                "client {caller:?} may not seal for agency {:?}",
-                r.agency_id
+                "client {caller:?} may not seal for agency {agency_id:?}"
             )));
         }
+        Ok(agency)
+    }
+
+    /// Authorise, sign, log durably; idempotent per (caller, request id).
+    async fn sign(&self, caller: String, r: pb::SignPdfRequest) -> Result<Signed, Status> {
+        let s = self;
+        let agency = s.authorize(&caller, &r.agency_id)?;
         if r.pdf.len() > s.max_document_bytes {
             return Err(Status::resource_exhausted(format!(
                 "the document has {} bytes; the limit is {}",
@@ -211,14 +178,16 @@ impl pb::signer_server::Signer for SignerService {
                             r.request_id
                         )));
                     }
-                    let mut signed = r.pdf.clone();
-                    signed.extend_from_slice(&done.update);
                     let size = s.log.size();
-                    return Ok(pb::SignPdfResponse {
-                        signed_pdf: signed,
-                        entry: Some(s.entry_pb(done.index)?),
-                        checkpoint: Some(s.checkpoint()),
-                        inclusion_proof: Some(s.proof_pb(done.index, size)?),
+                    return Ok(Signed {
+                        pdf: r.pdf,
+                        update: done.update,
+                        meta: pb::SignPdfResponse {
+                            signed_pdf: Vec::new(),
+                            entry: Some(s.entry_pb(done.index)?),
+                            checkpoint: Some(s.checkpoint()),
+                            inclusion_proof: Some(s.proof_pb(done.index, size)?),
+                        },
                     });
                 }
             }
@@ -272,17 +241,19 @@ impl pb::signer_server::Signer for SignerService {
                 })
                 .await
                 .map_err(|e| internal(&e))??;
-            let mut signed_pdf = pdf;
-            signed_pdf.extend_from_slice(&update);
             tracing::info!(index = appended.index, "signed and logged");
-            Ok(pb::SignPdfResponse {
-                signed_pdf,
-                entry: Some(s.entry_pb(appended.index)?),
-                checkpoint: Some(pb::Checkpoint {
-                    note: appended.checkpoint.clone(),
-                    verifier_key: s.log.verifier().to_vkey(),
-                }),
-                inclusion_proof: Some(s.proof_pb(appended.index, appended.size)?),
+            Ok(Signed {
+                pdf,
+                update,
+                meta: pb::SignPdfResponse {
+                    signed_pdf: Vec::new(),
+                    entry: Some(s.entry_pb(appended.index)?),
+                    checkpoint: Some(pb::Checkpoint {
+                        note: appended.checkpoint.clone(),
+                        verifier_key: s.log.verifier().to_vkey(),
+                    }),
+                    inclusion_proof: Some(s.proof_pb(appended.index, appended.size)?),
+                },
             })
         }
         .await;
@@ -294,7 +265,125 @@ impl pb::signer_server::Signer for SignerService {
                 map.remove(k);
             }
         }
-        result.map(Response::new)
+        result
+    }
+}
+
+/// The subject CN of the client certificate, if the caller presented one.
+fn caller_cn<T>(req: &Request<T>) -> Option<String> {
+    let certs = req.peer_certs()?;
+    let leaf = certs.first()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    Some(cn)
+}
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut c = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for p in parts {
+        c.update(p);
+    }
+    let mut h = [0; 32];
+    h.copy_from_slice(c.finish().as_ref());
+    h
+}
+
+fn now() -> (pades::UnixTime, i64) {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (
+        pades::UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+    )
+}
+
+/// `segel.v1.Signer`.
+#[derive(Debug, Clone)]
+pub struct SignerService(pub Arc<Segel>);
+
+#[tonic::async_trait]
+impl pb::signer_server::Signer for SignerService {
+    #[tracing::instrument(skip_all, fields(agency = %req.get_ref().agency_id, bytes = req.get_ref().pdf.len()))]
+    async fn sign_pdf(
+        &self,
+        req: Request<pb::SignPdfRequest>,
+    ) -> Result<Response<pb::SignPdfResponse>, Status> {
+        let caller = caller_cn(&req)
+            .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"))?;
+        let signed = self.0.sign(caller, req.into_inner()).await?;
+        let mut meta = signed.meta;
+        let mut pdf = signed.pdf;
+        pdf.extend_from_slice(&signed.update);
+        meta.signed_pdf = pdf;
+        Ok(Response::new(meta))
+    }
+
+    type SignPdfStreamStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<pb::SignPdfStreamResponse, Status>> + Send>,
+    >;
+
+    #[tracing::instrument(skip_all)]
+    async fn sign_pdf_stream(
+        &self,
+        req: Request<tonic::Streaming<pb::SignPdfStreamRequest>>,
+    ) -> Result<Response<Self::SignPdfStreamStream>, Status> {
+        use pb::sign_pdf_stream_request::Part;
+        let caller = caller_cn(&req)
+            .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"))?;
+        let mut stream = req.into_inner();
+        let mut meta = match stream.message().await?.and_then(|m| m.part) {
+            Some(Part::Metadata(m)) if m.pdf.is_empty() => m,
+            _ => {
+                return Err(invalid(
+                    "the stream must start with the request metadata (without pdf)",
+                ))
+            }
+        };
+        // Refuse before receiving the document.
+        self.0.authorize(&caller, &meta.agency_id)?;
+        let mut pdf = Vec::new();
+        while let Some(msg) = stream.message().await? {
+            match msg.part {
+                Some(Part::Chunk(c)) => {
+                    if pdf.len() + c.len() > self.0.max_document_bytes {
+                        return Err(Status::resource_exhausted(format!(
+                            "the document exceeds the limit of {} bytes",
+                            self.0.max_document_bytes
+                        )));
+                    }
+                    pdf.extend_from_slice(&c);
+                }
+                _ => return Err(invalid("only chunks may follow the metadata")),
+            }
+        }
+        meta.pdf = pdf;
+        let signed = Arc::new(self.0.sign(caller, meta).await?);
+        // Metadata first, then the signed document in chunks cut from the two buffers as they
+        // are sent: one chunk is copied at a time.
+        const CHUNK: usize = 1 << 20;
+        let n_pdf = signed.pdf.len().div_ceil(CHUNK);
+        let n = n_pdf + signed.update.len().div_ceil(CHUNK) + 1;
+        let out = tokio_stream::StreamExt::map(tokio_stream::iter(0..n), move |i| {
+            use pb::sign_pdf_stream_response::Part as Out;
+            let part = if i == 0 {
+                Out::Metadata(signed.meta.clone())
+            } else if i <= n_pdf {
+                let from = (i - 1) * CHUNK;
+                Out::Chunk(signed.pdf[from..(from + CHUNK).min(signed.pdf.len())].to_vec())
+            } else {
+                let from = (i - 1 - n_pdf) * CHUNK;
+                Out::Chunk(signed.update[from..(from + CHUNK).min(signed.update.len())].to_vec())
+            };
+            Ok(pb::SignPdfStreamResponse { part: Some(part) })
+        });
+        Ok(Response::new(Box::pin(out)))
     }
 
     async fn list_agencies(

@@ -350,3 +350,72 @@ async fn retries_are_idempotent_and_200_concurrent_signings_get_distinct_entries
         .expect("the log only grew");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_30_mb_document_is_signed_by_streaming() {
+    use pb::sign_pdf_stream_request::Part;
+    use pb::sign_pdf_stream_response::Part as Out;
+    let server = start(64 * 1024 * 1024).await;
+    let mut signer = SignerClient::new(server.channel(Some("client")).await);
+    let pdf = pades::testing::synthetic_pdf(3, 30 * 1024 * 1024);
+    let mut parts = vec![pb::SignPdfStreamRequest {
+        part: Some(Part::Metadata(request(Vec::new(), "big-1"))),
+    }];
+    for c in pdf.chunks(1 << 20) {
+        parts.push(pb::SignPdfStreamRequest {
+            part: Some(Part::Chunk(c.to_vec())),
+        });
+    }
+    let mut stream = signer
+        .sign_pdf_stream(tokio_stream::iter(parts))
+        .await
+        .expect("stream accepted")
+        .into_inner();
+    let meta = match stream.message().await.expect("first").and_then(|m| m.part) {
+        Some(Out::Metadata(m)) => m,
+        other => panic!("metadata first, got {other:?}"),
+    };
+    let mut signed = Vec::with_capacity(pdf.len() + 64 * 1024);
+    while let Some(m) = stream.message().await.expect("chunk") {
+        match m.part {
+            Some(Out::Chunk(c)) => signed.extend_from_slice(&c),
+            other => panic!("only chunks after the metadata, got {other:?}"),
+        }
+    }
+    assert!(signed.starts_with(&pdf));
+    let entry = meta.entry.expect("entry");
+    check_proof(
+        meta.checkpoint.as_ref().expect("cp"),
+        &entry,
+        meta.inclusion_proof.as_ref().expect("proof"),
+    );
+    let record = tlog::LogEntry::decode(&entry.record).expect("record");
+    let doc = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &signed);
+    assert_eq!(
+        record.document_sha256.as_slice(),
+        doc.as_ref(),
+        "the log names the document received"
+    );
+    let anchors = segel_client::pem::read_certificates(&pki().file("doc-root.pem")).expect("root");
+    let report = pades::verify(
+        &signed,
+        &pades::VerifyOptions {
+            trust_anchors: anchors,
+            time: segel_client::offline::now(),
+        },
+    )
+    .expect("reads");
+    assert!(report.all_passed(), "{report:#?}");
+    // A stream that does not start with metadata is refused.
+    let e = signer
+        .sign_pdf_stream(tokio_stream::iter(vec![pb::SignPdfStreamRequest {
+            part: Some(Part::Chunk(vec![1, 2])),
+        }]))
+        .await;
+    let code = match e {
+        Err(s) => s.code(),
+        Ok(r) => r.into_inner().message().await.expect_err("refused").code(),
+    };
+    assert_eq!(code, Code::InvalidArgument);
+    server.stop().await;
+}
