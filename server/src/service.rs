@@ -386,6 +386,78 @@ impl pb::signer_server::Signer for SignerService {
         Ok(Response::new(Box::pin(out)))
     }
 
+    #[tracing::instrument(skip_all, fields(agency = %req.get_ref().agency_id))]
+    async fn sign_digest(
+        &self,
+        req: Request<pb::SignDigestRequest>,
+    ) -> Result<Response<pb::SignDigestResponse>, Status> {
+        let s = self.0.clone();
+        let caller = caller_cn(&req)
+            .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"))?;
+        let r = req.into_inner();
+        let agency = s.authorize(&caller, &r.agency_id)?;
+        let digest: [u8; 32] = r.message_digest.as_slice().try_into().map_err(|_| {
+            invalid("message_digest must be the 32-byte SHA-256 of the byte ranges")
+        })?;
+        let document_sha256: [u8; 32] = if r.document_sha256.is_empty() {
+            [0; 32]
+        } else {
+            r.document_sha256
+                .as_slice()
+                .try_into()
+                .map_err(|_| invalid("document_sha256 must be 32 bytes"))?
+        };
+        if r.document_ref.len() > MAX_DOCUMENT_REF {
+            return Err(invalid("document_ref too long (≤ 256 bytes)"));
+        }
+        let _permit = s
+            .signing
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Status::unavailable("shutting down"))?;
+        let log = s.log.clone();
+        let (cms, appended) = tokio::task::spawn_blocking(move || -> Result<_, Status> {
+            let signer: &dyn pades::Signer = if r.pss {
+                agency.pss.as_ref()
+            } else {
+                agency.pkcs1.as_ref()
+            };
+            let attrs = agency.identity.signed_attributes(&digest);
+            let signature = signer
+                .sign(&attrs)
+                .map_err(|e| crate::status::engine_status(&pades::Error::Signer(e)))?;
+            let cms = agency
+                .identity
+                .content_info(&attrs, signer.algorithm(), &signature);
+            let appended = log
+                .append(NewEntry {
+                    time_ms: now().1,
+                    agency: agency.id.clone(),
+                    certificate_sha256: agency.cert_sha256,
+                    caller: format!("CN={caller}"),
+                    message_digest: digest,
+                    signature_sha256: sha256(&[&signature]),
+                    document_sha256,
+                    document_ref: (!r.document_ref.is_empty()).then_some(r.document_ref),
+                    request: None,
+                })
+                .map_err(store_status)?;
+            Ok((cms, appended))
+        })
+        .await
+        .map_err(|e| internal(&e))??;
+        Ok(Response::new(pb::SignDigestResponse {
+            cms,
+            entry: Some(s.entry_pb(appended.index)?),
+            checkpoint: Some(pb::Checkpoint {
+                note: appended.checkpoint.clone(),
+                verifier_key: s.log.verifier().to_vkey(),
+            }),
+            inclusion_proof: Some(s.proof_pb(appended.index, appended.size)?),
+        }))
+    }
+
     async fn list_agencies(
         &self,
         req: Request<pb::ListAgenciesRequest>,

@@ -419,3 +419,63 @@ async fn a_30_mb_document_is_signed_by_streaming() {
     assert_eq!(code, Code::InvalidArgument);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_signing_by_digest() {
+    let server = start(4 * 1024 * 1024).await;
+    let mut signer = SignerClient::new(server.channel(Some("client")).await);
+    let pdf = std::fs::read(corpus().join("gs-ps2pdf.pdf")).expect("corpus");
+    // The caller prepares the PDF itself, with room for the CMS.
+    let prepared = pades::prepare(
+        &pdf,
+        &pades::SignatureRequest::new(segel_client::offline::now()),
+        16 * 1024,
+    )
+    .expect("prepare");
+    let resp = signer
+        .sign_digest(pb::SignDigestRequest {
+            agency_id: "dev".into(),
+            message_digest: prepared.digest().to_vec(),
+            document_ref: "remote-1".into(),
+            pss: true,
+            document_sha256: Vec::new(),
+        })
+        .await
+        .expect("signed")
+        .into_inner();
+    let entry = resp.entry.expect("entry");
+    check_proof(
+        resp.checkpoint.as_ref().expect("cp"),
+        &entry,
+        resp.inclusion_proof.as_ref().expect("proof"),
+    );
+    let record = tlog::LogEntry::decode(&entry.record).expect("record");
+    assert_eq!(record.message_digest, prepared.digest());
+    let signed = prepared.embed(&resp.cms).expect("fits").to_vec();
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("remote.pdf");
+    std::fs::write(&out, &signed).expect("write");
+    pdfsig_check(&out, 1).unwrap_or_else(|e| panic!("{e:#}"));
+    let mut verifier = VerifierClient::new(server.channel(None).await);
+    let v = verifier
+        .verify_pdf(pb::VerifyPdfRequest { pdf: signed })
+        .await
+        .expect("verify")
+        .into_inner();
+    assert_eq!(v.overall, "TOTAL-PASSED");
+    assert_eq!(
+        v.signatures[0].log_entry.as_ref().map(|e| e.index),
+        Some(entry.index)
+    );
+    // A digest of the wrong length is refused.
+    let e = signer
+        .sign_digest(pb::SignDigestRequest {
+            agency_id: "dev".into(),
+            message_digest: vec![1; 20],
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    server.stop().await;
+}
