@@ -9,6 +9,7 @@
 //! max_concurrent_signatures = 64      # signings in progress at once
 //! request_timeout_secs = 30
 //! trust_anchors = ["certs-dev/doc-root.pem"]   # for VerifyPdf
+//! metrics_listen = "127.0.0.1:9464"   # Prometheus text on plain HTTP (optional; keep local)
 //!
 //! [tls]
 //! cert = "certs-dev/server.pem"
@@ -86,6 +87,9 @@ pub struct RawConfig {
     /// Trust anchors for verification (PEM files).
     #[serde(default)]
     pub trust_anchors: Vec<PathBuf>,
+    /// Prometheus metrics address (plain HTTP; keep it local). None: no metrics.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
     /// TLS settings.
     pub tls: RawTls,
     /// Agencies.
@@ -192,6 +196,8 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// Verification anchors (DER).
     pub trust_anchors: Vec<Vec<u8>>,
+    /// Metrics address.
+    pub metrics_listen: Option<SocketAddr>,
     /// Server certificate PEM.
     pub tls_cert_pem: Vec<u8>,
     /// Server key PEM.
@@ -285,8 +291,15 @@ impl RawConfig {
                     .insert(id.clone());
             }
         }
+        let metrics_listen = match &self.metrics_listen {
+            None => None,
+            Some(a) => Some(a.parse().map_err(|_| {
+                ConfigError::Invalid(format!("metrics_listen = {a:?} is not an address:port"))
+            })?),
+        };
         Ok(Config {
             listen,
+            metrics_listen,
             data: self.data.clone(),
             origin: self.origin.clone(),
             max_document_bytes: self.max_document_bytes,
@@ -377,6 +390,7 @@ pub fn dev(certs: &Path, data: &Path, listen: &str) -> RawConfig {
         max_concurrent_signatures: default_concurrency(),
         request_timeout_secs: default_timeout(),
         trust_anchors: vec![certs.join("doc-root.pem")],
+        metrics_listen: None,
         tls: RawTls {
             cert: certs.join("server.pem"),
             key: certs.join("server.key"),

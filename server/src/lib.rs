@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod devpki;
+pub mod metrics;
 pub mod serve;
 pub mod service;
 pub mod status;

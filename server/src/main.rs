@@ -193,7 +193,9 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
         }
         (None, true) => {
             prepare_dev_pki(args)?;
-            config::dev(&args.certs, &args.data, &args.listen)
+            let mut c = config::dev(&args.certs, &args.data, &args.listen);
+            c.metrics_listen = Some("127.0.0.1:9464".into());
+            c
         }
         (None, false) => anyhow::bail!("give --config FILE, or --dev for development mode"),
     };
@@ -220,6 +222,13 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        if let Some(addr) = config.metrics_listen {
+            let handle = segel_server::metrics::install().map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+            let at = segel_server::metrics::serve(addr, handle)
+                .await
+                .with_context(|| format!("metrics on {addr}"))?;
+            println!("metrics on http://{at}/metrics");
+        }
         let log = segel_server::serve::open_log(&config).context("opening the signature log")?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -269,6 +269,16 @@ impl Segel {
     }
 }
 
+/// Count a signing request and, when it succeeded, its duration.
+fn record(agency: &str, started: std::time::Instant, error: Option<&Status>) {
+    let outcome = error.map_or_else(|| "ok".to_string(), |e| format!("{:?}", e.code()));
+    metrics::counter!("segel_signatures_total", "agency" => agency.to_string(), "outcome" => outcome).increment(1);
+    if error.is_none() {
+        metrics::histogram!("segel_sign_seconds", "agency" => agency.to_string())
+            .record(started.elapsed().as_secs_f64());
+    }
+}
+
 /// The subject CN of the client certificate, if the caller presented one.
 fn caller_cn<T>(req: &Request<T>) -> Option<String> {
     let certs = req.peer_certs()?;
@@ -316,8 +326,15 @@ impl pb::signer_server::Signer for SignerService {
         req: Request<pb::SignPdfRequest>,
     ) -> Result<Response<pb::SignPdfResponse>, Status> {
         let caller = caller_cn(&req)
-            .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"))?;
-        let signed = self.0.sign(caller, req.into_inner()).await?;
+            .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"));
+        let agency = req.get_ref().agency_id.clone();
+        let started = std::time::Instant::now();
+        let result = match caller {
+            Ok(caller) => self.0.sign(caller, req.into_inner()).await,
+            Err(e) => Err(e),
+        };
+        record(&agency, started, result.as_ref().err());
+        let signed = result?;
         let mut meta = signed.meta;
         let mut pdf = signed.pdf;
         pdf.extend_from_slice(&signed.update);

@@ -1119,6 +1119,8 @@ fn syncer_loop(
         };
         match result {
             Ok(()) => {
+                let n: usize = batches.iter().map(|b| b.jobs.len()).sum();
+                metrics::histogram!("segel_commit_batch_size").record(n as f64);
                 if let Ok(mut ix) = shared.indexes.write() {
                     for b in &batches {
                         for (i, j) in b.jobs.iter().enumerate() {
@@ -1132,6 +1134,7 @@ fn syncer_loop(
                 }
                 if let Some(b) = batches.last() {
                     shared.size.store(b.size, Ordering::Release);
+                    metrics::gauge!("segel_log_size").set(b.size as f64);
                     if let Ok(mut c) = shared.checkpoint.write() {
                         c.clone_from(&b.note);
                     }

@@ -19,6 +19,7 @@ fn config(dir: &Path, certs: &Path) -> std::path::PathBuf {
         r#"listen = "127.0.0.1:0"
 data = "{data}"
 trust_anchors = ["{root}"]
+metrics_listen = "127.0.0.1:0"
 [tls]
 cert = "{cert}"
 key = "{key}"
@@ -47,8 +48,13 @@ agencies = ["dev"]
     path
 }
 
-/// Start the server and read its port from the first line it prints.
+/// Start the server and read its port (and its metrics address) from what it prints.
 fn spawn(config: &Path) -> (Child, u16) {
+    let (child, port, _) = spawn_with_metrics(config);
+    (child, port)
+}
+
+fn spawn_with_metrics(config: &Path) -> (Child, u16, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_segel-server"))
         .arg("--config")
         .arg(config)
@@ -58,11 +64,15 @@ fn spawn(config: &Path) -> (Child, u16) {
         .expect("spawn segel-server");
     let out = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(out).lines();
+    let mut metrics = String::new();
     let port = loop {
         let line = lines
             .next()
             .expect("the server printed its address")
             .expect("line");
+        if let Some(rest) = line.strip_prefix("metrics on http://") {
+            metrics = rest.trim_end_matches("/metrics").to_string();
+        }
         if let Some(rest) = line.strip_prefix("segel-server listening on https://") {
             let addr = rest.split_whitespace().next().expect("addr");
             break addr
@@ -75,7 +85,7 @@ fn spawn(config: &Path) -> (Child, u16) {
     };
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (child, port)
+    (child, port, metrics)
 }
 
 async fn channel(port: u16, certs: &Path) -> Channel {
@@ -184,4 +194,60 @@ async fn every_signature_received_is_in_the_log_after_sigkill() {
         );
         log.close();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_signatures_and_log_size() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = tempfile::tempdir().expect("tempdir");
+    let certs = t.path().join("certs");
+    segel_server::devpki::generate(&certs).expect("dev PKI");
+    let cfg = config(t.path(), &certs);
+    let (mut child, port, metrics) = spawn_with_metrics(&cfg);
+    let mut client = SignerClient::new(channel(port, &certs).await);
+    let pdf = pades::testing::synthetic_pdf(1, 1000);
+    for _ in 0..3 {
+        client
+            .sign_pdf(pb::SignPdfRequest {
+                agency_id: "dev".into(),
+                pdf: pdf.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("signed");
+    }
+    let e = client
+        .sign_pdf(pb::SignPdfRequest {
+            agency_id: "dev".into(),
+            pdf: b"not a pdf".to_vec(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    let mut sock = tokio::net::TcpStream::connect(&metrics)
+        .await
+        .expect("metrics port");
+    sock.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+        .await
+        .expect("request");
+    let mut text = String::new();
+    sock.read_to_string(&mut text).await.expect("response");
+    child.kill().expect("kill");
+    let _ = child.wait();
+    assert!(text.starts_with("HTTP/1.0 200 OK"), "{text}");
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with(needle) && l.contains("outcome=\"ok\"")
+                    || l.starts_with(needle) && !needle.contains("total")
+            })
+            .map(str::to_string)
+    };
+    let ok = line("segel_signatures_total").expect("signatures counter");
+    assert!(ok.ends_with(" 3"), "{ok}");
+    assert!(text.contains("outcome=\"InvalidArgument\""), "{text}");
+    let size = line("segel_log_size").expect("log size gauge");
+    assert!(size.ends_with(" 3"), "{size}");
+    assert!(text.contains("segel_commit_batch_size"), "{text}");
 }
