@@ -48,6 +48,14 @@ pub fn certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, PemError> {
     Ok(certs)
 }
 
+/// The DER of an `ENCRYPTED PRIVATE KEY` (PKCS#8 PBES2) block, if the text holds one.
+///
+/// # Errors
+/// A malformed block.
+pub fn encrypted_private_key(text: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, PemError> {
+    Ok(blocks(text, "ENCRYPTED PRIVATE KEY")?.pop())
+}
+
 /// The private key of a PEM text (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`), as DER.
 ///
 /// # Errors
