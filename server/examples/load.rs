@@ -26,6 +26,7 @@ fn request(pdf: &[u8]) -> pb::SignPdfRequest {
         request_id: String::new(),
         document_ref: String::new(),
         options: None,
+        size_hint: 0,
     }
 }
 

@@ -365,7 +365,19 @@ impl pb::signer_server::Signer for SignerService {
         };
         // Refuse before receiving the document.
         self.0.authorize(&caller, &meta.agency_id)?;
-        let mut pdf = Vec::new();
+        if meta.size_hint > self.0.max_document_bytes as u64 {
+            return Err(Status::resource_exhausted(format!(
+                "the document has {} bytes; the limit is {}",
+                meta.size_hint, self.0.max_document_bytes
+            )));
+        }
+        // One allocation for the document and the update that will follow it, when the size
+        // is announced: peak memory stays the document plus a constant.
+        let mut pdf = Vec::with_capacity(
+            usize::try_from(meta.size_hint)
+                .unwrap_or(0)
+                .saturating_add(64 * 1024),
+        );
         while let Some(msg) = stream.message().await? {
             match msg.part {
                 Some(Part::Chunk(c)) => {

@@ -131,6 +131,7 @@ async fn every_signature_received_is_in_the_log_after_sigkill() {
                         request_id: format!("r{round}-w{w}-{i}"),
                         document_ref: String::new(),
                         options: None,
+                        size_hint: 0,
                     };
                     match client.sign_pdf(req).await {
                         Ok(r) => {

@@ -85,6 +85,7 @@ fn request(pdf: Vec<u8>, request_id: &str) -> pb::SignPdfRequest {
         agency_id: "dev".into(),
         pdf,
         request_id: request_id.into(),
+        size_hint: 0,
         document_ref: "B-17/SIOLA/XI/2026".into(),
         options: Some(pb::SignOptions {
             reason: "Rekomendasi disetujui".into(),
@@ -358,8 +359,10 @@ async fn a_30_mb_document_is_signed_by_streaming() {
     let server = start(64 * 1024 * 1024).await;
     let mut signer = SignerClient::new(server.channel(Some("client")).await);
     let pdf = pades::testing::synthetic_pdf(3, 30 * 1024 * 1024);
+    let mut meta_req = request(Vec::new(), "big-1");
+    meta_req.size_hint = pdf.len() as u64;
     let mut parts = vec![pb::SignPdfStreamRequest {
-        part: Some(Part::Metadata(request(Vec::new(), "big-1"))),
+        part: Some(Part::Metadata(meta_req)),
     }];
     for c in pdf.chunks(1 << 20) {
         parts.push(pb::SignPdfStreamRequest {
