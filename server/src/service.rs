@@ -59,10 +59,25 @@ impl Segel {
     }
 
     fn checkpoint(&self) -> pb::Checkpoint {
-        pb::Checkpoint {
-            note: self.log.checkpoint(),
-            verifier_key: self.log.verifier().to_vkey(),
-        }
+        self.checkpoint_and_size().0
+    }
+
+    /// The latest checkpoint and the tree size it names, read together, so that proofs made at
+    /// that size check against that very note even while appends go on.
+    fn checkpoint_and_size(&self) -> (pb::Checkpoint, u64) {
+        let note = self.log.checkpoint();
+        let size = note
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        (
+            pb::Checkpoint {
+                note,
+                verifier_key: self.log.verifier().to_vkey(),
+            },
+            size,
+        )
     }
 
     fn entry_pb(&self, index: u64) -> Result<pb::LogEntry, Status> {
@@ -178,14 +193,14 @@ impl Segel {
                             r.request_id
                         )));
                     }
-                    let size = s.log.size();
+                    let (checkpoint, size) = s.checkpoint_and_size();
                     return Ok(Signed {
                         pdf: r.pdf,
                         update: done.update,
                         meta: pb::SignPdfResponse {
                             signed_pdf: Vec::new(),
                             entry: Some(s.entry_pb(done.index)?),
-                            checkpoint: Some(s.checkpoint()),
+                            checkpoint: Some(checkpoint),
                             inclusion_proof: Some(s.proof_pb(done.index, size)?),
                         },
                     });
@@ -544,7 +559,7 @@ impl pb::verifier_server::Verifier for VerifierService {
         .await
         .map_err(|e| internal(&e))?
         .map_err(|e| crate::status::engine_status(&e))?;
-        let size = s.log.size();
+        let (checkpoint, size) = s.checkpoint_and_size();
         let mut signatures = Vec::new();
         for sig in &report.signatures {
             let mut v = pb::SignatureVerdict {
@@ -578,7 +593,7 @@ impl pb::verifier_server::Verifier for VerifierService {
         Ok(Response::new(pb::VerifyPdfResponse {
             overall: report.overall().to_string(),
             signatures,
-            checkpoint: Some(s.checkpoint()),
+            checkpoint: Some(checkpoint),
         }))
     }
 }

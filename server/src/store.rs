@@ -1133,11 +1133,13 @@ fn syncer_loop(
                     }
                 }
                 if let Some(b) = batches.last() {
-                    shared.size.store(b.size, Ordering::Release);
-                    metrics::gauge!("segel_log_size").set(b.size as f64);
+                    // The checkpoint first: whoever sees the new size also finds a checkpoint
+                    // at least that large.
                     if let Ok(mut c) = shared.checkpoint.write() {
                         c.clone_from(&b.note);
                     }
+                    shared.size.store(b.size, Ordering::Release);
+                    metrics::gauge!("segel_log_size").set(b.size as f64);
                 }
                 for b in batches {
                     for (i, j) in b.jobs.into_iter().enumerate() {
