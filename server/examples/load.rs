@@ -93,6 +93,8 @@ async fn main() -> anyhow::Result<()> {
                 v.push(
                     Channel::from_shared(format!("https://localhost:{port}"))?
                         .tls_config(tls.clone())?
+                        .initial_stream_window_size(Some(4 << 20))
+                        .initial_connection_window_size(Some(16 << 20))
                         .connect()
                         .await?,
                 );

@@ -70,6 +70,9 @@ pub async fn serve(
     let result = Server::builder()
         .tls_config(tls)?
         .timeout(timeout)
+        // Documents are large messages: windows that hold one without waiting for updates.
+        .initial_stream_window_size(Some(4 << 20))
+        .initial_connection_window_size(Some(16 << 20))
         .add_service(health)
         .add_optional_service(reflection)
         .add_service(
