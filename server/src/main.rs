@@ -149,14 +149,17 @@ fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyho
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as i64);
                 let a = log.append(NewEntry {
-                    time_ms: ms,
-                    agency: "dev".into(),
-                    certificate_sha256: [1; 32],
-                    caller: "CN=segel-load".into(),
-                    message_digest: doc,
-                    signature_sha256: tlog::leaf_hash(&doc),
-                    document_sha256: doc,
-                    document_ref: None,
+                    record: tlog::LogEntry {
+                        index: 0,
+                        time_ms: ms,
+                        agency: "dev".into(),
+                        certificate_sha256: [1; 32],
+                        caller: "CN=segel-load".into(),
+                        message_digest: doc,
+                        signature_sha256: tlog::leaf_hash(&doc),
+                        document_sha256: doc,
+                        document_ref: None,
+                    },
                     request: None,
                 })?;
                 if acks {

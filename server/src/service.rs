@@ -234,16 +234,19 @@ impl Segel {
                     let signed = pades::sign(&pdf, &request, signer, &agency2.identity)
                         .map_err(|e| crate::status::engine_status(&e))?;
                     let update = signed.tail().to_vec();
-                    let document_sha256 = sha256(&[&pdf, &update]);
+                    let document_sha256 = signed.document_sha256();
                     let entry = NewEntry {
-                        time_ms: ms,
-                        agency: agency2.id.clone(),
-                        certificate_sha256: agency2.cert_sha256,
-                        caller: format!("CN={caller}"),
-                        message_digest: signed.message_digest(),
-                        signature_sha256: sha256(&[signed.signature()]),
-                        document_sha256,
-                        document_ref,
+                        record: tlog::LogEntry {
+                            index: 0,
+                            time_ms: ms,
+                            agency: agency2.id.clone(),
+                            certificate_sha256: agency2.cert_sha256,
+                            caller: format!("CN={caller}"),
+                            message_digest: signed.message_digest(),
+                            signature_sha256: sha256(&[signed.signature()]),
+                            document_sha256,
+                            document_ref,
+                        },
                         request: key_for_record.map(|k| RequestRecord {
                             key: k,
                             input_sha256,
@@ -476,14 +479,17 @@ impl pb::signer_server::Signer for SignerService {
                 .content_info(&attrs, signer.algorithm(), &signature);
             let appended = log
                 .append(NewEntry {
-                    time_ms: now().1,
-                    agency: agency.id.clone(),
-                    certificate_sha256: agency.cert_sha256,
-                    caller: format!("CN={caller}"),
-                    message_digest: digest,
-                    signature_sha256: sha256(&[&signature]),
-                    document_sha256,
-                    document_ref: (!r.document_ref.is_empty()).then_some(r.document_ref),
+                    record: tlog::LogEntry {
+                        index: 0,
+                        time_ms: now().1,
+                        agency: agency.id.clone(),
+                        certificate_sha256: agency.cert_sha256,
+                        caller: format!("CN={caller}"),
+                        message_digest: digest,
+                        signature_sha256: sha256(&[&signature]),
+                        document_sha256,
+                        document_ref: (!r.document_ref.is_empty()).then_some(r.document_ref),
+                    },
                     request: None,
                 })
                 .map_err(store_status)?;

@@ -179,25 +179,11 @@ impl Indexes {
     }
 }
 
-/// What a caller gives to be logged (the index is assigned by the log).
+/// What a caller gives to be logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEntry {
-    /// Unix milliseconds.
-    pub time_ms: i64,
-    /// Agency id.
-    pub agency: String,
-    /// SHA-256 of the signer certificate.
-    pub certificate_sha256: Hash,
-    /// Caller identity.
-    pub caller: String,
-    /// CMS message digest.
-    pub message_digest: Hash,
-    /// SHA-256 of the signature value.
-    pub signature_sha256: Hash,
-    /// SHA-256 of the signed PDF.
-    pub document_sha256: Hash,
-    /// Optional document reference.
-    pub document_ref: Option<String>,
+    /// The record; its `index` is ignored and assigned by the log.
+    pub record: LogEntry,
     /// Idempotency record written atomically with the entry, if the caller gave a request id.
     pub request: Option<RequestRecord>,
 }
@@ -248,14 +234,7 @@ impl NewEntry {
     fn at(&self, index: u64) -> LogEntry {
         LogEntry {
             index,
-            time_ms: self.time_ms,
-            agency: self.agency.clone(),
-            certificate_sha256: self.certificate_sha256,
-            caller: self.caller.clone(),
-            message_digest: self.message_digest,
-            signature_sha256: self.signature_sha256,
-            document_sha256: self.document_sha256,
-            document_ref: self.document_ref.clone(),
+            ..self.record.clone()
         }
     }
 }
@@ -473,7 +452,7 @@ impl Log {
     /// [`StoreError::Entry`] for an invalid entry; [`StoreError::WriterStopped`] if the log
     /// stopped accepting appends after a failure.
     pub fn append(&self, entry: NewEntry) -> Result<Appended, StoreError> {
-        entry.at(0).check()?;
+        entry.record.check()?;
         let tx = self
             .tx
             .lock()
@@ -1125,8 +1104,8 @@ fn syncer_loop(
                     for b in &batches {
                         for (i, j) in b.jobs.iter().enumerate() {
                             ix.add(
-                                &j.entry.document_sha256,
-                                &j.entry.signature_sha256,
+                                &j.entry.record.document_sha256,
+                                &j.entry.record.signature_sha256,
                                 b.first_index + i as u64,
                             );
                         }
@@ -1279,14 +1258,17 @@ mod tests {
     fn entry(i: u64) -> NewEntry {
         let doc = tlog::leaf_hash(format!("doc {i}").as_bytes());
         NewEntry {
-            time_ms: 1_795_942_800_000 + i as i64,
-            agency: "dev".into(),
-            certificate_sha256: [9; 32],
-            caller: "CN=siola-dev".into(),
-            message_digest: tlog::leaf_hash(format!("md {i}").as_bytes()),
-            signature_sha256: tlog::leaf_hash(format!("sig {i}").as_bytes()),
-            document_sha256: doc,
-            document_ref: (i % 2 == 0).then(|| format!("B-{i}/SIOLA/2026")),
+            record: LogEntry {
+                index: 0,
+                time_ms: 1_795_942_800_000 + i as i64,
+                agency: "dev".into(),
+                certificate_sha256: [9; 32],
+                caller: "CN=siola-dev".into(),
+                message_digest: tlog::leaf_hash(format!("md {i}").as_bytes()),
+                signature_sha256: tlog::leaf_hash(format!("sig {i}").as_bytes()),
+                document_sha256: doc,
+                document_ref: (i % 2 == 0).then(|| format!("B-{i}/SIOLA/2026")),
+            },
             request: None,
         }
     }
@@ -1373,17 +1355,12 @@ mod tests {
         assert_eq!(log.size(), 237);
         assert_eq!(
             log.entry(0).expect("read").expect("entry").document_sha256,
-            entry(0).document_sha256
+            entry(0).record.document_sha256
         );
         assert_eq!(first.index, 0);
-        assert!(
-            log.append(NewEntry {
-                agency: String::new(),
-                ..entry(1)
-            })
-            .is_err(),
-            "invalid entries are refused"
-        );
+        let mut invalid = entry(1);
+        invalid.record.agency = String::new();
+        assert!(log.append(invalid).is_err(), "invalid entries are refused");
     }
 
     impl Appended {
