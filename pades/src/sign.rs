@@ -658,7 +658,9 @@ pub(crate) fn collect_fields(doc: &Document<'_>, roots: &[Object]) -> Result<Vec
     while let Some((obj, prefix, inherited_ft, depth)) = stack.pop() {
         let Some(r) = obj.as_ref() else { continue };
         if depth > MAX_TREE_DEPTH {
-            return Err(Error::Limit(LimitError::Nesting { offset: 0 }));
+            return Err(Error::structure(format!(
+                "the page tree is nested deeper than {MAX_TREE_DEPTH} levels (at {r})"
+            )));
         }
         if !seen.insert(r) {
             return Err(Error::structure(format!(
@@ -752,7 +754,9 @@ fn find_page(doc: &Document<'_>, catalog: &Dict, n: u32) -> Result<(ObjRef, Dict
             )));
         }
         if depth > MAX_TREE_DEPTH {
-            return Err(Error::Limit(LimitError::Nesting { offset: 0 }));
+            return Err(Error::structure(format!(
+                "the page tree is nested deeper than {MAX_TREE_DEPTH} levels (at {r})"
+            )));
         }
         if visited.len() > MAX_PAGE_NODES {
             return Err(Error::Limit(LimitError::Count {

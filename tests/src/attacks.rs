@@ -306,7 +306,6 @@ pub fn wrap_signature(data: &[u8], sig_ref: ObjRef, byte_range: [usize; 4]) -> V
     moved.extend_from_slice(&data[b..b + d]);
     // Re-list every object of the file at its shifted offset if it lay after `b`.
     let doc = Document::open(data).expect("opens");
-    let (_, _) = (a, &doc);
     let mut objects = Vec::new();
     for n in 0..doc.max_object_number() {
         if let Some(pades::pdf::XrefEntry::InFile { offset, gen }) = doc.entry(n) {
