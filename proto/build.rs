@@ -8,6 +8,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(["segel/v1/segel.proto"], ["."])?;
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("segel_descriptor.bin"), fds.encode_to_vec())?;
-    tonic_prost_build::configure().compile_fds(fds)?;
+    // Documents as `bytes::Bytes`: decoding takes a slice of the received buffer instead of
+    // copying the document, and a streamed reply can hand out slices of the signed document.
+    let mut config = tonic_prost_build::configure();
+    for field in [
+        ".segel.v1.SignPdfRequest.pdf",
+        ".segel.v1.SignPdfResponse.signed_pdf",
+        ".segel.v1.SignPdfStreamRequest",
+        ".segel.v1.SignPdfStreamResponse",
+        ".segel.v1.VerifyPdfRequest.pdf",
+    ] {
+        config = config.bytes(field);
+    }
+    config.compile_fds(fds)?;
     Ok(())
 }

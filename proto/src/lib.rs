@@ -7,6 +7,9 @@ pub mod v1 {
     tonic::include_proto!("segel.v1");
 }
 
+/// The `bytes` crate of the generated documents' fields (`pdf`, `signed_pdf`, chunks).
+pub use bytes;
+
 /// The encoded `FileDescriptorSet` of the API, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/segel_descriptor.bin"));

@@ -5,7 +5,6 @@
 //!
 //! `cargo run --release -p segel-server --example load [-- SECONDS_PER_LEVEL]`
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use segel_proto::v1 as pb;
@@ -19,10 +18,49 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn request(pdf: &[u8]) -> pb::SignPdfRequest {
+/// CPU time (user + system) used so far by this process's threads, split into the server's
+/// (its runtime, blocking pool, log and sled threads) and the load generator's, from
+/// `/proc/self/task/*/stat`. Threads that ended are not counted (the server's are long-lived).
+fn cpu_split() -> (Duration, Duration) {
+    let mut server = 0;
+    let mut client = 0;
+    for t in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let name = head.split_once('(').map_or("", |(_, n)| n);
+        // Field 3 (the state) is the first after ')'; utime and stime are fields 14 and 15.
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let field = |n: usize| {
+            f.get(n - 3)
+                .and_then(|w| w.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let ticks = field(14) + field(15);
+        if name.starts_with("client") || name == "load" {
+            client += ticks;
+        } else {
+            server += ticks;
+        }
+    }
+    // Clock ticks of 10 ms (USER_HZ is 100 on Linux).
+    (
+        Duration::from_millis(server * 10),
+        Duration::from_millis(client * 10),
+    )
+}
+
+fn request(pdf: &bytes::Bytes) -> pb::SignPdfRequest {
     pb::SignPdfRequest {
         agency_id: "dev".into(),
-        pdf: pdf.to_vec(),
+        pdf: pdf.clone(),
         request_id: String::new(),
         document_ref: String::new(),
         options: None,
@@ -48,8 +86,21 @@ fn openssl_rsa2048() -> Option<f64> {
     nums.iter().rev().nth(1).copied()
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // The server and the load generator on runtimes of their own (named threads), so that the
+    // CPU each uses can be told apart.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("server")
+        .enable_all()
+        .build()?;
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("client")
+        .enable_all()
+        .build()?;
+    client_rt.block_on(run(server_rt.handle().clone()))
+}
+
+async fn run(server_rt: tokio::runtime::Handle) -> anyhow::Result<()> {
     let secs: u64 = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
@@ -63,12 +114,18 @@ async fn main() -> anyhow::Result<()> {
     let cfg =
         segel_server::config::dev(&certs, &dir.path().join("log"), "127.0.0.1:0").resolve(now)?;
     let log = segel_server::serve::open_log(&cfg)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let port = listener.local_addr()?.port();
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    std_listener.set_nonblocking(true)?;
+    let port = std_listener.local_addr()?.port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(segel_server::serve::serve(cfg, log, listener, async {
-        let _ = stopped.await;
-    }));
+    let server = server_rt.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(std_listener)?;
+        segel_server::serve::serve(cfg, log, listener, async {
+            let _ = stopped.await;
+        })
+        .await?;
+        anyhow::Ok(())
+    });
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(std::fs::read(
             certs.join("tls-ca.pem"),
@@ -78,14 +135,26 @@ async fn main() -> anyhow::Result<()> {
             std::fs::read(certs.join("client.key"))?,
         ))
         .domain_name("localhost");
-    let pdf = Arc::new(pades::testing::synthetic_pdf(1, 100 * 1024));
+    let pdf = bytes::Bytes::from(pades::testing::synthetic_pdf(1, 100 * 1024));
     println!("document: {} bytes; {secs} s per level", pdf.len());
     let mut peak: f64 = 0.0;
     println!(
-        "{:>11} {:>10} {:>9} {:>9}",
-        "concurrency", "sig/s", "p50 ms", "p99 ms"
+        "{:>11} {:>8} {:>7} {:>7} {:>12} {:>16} {:>16}",
+        "concurrency",
+        "sig/s",
+        "p50 ms",
+        "p99 ms",
+        "server cores",
+        "server µs/sig",
+        "client µs/sig"
     );
-    for conc in [1usize, 4, 16, 64] {
+    // SEGEL_LOAD_LEVELS=16,64 runs only those concurrency levels (e.g. under a profiler).
+    let levels: Vec<usize> = std::env::var("SEGEL_LOAD_LEVELS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| vec![1, 4, 16, 64]);
+    for conc in levels {
         // A few connections shared by the workers, as a client library would.
         let channels: Vec<Channel> = {
             let mut v = Vec::new();
@@ -117,17 +186,25 @@ async fn main() -> anyhow::Result<()> {
             }));
         }
         let started = Instant::now();
+        let (server0, client0) = cpu_split();
         let mut lat: Vec<Duration> = Vec::new();
         for t in tasks {
             lat.extend(t.await?);
         }
-        let rate = lat.len() as f64 / started.elapsed().as_secs_f64();
+        let wall = started.elapsed().as_secs_f64();
+        let rate = lat.len() as f64 / wall;
+        let (server1, client1) = cpu_split();
+        let server_cpu = (server1 - server0).as_secs_f64();
+        let client_cpu = (client1 - client0).as_secs_f64();
         lat.sort_unstable();
         peak = peak.max(rate);
         println!(
-            "{conc:>11} {rate:>10.0} {:>9.2} {:>9.2}",
+            "{conc:>11} {rate:>8.0} {:>7.2} {:>7.2} {:>12.2} {:>16.0} {:>16.0}",
             percentile(&lat, 0.5).as_secs_f64() * 1e3,
-            percentile(&lat, 0.99).as_secs_f64() * 1e3
+            percentile(&lat, 0.99).as_secs_f64() * 1e3,
+            server_cpu / wall,
+            server_cpu / lat.len() as f64 * 1e6,
+            client_cpu / lat.len() as f64 * 1e6
         );
     }
     // Open loop at half the peak rate.
@@ -164,6 +241,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let _ = stop.send(());
     server.await??;
+    drop(server_rt);
     match openssl_rsa2048() {
         Some(o) => println!(
             "openssl speed -multi 2 rsa2048: {o:.0} sign/s; Segel peak {peak:.0} sig/s = {:.0}% of it",

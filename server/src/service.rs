@@ -27,6 +27,8 @@ pub struct Segel {
     trust_anchors: Arc<Vec<Vec<u8>>>,
     log: Arc<Log>,
     signing: Arc<Semaphore>,
+    /// Private-key operations running at once: one per core.
+    cpu: Arc<Semaphore>,
     max_document_bytes: usize,
     /// One lock per (caller, request id) in progress, so that concurrent retries do not both sign.
     requests: Mutex<HashMap<Vec<u8>, Arc<Mutex<()>>>>,
@@ -53,6 +55,9 @@ impl Segel {
             trust_anchors: Arc::new(config.trust_anchors),
             log,
             signing: Arc::new(Semaphore::new(config.max_concurrent_signatures)),
+            cpu: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(1, usize::from),
+            )),
             max_document_bytes: config.max_document_bytes,
             requests: Mutex::new(HashMap::new()),
         })
@@ -109,8 +114,8 @@ impl Segel {
 
 /// A signed document: the caller's bytes, the update to append, and the response fields.
 struct Signed {
-    pdf: Vec<u8>,
-    update: Vec<u8>,
+    pdf: bytes::Bytes,
+    update: bytes::Bytes,
     meta: pb::SignPdfResponse,
 }
 
@@ -137,14 +142,21 @@ impl Segel {
     }
 
     /// Authorise, sign, log durably; idempotent per (caller, request id).
-    async fn sign(&self, caller: String, r: pb::SignPdfRequest) -> Result<Signed, Status> {
-        let s = self;
-        let agency = s.authorize(&caller, &r.agency_id)?;
-        if r.pdf.len() > s.max_document_bytes {
+    ///
+    /// The work runs in a task of its own: a caller that goes away (deadline, cancelled
+    /// stream) does not release the request id's lock before the entry is durable, so a
+    /// retry waits for it and returns it instead of signing a second time.
+    async fn sign(
+        self: &Arc<Self>,
+        caller: String,
+        r: pb::SignPdfRequest,
+    ) -> Result<Signed, Status> {
+        let agency = self.authorize(&caller, &r.agency_id)?;
+        if r.pdf.len() > self.max_document_bytes {
             return Err(Status::resource_exhausted(format!(
                 "the document has {} bytes; the limit is {}",
                 r.pdf.len(),
-                s.max_document_bytes
+                self.max_document_bytes
             )));
         }
         if r.request_id.len() > MAX_REQUEST_ID || r.document_ref.len() > MAX_DOCUMENT_REF {
@@ -152,14 +164,19 @@ impl Segel {
                 "request_id (≤ 128 bytes) or document_ref (≤ 256 bytes) too long",
             ));
         }
-        let opts = r.options.unwrap_or_default();
-        // Only an idempotent request needs the input's own hash.
-        let input_sha256 = if r.request_id.is_empty() {
-            [0; 32]
-        } else {
-            sha256(&[&r.pdf])
-        };
+        let s = self.clone();
+        tokio::spawn(async move { s.sign_task(caller, agency, r).await })
+            .await
+            .map_err(|e| internal(&e))?
+    }
 
+    async fn sign_task(
+        &self,
+        caller: String,
+        agency: Arc<Agency>,
+        r: pb::SignPdfRequest,
+    ) -> Result<Signed, Status> {
+        let s = self;
         // Idempotency: one attempt per (caller, request id) at a time; a durable earlier
         // result is returned as it was.
         let key = (!r.request_id.is_empty()).then(|| {
@@ -179,103 +196,12 @@ impl Segel {
             ),
             None => None,
         };
-        let _guard = match &lock {
+        let guard = match &lock {
             Some(l) => Some(l.lock().await),
             None => None,
         };
-        let key_for_record = key.clone();
-        let result = async {
-            if let Some(k) = &key {
-                if let Some(done) = s.log.request(k).map_err(store_status)? {
-                    if done.input_sha256 != input_sha256 {
-                        return Err(Status::already_exists(format!(
-                            "request_id {:?} was used with another document",
-                            r.request_id
-                        )));
-                    }
-                    let (checkpoint, size) = s.checkpoint_and_size();
-                    return Ok(Signed {
-                        pdf: r.pdf,
-                        update: done.update,
-                        meta: pb::SignPdfResponse {
-                            signed_pdf: Vec::new(),
-                            entry: Some(s.entry_pb(done.index)?),
-                            checkpoint: Some(checkpoint),
-                            inclusion_proof: Some(s.proof_pb(done.index, size)?),
-                        },
-                    });
-                }
-            }
-            let _permit = s
-                .signing
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| Status::unavailable("shutting down"))?;
-            let log = s.log.clone();
-            let pdf = r.pdf;
-            let document_ref = (!r.document_ref.is_empty()).then_some(r.document_ref);
-            let agency2 = agency.clone();
-            let (pdf, appended, update) =
-                tokio::task::spawn_blocking(move || -> Result<_, Status> {
-                    let (t, ms) = now();
-                    let mut request = pades::SignatureRequest::new(t);
-                    request.reason = (!opts.reason.is_empty()).then_some(opts.reason);
-                    request.location = (!opts.location.is_empty()).then_some(opts.location);
-                    request.contact_info =
-                        (!opts.contact_info.is_empty()).then_some(opts.contact_info);
-                    request.field = (!opts.field_name.is_empty()).then_some(opts.field_name);
-                    request.page = opts.page.max(1);
-                    let signer: &dyn pades::Signer = if opts.pss {
-                        agency2.pss.as_ref()
-                    } else {
-                        agency2.pkcs1.as_ref()
-                    };
-                    let signed = pades::sign(&pdf, &request, signer, &agency2.identity)
-                        .map_err(|e| crate::status::engine_status(&e))?;
-                    let update = signed.tail().to_vec();
-                    let document_sha256 = signed.document_sha256();
-                    let entry = NewEntry {
-                        record: tlog::LogEntry {
-                            index: 0,
-                            time_ms: ms,
-                            agency: agency2.id.clone(),
-                            certificate_sha256: agency2.cert_sha256,
-                            caller: format!("CN={caller}"),
-                            message_digest: signed.message_digest(),
-                            signature_sha256: sha256(&[signed.signature()]),
-                            document_sha256,
-                            document_ref,
-                        },
-                        request: key_for_record.map(|k| RequestRecord {
-                            key: k,
-                            input_sha256,
-                            update: update.clone(),
-                        }),
-                    };
-                    drop(signed);
-                    let appended = log.append(entry).map_err(store_status)?;
-                    Ok((pdf, appended, update))
-                })
-                .await
-                .map_err(|e| internal(&e))??;
-            tracing::info!(index = appended.index, "signed and logged");
-            Ok(Signed {
-                pdf,
-                update,
-                meta: pb::SignPdfResponse {
-                    signed_pdf: Vec::new(),
-                    entry: Some(s.entry_pb(appended.index)?),
-                    checkpoint: Some(pb::Checkpoint {
-                        note: appended.checkpoint.clone(),
-                        verifier_key: s.log.verifier().to_vkey(),
-                    }),
-                    inclusion_proof: Some(s.proof_pb(appended.index, appended.size)?),
-                },
-            })
-        }
-        .await;
-        drop(_guard);
+        let result = s.sign_once(caller, agency, r, key.clone()).await;
+        drop(guard);
         if let (Some(k), Some(l)) = (&key, &lock) {
             let mut map = s.requests.lock().await;
             // Forget the lock when nobody else waits on it (the map's and ours).
@@ -284,6 +210,122 @@ impl Segel {
             }
         }
         result
+    }
+
+    /// One signing attempt under the request id's lock (if any).
+    async fn sign_once(
+        &self,
+        caller: String,
+        agency: Arc<Agency>,
+        r: pb::SignPdfRequest,
+        key: Option<Vec<u8>>,
+    ) -> Result<Signed, Status> {
+        let s = self;
+        let opts = r.options.unwrap_or_default();
+        // Only an idempotent request needs the input's own hash.
+        let input_sha256 = if key.is_some() {
+            sha256(&[&r.pdf])
+        } else {
+            [0; 32]
+        };
+        if let Some(k) = &key {
+            if let Some(done) = s.log.request(k).map_err(store_status)? {
+                if done.input_sha256 != input_sha256 {
+                    return Err(Status::already_exists(format!(
+                        "request_id {:?} was used with another document",
+                        r.request_id
+                    )));
+                }
+                let (checkpoint, size) = s.checkpoint_and_size();
+                return Ok(Signed {
+                    pdf: r.pdf,
+                    update: done.update.into(),
+                    meta: pb::SignPdfResponse {
+                        signed_pdf: bytes::Bytes::new(),
+                        entry: Some(s.entry_pb(done.index)?),
+                        checkpoint: Some(checkpoint),
+                        inclusion_proof: Some(s.proof_pb(done.index, size)?),
+                    },
+                });
+            }
+        }
+        let _permit = s
+            .signing
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Status::unavailable("shutting down"))?;
+        let pdf = r.pdf;
+        let document_ref = (!r.document_ref.is_empty()).then_some(r.document_ref);
+        // Tell the log an append is coming, so that a commit under load waits for it.
+        let announced = s.log.announce();
+        // The private-key operation on the blocking pool, at most one per core at a time (more
+        // would only make the network tasks wait behind them).
+        let (entry, pdf, update) = {
+            let _cpu = s
+                .cpu
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| Status::unavailable("shutting down"))?;
+            tokio::task::spawn_blocking(move || -> Result<_, Status> {
+                let (t, ms) = now();
+                let mut request = pades::SignatureRequest::new(t);
+                request.reason = (!opts.reason.is_empty()).then_some(opts.reason);
+                request.location = (!opts.location.is_empty()).then_some(opts.location);
+                request.contact_info = (!opts.contact_info.is_empty()).then_some(opts.contact_info);
+                request.field = (!opts.field_name.is_empty()).then_some(opts.field_name);
+                request.page = opts.page.max(1);
+                let signer: &dyn pades::Signer = if opts.pss {
+                    agency.pss.as_ref()
+                } else {
+                    agency.pkcs1.as_ref()
+                };
+                let signed = pades::sign(&pdf, &request, signer, &agency.identity)
+                    .map_err(|e| crate::status::engine_status(&e))?;
+                let update = bytes::Bytes::from(signed.tail().to_vec());
+                let entry = NewEntry {
+                    record: tlog::LogEntry {
+                        index: 0,
+                        time_ms: ms,
+                        agency: agency.id.clone(),
+                        certificate_sha256: agency.cert_sha256,
+                        caller: format!("CN={caller}"),
+                        message_digest: signed.message_digest(),
+                        signature_sha256: sha256(&[signed.signature()]),
+                        document_sha256: signed.document_sha256(),
+                        document_ref,
+                    },
+                    request: key.map(|k| RequestRecord {
+                        key: k,
+                        input_sha256,
+                        update: update.to_vec(),
+                    }),
+                };
+                Ok((entry, pdf, update))
+            })
+            .await
+            .map_err(|e| internal(&e))??
+        };
+        let appended = s
+            .log
+            .append_async(entry, Some(announced))
+            .await
+            .map_err(store_status)?;
+        tracing::info!(index = appended.index, "signed and logged");
+        Ok(Signed {
+            pdf,
+            update,
+            meta: pb::SignPdfResponse {
+                signed_pdf: bytes::Bytes::new(),
+                entry: Some(s.entry_pb(appended.index)?),
+                checkpoint: Some(pb::Checkpoint {
+                    note: appended.checkpoint.clone(),
+                    verifier_key: s.log.verifier().to_vkey(),
+                }),
+                inclusion_proof: Some(s.proof_pb(appended.index, appended.size)?),
+            },
+        })
     }
 }
 
@@ -354,9 +396,10 @@ impl pb::signer_server::Signer for SignerService {
         record(&agency, started, result.as_ref().err());
         let signed = result?;
         let mut meta = signed.meta;
-        let mut pdf = signed.pdf;
+        let mut pdf = Vec::with_capacity(signed.pdf.len() + signed.update.len());
+        pdf.extend_from_slice(&signed.pdf);
         pdf.extend_from_slice(&signed.update);
-        meta.signed_pdf = pdf;
+        meta.signed_pdf = pdf.into();
         Ok(Response::new(meta))
     }
 
@@ -410,10 +453,10 @@ impl pb::signer_server::Signer for SignerService {
                 _ => return Err(invalid("only chunks may follow the metadata")),
             }
         }
-        meta.pdf = pdf;
+        meta.pdf = pdf.into();
         let signed = Arc::new(self.0.sign(caller, meta).await?);
-        // Metadata first, then the signed document in chunks cut from the two buffers as they
-        // are sent: one chunk is copied at a time.
+        // Metadata first, then the signed document in chunks: slices of the two buffers, no
+        // copies.
         const CHUNK: usize = 1 << 20;
         let n_pdf = signed.pdf.len().div_ceil(CHUNK);
         let n = n_pdf + signed.update.len().div_ceil(CHUNK) + 1;
@@ -423,10 +466,14 @@ impl pb::signer_server::Signer for SignerService {
                 Out::Metadata(signed.meta.clone())
             } else if i <= n_pdf {
                 let from = (i - 1) * CHUNK;
-                Out::Chunk(signed.pdf[from..(from + CHUNK).min(signed.pdf.len())].to_vec())
+                Out::Chunk(signed.pdf.slice(from..(from + CHUNK).min(signed.pdf.len())))
             } else {
                 let from = (i - 1 - n_pdf) * CHUNK;
-                Out::Chunk(signed.update[from..(from + CHUNK).min(signed.update.len())].to_vec())
+                Out::Chunk(
+                    signed
+                        .update
+                        .slice(from..(from + CHUNK).min(signed.update.len())),
+                )
             };
             Ok(pb::SignPdfStreamResponse { part: Some(part) })
         });

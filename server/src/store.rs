@@ -31,7 +31,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -44,6 +44,11 @@ const META_SIZE: &[u8] = b"m:size";
 const META_CHECKPOINT: &[u8] = b"m:checkpoint";
 /// Most appends written in one batch.
 const MAX_BATCH: usize = 4096;
+/// Longest a batch waits for announced appends ([`Log::announce`]) before it is committed.
+/// A commit (sled flush, two `fdatasync`s, a signed checkpoint) costs far more CPU than an
+/// append, so under concurrent load waiting briefly for the appends on their way makes each
+/// commit carry many of them; a lone caller never waits (nothing else is announced).
+pub const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 /// Queue length before callers wait.
 const QUEUE: usize = 8192;
 
@@ -252,11 +257,49 @@ pub struct Appended {
 
 struct Job {
     entry: NewEntry,
-    reply: SyncSender<Result<Appended, StoreError>>,
+    reply: Reply,
+}
+
+/// An append on its way ([`Log::announce`]); ends when dropped.
+#[must_use = "an announcement ends when it is dropped"]
+pub struct Announcement(Arc<Shared>);
+
+impl Drop for Announcement {
+    fn drop(&mut self) {
+        self.0.announced.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl std::fmt::Debug for Announcement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Announcement")
+    }
+}
+
+/// Where an append's outcome goes: a waiting thread or a waiting task.
+enum Reply {
+    Thread(SyncSender<Result<Appended, StoreError>>),
+    Task(tokio::sync::oneshot::Sender<Result<Appended, StoreError>>),
+}
+
+impl Reply {
+    fn send(self, outcome: Result<Appended, StoreError>) {
+        // A caller that stopped waiting has nothing to be told; the entry stays logged.
+        match self {
+            Self::Thread(tx) => {
+                let _ = tx.send(outcome);
+            }
+            Self::Task(tx) => {
+                let _ = tx.send(outcome);
+            }
+        }
+    }
 }
 
 struct Shared {
     db: sled::Db,
+    /// Appends announced by callers still preparing them ([`Log::announce`]).
+    announced: AtomicUsize,
     size: AtomicU64,
     checkpoint: RwLock<String>,
     indexes: RwLock<Indexes>,
@@ -411,7 +454,7 @@ impl Log {
             b.insert(META_SIZE, &0u64.to_be_bytes());
             b.insert(META_CHECKPOINT, note.as_bytes());
             db.apply_batch(b)?;
-            sync(&db, &data_file)?;
+            sync(&db, &data_file, &mut None)?;
             External::open(dir)?.write(&note)?;
             note
         } else {
@@ -426,6 +469,7 @@ impl Log {
         };
         let shared = Arc::new(Shared {
             db,
+            announced: AtomicUsize::new(0),
             size: AtomicU64::new(size),
             checkpoint: RwLock::new(checkpoint),
             indexes: RwLock::new(indexes),
@@ -453,17 +497,65 @@ impl Log {
     /// stopped accepting appends after a failure.
     pub fn append(&self, entry: NewEntry) -> Result<Appended, StoreError> {
         entry.record.check()?;
-        let tx = self
-            .tx
+        let tx = self.sender()?;
+        let (reply, rx) = sync_channel(1);
+        tx.send(Job {
+            entry,
+            reply: Reply::Thread(reply),
+        })
+        .map_err(|_| StoreError::WriterStopped("the writer thread ended".into()))?;
+        rx.recv()
+            .map_err(|_| StoreError::WriterStopped("the writer thread ended".into()))?
+    }
+
+    /// [`Log::append`] for async callers: no thread waits for durability. The entry is queued
+    /// at once (or, when the queue is full, by a blocking-pool thread), and the future
+    /// completes when it is durable. Dropping the future does not withdraw the entry.
+    ///
+    /// # Errors
+    /// As [`Log::append`].
+    pub async fn append_async(
+        &self,
+        entry: NewEntry,
+        announced: Option<Announcement>,
+    ) -> Result<Appended, StoreError> {
+        entry.record.check()?;
+        let tx = self.sender()?;
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let stopped = || StoreError::WriterStopped("the writer thread ended".into());
+        let job = Job {
+            entry,
+            reply: Reply::Task(reply),
+        };
+        match tx.try_send(job) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(job)) => {
+                tokio::task::spawn_blocking(move || tx.send(job).map_err(|_| ()))
+                    .await
+                    .map_err(|_| stopped())?
+                    .map_err(|_| stopped())?;
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
+        drop(announced);
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Announce an append that is being prepared (e.g. a signature being computed). While
+    /// announced appends exist, a batch waits up to [`COMMIT_DELAY`] for them, so that one
+    /// commit makes many appends durable. The announcement ends when it is dropped or passed
+    /// to [`Log::append_async`] (once the entry is queued).
+    pub fn announce(&self) -> Announcement {
+        self.shared.announced.fetch_add(1, Ordering::AcqRel);
+        Announcement(self.shared.clone())
+    }
+
+    fn sender(&self) -> Result<SyncSender<Job>, StoreError> {
+        self.tx
             .lock()
             .map_err(|_| StoreError::WriterStopped("lock poisoned".into()))?
             .clone()
-            .ok_or_else(|| StoreError::WriterStopped("the log is closed".into()))?;
-        let (reply, rx) = sync_channel(1);
-        tx.send(Job { entry, reply })
-            .map_err(|_| StoreError::WriterStopped("the writer thread ended".into()))?;
-        rx.recv()
-            .map_err(|_| StoreError::WriterStopped("the writer thread ended".into()))?
+            .ok_or_else(|| StoreError::WriterStopped("the log is closed".into()))
     }
 
     /// Current tree size.
@@ -648,10 +740,15 @@ fn sign_checkpoint(
 }
 
 /// Flush sled, then make it durable with a real `fdatasync` of its data file.
-fn sync(db: &sled::Db, data_file: &Path) -> Result<(), StoreError> {
+fn sync(db: &sled::Db, data_file: &Path, file: &mut Option<fs::File>) -> Result<(), StoreError> {
     db.flush()?;
-    let f = fs::File::open(data_file).map_err(io(data_file))?;
-    f.sync_data().map_err(io(data_file))
+    if file.is_none() {
+        *file = Some(fs::File::open(data_file).map_err(io(data_file))?);
+    }
+    match file {
+        Some(f) => f.sync_data().map_err(io(data_file)),
+        None => Ok(()),
+    }
 }
 
 /// Size of one external checkpoint slot.
@@ -1028,10 +1125,22 @@ fn writer_loop(
     let mut applied_size = shared.size.load(Ordering::Acquire);
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
+        // Take what is queued; while appends are announced, wait for them (bounded).
+        let deadline = std::time::Instant::now() + COMMIT_DELAY;
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(j) => jobs.push(j),
-                Err(_) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    let now = std::time::Instant::now();
+                    if shared.announced.load(Ordering::Acquire) == 0 || now >= deadline {
+                        break;
+                    }
+                    match rx.recv_timeout(deadline - now) {
+                        Ok(j) => jobs.push(j),
+                        Err(_) => break,
+                    }
+                }
             }
         }
         let stopped = failed.lock().ok().and_then(|f| f.clone());
@@ -1069,7 +1178,7 @@ fn writer_loop(
 
 fn refuse(jobs: Vec<Job>, e: &StoreError) {
     for j in jobs {
-        let _ = j.reply.send(Err(StoreError::WriterStopped(e.to_string())));
+        j.reply.send(Err(StoreError::WriterStopped(e.to_string())));
     }
 }
 
@@ -1081,6 +1190,8 @@ fn syncer_loop(
     failed: &Mutex<Option<StoreError>>,
 ) {
     let mut external = External::open(dir);
+    // sled's data file, kept open for its fdatasync (sled 0.34 keeps one file, never replaced).
+    let mut file = None;
     while let Ok(first) = rx.recv() {
         // Everything applied so far is made durable by one flush.
         let mut batches = vec![first];
@@ -1093,7 +1204,7 @@ fn syncer_loop(
             (None, Err(e)) => Err(e.clone()),
             (None, Ok(ext)) => {
                 let last = batches.last().map(|b| b.note.clone()).unwrap_or_default();
-                sync(&shared.db, data_file).and_then(|()| ext.write(&last))
+                sync(&shared.db, data_file, &mut file).and_then(|()| ext.write(&last))
             }
         };
         match result {
@@ -1122,7 +1233,7 @@ fn syncer_loop(
                 }
                 for b in batches {
                     for (i, j) in b.jobs.into_iter().enumerate() {
-                        let _ = j.reply.send(Ok(Appended {
+                        j.reply.send(Ok(Appended {
                             index: b.first_index + i as u64,
                             checkpoint: b.note.clone(),
                             size: b.size,

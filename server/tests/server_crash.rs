@@ -127,7 +127,7 @@ async fn every_signature_received_is_in_the_log_after_sigkill() {
                 for i in 0.. {
                     let req = pb::SignPdfRequest {
                         agency_id: "dev".into(),
-                        pdf: pdf.clone(),
+                        pdf: pdf.clone().into(),
                         request_id: format!("r{round}-w{w}-{i}"),
                         document_ref: String::new(),
                         options: None,
@@ -211,7 +211,7 @@ async fn metrics_count_signatures_and_log_size() {
         client
             .sign_pdf(pb::SignPdfRequest {
                 agency_id: "dev".into(),
-                pdf: pdf.clone(),
+                pdf: pdf.clone().into(),
                 ..Default::default()
             })
             .await
@@ -220,7 +220,7 @@ async fn metrics_count_signatures_and_log_size() {
     let e = client
         .sign_pdf(pb::SignPdfRequest {
             agency_id: "dev".into(),
-            pdf: b"not a pdf".to_vec(),
+            pdf: b"not a pdf".to_vec().into(),
             ..Default::default()
         })
         .await

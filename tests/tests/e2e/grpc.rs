@@ -83,7 +83,7 @@ impl TestServer {
 fn request(pdf: Vec<u8>, request_id: &str) -> pb::SignPdfRequest {
     pb::SignPdfRequest {
         agency_id: "dev".into(),
-        pdf,
+        pdf: pdf.into(),
         request_id: request_id.into(),
         size_hint: 0,
         document_ref: "B-17/SIOLA/XI/2026".into(),
@@ -169,7 +169,9 @@ async fn sign_verify_and_prove_over_mutual_tls() {
     // An unsigned corpus file: no signatures, not in the log.
     let other = verifier
         .verify_pdf(pb::VerifyPdfRequest {
-            pdf: std::fs::read(corpus().join("signed-other-ca.pdf")).expect("corpus"),
+            pdf: std::fs::read(corpus().join("signed-other-ca.pdf"))
+                .expect("corpus")
+                .into(),
         })
         .await
         .expect("verify")
@@ -366,7 +368,7 @@ async fn a_30_mb_document_is_signed_by_streaming() {
     }];
     for c in pdf.chunks(1 << 20) {
         parts.push(pb::SignPdfStreamRequest {
-            part: Some(Part::Chunk(c.to_vec())),
+            part: Some(Part::Chunk(c.to_vec().into())),
         });
     }
     let mut stream = signer
@@ -412,7 +414,7 @@ async fn a_30_mb_document_is_signed_by_streaming() {
     // A stream that does not start with metadata is refused.
     let e = signer
         .sign_pdf_stream(tokio_stream::iter(vec![pb::SignPdfStreamRequest {
-            part: Some(Part::Chunk(vec![1, 2])),
+            part: Some(Part::Chunk(vec![1, 2].into())),
         }]))
         .await;
     let code = match e {
@@ -461,7 +463,7 @@ async fn remote_signing_by_digest() {
     pdfsig_check(&out, 1).unwrap_or_else(|e| panic!("{e:#}"));
     let mut verifier = VerifierClient::new(server.channel(None).await);
     let v = verifier
-        .verify_pdf(pb::VerifyPdfRequest { pdf: signed })
+        .verify_pdf(pb::VerifyPdfRequest { pdf: signed.into() })
         .await
         .expect("verify")
         .into_inner();
