@@ -11,6 +11,11 @@ use clap::{Parser, Subcommand};
 use segel_server::devpki;
 use segel_server::store::{self, Log, NewEntry};
 
+/// mimalloc: the request path allocates per request (frames, messages, PDF objects); the
+/// system allocator's locks and consolidation showed as several percent of CPU under load.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Segel signing server.
 #[derive(Debug, Parser)]
 #[command(name = "segel-server", version, about)]

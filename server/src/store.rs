@@ -527,6 +527,9 @@ impl Log {
             entry,
             reply: Reply::Task(reply),
         };
+        // The announcement ends before the entry is queued: a writer that finds the queue empty
+        // must not wait for an append that is already in it.
+        drop(announced);
         match tx.try_send(job) {
             Ok(()) => {}
             Err(std::sync::mpsc::TrySendError::Full(job)) => {
@@ -537,14 +540,13 @@ impl Log {
             }
             Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
         }
-        drop(announced);
         rx.await.map_err(|_| stopped())?
     }
 
     /// Announce an append that is being prepared (e.g. a signature being computed). While
     /// announced appends exist, a batch waits up to [`COMMIT_DELAY`] for them, so that one
     /// commit makes many appends durable. The announcement ends when it is dropped or passed
-    /// to [`Log::append_async`] (once the entry is queued).
+    /// to [`Log::append_async`] (as the entry is queued).
     pub fn announce(&self) -> Announcement {
         self.shared.announced.fetch_add(1, Ordering::AcqRel);
         Announcement(self.shared.clone())
