@@ -176,18 +176,21 @@ impl Segel {
         agency: Arc<Agency>,
         r: pb::SignPdfRequest,
     ) -> Result<Signed, Status> {
-        let s = self;
-        // Idempotency: one attempt per (caller, request id) at a time; a durable earlier
-        // result is returned as it was.
-        let key = (!r.request_id.is_empty()).then(|| {
-            let mut k = caller.as_bytes().to_vec();
-            k.push(0);
-            k.extend_from_slice(r.request_id.as_bytes());
-            k
-        });
+        let key = request_key(&caller, &r.request_id);
+        self.under_request_lock(key, |key| self.sign_once(caller, agency, r, key))
+            .await
+    }
+
+    /// Idempotency: one attempt per (caller, request id) at a time, so that concurrent retries
+    /// do not both sign; the attempt itself returns a durable earlier result as it was.
+    async fn under_request_lock<T, F, Fut>(&self, key: Option<Vec<u8>>, attempt: F) -> T
+    where
+        F: FnOnce(Option<Vec<u8>>) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
         let lock = match &key {
             Some(k) => Some(
-                s.requests
+                self.requests
                     .lock()
                     .await
                     .entry(k.clone())
@@ -200,16 +203,122 @@ impl Segel {
             Some(l) => Some(l.lock().await),
             None => None,
         };
-        let result = s.sign_once(caller, agency, r, key.clone()).await;
+        let result = attempt(key.clone()).await;
         drop(guard);
         if let (Some(k), Some(l)) = (&key, &lock) {
-            let mut map = s.requests.lock().await;
+            let mut map = self.requests.lock().await;
             // Forget the lock when nobody else waits on it (the map's and ours).
             if Arc::strong_count(l) <= 2 {
                 map.remove(k);
             }
         }
         result
+    }
+
+    /// `SignDigest` after its checks: sign the digest, log it, under the request id's lock.
+    async fn sign_digest_task(
+        &self,
+        caller: String,
+        agency: Arc<Agency>,
+        r: pb::SignDigestRequest,
+        digest: [u8; 32],
+        document_sha256: [u8; 32],
+    ) -> Result<pb::SignDigestResponse, Status> {
+        let key = request_key(&caller, &r.request_id);
+        self.under_request_lock(key, |key| async move {
+            // What identifies the request for a retry: everything that shapes the CMS.
+            let fingerprint = sha256(&[
+                b"segel SignDigest v1\0",
+                agency.id.as_bytes(),
+                &[0, u8::from(r.pss)],
+                &digest,
+                &document_sha256,
+                r.document_ref.as_bytes(),
+            ]);
+            if let Some(k) = &key {
+                if let Some(done) = self.log.request(k).map_err(store_status)? {
+                    if done.input_sha256 != fingerprint {
+                        return Err(Status::already_exists(format!(
+                            "request_id {:?} was used with another digest or document",
+                            r.request_id
+                        )));
+                    }
+                    let (checkpoint, size) = self.checkpoint_and_size();
+                    return Ok(pb::SignDigestResponse {
+                        cms: done.update,
+                        entry: Some(self.entry_pb(done.index)?),
+                        checkpoint: Some(checkpoint),
+                        inclusion_proof: Some(self.proof_pb(done.index, size)?),
+                    });
+                }
+            }
+            let _permit = self
+                .signing
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| Status::unavailable("shutting down"))?;
+            let announced = self.log.announce();
+            let (cms, entry) = {
+                let _cpu = self
+                    .cpu
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Status::unavailable("shutting down"))?;
+                tokio::task::spawn_blocking(move || -> Result<_, Status> {
+                    let signer: &dyn pades::Signer = if r.pss {
+                        agency.pss.as_ref()
+                    } else {
+                        agency.pkcs1.as_ref()
+                    };
+                    let attrs = agency.identity.signed_attributes(&digest);
+                    let signature = signer
+                        .sign(&attrs)
+                        .map_err(|e| crate::status::engine_status(&pades::Error::Signer(e)))?;
+                    let cms = agency
+                        .identity
+                        .content_info(&attrs, signer.algorithm(), &signature);
+                    let entry = NewEntry {
+                        record: tlog::LogEntry {
+                            index: 0,
+                            time_ms: now().1,
+                            agency: agency.id.clone(),
+                            certificate_sha256: agency.cert_sha256,
+                            caller: format!("CN={caller}"),
+                            message_digest: digest,
+                            signature_sha256: sha256(&[&signature]),
+                            document_sha256,
+                            document_ref: (!r.document_ref.is_empty()).then_some(r.document_ref),
+                        },
+                        request: key.map(|k| RequestRecord {
+                            key: k,
+                            input_sha256: fingerprint,
+                            update: cms.clone(),
+                        }),
+                    };
+                    Ok((cms, entry))
+                })
+                .await
+                .map_err(|e| internal(&e))??
+            };
+            let appended = self
+                .log
+                .append_async(entry, Some(announced))
+                .await
+                .map_err(store_status)?;
+            tracing::info!(index = appended.index, "digest signed and logged");
+            Ok(pb::SignDigestResponse {
+                cms,
+                entry: Some(self.entry_pb(appended.index)?),
+                checkpoint: Some(pb::Checkpoint {
+                    note: appended.checkpoint.clone(),
+                    verifier_key: self.log.verifier().to_vkey(),
+                }),
+                inclusion_proof: Some(self.proof_pb(appended.index, appended.size)?),
+            })
+        })
+        .await
     }
 
     /// One signing attempt under the request id's lock (if any).
@@ -364,6 +473,16 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     h
 }
 
+/// The idempotency key of a request: caller identity and request id (none without an id).
+fn request_key(caller: &str, request_id: &str) -> Option<Vec<u8>> {
+    (!request_id.is_empty()).then(|| {
+        let mut k = caller.as_bytes().to_vec();
+        k.push(0);
+        k.extend_from_slice(request_id.as_bytes());
+        k
+    })
+}
+
 fn now() -> (pades::UnixTime, i64) {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -501,58 +620,20 @@ impl pb::signer_server::Signer for SignerService {
                 .try_into()
                 .map_err(|_| invalid("document_sha256 must be 32 bytes"))?
         };
-        if r.document_ref.len() > MAX_DOCUMENT_REF {
-            return Err(invalid("document_ref too long (≤ 256 bytes)"));
+        if r.request_id.len() > MAX_REQUEST_ID || r.document_ref.len() > MAX_DOCUMENT_REF {
+            return Err(invalid(
+                "request_id (≤ 128 bytes) or document_ref (≤ 256 bytes) too long",
+            ));
         }
-        let _permit = s
-            .signing
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Status::unavailable("shutting down"))?;
-        let log = s.log.clone();
-        let (cms, appended) = tokio::task::spawn_blocking(move || -> Result<_, Status> {
-            let signer: &dyn pades::Signer = if r.pss {
-                agency.pss.as_ref()
-            } else {
-                agency.pkcs1.as_ref()
-            };
-            let attrs = agency.identity.signed_attributes(&digest);
-            let signature = signer
-                .sign(&attrs)
-                .map_err(|e| crate::status::engine_status(&pades::Error::Signer(e)))?;
-            let cms = agency
-                .identity
-                .content_info(&attrs, signer.algorithm(), &signature);
-            let appended = log
-                .append(NewEntry {
-                    record: tlog::LogEntry {
-                        index: 0,
-                        time_ms: now().1,
-                        agency: agency.id.clone(),
-                        certificate_sha256: agency.cert_sha256,
-                        caller: format!("CN={caller}"),
-                        message_digest: digest,
-                        signature_sha256: sha256(&[&signature]),
-                        document_sha256,
-                        document_ref: (!r.document_ref.is_empty()).then_some(r.document_ref),
-                    },
-                    request: None,
-                })
-                .map_err(store_status)?;
-            Ok((cms, appended))
+        // On a task of its own: a caller that goes away cannot end the attempt between the
+        // signature and its durable log entry.
+        let reply = tokio::spawn(async move {
+            s.sign_digest_task(caller, agency, r, digest, document_sha256)
+                .await
         })
         .await
         .map_err(|e| internal(&e))??;
-        Ok(Response::new(pb::SignDigestResponse {
-            cms,
-            entry: Some(s.entry_pb(appended.index)?),
-            checkpoint: Some(pb::Checkpoint {
-                note: appended.checkpoint.clone(),
-                verifier_key: s.log.verifier().to_vkey(),
-            }),
-            inclusion_proof: Some(s.proof_pb(appended.index, appended.size)?),
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn list_agencies(

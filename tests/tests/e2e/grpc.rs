@@ -444,10 +444,42 @@ async fn remote_signing_by_digest() {
             document_ref: "remote-1".into(),
             pss: true,
             document_sha256: Vec::new(),
+            request_id: "digest-1".into(),
         })
         .await
         .expect("signed")
         .into_inner();
+    // A retry with the same request id returns the same CMS and entry; no second entry.
+    let size_before = resp.inclusion_proof.as_ref().expect("proof").tree_size;
+    let again = signer
+        .sign_digest(pb::SignDigestRequest {
+            agency_id: "dev".into(),
+            message_digest: prepared.digest().to_vec(),
+            document_ref: "remote-1".into(),
+            pss: true,
+            document_sha256: Vec::new(),
+            request_id: "digest-1".into(),
+        })
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(again.cms, resp.cms);
+    assert_eq!(again.entry, resp.entry);
+    assert_eq!(
+        again.inclusion_proof.as_ref().expect("proof").tree_size,
+        size_before
+    );
+    // The same request id with another digest is refused.
+    let e = signer
+        .sign_digest(pb::SignDigestRequest {
+            agency_id: "dev".into(),
+            message_digest: vec![7; 32],
+            request_id: "digest-1".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Code::AlreadyExists);
     let entry = resp.entry.expect("entry");
     check_proof(
         resp.checkpoint.as_ref().expect("cp"),
