@@ -38,6 +38,43 @@ pub enum ClientError {
         /// Why.
         source: pades::error::SignerError,
     },
+    /// The connection settings are incomplete or malformed.
+    #[error("{0}")]
+    Settings(String),
+    /// The server could not be reached or the TLS handshake failed.
+    #[error("cannot connect to {server}: {detail}")]
+    Connect {
+        /// The server URL.
+        server: String,
+        /// Why, with what to do next.
+        detail: String,
+    },
+    /// The server refused a request.
+    #[error("{what}: the server answered {code:?}: {message}")]
+    Refused {
+        /// What was asked.
+        what: String,
+        /// The gRPC status code.
+        code: tonic::Code,
+        /// The server's message.
+        message: String,
+    },
+    /// The server's answer is malformed or contradicts itself.
+    #[error("{what}: bad answer from the server: {detail}")]
+    BadAnswer {
+        /// What was asked.
+        what: String,
+        /// What is wrong with the answer.
+        detail: String,
+    },
+    /// The server's log answer did not check out (signature, proof, consistency).
+    #[error("{what}: {source}")]
+    Log {
+        /// What was asked.
+        what: String,
+        /// What failed.
+        source: crate::logcheck::LogCheckError,
+    },
     /// The engine refused the document or the certificates.
     #[error("{path}: {source}")]
     Engine {
@@ -54,7 +91,20 @@ impl ClientError {
     pub fn is_unreadable_input(&self) -> bool {
         matches!(
             self,
-            Self::Read { .. } | Self::Pem { .. } | Self::Key { .. }
+            Self::Read { .. } | Self::Pem { .. } | Self::Key { .. } | Self::Settings(_)
         )
+    }
+
+    /// True when the server could not be reached at all (as opposed to a refusal).
+    pub fn is_connection(&self) -> bool {
+        matches!(self, Self::Connect { .. })
+            || matches!(self, Self::Refused { code, .. }
+                if matches!(code, tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled | tonic::Code::Unknown))
+    }
+
+    /// True when retrying the same request may succeed (timeouts, unavailable server).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Refused { code, .. }
+            if matches!(code, tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled | tonic::Code::Aborted))
     }
 }

@@ -1,14 +1,30 @@
 //! # segel-client
 //!
-//! The client side of Segel: offline signing and verification of files with the `pades` engine,
-//! PEM loading, and the renderers the `segel` CLI uses. The online client (gRPC to the signing
-//! server) and log-proof checks follow.
+//! The client side of Segel:
+//! - [`online`]: typed async calls to the signing server over mutual TLS (sign a PDF, unary or
+//!   streamed; sign a locally prepared PDF by its digest; verify; read the log), with every
+//!   proof checked against the log's key and the newest checkpoint seen ([`logcheck`]);
+//! - [`batch`]: signing folders of PDFs with bounded concurrency, resumable, with a report;
+//! - [`offline`]: signing and verifying files with the `pades` engine and a local key;
+//! - [`settings`], [`pem`], [`render`]: what the `segel` CLI is made of.
 
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod error;
+pub mod logcheck;
 pub mod offline;
+pub mod online;
 pub mod pem;
 pub mod render;
+pub mod settings;
 
 pub use error::ClientError;
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}

@@ -1,0 +1,646 @@
+//! Signing a folder of PDFs through one connection: bounded concurrency, atomic outputs,
+//! resumable, with a per-file result for the report.
+//!
+//! - Every `*.pdf` under the input folder (recursively; symbolic links to folders are not
+//!   followed, and the output folder is never read as input) is signed into the same relative
+//!   path under the output folder, through a temporary file and a rename.
+//! - A rerun skips outputs that exist, extend their input, and carry a signature over the whole
+//!   file that verifies against the agency's chain.
+//! - The request id of a file is derived from the agency, its relative path and its content, so
+//!   a retry (after a timeout, or in a rerun after an interruption) returns the entry the server
+//!   already logged instead of logging a second one. In digest-only mode the signing time of a
+//!   prepared file is kept in a journal in the output folder (`.segel-batch-journal`) before the
+//!   digest is sent, so that a rerun prepares the identical bytes and asks for the same digest.
+//! - Stopping (Ctrl-C) lets the files in flight finish; the others are reported as not signed.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use segel_proto::v1 as pb;
+
+use crate::error::ClientError;
+use crate::offline::write_atomically;
+use crate::online::{Client, SignRequest};
+
+/// Name of the digest-only journal in the output folder.
+pub const JOURNAL: &str = ".segel-batch-journal";
+
+/// How to run a batch.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// The agency that seals.
+    pub agency: String,
+    /// Input folder.
+    pub input: PathBuf,
+    /// Output folder (created if missing).
+    pub output: PathBuf,
+    /// Files in flight at once (≥ 1).
+    pub jobs: usize,
+    /// Prepare each PDF here and send only its digest (`SignDigest`).
+    pub digest_only: bool,
+    /// Reason, location, field, PSS… for every file.
+    pub options: pb::SignOptions,
+    /// Attempts per file for transient failures (timeouts, server unavailable).
+    pub attempts: u32,
+    /// Deadline of one attempt.
+    pub timeout: Duration,
+}
+
+impl BatchOptions {
+    /// Defaults: 8 jobs, 3 attempts of at most 120 s each, whole documents sent.
+    pub fn new(agency: &str, input: &Path, output: &Path) -> Self {
+        Self {
+            agency: agency.to_string(),
+            input: input.to_path_buf(),
+            output: output.to_path_buf(),
+            jobs: 8,
+            digest_only: false,
+            options: pb::SignOptions::default(),
+            attempts: 3,
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Signed now; the log index of its entry.
+    Signed {
+        /// Log index.
+        log_index: u64,
+    },
+    /// Its output already existed and verified.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+    /// Not signed.
+    Failed {
+        /// Why, with what to do next where that helps.
+        reason: String,
+    },
+}
+
+/// One file's result.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    /// Path relative to the input folder.
+    pub file: PathBuf,
+    /// Output path.
+    pub output: PathBuf,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Size of the output when signed or skipped.
+    pub bytes: u64,
+    /// Time spent on it.
+    pub elapsed: Duration,
+}
+
+/// A whole batch.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// One result per input file, in path order.
+    pub files: Vec<FileResult>,
+    /// True when the batch was stopped before every file was tried.
+    pub interrupted: bool,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Files signed now.
+    pub fn signed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Signed { .. }))
+    }
+    /// Files skipped.
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Skipped { .. }))
+    }
+    /// Files not signed.
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Failed { .. }))
+    }
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.files.iter().filter(|r| f(&r.outcome)).count()
+    }
+
+    /// The report as JSON.
+    pub fn to_json(&self, opts: &BatchOptions) -> String {
+        let files: Vec<serde_json::Value> = self
+            .files
+            .iter()
+            .map(|r| {
+                let (status, index, reason) = outcome_fields(&r.outcome);
+                serde_json::json!({
+                    "file": r.file.display().to_string(),
+                    "output": r.output.display().to_string(),
+                    "status": status,
+                    "log_index": index,
+                    "reason": reason,
+                    "bytes": r.bytes,
+                    "ms": r.elapsed.as_millis() as u64,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "agency": opts.agency,
+            "input": opts.input.display().to_string(),
+            "output": opts.output.display().to_string(),
+            "digest_only": opts.digest_only,
+            "signed": self.signed(),
+            "skipped": self.skipped(),
+            "failed": self.failed(),
+            "interrupted": self.interrupted,
+            "seconds": self.elapsed.as_secs_f64(),
+            "files": files,
+        });
+        serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+    }
+
+    /// The report as CSV (`file,output,status,log_index,reason,bytes,ms`).
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("file,output,status,log_index,reason,bytes,ms\n");
+        for r in &self.files {
+            let (status, index, reason) = outcome_fields(&r.outcome);
+            s.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                csv_field(&r.file.display().to_string()),
+                csv_field(&r.output.display().to_string()),
+                status,
+                index.map(|i| i.to_string()).unwrap_or_default(),
+                csv_field(&reason),
+                r.bytes,
+                r.elapsed.as_millis()
+            ));
+        }
+        s
+    }
+}
+
+fn outcome_fields(o: &Outcome) -> (&'static str, Option<u64>, String) {
+    match o {
+        Outcome::Signed { log_index } => ("signed", Some(*log_index), String::new()),
+        Outcome::Skipped { reason } => ("skipped", None, reason.clone()),
+        Outcome::Failed { reason } => ("failed", None, reason.clone()),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Every `*.pdf` under `input` (case-insensitive extension), relative to it, sorted; the
+/// folder `exclude` (the output folder) and symbolic links to folders are not entered.
+///
+/// # Errors
+/// An unreadable folder.
+pub fn discover(input: &Path, exclude: &Path) -> Result<Vec<PathBuf>, ClientError> {
+    let exclude = exclude.canonicalize().ok();
+    let mut out = Vec::new();
+    let mut stack = vec![input.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        if exclude.is_some() && dir.canonicalize().ok() == exclude {
+            continue;
+        }
+        let entries = std::fs::read_dir(&dir).map_err(|source| ClientError::Read {
+            path: dir.clone(),
+            source,
+        })?;
+        for e in entries {
+            let e = e.map_err(|source| ClientError::Read {
+                path: dir.clone(),
+                source,
+            })?;
+            let path = e.path();
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                stack.push(path);
+            } else if (kind.is_file() || (kind.is_symlink() && path.is_file()))
+                && path
+                    .extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("pdf"))
+            {
+                if let Ok(rel) = path.strip_prefix(input) {
+                    out.push(rel.to_path_buf());
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The request id of a file: stable across reruns for the same agency, path and content (and,
+/// in digest-only mode, output folder: the journal that makes its reruns identical lives
+/// there; `digest_scope` is that folder, `None` for whole documents).
+pub fn request_id(
+    agency: &str,
+    rel: &Path,
+    input_sha256: &[u8; 32],
+    digest_scope: Option<&Path>,
+) -> String {
+    let mut seed = Vec::new();
+    seed.extend_from_slice(b"segel batch v1\0");
+    if let Some(scope) = digest_scope {
+        seed.extend_from_slice(b"digest\0");
+        seed.extend_from_slice(scope.as_os_str().as_encoded_bytes());
+        seed.push(0);
+    }
+    seed.extend_from_slice(agency.as_bytes());
+    seed.push(0);
+    seed.extend_from_slice(rel.as_os_str().as_encoded_bytes());
+    seed.push(0);
+    seed.extend_from_slice(input_sha256);
+    let h = crate::sha256(&seed);
+    let hex: String = h[..20].iter().map(|b| format!("{b:02x}")).collect();
+    format!("batch-{hex}")
+}
+
+/// The digest-only journal: request id → signing time used when the file was prepared.
+struct Journal {
+    file: std::sync::Mutex<std::fs::File>,
+    times: std::sync::Mutex<HashMap<String, i64>>,
+}
+
+impl Journal {
+    fn open(dir: &Path) -> Result<Self, ClientError> {
+        let path = dir.join(JOURNAL);
+        let err = |source| ClientError::Write {
+            path: path.clone(),
+            source,
+        };
+        let mut times = HashMap::new();
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            // A line cut short by a crash is ignored (its file is prepared afresh).
+            for line in text.lines() {
+                if let Some((id, t)) = line.split_once(' ') {
+                    if let Ok(t) = t.parse() {
+                        times.insert(id.to_string(), t);
+                    }
+                }
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(err)?;
+        Ok(Self {
+            file: std::sync::Mutex::new(file),
+            times: std::sync::Mutex::new(times),
+        })
+    }
+
+    fn time_for(&self, id: &str) -> Option<i64> {
+        self.times.lock().ok()?.get(id).copied()
+    }
+
+    /// Record `id`'s time durably, before the digest is sent.
+    fn record(&self, id: &str, time: i64) -> std::io::Result<()> {
+        let mut f = self
+            .file
+            .lock()
+            .map_err(|_| std::io::Error::other("journal lock poisoned"))?;
+        writeln!(f, "{id} {time}")?;
+        f.sync_data()?;
+        if let Ok(mut t) = self.times.lock() {
+            t.insert(id.to_string(), time);
+        }
+        Ok(())
+    }
+}
+
+struct Shared {
+    client: Arc<Client>,
+    opts: BatchOptions,
+    trust: Vec<Vec<u8>>,
+    capacity: usize,
+    journal: Option<Journal>,
+}
+
+/// Run a batch. `on_result` sees each file's result as it is known; `stop` ends the batch
+/// early when it completes (files in flight finish first).
+///
+/// # Errors
+/// Only for the batch as a whole: an unreadable input folder, an output folder that cannot be
+/// created, or an agency this client may not use. Per-file problems are results.
+pub async fn run(
+    client: Arc<Client>,
+    opts: BatchOptions,
+    on_result: Arc<dyn Fn(&FileResult) + Send + Sync>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<Summary, ClientError> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&opts.output).map_err(|source| ClientError::Write {
+        path: opts.output.clone(),
+        source,
+    })?;
+    let files = discover(&opts.input, &opts.output)?;
+    let agencies = client.agencies().await?;
+    let agency = agencies
+        .iter()
+        .find(|a| a.id == opts.agency)
+        .ok_or_else(|| {
+            let ids: Vec<&str> = agencies.iter().map(|a| a.id.as_str()).collect();
+            ClientError::Settings(format!(
+                "this client may not seal for agency {:?}; it may for: {}",
+                opts.agency,
+                if ids.is_empty() {
+                    "none".to_string()
+                } else {
+                    ids.join(", ")
+                }
+            ))
+        })?;
+    // Room for the CMS: the chain it carries, the signature and the signed attributes.
+    let chain_len: usize = agency.certificate_chain.iter().map(Vec::len).sum();
+    let journal = if opts.digest_only {
+        Some(Journal::open(&opts.output)?)
+    } else {
+        None
+    };
+    let shared = Arc::new(Shared {
+        client,
+        trust: agency.certificate_chain.clone(),
+        capacity: chain_len + 8192,
+        journal,
+        opts,
+    });
+    let jobs = shared.opts.jobs.max(1);
+    let mut results: Vec<Option<FileResult>> = vec![None; files.len()];
+    let mut set = tokio::task::JoinSet::new();
+    let mut next = 0;
+    let mut interrupted = false;
+    tokio::pin!(stop);
+    loop {
+        while !interrupted && set.len() < jobs && next < files.len() {
+            let i = next;
+            next += 1;
+            let s = shared.clone();
+            let rel = files[i].clone();
+            set.spawn(async move { (i, one(&s, &rel).await) });
+        }
+        if set.is_empty() {
+            break;
+        }
+        tokio::select! {
+            done = set.join_next() => {
+                match done {
+                    Some(Ok((i, r))) => {
+                        on_result(&r);
+                        results[i] = Some(r);
+                    }
+                    Some(Err(e)) => {
+                        // A task that panicked or was cancelled: its file is reported below.
+                        eprintln!("segel: internal error in a batch task: {e}");
+                    }
+                    None => break,
+                }
+            }
+            () = &mut stop, if !interrupted => {
+                interrupted = true;
+            }
+        }
+    }
+    let total = files.len();
+    let files = results
+        .into_iter()
+        .zip(files)
+        .map(|(r, rel)| {
+            r.unwrap_or_else(|| FileResult {
+                output: shared.opts.output.join(&rel),
+                file: rel,
+                outcome: Outcome::Failed {
+                    reason: "not signed: the batch was stopped first (rerun to continue)".into(),
+                },
+                bytes: 0,
+                elapsed: Duration::ZERO,
+            })
+        })
+        .collect();
+    Ok(Summary {
+        files,
+        interrupted: interrupted && next < total,
+        elapsed: started.elapsed(),
+    })
+}
+
+async fn one(s: &Arc<Shared>, rel: &Path) -> FileResult {
+    let started = Instant::now();
+    let output = s.opts.output.join(rel);
+    let (outcome, bytes) = match sign_one(s, rel, &output).await {
+        Ok((o, b)) => (o, b),
+        Err(e) => (
+            Outcome::Failed {
+                reason: e.to_string(),
+            },
+            0,
+        ),
+    };
+    FileResult {
+        file: rel.to_path_buf(),
+        output,
+        outcome,
+        bytes,
+        elapsed: started.elapsed(),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ClientError> + Send + 'static,
+) -> Result<T, ClientError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ClientError::Settings(format!("internal error: {e}")))?
+}
+
+/// Does `output` already hold `input` signed (extends it, one signature over the whole file
+/// passes against the agency's chain)?
+fn already_signed(input: &[u8], output: &Path, trust: &[Vec<u8>]) -> bool {
+    let Ok(out) = std::fs::read(output) else {
+        return false;
+    };
+    if out.len() <= input.len() || !out.starts_with(input) {
+        return false;
+    }
+    let Ok(report) = pades::verify(
+        &out,
+        &pades::VerifyOptions {
+            trust_anchors: trust.to_vec(),
+            time: crate::offline::now(),
+        },
+    ) else {
+        return false;
+    };
+    report.signatures.iter().any(|sig| {
+        sig.coverage == pades::verify::Coverage::WholeFile
+            && sig.indication == pades::Indication::TotalPassed
+    })
+}
+
+async fn sign_one(
+    s: &Arc<Shared>,
+    rel: &Path,
+    output: &Path,
+) -> Result<(Outcome, u64), ClientError> {
+    let path = s.opts.input.join(rel);
+    let (input, skip) = {
+        let (path, output, trust) = (path.clone(), output.to_path_buf(), s.trust.clone());
+        blocking(move || {
+            let input = std::fs::read(&path).map_err(|source| ClientError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let skip = output.exists() && already_signed(&input, &output, &trust);
+            Ok((input, skip))
+        })
+        .await?
+    };
+    if skip {
+        let bytes = std::fs::metadata(output).map_or(0, |m| m.len());
+        return Ok((
+            Outcome::Skipped {
+                reason: "already signed (the output exists and verifies)".into(),
+            },
+            bytes,
+        ));
+    }
+    let input_sha256 = crate::sha256(&input);
+    let mut req = SignRequest::new(&s.opts.agency);
+    let scope = s.opts.digest_only.then(|| {
+        s.opts
+            .output
+            .canonicalize()
+            .unwrap_or_else(|_| s.opts.output.clone())
+    });
+    req.request_id = request_id(&s.opts.agency, rel, &input_sha256, scope.as_deref());
+    req.document_ref = rel.display().to_string();
+    req.options = s.opts.options.clone();
+    if let Some(parent) = output.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| ClientError::Write {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    if s.opts.digest_only {
+        digest_one(s, &req, input, output).await
+    } else {
+        let input = Bytes::from(input);
+        let sealed = retry(s, || s.client.sign_pdf(&req, input.clone())).await?;
+        let out = output.to_path_buf();
+        let pdf = sealed.pdf.clone();
+        blocking(move || write_atomically(&out, &[&pdf])).await?;
+        Ok((
+            Outcome::Signed {
+                log_index: sealed.entry.index,
+            },
+            sealed.pdf.len() as u64,
+        ))
+    }
+}
+
+async fn digest_one(
+    s: &Arc<Shared>,
+    req: &SignRequest,
+    input: Vec<u8>,
+    output: &Path,
+) -> Result<(Outcome, u64), ClientError> {
+    let journal = s.journal.as_ref();
+    let time = journal
+        .and_then(|j| j.time_for(&req.request_id))
+        .unwrap_or_else(|| crate::offline::now().0);
+    let mut request = pades::SignatureRequest::new(pades::UnixTime(time));
+    let o = &s.opts.options;
+    request.reason = (!o.reason.is_empty()).then(|| o.reason.clone());
+    request.location = (!o.location.is_empty()).then(|| o.location.clone());
+    request.contact_info = (!o.contact_info.is_empty()).then(|| o.contact_info.clone());
+    request.field = (!o.field_name.is_empty()).then(|| o.field_name.clone());
+    request.page = o.page.max(1);
+    let input = Arc::new(input);
+    let capacity = s.capacity;
+    let digest = {
+        let (input, request) = (input.clone(), request.clone());
+        let path = output.to_path_buf();
+        blocking(move || {
+            let p = pades::prepare(&input, &request, capacity)
+                .map_err(|source| ClientError::Engine { path, source })?;
+            Ok(p.digest())
+        })
+        .await?
+    };
+    if let Some(j) = journal {
+        if j.time_for(&req.request_id) != Some(time) {
+            j.record(&req.request_id, time)
+                .map_err(|source| ClientError::Write {
+                    path: s.opts.output.join(JOURNAL),
+                    source,
+                })?;
+        }
+    }
+    let sealed = retry(s, || s.client.sign_digest(req, digest)).await?;
+    let out = output.to_path_buf();
+    let cms = sealed.cms;
+    let bytes = blocking(move || {
+        // Prepared again (the same bytes: same input, same time): cheaper than keeping the
+        // prepared state across the network wait, and it borrows the input.
+        let p =
+            pades::prepare(&input, &request, capacity).map_err(|source| ClientError::Engine {
+                path: out.clone(),
+                source,
+            })?;
+        if p.digest() != digest {
+            return Err(ClientError::Settings(
+                "internal error: preparing the file twice gave two digests".into(),
+            ));
+        }
+        let signed = p.embed(&cms).map_err(|source| ClientError::Engine {
+            path: out.clone(),
+            source,
+        })?;
+        write_atomically(&out, &signed.parts())?;
+        Ok(signed.len() as u64)
+    })
+    .await?;
+    Ok((
+        Outcome::Signed {
+            log_index: sealed.entry.index,
+        },
+        bytes,
+    ))
+}
+
+/// Attempts with the same request (and so the same request id) while failures are transient.
+async fn retry<T, F, Fut>(s: &Shared, mut attempt: F) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    let attempts = s.opts.attempts.max(1);
+    let mut n = 0;
+    loop {
+        n += 1;
+        let r = match tokio::time::timeout(s.opts.timeout, attempt()).await {
+            Ok(r) => r,
+            Err(_) => Err(ClientError::Refused {
+                what: "signing".into(),
+                code: tonic::Code::DeadlineExceeded,
+                message: format!("no answer within {:?}", s.opts.timeout),
+            }),
+        };
+        match r {
+            Err(e) if e.is_transient() && n < attempts => {
+                tokio::time::sleep(Duration::from_millis(200 << n.min(6))).await;
+            }
+            other => return other,
+        }
+    }
+}
