@@ -344,6 +344,7 @@ pub async fn run(
         path: opts.output.clone(),
         source,
     })?;
+    remove_stale_temporaries(&opts.output);
     let files = discover(&opts.input, &opts.output)?;
     let agencies = client.agencies().await?;
     let agency = agencies
@@ -432,6 +433,30 @@ pub async fn run(
         interrupted: interrupted && next < total,
         elapsed: started.elapsed(),
     })
+}
+
+/// Remove the temporary files of an earlier run that was killed before its renames
+/// (`.NAME.segel-PID.tmp`, see [`write_atomically`]); they never hold a finished output.
+fn remove_stale_temporaries(dir: &Path) {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(kind) = e.file_type() else { continue };
+            let name = e.file_name().to_string_lossy().into_owned();
+            if kind.is_dir() {
+                stack.push(e.path());
+            } else if kind.is_file()
+                && name.starts_with('.')
+                && name.contains(".segel-")
+                && name.ends_with(".tmp")
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
 }
 
 async fn one(s: &Arc<Shared>, rel: &Path) -> FileResult {

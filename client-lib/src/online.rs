@@ -122,6 +122,8 @@ pub struct Client {
     server: String,
     state_file: Option<PathBuf>,
     view: tokio::sync::Mutex<ViewState>,
+    /// Held while a consistency proof is fetched and checked.
+    proving: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Client {
@@ -290,6 +292,7 @@ impl Client {
                 view,
                 known: VecDeque::new(),
             }),
+            proving: tokio::sync::Mutex::new(()),
         };
         client.observe("GetCheckpoint", &cp).await?;
         Ok(client)
@@ -322,54 +325,57 @@ impl Client {
         what: &str,
         cp: &pb::Checkpoint,
     ) -> Result<VerifiedCheckpoint, ClientError> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let (verified, need) = {
-                let st = self.view.lock().await;
-                st.view
-                    .check_key(&cp.verifier_key)
-                    .map_err(|e| log_err(what, e))?;
-                let v = st.view.check_note(&cp.note).map_err(|e| log_err(what, e))?;
-                let key = (v.checkpoint.size, v.checkpoint.root);
-                if st.known.contains(&key) {
-                    return Ok(v);
-                }
-                let need = st.view.needs(&v).map_err(|e| log_err(what, e))?;
-                (v, need)
-            };
-            let proof = match need {
-                Need::Nothing => None,
-                Need::Consistency { old, new } => Some(
-                    self.log()
-                        .get_consistency_proof(pb::GetConsistencyProofRequest {
-                            old_size: old,
-                            new_size: new,
-                        })
-                        .await
-                        .map_err(|s| refused("GetConsistencyProof", &s))?
-                        .into_inner(),
-                ),
-            };
-            let mut st = self.view.lock().await;
-            // Another answer may have moved the newest checkpoint meanwhile: ask again.
-            if st.view.needs(&verified).map_err(|e| log_err(what, e))? != need && tries < 5 {
-                continue;
-            }
-            let before = st.view.newest().map(|n| n.checkpoint.size);
+        let verified = {
+            let st = self.view.lock().await;
             st.view
-                .accept(verified.clone(), proof.as_ref())
+                .check_key(&cp.verifier_key)
                 .map_err(|e| log_err(what, e))?;
-            let key = (verified.checkpoint.size, verified.checkpoint.root);
-            st.known.push_back(key);
-            if st.known.len() > REMEMBERED {
-                st.known.pop_front();
+            let v = st.view.check_note(&cp.note).map_err(|e| log_err(what, e))?;
+            if st.known.contains(&(v.checkpoint.size, v.checkpoint.root)) {
+                return Ok(v);
             }
-            if st.view.newest().map(|n| n.checkpoint.size) != before {
-                self.save(&st.view);
+            v
+        };
+        // One proof at a time: the newest checkpoint cannot move between asking for a proof
+        // and checking it.
+        let _proving = self.proving.lock().await;
+        let need = {
+            let st = self.view.lock().await;
+            if st
+                .known
+                .contains(&(verified.checkpoint.size, verified.checkpoint.root))
+            {
+                return Ok(verified);
             }
-            return Ok(verified);
+            st.view.needs(&verified).map_err(|e| log_err(what, e))?
+        };
+        let proof = match need {
+            Need::Nothing => None,
+            Need::Consistency { old, new } => Some(
+                self.log()
+                    .get_consistency_proof(pb::GetConsistencyProofRequest {
+                        old_size: old,
+                        new_size: new,
+                    })
+                    .await
+                    .map_err(|s| refused("GetConsistencyProof", &s))?
+                    .into_inner(),
+            ),
+        };
+        let mut st = self.view.lock().await;
+        let before = st.view.newest().map(|n| n.checkpoint.size);
+        st.view
+            .accept(verified.clone(), proof.as_ref())
+            .map_err(|e| log_err(what, e))?;
+        st.known
+            .push_back((verified.checkpoint.size, verified.checkpoint.root));
+        if st.known.len() > REMEMBERED {
+            st.known.pop_front();
         }
+        if st.view.newest().map(|n| n.checkpoint.size) != before {
+            self.save(&st.view);
+        }
+        Ok(verified)
     }
 
     /// Keep the newest checkpoint in the state file (best effort: a read-only state folder

@@ -282,3 +282,31 @@ pub fn openssl_check(file: &Path, work: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// The `segel` CLI binary of this build (`target/<profile>/segel`), built on first use when a
+/// test runs without the rest of the workspace.
+pub fn segel_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // The test executable is target/<profile>/deps/<name>-<hash>.
+        let exe = std::env::current_exe().expect("test executable");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .expect("target/<profile>");
+        let bin = profile_dir.join("segel");
+        if !bin.is_file() {
+            let release = profile_dir.file_name().is_some_and(|n| n == "release");
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.args(["build", "-p", "segel-client", "--bin", "segel"]);
+            if release {
+                cmd.arg("--release");
+            }
+            let o = run(&mut cmd).expect("cargo build segel");
+            assert!(o.status.success(), "building segel: {}", text(&o));
+        }
+        bin
+    })
+    .clone()
+}

@@ -14,14 +14,14 @@ use segel_tests::{corpus, openssl_check, pdfsig_check, pki, pyhanko_check, qpdf_
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::Code;
 
-struct TestServer {
-    port: u16,
+pub(crate) struct TestServer {
+    pub(crate) port: u16,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<()>,
     _data: tempfile::TempDir,
 }
 
-async fn start(max_document_bytes: usize) -> TestServer {
+pub(crate) async fn start(max_document_bytes: usize) -> TestServer {
     let data = tempfile::tempdir().expect("tempdir");
     let mut raw = config::dev(&pki().path, &data.path().join("log"), "127.0.0.1:0");
     raw.max_document_bytes = max_document_bytes;
@@ -50,7 +50,7 @@ async fn start(max_document_bytes: usize) -> TestServer {
 }
 
 impl TestServer {
-    async fn channel(&self, client: Option<&str>) -> Channel {
+    pub(crate) async fn channel(&self, client: Option<&str>) -> Channel {
         let p = pki();
         let mut tls = ClientTlsConfig::new()
             .ca_certificate(Certificate::from_pem(
@@ -72,7 +72,7 @@ impl TestServer {
             .expect("connect")
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
