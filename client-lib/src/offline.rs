@@ -92,11 +92,40 @@ pub fn sign_file(
     })
 }
 
-/// Write `parts` to `path` through a temporary file in the same directory, fsync, rename.
+/// Write `parts` to `path` through a temporary file in the same directory, fsync, rename,
+/// fsync the directory.
 ///
 /// # Errors
 /// When any step fails; the temporary file is removed then.
 pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), ClientError> {
+    write_file(path, parts, true)
+}
+
+/// [`write_atomically`] without any fsync: the file appears complete or not at all to every
+/// process (the rename is atomic), but it is durable only after [`sync_filesystem`]. For many
+/// files at once (a batch), where one filesystem sync at the end replaces an fsync per file
+/// (on this project's machine an fsync costs ~0.5 ms of CPU, more than a signature).
+///
+/// # Errors
+/// As [`write_atomically`].
+pub fn write_atomically_unsynced(path: &Path, parts: &[&[u8]]) -> Result<(), ClientError> {
+    write_file(path, parts, false)
+}
+
+/// Make everything written to the filesystem holding `dir` durable (`syncfs`).
+///
+/// # Errors
+/// When the folder cannot be opened or the sync fails.
+pub fn sync_filesystem(dir: &Path) -> Result<(), ClientError> {
+    let err = |source| ClientError::Write {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let d = fs::File::open(dir).map_err(err)?;
+    rustix::fs::syncfs(&d).map_err(|e| err(e.into()))
+}
+
+fn write_file(path: &Path, parts: &[&[u8]], sync: bool) -> Result<(), ClientError> {
     let err = |source| ClientError::Write {
         path: path.to_path_buf(),
         source,
@@ -115,11 +144,13 @@ pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), ClientError>
         for p in parts {
             f.write_all(p)?;
         }
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)?;
         // Make the rename durable too.
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
+        if sync {
+            fs::File::open(dir)?.sync_all()?;
         }
         Ok(())
     })();

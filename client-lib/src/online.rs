@@ -14,7 +14,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 
 use bytes::Bytes;
@@ -112,8 +112,11 @@ pub struct Verification {
 
 struct ViewState {
     view: LogView,
-    /// (size, root) of checkpoints already known consistent with the newest.
-    known: VecDeque<(u64, tlog::Hash)>,
+    /// Checkpoint notes already verified and known consistent with the newest (by their
+    /// text), so that answers carrying one need neither a signature check nor a proof.
+    known: HashMap<String, VerifiedCheckpoint>,
+    /// Their order of arrival, to forget the oldest.
+    order: VecDeque<String>,
 }
 
 /// A connection to a Segel server.
@@ -124,6 +127,8 @@ pub struct Client {
     view: tokio::sync::Mutex<ViewState>,
     /// Held while a consistency proof is fetched and checked.
     proving: tokio::sync::Mutex<()>,
+    /// Consistency proofs fetched so far.
+    proofs: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Client {
@@ -290,12 +295,20 @@ impl Client {
             state_file,
             view: tokio::sync::Mutex::new(ViewState {
                 view,
-                known: VecDeque::new(),
+                known: HashMap::new(),
+                order: VecDeque::new(),
             }),
             proving: tokio::sync::Mutex::new(()),
+            proofs: std::sync::atomic::AtomicU64::new(0),
         };
         client.observe("GetCheckpoint", &cp).await?;
         Ok(client)
+    }
+
+    /// How many consistency proofs this client has fetched (one per new checkpoint it had
+    /// to link to the newest it knew).
+    pub fn consistency_proofs_fetched(&self) -> u64 {
+        self.proofs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The server URL.
@@ -330,28 +343,26 @@ impl Client {
             st.view
                 .check_key(&cp.verifier_key)
                 .map_err(|e| log_err(what, e))?;
-            let v = st.view.check_note(&cp.note).map_err(|e| log_err(what, e))?;
-            if st.known.contains(&(v.checkpoint.size, v.checkpoint.root)) {
-                return Ok(v);
+            if let Some(v) = st.known.get(&cp.note) {
+                return Ok(v.clone());
             }
-            v
+            st.view.check_note(&cp.note).map_err(|e| log_err(what, e))?
         };
         // One proof at a time: the newest checkpoint cannot move between asking for a proof
         // and checking it.
         let _proving = self.proving.lock().await;
         let need = {
             let st = self.view.lock().await;
-            if st
-                .known
-                .contains(&(verified.checkpoint.size, verified.checkpoint.root))
-            {
-                return Ok(verified);
+            if let Some(v) = st.known.get(&cp.note) {
+                return Ok(v.clone());
             }
             st.view.needs(&verified).map_err(|e| log_err(what, e))?
         };
         let proof = match need {
             Need::Nothing => None,
-            Need::Consistency { old, new } => Some(
+            Need::Consistency { old, new } => Some({
+                self.proofs
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.log()
                     .get_consistency_proof(pb::GetConsistencyProofRequest {
                         old_size: old,
@@ -359,18 +370,20 @@ impl Client {
                     })
                     .await
                     .map_err(|s| refused("GetConsistencyProof", &s))?
-                    .into_inner(),
-            ),
+                    .into_inner()
+            }),
         };
         let mut st = self.view.lock().await;
         let before = st.view.newest().map(|n| n.checkpoint.size);
         st.view
             .accept(verified.clone(), proof.as_ref())
             .map_err(|e| log_err(what, e))?;
-        st.known
-            .push_back((verified.checkpoint.size, verified.checkpoint.root));
-        if st.known.len() > REMEMBERED {
-            st.known.pop_front();
+        st.known.insert(cp.note.clone(), verified.clone());
+        st.order.push_back(cp.note.clone());
+        if st.order.len() > REMEMBERED {
+            if let Some(old) = st.order.pop_front() {
+                st.known.remove(&old);
+            }
         }
         if st.view.newest().map(|n| n.checkpoint.size) != before {
             self.save(&st.view);
