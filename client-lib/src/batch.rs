@@ -280,21 +280,25 @@ impl Journal {
             source,
         };
         let mut times = HashMap::new();
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            // A line cut short by a crash is ignored (its file is prepared afresh).
-            for line in text.lines() {
-                if let Some((id, t)) = line.split_once(' ') {
-                    if let Ok(t) = t.parse() {
-                        times.insert(id.to_string(), t);
-                    }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        // Only whole lines count: a line cut short by a crash (no newline) was never followed
+        // by a request, and its time may be cut short too.
+        for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+            if let Some((id, t)) = line.trim_end().split_once(' ') {
+                if let Ok(t) = t.parse() {
+                    times.insert(id.to_string(), t);
                 }
             }
         }
-        let file = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .map_err(err)?;
+        if !text.is_empty() && !text.ends_with('\n') {
+            // End the torn line, so that the next record starts on a line of its own.
+            file.write_all(b"\n").map_err(err)?;
+        }
         Ok(Self {
             file: std::sync::Mutex::new(file),
             times: std::sync::Mutex::new(times),
@@ -703,5 +707,75 @@ where
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_is_recursive_sorted_and_skips_the_output_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path();
+        for p in [
+            "b.pdf",
+            "a/c.PDF",
+            "a/notes.txt",
+            "out/old.pdf",
+            "z/y/x.pdf",
+        ] {
+            let p = input.join(p);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, b"%PDF-").expect("write");
+        }
+        let found = discover(input, &input.join("out")).expect("discover");
+        let names: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(names, ["a/c.PDF", "b.pdf", "z/y/x.pdf"]);
+    }
+
+    #[test]
+    fn request_ids_depend_on_agency_path_content_and_mode() {
+        let h = [7; 32];
+        let a = request_id("dev", Path::new("a/b.pdf"), &h, None);
+        assert_eq!(a, request_id("dev", Path::new("a/b.pdf"), &h, None));
+        assert!(a.starts_with("batch-") && a.len() <= 128);
+        for other in [
+            request_id("other", Path::new("a/b.pdf"), &h, None),
+            request_id("dev", Path::new("a/c.pdf"), &h, None),
+            request_id("dev", Path::new("a/b.pdf"), &[8; 32], None),
+            request_id("dev", Path::new("a/b.pdf"), &h, Some(Path::new("/out"))),
+        ] {
+            assert_ne!(a, other);
+        }
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field("plain.pdf"), "plain.pdf");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn the_journal_survives_a_torn_last_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let j = Journal::open(dir.path()).expect("open");
+        j.record("batch-1", 1_796_000_000).expect("record");
+        drop(j);
+        // A crash in the middle of a line.
+        let path = dir.path().join(JOURNAL);
+        let mut text = std::fs::read(&path).expect("read");
+        text.extend_from_slice(b"batch-2 17");
+        std::fs::write(&path, text).expect("write");
+        let j = Journal::open(dir.path()).expect("reopen");
+        assert_eq!(j.time_for("batch-1"), Some(1_796_000_000));
+        // The torn line is not taken (its time is cut short); a new record is read back.
+        assert_eq!(j.time_for("batch-2"), None);
+        j.record("batch-2", 1_796_000_123).expect("record");
+        drop(j);
+        let j = Journal::open(dir.path()).expect("reopen");
+        assert_eq!(j.time_for("batch-2"), Some(1_796_000_123));
     }
 }

@@ -293,3 +293,212 @@ impl LogView {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An honest log of `n` leaves, its key and its signed checkpoints.
+    struct Honest {
+        signer: std::sync::Arc<tlog::NoteSigner>,
+        leaves: Vec<Hash>,
+    }
+
+    impl Honest {
+        fn new(n: usize) -> Self {
+            let (signer, _) = tlog::NoteSigner::generate("test.example/log").expect("key");
+            let leaves = (0..n)
+                .map(|i| tlog::leaf_hash(format!("entry {i}").as_bytes()))
+                .collect();
+            Self {
+                signer: std::sync::Arc::new(signer),
+                leaves,
+            }
+        }
+
+        fn root(&self, size: usize) -> Hash {
+            root_of(&self.leaves[..size])
+        }
+
+        fn note(&self, size: usize) -> String {
+            let cp = Checkpoint {
+                origin: "test.example/log".into(),
+                size: size as u64,
+                root: self.root(size),
+                extensions: Vec::new(),
+            };
+            self.signer.sign(&cp.to_text()).expect("sign")
+        }
+
+        fn view(&self) -> LogView {
+            LogView::new(&self.signer.verifier().to_vkey(), None).expect("view")
+        }
+
+        /// RFC 9162 consistency proof (SUBPROOF), computed from the leaves directly.
+        fn consistency(&self, old: usize, new: usize) -> pb::ConsistencyProof {
+            fn sub(leaves: &[Hash], m: usize, complete: bool) -> Vec<Hash> {
+                let n = leaves.len();
+                if m == n {
+                    return if complete {
+                        Vec::new()
+                    } else {
+                        vec![root_of(leaves)]
+                    };
+                }
+                let k = split(n);
+                if m <= k {
+                    let mut p = sub(&leaves[..k], m, complete);
+                    p.push(root_of(&leaves[k..]));
+                    p
+                } else {
+                    let mut p = sub(&leaves[k..], m - k, false);
+                    p.push(root_of(&leaves[..k]));
+                    p
+                }
+            }
+            pb::ConsistencyProof {
+                old_size: old as u64,
+                new_size: new as u64,
+                hashes: sub(&self.leaves[..new], old, true)
+                    .iter()
+                    .map(|h| h.to_vec())
+                    .collect(),
+            }
+        }
+    }
+
+    fn split(n: usize) -> usize {
+        let mut k = 1;
+        while k * 2 < n {
+            k *= 2;
+        }
+        k
+    }
+
+    fn root_of(leaves: &[Hash]) -> Hash {
+        match leaves.len() {
+            0 => tlog::EMPTY_ROOT,
+            1 => leaves[0],
+            n => {
+                let k = split(n);
+                tlog::node_hash(&root_of(&leaves[..k]), &root_of(&leaves[k..]))
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Honest checkpoints in any order are accepted with honest proofs, and the newest is
+        /// the largest seen.
+        #[test]
+        fn honest_histories_are_accepted(n in 2usize..40, sizes in proptest::collection::vec(1usize..40, 1..6)) {
+            let log = Honest::new(n);
+            let mut view = log.view();
+            let mut largest = 0;
+            for s in sizes.into_iter().map(|s| s.min(n)) {
+                let cp = view.check_note(&log.note(s)).expect("signed");
+                let proof = match view.needs(&cp).expect("no fork") {
+                    Need::Nothing => None,
+                    Need::Consistency { old, new } => Some(log.consistency(old as usize, new as usize)),
+                };
+                view.accept(cp, proof.as_ref()).expect("consistent");
+                largest = largest.max(s);
+                prop_assert_eq!(view.newest().map(|c| c.checkpoint.size), Some(largest as u64));
+            }
+        }
+
+        /// Any change to a consistency proof's hashes is caught.
+        #[test]
+        fn a_changed_consistency_proof_is_refused(n in 3usize..40, old in 1usize..39, which in 0usize..64, bit in 0u8..8) {
+            let old = old.min(n - 1);
+            let log = Honest::new(n);
+            let mut view = log.view();
+            view.accept(view.check_note(&log.note(old)).expect("signed"), None).expect("first");
+            let newer = view.check_note(&log.note(n)).expect("signed");
+            let mut proof = log.consistency(old, n);
+            prop_assume!(!proof.hashes.is_empty());
+            let i = which % proof.hashes.len();
+            proof.hashes[i][usize::from(bit) % 32] ^= 1 << bit;
+            prop_assert!(view.accept(newer, Some(&proof)).is_err());
+            prop_assert_eq!(view.newest().map(|c| c.checkpoint.size), Some(old as u64));
+        }
+
+        /// Another tree of a size already seen is a fork; another tree of a larger size does
+        /// not verify against the honest proof.
+        #[test]
+        fn another_history_is_refused(n in 2usize..30, size in 1usize..30) {
+            let size = size.min(n);
+            let honest = Honest::new(n);
+            let mut view = honest.view();
+            view.accept(view.check_note(&honest.note(size)).expect("signed"), None).expect("first");
+            // The same key signing other leaves.
+            let forged = Honest {
+                signer: honest.signer.clone(),
+                leaves: (0..n).map(|i| tlog::leaf_hash(format!("forged {i}").as_bytes())).collect(),
+            };
+            let other = view.check_note(&forged.note(size)).expect("signed");
+            let fork = matches!(view.needs(&other), Err(LogCheckError::Fork { .. }));
+            prop_assert!(fork, "not seen as a fork");
+            if size < n {
+                let bigger = view.check_note(&forged.note(n)).expect("signed");
+                prop_assert!(view.accept(bigger, Some(&forged.consistency(size, n))).is_err());
+            }
+        }
+
+        /// Arbitrary text as a note, arbitrary entries and proofs: refused, never a panic.
+        #[test]
+        fn garbage_is_refused(note in ".{0,300}", record in proptest::collection::vec(any::<u8>(), 0..200),
+                              hashes in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..8),
+                              index in any::<u64>(), size in any::<u64>()) {
+            let log = Honest::new(4);
+            let view = log.view();
+            prop_assert!(view.check_note(&note).is_err());
+            let cp = view.check_note(&log.note(4)).expect("signed");
+            let entry = pb::LogEntry { index, leaf_hash: tlog::leaf_hash(&record).to_vec(), record };
+            let proof = pb::InclusionProof { leaf_index: index, tree_size: size, hashes };
+            prop_assert!(view.check_entry(&entry, &proof, &cp).is_err());
+        }
+    }
+
+    #[test]
+    fn a_real_entry_proves_and_a_changed_one_does_not() {
+        let record = tlog::LogEntry {
+            index: 2,
+            time_ms: 1,
+            agency: "dev".into(),
+            certificate_sha256: [1; 32],
+            caller: "CN=x".into(),
+            message_digest: [2; 32],
+            signature_sha256: [3; 32],
+            document_sha256: [4; 32],
+            document_ref: None,
+        }
+        .encode()
+        .expect("encode");
+        let mut log = Honest::new(3);
+        log.leaves[2] = tlog::leaf_hash(&record);
+        let view = log.view();
+        let cp = view.check_note(&log.note(3)).expect("signed");
+        // Proof for leaf 2 of 3: the root of leaves 0..2.
+        let proof = pb::InclusionProof {
+            leaf_index: 2,
+            tree_size: 3,
+            hashes: vec![root_of(&log.leaves[..2]).to_vec()],
+        };
+        let entry = pb::LogEntry {
+            index: 2,
+            leaf_hash: log.leaves[2].to_vec(),
+            record: record.clone(),
+        };
+        let proven = view.check_entry(&entry, &proof, &cp).expect("proves");
+        assert_eq!(proven.record.agency, "dev");
+        let mut changed = entry.clone();
+        changed.record[5] ^= 1;
+        changed.leaf_hash = tlog::leaf_hash(&changed.record).to_vec();
+        assert!(view.check_entry(&changed, &proof, &cp).is_err());
+        let wrong_key = LogView::new(&Honest::new(1).signer.verifier().to_vkey(), None).expect("v");
+        assert!(wrong_key.check_note(&log.note(3)).is_err());
+    }
+}
