@@ -246,12 +246,13 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
         println!("log {} — {} entries; verifier key:\n  {}", config.data.display(), log.size(), log.verifier().to_vkey());
         if args.dev {
             println!(
-                "sign a file offline: segel sign IN.pdf -o OUT.pdf --key {k} --cert {c} --chain {ch}",
-                k = args.certs.join("dev-agency.key").display(),
-                c = args.certs.join("dev-agency.pem").display(),
-                ch = args.certs.join("dev-agency-chain.pem").display(),
+                "sign a file with this server: cargo run -p segel-client --bin segel -- --dev --certs {certs} --server https://localhost:{port} sign --agency dev IN.pdf -o OUT.pdf",
+                certs = args.certs.display(),
+                port = addr.port(),
             );
-            println!("(the online `segel` client for this server comes with issue #6)");
+            println!(
+                "verify it: ... segel --dev verify OUT.pdf; a folder: ... segel --dev batch --agency dev IN_DIR OUT_DIR"
+            );
         }
         let shutdown = async {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
