@@ -349,6 +349,13 @@ pub async fn run(
         path: opts.output.clone(),
         source,
     })?;
+    if opts.input.canonicalize().ok() == opts.output.canonicalize().ok() {
+        return Err(ClientError::Settings(format!(
+            "the output folder {} is the input folder: give another one (inputs are never \
+             overwritten)",
+            opts.output.display()
+        )));
+    }
     remove_stale_temporaries(&opts.output);
     let files = discover(&opts.input, &opts.output)?;
     let agencies = client.agencies().await?;

@@ -647,7 +647,16 @@ async fn run_batch(
     };
     let stop = async {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("segel: stopping: the files in flight finish, no new ones start");
+            eprintln!(
+                "segel: stopping: the files in flight finish, no new ones start \
+                 (Ctrl-C again to quit at once; outputs are never partial)"
+            );
+            tokio::spawn(async {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("segel: quitting; rerun the same command to continue");
+                    std::process::exit(130);
+                }
+            });
         } else {
             std::future::pending::<()>().await;
         }
