@@ -246,6 +246,50 @@ impl LogView {
         Ok(())
     }
 
+    /// Check that `cp` is a prefix of `anchor` (an earlier newest checkpoint of this view, so
+    /// a prefix of the newest): the consistency `proof` from `cp`'s size to `anchor`'s.
+    ///
+    /// # Errors
+    /// [`LogCheckError::Fork`] or [`LogCheckError::Inconsistent`].
+    pub fn check_prefix(
+        &self,
+        cp: &VerifiedCheckpoint,
+        anchor: &VerifiedCheckpoint,
+        proof: &pb::ConsistencyProof,
+    ) -> Result<(), LogCheckError> {
+        let (a, b) = (&cp.checkpoint, &anchor.checkpoint);
+        if a.size == b.size {
+            return if a.root == b.root {
+                Ok(())
+            } else {
+                Err(LogCheckError::Fork { size: a.size })
+            };
+        }
+        let (old, new) = (a.size, b.size);
+        let inconsistent = |detail: String| LogCheckError::Inconsistent { old, new, detail };
+        if old > new {
+            return Err(inconsistent(
+                "the checkpoint is newer than the anchor".into(),
+            ));
+        }
+        if old == 0 {
+            return if a.root == tlog::EMPTY_ROOT {
+                Ok(())
+            } else {
+                Err(LogCheckError::Fork { size: 0 })
+            };
+        }
+        if proof.old_size != old || proof.new_size != new {
+            return Err(inconsistent(format!(
+                "the proof is for sizes {} to {}",
+                proof.old_size, proof.new_size
+            )));
+        }
+        let path = hashes(&proof.hashes, "consistency").map_err(inconsistent)?;
+        tlog::verify_consistency(old, new, &path, &a.root, &b.root)
+            .map_err(|e| inconsistent(e.to_string()))
+    }
+
     /// Check an entry and its inclusion proof against a verified checkpoint.
     ///
     /// # Errors
@@ -406,6 +450,13 @@ mod tests {
                 view.accept(cp, proof.as_ref()).expect("consistent");
                 largest = largest.max(s);
                 prop_assert_eq!(view.newest().map(|c| c.checkpoint.size), Some(largest as u64));
+            }
+            // Every smaller honest checkpoint is a prefix of the newest.
+            let newest = view.newest().cloned().expect("newest");
+            for s in 1..=largest {
+                let cp = view.check_note(&log.note(s)).expect("signed");
+                let proof = log.consistency(s, largest);
+                prop_assert!(view.check_prefix(&cp, &newest, &proof).is_ok(), "size {}", s);
             }
         }
 

@@ -37,6 +37,8 @@ const MAX_MESSAGE: usize = 256 << 20;
 /// Checkpoints remembered as verified (consistent with the newest), so that answers carrying
 /// one of them need no further proof.
 const REMEMBERED: usize = 4096;
+/// How often, at most, the state file is rewritten while answers arrive.
+const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What to sign and how.
 #[derive(Debug, Clone, Default)]
@@ -117,6 +119,9 @@ struct ViewState {
     known: HashMap<String, VerifiedCheckpoint>,
     /// Their order of arrival, to forget the oldest.
     order: VecDeque<String>,
+    /// Size of the newest checkpoint in the state file, and when it was written.
+    saved_size: Option<u64>,
+    saved_at: std::time::Instant,
 }
 
 /// A connection to a Segel server.
@@ -129,6 +134,16 @@ pub struct Client {
     proving: tokio::sync::Mutex<()>,
     /// Consistency proofs fetched so far.
     proofs: std::sync::atomic::AtomicU64,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if let Ok(st) = self.view.try_lock() {
+            if st.view.newest().map(|n| n.checkpoint.size) != st.saved_size {
+                self.save(&st.view);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -297,6 +312,8 @@ impl Client {
                 view,
                 known: HashMap::new(),
                 order: VecDeque::new(),
+                saved_size: None,
+                saved_at: std::time::Instant::now() - SAVE_EVERY,
             }),
             proving: tokio::sync::Mutex::new(()),
             proofs: std::sync::atomic::AtomicU64::new(0),
@@ -348,47 +365,104 @@ impl Client {
             }
             st.view.check_note(&cp.note).map_err(|e| log_err(what, e))?
         };
-        // One proof at a time: the newest checkpoint cannot move between asking for a proof
-        // and checking it.
-        let _proving = self.proving.lock().await;
-        let need = {
-            let st = self.view.lock().await;
-            if let Some(v) = st.known.get(&cp.note) {
-                return Ok(v.clone());
+        // Only advancing the newest checkpoint is serialized (`proving`), so the newest cannot
+        // move while its proof is fetched. A checkpoint not newer than the newest is linked to
+        // it concurrently: the newest of that moment (`anchor`) stays a prefix of every later
+        // newest, so a checkpoint that is a prefix of the anchor is a prefix of the log.
+        loop {
+            let (anchor, need) = {
+                let st = self.view.lock().await;
+                if let Some(v) = st.known.get(&cp.note) {
+                    return Ok(v.clone());
+                }
+                let need = st.view.needs(&verified).map_err(|e| log_err(what, e))?;
+                (st.view.newest().cloned(), need)
+            };
+            if let Some(anchor) = anchor.filter(|a| verified.checkpoint.size <= a.checkpoint.size) {
+                let proof = self.fetch_consistency(need).await?;
+                let empty = pb::ConsistencyProof::default();
+                let mut st = self.view.lock().await;
+                st.view
+                    .check_prefix(&verified, &anchor, proof.as_ref().unwrap_or(&empty))
+                    .map_err(|e| log_err(what, e))?;
+                self.remember(&mut st, &cp.note, &verified);
+                return Ok(verified);
             }
-            st.view.needs(&verified).map_err(|e| log_err(what, e))?
+            // Newer than the newest (or the first): advance, one at a time.
+            let _proving = self.proving.lock().await;
+            let need = {
+                let st = self.view.lock().await;
+                if let Some(v) = st.known.get(&cp.note) {
+                    return Ok(v.clone());
+                }
+                if st
+                    .view
+                    .newest()
+                    .is_some_and(|n| verified.checkpoint.size <= n.checkpoint.size)
+                {
+                    // Another answer advanced past it meanwhile: link it as an older one.
+                    continue;
+                }
+                st.view.needs(&verified).map_err(|e| log_err(what, e))?
+            };
+            let proof = self.fetch_consistency(need).await?;
+            let mut st = self.view.lock().await;
+            st.view
+                .accept(verified.clone(), proof.as_ref())
+                .map_err(|e| log_err(what, e))?;
+            self.remember(&mut st, &cp.note, &verified);
+            return Ok(verified);
+        }
+    }
+
+    async fn fetch_consistency(
+        &self,
+        need: Need,
+    ) -> Result<Option<pb::ConsistencyProof>, ClientError> {
+        let Need::Consistency { old, new } = need else {
+            return Ok(None);
         };
-        let proof = match need {
-            Need::Nothing => None,
-            Need::Consistency { old, new } => Some({
-                self.proofs
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.log()
-                    .get_consistency_proof(pb::GetConsistencyProofRequest {
-                        old_size: old,
-                        new_size: new,
-                    })
-                    .await
-                    .map_err(|s| refused("GetConsistencyProof", &s))?
-                    .into_inner()
-            }),
-        };
-        let mut st = self.view.lock().await;
-        let before = st.view.newest().map(|n| n.checkpoint.size);
-        st.view
-            .accept(verified.clone(), proof.as_ref())
-            .map_err(|e| log_err(what, e))?;
-        st.known.insert(cp.note.clone(), verified.clone());
-        st.order.push_back(cp.note.clone());
+        self.proofs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Some(
+            self.log()
+                .get_consistency_proof(pb::GetConsistencyProofRequest {
+                    old_size: old,
+                    new_size: new,
+                })
+                .await
+                .map_err(|s| refused("GetConsistencyProof", &s))?
+                .into_inner(),
+        ))
+    }
+
+    /// Record an accepted checkpoint; keep the newest in the state file now and then.
+    fn remember(&self, st: &mut ViewState, note: &str, verified: &VerifiedCheckpoint) {
+        st.known.insert(note.to_string(), verified.clone());
+        st.order.push_back(note.to_string());
         if st.order.len() > REMEMBERED {
             if let Some(old) = st.order.pop_front() {
                 st.known.remove(&old);
             }
         }
-        if st.view.newest().map(|n| n.checkpoint.size) != before {
+        let newest = st.view.newest().map(|n| n.checkpoint.size);
+        if newest != st.saved_size && st.saved_at.elapsed() >= SAVE_EVERY {
             self.save(&st.view);
+            st.saved_size = newest;
+            st.saved_at = std::time::Instant::now();
         }
-        Ok(verified)
+    }
+
+    /// Write the newest checkpoint accepted to the state file now (it is also written at most
+    /// every second while answers arrive, and when the client is dropped).
+    pub async fn save_state(&self) {
+        let mut st = self.view.lock().await;
+        let newest = st.view.newest().map(|n| n.checkpoint.size);
+        if newest != st.saved_size {
+            self.save(&st.view);
+            st.saved_size = newest;
+            st.saved_at = std::time::Instant::now();
+        }
     }
 
     /// Keep the newest checkpoint in the state file (best effort: a read-only state folder
@@ -405,7 +479,9 @@ impl Client {
         if let Some(d) = f.parent() {
             let _ = std::fs::create_dir_all(d);
         }
-        if let Err(e) = crate::offline::write_atomically(f, &[&text]) {
+        // Not fsynced: losing the last second of it only makes the next run trust an older
+        // checkpoint (and still demand consistency with it).
+        if let Err(e) = crate::offline::write_atomically_unsynced(f, &[&text]) {
             eprintln!("segel: warning: {e}");
         }
     }
