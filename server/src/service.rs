@@ -215,6 +215,78 @@ impl Segel {
         result
     }
 
+    /// The durable earlier result of an idempotent request, if there is one: its stored reply
+    /// bytes and its log entry proven in the current checkpoint. The same request id with
+    /// another `fingerprint` (another document or digest) is ALREADY_EXISTS.
+    fn earlier(
+        &self,
+        key: Option<&[u8]>,
+        fingerprint: &[u8; 32],
+        request_id: &str,
+    ) -> Result<Option<(Vec<u8>, LoggedAt)>, Status> {
+        let Some(k) = key else { return Ok(None) };
+        let Some(done) = self.log.request(k).map_err(store_status)? else {
+            return Ok(None);
+        };
+        if &done.input_sha256 != fingerprint {
+            return Err(Status::already_exists(format!(
+                "request_id {request_id:?} was used with another document or digest"
+            )));
+        }
+        let (checkpoint, size) = self.checkpoint_and_size();
+        let at = LoggedAt {
+            entry: self.entry_pb(done.index)?,
+            checkpoint,
+            proof: self.proof_pb(done.index, size)?,
+        };
+        Ok(Some((done.update, at)))
+    }
+
+    /// Run `work` (the private-key operation, which also builds the log entry) on the blocking
+    /// pool under the concurrency limits, then append its entry and wait until it is durable.
+    async fn sign_and_log<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<(T, NewEntry), Status> + Send + 'static,
+    ) -> Result<(T, LoggedAt), Status> {
+        let shutting_down = |_| Status::unavailable("shutting down");
+        let _permit = self
+            .signing
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(shutting_down)?;
+        // Tell the log an append is coming, so that a commit under load waits for it.
+        let announced = self.log.announce();
+        // At most one private-key operation per core at a time (more would only make the
+        // network tasks wait behind them).
+        let (out, entry) = {
+            let _cpu = self
+                .cpu
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(shutting_down)?;
+            tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| internal(&e))??
+        };
+        let appended = self
+            .log
+            .append_async(entry, Some(announced))
+            .await
+            .map_err(store_status)?;
+        tracing::info!(index = appended.index, "signed and logged");
+        let at = LoggedAt {
+            entry: self.entry_pb(appended.index)?,
+            checkpoint: pb::Checkpoint {
+                note: appended.checkpoint.clone(),
+                verifier_key: self.log.verifier().to_vkey(),
+            },
+            proof: self.proof_pb(appended.index, appended.size)?,
+        };
+        Ok((out, at))
+    }
+
     /// `SignDigest` after its checks: sign the digest, log it, under the request id's lock.
     async fn sign_digest_task(
         &self,
@@ -235,38 +307,11 @@ impl Segel {
                 &document_sha256,
                 r.document_ref.as_bytes(),
             ]);
-            if let Some(k) = &key {
-                if let Some(done) = self.log.request(k).map_err(store_status)? {
-                    if done.input_sha256 != fingerprint {
-                        return Err(Status::already_exists(format!(
-                            "request_id {:?} was used with another digest or document",
-                            r.request_id
-                        )));
-                    }
-                    let (checkpoint, size) = self.checkpoint_and_size();
-                    return Ok(pb::SignDigestResponse {
-                        cms: done.update,
-                        entry: Some(self.entry_pb(done.index)?),
-                        checkpoint: Some(checkpoint),
-                        inclusion_proof: Some(self.proof_pb(done.index, size)?),
-                    });
-                }
+            if let Some((cms, at)) = self.earlier(key.as_deref(), &fingerprint, &r.request_id)? {
+                return Ok(at.digest_reply(cms));
             }
-            let _permit = self
-                .signing
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| Status::unavailable("shutting down"))?;
-            let announced = self.log.announce();
-            let (cms, entry) = {
-                let _cpu = self
-                    .cpu
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| Status::unavailable("shutting down"))?;
-                tokio::task::spawn_blocking(move || -> Result<_, Status> {
+            let (cms, at) = self
+                .sign_and_log(move || {
                     let signer: &dyn pades::Signer = if r.pss {
                         agency.pss.as_ref()
                     } else {
@@ -279,18 +324,16 @@ impl Segel {
                     let cms = agency
                         .identity
                         .content_info(&attrs, signer.algorithm(), &signature);
+                    let document_ref = (!r.document_ref.is_empty()).then_some(r.document_ref);
                     let entry = NewEntry {
-                        record: tlog::LogEntry {
-                            index: 0,
-                            time_ms: now().1,
-                            agency: agency.id.clone(),
-                            certificate_sha256: agency.cert_sha256,
-                            caller: format!("CN={caller}"),
-                            message_digest: digest,
-                            signature_sha256: sha256(&[&signature]),
+                        record: agency.record(
+                            &caller,
+                            now().1,
+                            digest,
+                            &signature,
                             document_sha256,
-                            document_ref: (!r.document_ref.is_empty()).then_some(r.document_ref),
-                        },
+                            document_ref,
+                        ),
                         request: key.map(|k| RequestRecord {
                             key: k,
                             input_sha256: fingerprint,
@@ -299,24 +342,8 @@ impl Segel {
                     };
                     Ok((cms, entry))
                 })
-                .await
-                .map_err(|e| internal(&e))??
-            };
-            let appended = self
-                .log
-                .append_async(entry, Some(announced))
-                .await
-                .map_err(store_status)?;
-            tracing::info!(index = appended.index, "digest signed and logged");
-            Ok(pb::SignDigestResponse {
-                cms,
-                entry: Some(self.entry_pb(appended.index)?),
-                checkpoint: Some(pb::Checkpoint {
-                    note: appended.checkpoint.clone(),
-                    verifier_key: self.log.verifier().to_vkey(),
-                }),
-                inclusion_proof: Some(self.proof_pb(appended.index, appended.size)?),
-            })
+                .await?;
+            Ok(at.digest_reply(cms))
         })
         .await
     }
@@ -337,47 +364,13 @@ impl Segel {
         } else {
             [0; 32]
         };
-        if let Some(k) = &key {
-            if let Some(done) = s.log.request(k).map_err(store_status)? {
-                if done.input_sha256 != input_sha256 {
-                    return Err(Status::already_exists(format!(
-                        "request_id {:?} was used with another document",
-                        r.request_id
-                    )));
-                }
-                let (checkpoint, size) = s.checkpoint_and_size();
-                return Ok(Signed {
-                    pdf: r.pdf,
-                    update: done.update.into(),
-                    meta: pb::SignPdfResponse {
-                        signed_pdf: bytes::Bytes::new(),
-                        entry: Some(s.entry_pb(done.index)?),
-                        checkpoint: Some(checkpoint),
-                        inclusion_proof: Some(s.proof_pb(done.index, size)?),
-                    },
-                });
-            }
+        if let Some((update, at)) = s.earlier(key.as_deref(), &input_sha256, &r.request_id)? {
+            return Ok(at.pdf_reply(r.pdf, update.into()));
         }
-        let _permit = s
-            .signing
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Status::unavailable("shutting down"))?;
         let pdf = r.pdf;
         let document_ref = (!r.document_ref.is_empty()).then_some(r.document_ref);
-        // Tell the log an append is coming, so that a commit under load waits for it.
-        let announced = s.log.announce();
-        // The private-key operation on the blocking pool, at most one per core at a time (more
-        // would only make the network tasks wait behind them).
-        let (entry, pdf, update) = {
-            let _cpu = s
-                .cpu
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| Status::unavailable("shutting down"))?;
-            tokio::task::spawn_blocking(move || -> Result<_, Status> {
+        let ((pdf, update), at) = s
+            .sign_and_log(move || {
                 let (t, ms) = now();
                 let mut request = pades::SignatureRequest::new(t);
                 request.reason = (!opts.reason.is_empty()).then_some(opts.reason);
@@ -394,47 +387,80 @@ impl Segel {
                     .map_err(|e| crate::status::engine_status(&e))?;
                 let update = bytes::Bytes::from(signed.tail().to_vec());
                 let entry = NewEntry {
-                    record: tlog::LogEntry {
-                        index: 0,
-                        time_ms: ms,
-                        agency: agency.id.clone(),
-                        certificate_sha256: agency.cert_sha256,
-                        caller: format!("CN={caller}"),
-                        message_digest: signed.message_digest(),
-                        signature_sha256: sha256(&[signed.signature()]),
-                        document_sha256: signed.document_sha256(),
+                    record: agency.record(
+                        &caller,
+                        ms,
+                        signed.message_digest(),
+                        signed.signature(),
+                        signed.document_sha256(),
                         document_ref,
-                    },
+                    ),
                     request: key.map(|k| RequestRecord {
                         key: k,
                         input_sha256,
                         update: update.to_vec(),
                     }),
                 };
-                Ok((entry, pdf, update))
+                Ok(((pdf, update), entry))
             })
-            .await
-            .map_err(|e| internal(&e))??
-        };
-        let appended = s
-            .log
-            .append_async(entry, Some(announced))
-            .await
-            .map_err(store_status)?;
-        tracing::info!(index = appended.index, "signed and logged");
-        Ok(Signed {
+            .await?;
+        Ok(at.pdf_reply(pdf, update))
+    }
+}
+
+impl Agency {
+    /// The log record of a signature by this agency's key for `caller` (a client CN).
+    fn record(
+        &self,
+        caller: &str,
+        time_ms: i64,
+        message_digest: [u8; 32],
+        signature: &[u8],
+        document_sha256: [u8; 32],
+        document_ref: Option<String>,
+    ) -> tlog::LogEntry {
+        tlog::LogEntry {
+            index: 0,
+            time_ms,
+            agency: self.id.clone(),
+            certificate_sha256: self.cert_sha256,
+            caller: format!("CN={caller}"),
+            message_digest,
+            signature_sha256: sha256(&[signature]),
+            document_sha256,
+            document_ref,
+        }
+    }
+}
+
+/// Where a signature was logged: its entry, and a checkpoint with the entry's proof in it.
+struct LoggedAt {
+    entry: pb::LogEntry,
+    checkpoint: pb::Checkpoint,
+    proof: pb::InclusionProof,
+}
+
+impl LoggedAt {
+    fn pdf_reply(self, pdf: bytes::Bytes, update: bytes::Bytes) -> Signed {
+        Signed {
             pdf,
             update,
             meta: pb::SignPdfResponse {
                 signed_pdf: bytes::Bytes::new(),
-                entry: Some(s.entry_pb(appended.index)?),
-                checkpoint: Some(pb::Checkpoint {
-                    note: appended.checkpoint.clone(),
-                    verifier_key: s.log.verifier().to_vkey(),
-                }),
-                inclusion_proof: Some(s.proof_pb(appended.index, appended.size)?),
+                entry: Some(self.entry),
+                checkpoint: Some(self.checkpoint),
+                inclusion_proof: Some(self.proof),
             },
-        })
+        }
+    }
+
+    fn digest_reply(self, cms: Vec<u8>) -> pb::SignDigestResponse {
+        pb::SignDigestResponse {
+            cms,
+            entry: Some(self.entry),
+            checkpoint: Some(self.checkpoint),
+            inclusion_proof: Some(self.proof),
+        }
     }
 }
 

@@ -437,29 +437,23 @@ async fn remote_signing_by_digest() {
         16 * 1024,
     )
     .expect("prepare");
+    let digest_request = || pb::SignDigestRequest {
+        agency_id: "dev".into(),
+        message_digest: prepared.digest().to_vec(),
+        document_ref: "remote-1".into(),
+        pss: true,
+        document_sha256: Vec::new(),
+        request_id: "digest-1".into(),
+    };
     let resp = signer
-        .sign_digest(pb::SignDigestRequest {
-            agency_id: "dev".into(),
-            message_digest: prepared.digest().to_vec(),
-            document_ref: "remote-1".into(),
-            pss: true,
-            document_sha256: Vec::new(),
-            request_id: "digest-1".into(),
-        })
+        .sign_digest(digest_request())
         .await
         .expect("signed")
         .into_inner();
     // A retry with the same request id returns the same CMS and entry; no second entry.
     let size_before = resp.inclusion_proof.as_ref().expect("proof").tree_size;
     let again = signer
-        .sign_digest(pb::SignDigestRequest {
-            agency_id: "dev".into(),
-            message_digest: prepared.digest().to_vec(),
-            document_ref: "remote-1".into(),
-            pss: true,
-            document_sha256: Vec::new(),
-            request_id: "digest-1".into(),
-        })
+        .sign_digest(digest_request())
         .await
         .expect("retry")
         .into_inner();
