@@ -50,6 +50,7 @@ struct Cli {
 
 /// How to reach the server (online commands).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection (online commands)")]
 struct Conn {
     /// Server URL, e.g. https://segel.example.go.id:50051 [env: SEGEL_SERVER].
     #[arg(long, global = true)]
@@ -107,10 +108,10 @@ enum Command {
         #[arg(long, requires = "agency")]
         digest_only: bool,
         /// Offline: private key, PEM (PKCS#8 or PKCS#1), unencrypted, ideally mode 0600.
-        #[arg(long, required_unless_present = "agency")]
+        #[arg(long)]
         key: Option<PathBuf>,
         /// Offline: signer certificate, PEM.
-        #[arg(long, required_unless_present = "agency")]
+        #[arg(long)]
         cert: Option<PathBuf>,
         /// Offline: intermediate (and root) certificates, PEM; roots are not embedded.
         #[arg(long)]
@@ -410,7 +411,10 @@ fn run(cli: Cli) -> u8 {
             ..
         } => {
             let (Some(key), Some(cert)) = (key, cert) else {
-                eprintln!("segel: give --agency (online) or --key and --cert (offline)");
+                eprintln!(
+                    "segel: give --agency ID to sign through the server, or --key and --cert to \
+                     sign offline (see `segel sign --help`)"
+                );
                 return exit::USAGE;
             };
             let mut request = pades::SignatureRequest::new(offline::now());
