@@ -359,23 +359,7 @@ pub async fn run(
     remove_stale_temporaries(&opts.output);
     let files = discover(&opts.input, &opts.output)?;
     let agencies = client.agencies().await?;
-    let agency = agencies
-        .iter()
-        .find(|a| a.id == opts.agency)
-        .ok_or_else(|| {
-            let ids: Vec<&str> = agencies.iter().map(|a| a.id.as_str()).collect();
-            ClientError::Settings(format!(
-                "this client may not seal for agency {:?}; it may for: {}",
-                opts.agency,
-                if ids.is_empty() {
-                    "none".to_string()
-                } else {
-                    ids.join(", ")
-                }
-            ))
-        })?;
-    // Room for the CMS: the chain it carries, the signature and the signed attributes.
-    let chain_len: usize = agency.certificate_chain.iter().map(Vec::len).sum();
+    let agency = find_agency(&agencies, &opts.agency)?;
     let journal = if opts.digest_only {
         Some(Journal::open(&opts.output)?)
     } else {
@@ -384,7 +368,7 @@ pub async fn run(
     let shared = Arc::new(Shared {
         client,
         trust: agency.certificate_chain.clone(),
-        capacity: chain_len + 8192,
+        capacity: cms_capacity(agency),
         journal,
         opts,
     });
@@ -462,6 +446,74 @@ pub async fn run(
         interrupted: interrupted && next < total,
         elapsed: started.elapsed(),
     })
+}
+
+/// The agency `id` among those this client may use, or an error listing those.
+fn find_agency<'a>(agencies: &'a [pb::Agency], id: &str) -> Result<&'a pb::Agency, ClientError> {
+    agencies.iter().find(|a| a.id == id).ok_or_else(|| {
+        let ids: Vec<&str> = agencies.iter().map(|a| a.id.as_str()).collect();
+        ClientError::Settings(format!(
+            "this client may not seal for agency {id:?}; it may for: {}",
+            if ids.is_empty() {
+                "none".to_string()
+            } else {
+                ids.join(", ")
+            }
+        ))
+    })
+}
+
+/// Room for the CMS: the chain it carries, the signature and the signed attributes.
+fn cms_capacity(agency: &pb::Agency) -> usize {
+    agency.certificate_chain.iter().map(Vec::len).sum::<usize>() + 8192
+}
+
+/// Sign one file by its digest (`segel sign --digest-only`): prepared here, only the digest
+/// sent, the CMS embedded, the output written atomically and synced. With a request id the
+/// signing time is journalled in the output's folder first (as in a batch), so a retry with
+/// the same id prepares identical bytes and gets the same entry back. Returns the log index
+/// and the output's size.
+///
+/// # Errors
+/// Unreadable input, refusals, answers that do not check out, unwritable output.
+pub async fn sign_file_by_digest(
+    client: Arc<Client>,
+    req: &SignRequest,
+    input: &Path,
+    output: &Path,
+) -> Result<(u64, u64), ClientError> {
+    let agencies = client.agencies().await?;
+    let agency = find_agency(&agencies, &req.agency)?;
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let journal = if req.request_id.is_empty() {
+        None
+    } else {
+        Some(Journal::open(&dir)?)
+    };
+    let mut opts = BatchOptions::new(&req.agency, input, &dir);
+    opts.options = req.options.clone();
+    opts.digest_only = true;
+    let shared = Arc::new(Shared {
+        client,
+        trust: agency.certificate_chain.clone(),
+        capacity: cms_capacity(agency),
+        journal,
+        opts,
+    });
+    let data = std::fs::read(input).map_err(|source| ClientError::Read {
+        path: input.to_path_buf(),
+        source,
+    })?;
+    let (outcome, bytes) = digest_one(&shared, req, data, output).await?;
+    let Outcome::Signed { log_index } = outcome else {
+        return Err(ClientError::Settings("internal error: not signed".into()));
+    };
+    sync_filesystem(&dir)?;
+    Ok((log_index, bytes))
 }
 
 /// Remove the temporary files of an earlier run that was killed before its renames

@@ -148,6 +148,27 @@ async fn online_sign_verify_and_log_commands() {
     let o = output(c).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("\n1\n"));
+    // One file by digest, with a request id: a retry gets the same entry (journalled time).
+    let by_digest = work.path().join("digest.pdf");
+    for _ in 0..2 {
+        let mut c = cli(&server, &state);
+        c.args([
+            "sign",
+            "--agency",
+            "dev",
+            "--digest-only",
+            "--request-id",
+            "d-1",
+        ])
+        .arg(corpus().join("gs-ps2pdf.pdf"))
+        .arg("-o")
+        .arg(&by_digest);
+        let o = output(c).await;
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(text(&o).contains("log entry 1 "), "{}", text(&o));
+    }
+    assert_eq!(log_size(&server).await, 2);
+    pdfsig_check(&by_digest, 1).unwrap_or_else(|e| panic!("{e:#}"));
     // Without a client certificate signing is refused (1, the server's reason); a server
     // that is not there is a connection error (2) that says what to do.
     let p = pki();

@@ -381,13 +381,15 @@ fn run(cli: Cli) -> u8 {
             req.request_id = request_id.unwrap_or_default();
             req.document_ref = document_ref.unwrap_or_default();
             req.options = look.options();
-            let data = std::fs::read(&input).map_err(|source| ClientError::Read {
-                path: input.clone(),
-                source,
-            })?;
             let (index, bytes) = if digest_only {
-                sign_digest_file(&client, &req, &data, &input, &output).await?
+                let (i, b) =
+                    batch::sign_file_by_digest(client.clone(), &req, &input, &output).await?;
+                (i, b as usize)
             } else {
+                let data = std::fs::read(&input).map_err(|source| ClientError::Read {
+                    path: input.clone(),
+                    source,
+                })?;
                 let sealed = client.sign_pdf(&req, data.into()).await?;
                 offline::write_atomically(&output, &[&sealed.pdf])?;
                 (sealed.entry.index, sealed.pdf.len())
@@ -560,43 +562,6 @@ fn run(cli: Cli) -> u8 {
         }
         Command::Log { what } => run_log(conn, what),
     }
-}
-
-async fn sign_digest_file(
-    client: &Client,
-    req: &SignRequest,
-    data: &[u8],
-    input: &std::path::Path,
-    output: &std::path::Path,
-) -> Result<(u64, usize), ClientError> {
-    let agencies = client.agencies().await?;
-    let chain: usize = agencies
-        .iter()
-        .find(|a| a.id == req.agency)
-        .map_or(16 * 1024, |a| {
-            a.certificate_chain.iter().map(Vec::len).sum()
-        });
-    let mut request = pades::SignatureRequest::new(offline::now());
-    let o = &req.options;
-    request.reason = (!o.reason.is_empty()).then(|| o.reason.clone());
-    request.location = (!o.location.is_empty()).then(|| o.location.clone());
-    request.contact_info = (!o.contact_info.is_empty()).then(|| o.contact_info.clone());
-    request.field = (!o.field_name.is_empty()).then(|| o.field_name.clone());
-    request.page = o.page.max(1);
-    let prepared =
-        pades::prepare(data, &request, chain + 8192).map_err(|source| ClientError::Engine {
-            path: input.to_path_buf(),
-            source,
-        })?;
-    let sealed = client.sign_digest(req, prepared.digest()).await?;
-    let signed = prepared
-        .embed(&sealed.cms)
-        .map_err(|source| ClientError::Engine {
-            path: input.to_path_buf(),
-            source,
-        })?;
-    offline::write_atomically(output, &signed.parts())?;
-    Ok((sealed.entry.index, signed.len()))
 }
 
 async fn run_batch(
