@@ -302,8 +302,21 @@ impl Client {
             .filter(|s| s.log_key == key)
             .and_then(|s| s.checkpoint.clone());
         let view = LogView::new(&key, newest.as_deref()).map_err(|e| log_err("the log key", e))?;
-        view.check_key(&cp.verifier_key)
-            .map_err(|e| log_err("GetCheckpoint", e))?;
+        view.check_key(&cp.verifier_key).map_err(|e| {
+            let what = match (&settings.log_key, &state_file) {
+                (Some(_), _) => "GetCheckpoint (the key is pinned by --log-key, SEGEL_LOG_KEY \
+                                 or the settings file)"
+                    .to_string(),
+                (None, Some(f)) => format!(
+                    "GetCheckpoint (the key was trusted on first use and kept in {}; remove that \
+                     file only if this server's log was deliberately replaced, e.g. a new \
+                     development data folder)",
+                    f.display()
+                ),
+                (None, None) => "GetCheckpoint".to_string(),
+            };
+            log_err(&what, e)
+        })?;
         let client = Self {
             channel,
             server,
