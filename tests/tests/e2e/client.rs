@@ -531,7 +531,7 @@ async fn digest_only_signs_100_mb_with_bounded_memory() {
 struct Fake {
     signer: Arc<tlog::NoteSigner>,
     /// Checkpoints handed out by GetCheckpoint, in turn (the last one repeats).
-    checkpoints: Arc<Mutex<Vec<String>>>,
+    checkpoints: Arc<Mutex<Vec<pb::Checkpoint>>>,
     /// The consistency proof it gives, whatever is asked.
     consistency: Vec<Vec<u8>>,
     /// SignPdf's answer: (entry, checkpoint note, inclusion proof hashes, tree size).
@@ -563,12 +563,12 @@ impl pb::log_server::Log for Fake {
         _: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
         let mut q = self.checkpoints.lock().expect("lock");
-        let note = if q.len() > 1 {
+        let cp = if q.len() > 1 {
             q.remove(0)
         } else {
             q[0].clone()
         };
-        Ok(Response::new(self.cp(note)))
+        Ok(Response::new(cp))
     }
     async fn get_entry(
         &self,
@@ -711,7 +711,8 @@ async fn a_lying_server_is_caught_by_the_client() {
     // 1. A history rewritten: size 2 (tree A), then size 3 of another tree (B), with B's own
     //    consistency proof: refused.
     let fake = base.clone();
-    *fake.checkpoints.lock().expect("lock") = vec![fake.note(2, root_a), fake.note(3, root_b)];
+    *fake.checkpoints.lock().expect("lock") =
+        vec![fake.cp(fake.note(2, root_a)), fake.cp(fake.note(3, root_b))];
     let port = serve_fake(fake).await;
     let client = connect(port, "s1").await.expect("first checkpoint is fine");
     let e = client.checkpoint().await.expect_err("rewritten history");
@@ -748,7 +749,8 @@ async fn a_lying_server_is_caught_by_the_client() {
     // 2. Two trees of the same size shown in turn: a fork.
     let fake = base.clone();
     let other = tlog::node_hash(&b0, &b1);
-    *fake.checkpoints.lock().expect("lock") = vec![fake.note(2, root_a), fake.note(2, other)];
+    *fake.checkpoints.lock().expect("lock") =
+        vec![fake.cp(fake.note(2, root_a)), fake.cp(fake.note(2, other))];
     let port = serve_fake(fake).await;
     let client = connect(port, "s2").await.expect("first");
     let e = client.checkpoint().await.expect_err("fork");
@@ -757,7 +759,7 @@ async fn a_lying_server_is_caught_by_the_client() {
     // 3. A checkpoint whose text was changed after signing.
     let fake = base.clone();
     let forged = fake.note(2, root_a).replacen("\n2\n", "\n5\n", 1);
-    *fake.checkpoints.lock().expect("lock") = vec![forged];
+    *fake.checkpoints.lock().expect("lock") = vec![fake.cp(forged)];
     let port = serve_fake(fake).await;
     let e = connect(port, "s3").await.expect_err("forged note");
     assert!(e.to_string().contains("checkpoint"), "{e}");
@@ -782,7 +784,7 @@ async fn a_lying_server_is_caught_by_the_client() {
     ] {
         let mut fake = base.clone();
         let note = fake.note(2, root);
-        *fake.checkpoints.lock().expect("lock") = vec![note.clone()];
+        *fake.checkpoints.lock().expect("lock") = vec![fake.cp(note.clone())];
         fake.signed = Some((entry.clone(), note, hashes, 2));
         let port = serve_fake(fake).await;
         let client = connect(port, &format!("s4-{what}")).await.expect("connect");
@@ -805,7 +807,7 @@ async fn a_lying_server_is_caught_by_the_client() {
     let lw = tlog::leaf_hash(&wrong);
     let root_w = tlog::node_hash(&l0, &lw);
     let note = fake.note(2, root_w);
-    *fake.checkpoints.lock().expect("lock") = vec![note.clone()];
+    *fake.checkpoints.lock().expect("lock") = vec![fake.cp(note.clone())];
     fake.signed = Some((
         pb::LogEntry {
             index: 1,
@@ -832,8 +834,37 @@ async fn a_lying_server_is_caught_by_the_client() {
     let mut fake = base.clone();
     fake.signer = Arc::new(other_signer);
     let note = fake.note(2, root_a);
-    *fake.checkpoints.lock().expect("lock") = vec![note];
+    *fake.checkpoints.lock().expect("lock") = vec![fake.cp(note)];
     let port = serve_fake(fake).await;
     let e = connect(port, "s6").await.expect_err("other key");
     assert!(e.to_string().contains("log key"), "{e}");
+
+    // 6. Trusted on first use (no pinned key): the key is kept per server, and the same
+    //    server later presenting another key is refused, saying where the trusted key is kept.
+    let (second, _) = tlog::NoteSigner::generate("fake.example/log").expect("key");
+    let fake = base.clone();
+    let mut by_second = base.clone();
+    by_second.signer = Arc::new(second);
+    *fake.checkpoints.lock().expect("lock") = vec![
+        fake.cp(fake.note(2, root_a)),
+        by_second.cp(by_second.note(2, root_a)),
+    ];
+    let port = serve_fake(fake).await;
+    let p = pki();
+    let tofu = Settings {
+        server: Some(format!("https://localhost:{port}")),
+        ca: Some(p.file("tls-ca.pem")),
+        cert: None,
+        key: None,
+        log_key: None,
+        state: Some(work.path().join("s7")),
+    };
+    let first = Client::connect(&tofu).await.expect("first use");
+    assert_eq!(
+        first.view().await.verifier_key(),
+        signer.verifier().to_vkey()
+    );
+    drop(first);
+    let e = Client::connect(&tofu).await.expect_err("key changed");
+    assert!(e.to_string().contains("trusted on first use"), "{e}");
 }
