@@ -332,6 +332,27 @@ struct Shared {
     journal: Option<Journal>,
 }
 
+impl Shared {
+    /// What every file of a run needs: the agency's chain (trust for skipping, room for the
+    /// CMS) and, with `journal_dir`, the digest journal kept there.
+    async fn new(
+        client: Arc<Client>,
+        opts: BatchOptions,
+        journal_dir: Option<&Path>,
+    ) -> Result<Arc<Self>, ClientError> {
+        let agencies = client.agencies().await?;
+        let agency = find_agency(&agencies, &opts.agency)?;
+        let journal = journal_dir.map(Journal::open).transpose()?;
+        Ok(Arc::new(Self {
+            trust: agency.certificate_chain.clone(),
+            capacity: cms_capacity(agency),
+            client,
+            journal,
+            opts,
+        }))
+    }
+}
+
 /// Run a batch. `on_result` sees each file's result as it is known; `stop` ends the batch
 /// early when it completes (files in flight finish first).
 ///
@@ -358,20 +379,8 @@ pub async fn run(
     }
     remove_stale_temporaries(&opts.output);
     let files = discover(&opts.input, &opts.output)?;
-    let agencies = client.agencies().await?;
-    let agency = find_agency(&agencies, &opts.agency)?;
-    let journal = if opts.digest_only {
-        Some(Journal::open(&opts.output)?)
-    } else {
-        None
-    };
-    let shared = Arc::new(Shared {
-        client,
-        trust: agency.certificate_chain.clone(),
-        capacity: cms_capacity(agency),
-        journal,
-        opts,
-    });
+    let journal = opts.digest_only.then(|| opts.output.clone());
+    let shared = Shared::new(client, opts, journal.as_deref()).await?;
     let jobs = shared.opts.jobs.max(1);
     let mut results: Vec<Option<FileResult>> = vec![None; files.len()];
     let mut set = tokio::task::JoinSet::new();
@@ -482,28 +491,16 @@ pub async fn sign_file_by_digest(
     input: &Path,
     output: &Path,
 ) -> Result<(u64, u64), ClientError> {
-    let agencies = client.agencies().await?;
-    let agency = find_agency(&agencies, &req.agency)?;
     let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let journal = if req.request_id.is_empty() {
-        None
-    } else {
-        Some(Journal::open(&dir)?)
-    };
     let mut opts = BatchOptions::new(&req.agency, input, &dir);
     opts.options = req.options.clone();
     opts.digest_only = true;
-    let shared = Arc::new(Shared {
-        client,
-        trust: agency.certificate_chain.clone(),
-        capacity: cms_capacity(agency),
-        journal,
-        opts,
-    });
+    let journal = (!req.request_id.is_empty()).then_some(dir.as_path());
+    let shared = Shared::new(client, opts, journal).await?;
     let data = std::fs::read(input).map_err(|source| ClientError::Read {
         path: input.to_path_buf(),
         source,
