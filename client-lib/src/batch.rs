@@ -262,8 +262,7 @@ pub fn request_id(
     seed.push(0);
     seed.extend_from_slice(input_sha256);
     let h = crate::sha256(&seed);
-    let hex: String = h[..20].iter().map(|b| format!("{b:02x}")).collect();
-    format!("batch-{hex}")
+    format!("batch-{}", crate::hex(&h[..20]))
 }
 
 /// The digest-only journal: request id → signing time used when the file was prepared.
@@ -280,7 +279,17 @@ impl Journal {
             source,
         };
         let mut times = HashMap::new();
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            // Read as empty, it would give reruns new signing times: refuse instead.
+            Err(source) => {
+                return Err(ClientError::Read {
+                    path: path.clone(),
+                    source,
+                })
+            }
+        };
         // Only whole lines count: a line cut short by a crash (no newline) was never followed
         // by a request, and its time may be cut short too.
         for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
@@ -353,7 +362,11 @@ impl Shared {
     }
 }
 
-/// Run a batch. `on_result` sees each file's result as it is known; `stop` ends the batch
+/// What [`run`] calls with each file's result and the number of files in the batch.
+pub type OnResult = Arc<dyn Fn(&FileResult, usize) + Send + Sync>;
+
+/// Run a batch. `on_result` sees each file's result as it is known, with the number of files
+/// in the batch; `stop` ends the batch
 /// early when it completes (files in flight finish first).
 ///
 /// # Errors
@@ -362,7 +375,7 @@ impl Shared {
 pub async fn run(
     client: Arc<Client>,
     opts: BatchOptions,
-    on_result: Arc<dyn Fn(&FileResult) + Send + Sync>,
+    on_result: OnResult,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<Summary, ClientError> {
     let started = Instant::now();
@@ -402,7 +415,7 @@ pub async fn run(
             done = set.join_next() => {
                 match done {
                     Some(Ok((i, r))) => {
-                        on_result(&r);
+                        on_result(&r, files.len());
                         results[i] = Some(r);
                     }
                     Some(Err(e)) => {
@@ -501,10 +514,7 @@ pub async fn sign_file_by_digest(
     opts.digest_only = true;
     let journal = (!req.request_id.is_empty()).then_some(dir.as_path());
     let shared = Shared::new(client, opts, journal).await?;
-    let data = std::fs::read(input).map_err(|source| ClientError::Read {
-        path: input.to_path_buf(),
-        source,
-    })?;
+    let data = crate::read_file(input)?;
     let (outcome, bytes) = digest_one(&shared, req, data, output).await?;
     let Outcome::Signed { log_index } = outcome else {
         return Err(ClientError::Settings("internal error: not signed".into()));
@@ -617,10 +627,7 @@ async fn sign_one(
     let (input, skip) = {
         let (path, output, trust) = (path.clone(), output.to_path_buf(), s.trust.clone());
         io(size, move || {
-            let input = std::fs::read(&path).map_err(|source| ClientError::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let input = crate::read_file(&path)?;
             let skip = output.exists() && already_signed(&input, &output, &trust);
             Ok((input, skip))
         })

@@ -21,6 +21,22 @@ pub mod settings;
 
 pub use error::ClientError;
 
+/// Read a whole file; an error names it.
+///
+/// # Errors
+/// [`ClientError::Read`].
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, ClientError> {
+    std::fs::read(path).map_err(|source| ClientError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Lower-case hexadecimal of `b`.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);

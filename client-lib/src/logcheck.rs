@@ -68,6 +68,8 @@ pub struct ProvenEntry {
     pub leaf_hash: Hash,
     /// The decoded record.
     pub record: LogEntry,
+    /// The record as logged (what the leaf hash is over).
+    pub encoded: Vec<u8>,
     /// The checkpoint the proof is against.
     pub checkpoint: VerifiedCheckpoint,
     /// The inclusion proof's hashes.
@@ -332,6 +334,7 @@ impl LogView {
             index: entry.index,
             leaf_hash: leaf,
             record,
+            encoded: entry.record.clone(),
             checkpoint: cp.clone(),
             proof: path,
         })

@@ -73,10 +73,7 @@ pub fn sign_file(
         path: opts.cert.clone(),
         source,
     })?;
-    let data = fs::read(input).map_err(|source| ClientError::Read {
-        path: input.to_path_buf(),
-        source,
-    })?;
+    let data = crate::read_file(input)?;
     let mut request = opts.request.clone();
     request.time = now();
     let signed =
@@ -166,10 +163,7 @@ fn write_file(path: &Path, parts: &[&[u8]], sync: bool) -> Result<(), ClientErro
 /// Unreadable files or a document that cannot be read as PDF.
 pub fn verify_file(path: &Path, trust: &Path) -> Result<pades::Report, ClientError> {
     let anchors = pem::read_certificates(trust)?;
-    let data = fs::read(path).map_err(|source| ClientError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let data = crate::read_file(path)?;
     pades::verify(
         &data,
         &pades::VerifyOptions {

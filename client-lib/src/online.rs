@@ -176,13 +176,6 @@ fn log_err(what: &str, source: LogCheckError) -> ClientError {
     }
 }
 
-fn read(path: &std::path::Path) -> Result<Vec<u8>, ClientError> {
-    std::fs::read(path).map_err(|source| ClientError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 /// What the state file holds for one server.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Stored {
@@ -223,12 +216,12 @@ impl Client {
             )
         })?;
         let mut tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(read(ca)?))
+            .ca_certificate(Certificate::from_pem(crate::read_file(ca)?))
             .domain_name(host);
         match (&settings.cert, &settings.key) {
             (Some(c), Some(k)) => {
-                let key = zeroize::Zeroizing::new(read(k)?);
-                tls = tls.identity(Identity::from_pem(read(c)?, key.as_slice()));
+                let key = zeroize::Zeroizing::new(crate::read_file(k)?);
+                tls = tls.identity(Identity::from_pem(crate::read_file(c)?, key.as_slice()));
             }
             (None, None) => {}
             _ => {

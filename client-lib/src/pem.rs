@@ -7,12 +7,7 @@ use zeroize::Zeroizing;
 use crate::error::ClientError;
 
 fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, ClientError> {
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .map_err(|source| ClientError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
+    crate::read_file(path).map(Zeroizing::new)
 }
 
 fn pem_err(path: &Path) -> impl Fn(pades::pem::PemError) -> ClientError + '_ {

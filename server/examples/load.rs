@@ -128,7 +128,7 @@ async fn batch_phase(
         let summary = segel_client::batch::run(
             client.clone(),
             opts,
-            std::sync::Arc::new(|_: &segel_client::batch::FileResult| {}),
+            std::sync::Arc::new(|_: &segel_client::batch::FileResult, _: usize| {}),
             std::future::pending::<()>(),
         )
         .await?;

@@ -744,13 +744,11 @@ fn sign_checkpoint(
 /// Flush sled, then make it durable with a real `fdatasync` of its data file.
 fn sync(db: &sled::Db, data_file: &Path, file: &mut Option<fs::File>) -> Result<(), StoreError> {
     db.flush()?;
-    if file.is_none() {
-        *file = Some(fs::File::open(data_file).map_err(io(data_file))?);
-    }
-    match file {
-        Some(f) => f.sync_data().map_err(io(data_file)),
-        None => Ok(()),
-    }
+    let f = match file {
+        Some(f) => f,
+        None => file.insert(fs::File::open(data_file).map_err(io(data_file))?),
+    };
+    f.sync_data().map_err(io(data_file))
 }
 
 /// Size of one external checkpoint slot.

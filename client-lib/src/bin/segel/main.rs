@@ -15,7 +15,7 @@ use segel_client::logcheck::ProvenEntry;
 use segel_client::offline::{self, SignFileOptions};
 use segel_client::online::{Client, SignRequest};
 use segel_client::settings::Settings;
-use segel_client::{render, ClientError};
+use segel_client::{hex, render, ClientError};
 use segel_proto::v1 as pb;
 
 /// Exit codes, in one place.
@@ -329,10 +329,6 @@ where
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn unhex(s: &str) -> Result<Vec<u8>, ClientError> {
     let s = s.trim();
     if s.len() % 2 != 0 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
@@ -386,10 +382,7 @@ fn run(cli: Cli) -> u8 {
                     batch::sign_file_by_digest(client.clone(), &req, &input, &output).await?;
                 (i, b as usize)
             } else {
-                let data = std::fs::read(&input).map_err(|source| ClientError::Read {
-                    path: input.clone(),
-                    source,
-                })?;
+                let data = segel_client::read_file(&input)?;
                 let sealed = client.sign_pdf(&req, data.into()).await?;
                 offline::write_atomically(&output, &[&sealed.pdf])?;
                 (sealed.entry.index, sealed.pdf.len())
@@ -477,10 +470,7 @@ fn run(cli: Cli) -> u8 {
             trust: None,
             json,
         } => online(conn, |client| async move {
-            let data = std::fs::read(&file).map_err(|source| ClientError::Read {
-                path: file.clone(),
-                source,
-            })?;
+            let data = segel_client::read_file(&file)?;
             let v = client.verify_pdf(data.into()).await?;
             let name = file.display().to_string();
             if json {
@@ -569,9 +559,8 @@ async fn run_batch(
     opts: BatchOptions,
     report: Option<PathBuf>,
 ) -> Result<u8, ClientError> {
-    let total = batch::discover(&opts.input, &opts.output)?.len() as u64;
     let bar = if std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(total);
+        let b = indicatif::ProgressBar::new(0);
         b.set_style(
             indicatif::ProgressStyle::with_template(
                 "{bar:40} {pos}/{len} files  {per_sec}  ETA {eta}  {msg}",
@@ -583,10 +572,10 @@ async fn run_batch(
         None
     };
     let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let on_result: Arc<dyn Fn(&FileResult) + Send + Sync> = {
+    let on_result: batch::OnResult = {
         let bar = bar.clone();
         let failed = failed.clone();
-        Arc::new(move |r: &FileResult| {
+        Arc::new(move |r: &FileResult, total: usize| {
             let line = match &r.outcome {
                 Outcome::Signed { log_index } => format!(
                     "signed  {} -> {} (log entry {log_index})",
@@ -601,6 +590,7 @@ async fn run_batch(
             };
             match &bar {
                 Some(b) => {
+                    b.set_length(total as u64);
                     if matches!(r.outcome, Outcome::Failed { .. }) {
                         b.println(&line);
                     }
@@ -690,10 +680,7 @@ fn run_log(conn: &Conn, what: LogCommand) -> u8 {
                 (_, Some(h), ..) => Key::DocumentSha256(unhex(&h)?),
                 (_, _, Some(h), _) => Key::SignatureSha256(unhex(&h)?),
                 (_, _, _, Some(f)) => {
-                    let data = std::fs::read(&f).map_err(|source| ClientError::Read {
-                        path: f.clone(),
-                        source,
-                    })?;
+                    let data = segel_client::read_file(&f)?;
                     Key::DocumentSha256(segel_client::sha256(&data).to_vec())
                 }
                 _ => return Ok(exit::USAGE),
@@ -721,7 +708,7 @@ fn run_log(conn: &Conn, what: LogCommand) -> u8 {
             };
             let proof = ProofFile {
                 index: e.index,
-                record: base64_encode(&e.record.encode().unwrap_or_default()),
+                record: base64_encode(&e.encoded),
                 leaf_hash: hex(&e.leaf_hash),
                 tree_size: e.checkpoint.checkpoint.size,
                 hashes: e.proof.iter().map(|h| hex(h)).collect(),
