@@ -151,7 +151,10 @@ impl pb::signer_server::Signer for FloorSigner {
     }
 
     type SignPdfStreamStream = std::pin::Pin<
-        Box<dyn tokio_stream::Stream<Item = Result<pb::SignPdfStreamResponse, tonic::Status>> + Send>,
+        Box<
+            dyn tokio_stream::Stream<Item = Result<pb::SignPdfStreamResponse, tonic::Status>>
+                + Send,
+        >,
     >;
 
     async fn sign_pdf_stream(
@@ -185,7 +188,9 @@ fn grpc_part(
     secs: u64,
     levels: &[usize],
 ) -> anyhow::Result<f64> {
-    use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, Server, ServerTlsConfig};
+    use tonic::transport::{
+        Certificate, Channel, ClientTlsConfig, Identity, Server, ServerTlsConfig,
+    };
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .thread_name("server")
         .enable_all()
@@ -258,8 +263,9 @@ fn grpc_part(
             let (client0, total0) = cpu("client");
             let mut tasks = Vec::new();
             for w in 0..callers {
-                let mut c = pb::signer_client::SignerClient::new(channels[w % channels.len()].clone())
-                    .max_decoding_message_size(8 << 20);
+                let mut c =
+                    pb::signer_client::SignerClient::new(channels[w % channels.len()].clone())
+                        .max_decoding_message_size(8 << 20);
                 let doc = doc.clone();
                 tasks.push(tokio::spawn(async move {
                     let mut lat = Vec::new();
@@ -296,7 +302,13 @@ fn grpc_part(
 }
 
 /// Print one level's row; returns its rate.
-fn report(callers: usize, mut lat: Vec<Duration>, wall: f64, client: Duration, total: Duration) -> f64 {
+fn report(
+    callers: usize,
+    mut lat: Vec<Duration>,
+    wall: f64,
+    client: Duration,
+    total: Duration,
+) -> f64 {
     lat.sort_unstable();
     let n = lat.len() as f64;
     let rate = n / wall;
@@ -351,9 +363,11 @@ fn main() -> anyhow::Result<()> {
         roots.add(c)?;
     }
     let roots = Arc::new(roots);
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
-            .build()?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        roots.clone(),
+        provider.clone(),
+    )
+    .build()?;
     let server_config = Arc::new(
         rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()?
@@ -414,35 +428,31 @@ fn main() -> anyhow::Result<()> {
         let mut threads = Vec::new();
         for _ in 0..callers {
             let (config, doc, barrier) = (client_config.clone(), doc.clone(), barrier.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name("client".into())
-                    .spawn(move || -> anyhow::Result<Vec<Duration>> {
-                        let tcp = TcpStream::connect(addr)?;
-                        tcp.set_nodelay(true)?;
-                        let conn = rustls::ClientConnection::new(
-                            config,
-                            ServerName::try_from("localhost")?,
-                        )?;
-                        let mut tls = rustls::StreamOwned::new(conn, tcp);
-                        let mut reply = Vec::new();
-                        let mut lat = Vec::new();
-                        // One warm-up request (handshake), then wait for the others.
+            threads.push(std::thread::Builder::new().name("client".into()).spawn(
+                move || -> anyhow::Result<Vec<Duration>> {
+                    let tcp = TcpStream::connect(addr)?;
+                    tcp.set_nodelay(true)?;
+                    let conn =
+                        rustls::ClientConnection::new(config, ServerName::try_from("localhost")?)?;
+                    let mut tls = rustls::StreamOwned::new(conn, tcp);
+                    let mut reply = Vec::new();
+                    let mut lat = Vec::new();
+                    // One warm-up request (handshake), then wait for the others.
+                    write_message(&mut tls, &[&doc])?;
+                    read_message(&mut tls, &mut reply)?;
+                    std::thread::sleep(start.saturating_duration_since(Instant::now()));
+                    while Instant::now() < end {
+                        let t = Instant::now();
                         write_message(&mut tls, &[&doc])?;
-                        read_message(&mut tls, &mut reply)?;
-                        std::thread::sleep(start.saturating_duration_since(Instant::now()));
-                        while Instant::now() < end {
-                            let t = Instant::now();
-                            write_message(&mut tls, &[&doc])?;
-                            anyhow::ensure!(read_message(&mut tls, &mut reply)?, "server hung up");
-                            anyhow::ensure!(reply.len() == doc.len() + UPDATE, "short reply");
-                            lat.push(t.elapsed());
-                        }
-                        barrier.wait();
-                        barrier.wait();
-                        Ok(lat)
-                    })?,
-            );
+                        anyhow::ensure!(read_message(&mut tls, &mut reply)?, "server hung up");
+                        anyhow::ensure!(reply.len() == doc.len() + UPDATE, "short reply");
+                        lat.push(t.elapsed());
+                    }
+                    barrier.wait();
+                    barrier.wait();
+                    Ok(lat)
+                },
+            )?);
         }
         std::thread::sleep(start.saturating_duration_since(Instant::now()));
         let (client0, total0) = cpu("client");

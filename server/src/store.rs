@@ -301,6 +301,8 @@ struct Shared {
     /// Appends announced by callers still preparing them ([`Log::announce`]).
     announced: AtomicUsize,
     size: AtomicU64,
+    /// Durable commits (flush + `fdatasync` rounds) made since the log was opened.
+    commits: AtomicU64,
     checkpoint: RwLock<String>,
     indexes: RwLock<Indexes>,
 }
@@ -471,6 +473,7 @@ impl Log {
             db,
             announced: AtomicUsize::new(0),
             size: AtomicU64::new(size),
+            commits: AtomicU64::new(0),
             checkpoint: RwLock::new(checkpoint),
             indexes: RwLock::new(indexes),
         });
@@ -563,6 +566,12 @@ impl Log {
     /// Current tree size.
     pub fn size(&self) -> u64 {
         self.shared.size.load(Ordering::Acquire)
+    }
+
+    /// Durable commits made since the log was opened (each one a sled flush, its
+    /// `fdatasync` and the external checkpoint's): appends divided by this is the group size.
+    pub fn commits(&self) -> u64 {
+        self.shared.commits.load(Ordering::Acquire)
     }
 
     /// The latest signed checkpoint.
@@ -1211,6 +1220,7 @@ fn syncer_loop(
             Ok(()) => {
                 let n: usize = batches.iter().map(|b| b.jobs.len()).sum();
                 metrics::histogram!("segel_commit_batch_size").record(n as f64);
+                shared.commits.fetch_add(1, Ordering::AcqRel);
                 if let Ok(mut ix) = shared.indexes.write() {
                     for b in &batches {
                         for (i, j) in b.jobs.iter().enumerate() {
@@ -1231,12 +1241,19 @@ fn syncer_loop(
                     shared.size.store(b.size, Ordering::Release);
                     metrics::gauge!("segel_log_size").set(b.size as f64);
                 }
+                // Every append of this commit is answered with its newest checkpoint (durable
+                // now, like the older ones): callers see one checkpoint per commit, not one
+                // per applied batch, so they fetch fewer consistency proofs.
+                let (note, size) = batches
+                    .last()
+                    .map(|b| (b.note.clone(), b.size))
+                    .unwrap_or_default();
                 for b in batches {
                     for (i, j) in b.jobs.into_iter().enumerate() {
                         j.reply.send(Ok(Appended {
                             index: b.first_index + i as u64,
-                            checkpoint: b.note.clone(),
-                            size: b.size,
+                            checkpoint: note.clone(),
+                            size,
                         }));
                     }
                 }
