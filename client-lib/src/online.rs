@@ -37,6 +37,8 @@ const MAX_MESSAGE: usize = 256 << 20;
 /// Checkpoints remembered as verified (consistent with the newest), so that answers carrying
 /// one of them need no further proof.
 const REMEMBERED: usize = 4096;
+/// Consistency proofs carried by answers that are kept for older checkpoints arriving later.
+const OFFERS_KEPT: usize = 1024;
 /// How often, at most, the state file is rewritten while answers arrive.
 const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -119,9 +121,30 @@ struct ViewState {
     known: HashMap<String, VerifiedCheckpoint>,
     /// Their order of arrival, to forget the oldest.
     order: VecDeque<String>,
+    /// Consistency proofs that answers carried, by the size they start from, each with the
+    /// checkpoint (known consistent) it leads to: an answer that arrives later with an older
+    /// checkpoint of that size is linked through it, without a request.
+    offers: std::collections::BTreeMap<u64, (pb::ConsistencyProof, VerifiedCheckpoint)>,
     /// Size of the newest checkpoint in the state file, and when it was written.
     saved_size: Option<u64>,
     saved_at: std::time::Instant,
+}
+
+/// Keep the consistency proof an answer carried when it leads to `linked` (a checkpoint known
+/// consistent with the newest), for an older checkpoint of its starting size that comes later.
+fn keep_offer(
+    st: &mut ViewState,
+    offered: Option<&pb::ConsistencyProof>,
+    linked: &VerifiedCheckpoint,
+) {
+    let Some(p) = offered else { return };
+    if p.new_size != linked.checkpoint.size || p.old_size >= p.new_size {
+        return;
+    }
+    st.offers.insert(p.old_size, (p.clone(), linked.clone()));
+    while st.offers.len() > OFFERS_KEPT {
+        st.offers.pop_first();
+    }
 }
 
 /// A connection to a Segel server.
@@ -318,6 +341,7 @@ impl Client {
                 view,
                 known: HashMap::new(),
                 order: VecDeque::new(),
+                offers: std::collections::BTreeMap::new(),
                 saved_size: None,
                 saved_at: std::time::Instant::now() - SAVE_EVERY,
             }),
@@ -361,13 +385,27 @@ impl Client {
         what: &str,
         cp: &pb::Checkpoint,
     ) -> Result<VerifiedCheckpoint, ClientError> {
+        self.observe_with(what, cp, None).await
+    }
+
+    /// [`Client::observe`], with the consistency proof the answer carried (`offered`, from
+    /// the log's previous checkpoint to `cp`): used instead of a request when it links exactly
+    /// the sizes needed, and kept for older checkpoints of its starting size that arrive later;
+    /// checked like any fetched proof.
+    async fn observe_with(
+        &self,
+        what: &str,
+        cp: &pb::Checkpoint,
+        offered: Option<&pb::ConsistencyProof>,
+    ) -> Result<VerifiedCheckpoint, ClientError> {
         let verified = {
-            let st = self.view.lock().await;
+            let mut st = self.view.lock().await;
             st.view
                 .check_key(&cp.verifier_key)
                 .map_err(|e| log_err(what, e))?;
-            if let Some(v) = st.known.get(&cp.note) {
-                return Ok(v.clone());
+            if let Some(v) = st.known.get(&cp.note).cloned() {
+                keep_offer(&mut st, offered, &v);
+                return Ok(v);
             }
             st.view.check_note(&cp.note).map_err(|e| log_err(what, e))?
         };
@@ -376,30 +414,39 @@ impl Client {
         // it concurrently: the newest of that moment (`anchor`) stays a prefix of every later
         // newest, so a checkpoint that is a prefix of the anchor is a prefix of the log.
         loop {
-            let (anchor, need) = {
-                let st = self.view.lock().await;
-                if let Some(v) = st.known.get(&cp.note) {
-                    return Ok(v.clone());
+            let (anchor, need, offer) = {
+                let mut st = self.view.lock().await;
+                if let Some(v) = st.known.get(&cp.note).cloned() {
+                    keep_offer(&mut st, offered, &v);
+                    return Ok(v);
                 }
                 let need = st.view.needs(&verified).map_err(|e| log_err(what, e))?;
-                (st.view.newest().cloned(), need)
+                let offer = st.offers.get(&verified.checkpoint.size).cloned();
+                (st.view.newest().cloned(), need, offer)
             };
             if let Some(anchor) = anchor.filter(|a| verified.checkpoint.size <= a.checkpoint.size) {
-                let proof = self.fetch_consistency(need).await?;
+                // An older checkpoint. A newer answer may have carried the proof from its size
+                // to a checkpoint known consistent (a prefix of the newest, so an anchor too).
+                let (proof, anchor) = match offer {
+                    Some((proof, linked)) => (Some(proof), linked),
+                    None => (self.fetch_consistency(need, offered).await?, anchor),
+                };
                 let empty = pb::ConsistencyProof::default();
                 let mut st = self.view.lock().await;
                 st.view
                     .check_prefix(&verified, &anchor, proof.as_ref().unwrap_or(&empty))
                     .map_err(|e| log_err(what, e))?;
                 self.remember(&mut st, &cp.note, &verified);
+                keep_offer(&mut st, offered, &verified);
                 return Ok(verified);
             }
             // Newer than the newest (or the first): advance, one at a time.
             let _proving = self.proving.lock().await;
             let need = {
-                let st = self.view.lock().await;
-                if let Some(v) = st.known.get(&cp.note) {
-                    return Ok(v.clone());
+                let mut st = self.view.lock().await;
+                if let Some(v) = st.known.get(&cp.note).cloned() {
+                    keep_offer(&mut st, offered, &v);
+                    return Ok(v);
                 }
                 if st
                     .view
@@ -411,12 +458,13 @@ impl Client {
                 }
                 st.view.needs(&verified).map_err(|e| log_err(what, e))?
             };
-            let proof = self.fetch_consistency(need).await?;
+            let proof = self.fetch_consistency(need, offered).await?;
             let mut st = self.view.lock().await;
             st.view
                 .accept(verified.clone(), proof.as_ref())
                 .map_err(|e| log_err(what, e))?;
             self.remember(&mut st, &cp.note, &verified);
+            keep_offer(&mut st, offered, &verified);
             return Ok(verified);
         }
     }
@@ -424,10 +472,14 @@ impl Client {
     async fn fetch_consistency(
         &self,
         need: Need,
+        offered: Option<&pb::ConsistencyProof>,
     ) -> Result<Option<pb::ConsistencyProof>, ClientError> {
         let Need::Consistency { old, new } = need else {
             return Ok(None);
         };
+        if let Some(p) = offered.filter(|p| p.old_size == old && p.new_size == new) {
+            return Ok(Some(p.clone()));
+        }
         self.proofs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Some(
@@ -498,6 +550,7 @@ impl Client {
         entry: Option<pb::LogEntry>,
         checkpoint: Option<pb::Checkpoint>,
         proof: Option<pb::InclusionProof>,
+        offered: Option<pb::ConsistencyProof>,
     ) -> Result<ProvenEntry, ClientError> {
         let (Some(entry), Some(cp), Some(proof)) = (entry, checkpoint, proof) else {
             return Err(bad(
@@ -505,7 +558,7 @@ impl Client {
                 "the entry, checkpoint or inclusion proof is missing",
             ));
         };
-        let verified = self.observe(what, &cp).await?;
+        let verified = self.observe_with(what, &cp, offered.as_ref()).await?;
         let st = self.view.lock().await;
         st.view
             .check_entry(&entry, &proof, &verified)
@@ -542,8 +595,8 @@ impl Client {
             options: Some(req.options.clone()),
             size_hint: pdf.len() as u64,
         };
-        let (signed, entry, checkpoint, proof) = if pdf.len() <= STREAM_ABOVE {
-            let r = self
+        let (signed, meta) = if pdf.len() <= STREAM_ABOVE {
+            let mut r = self
                 .signer()
                 .sign_pdf(pb::SignPdfRequest {
                     pdf: pdf.clone(),
@@ -552,7 +605,7 @@ impl Client {
                 .await
                 .map_err(|s| refused(what, &s))?
                 .into_inner();
-            (r.signed_pdf, r.entry, r.checkpoint, r.inclusion_proof)
+            (std::mem::take(&mut r.signed_pdf), r)
         } else {
             self.sign_stream(meta, pdf.clone()).await?
         };
@@ -562,7 +615,15 @@ impl Client {
                 "the signed PDF does not extend the document sent",
             ));
         }
-        let entry = self.prove(what, entry, checkpoint, proof).await?;
+        let entry = self
+            .prove(
+                what,
+                meta.entry,
+                meta.checkpoint,
+                meta.inclusion_proof,
+                meta.consistency_proof,
+            )
+            .await?;
         if entry.record.agency != req.agency {
             return Err(bad(
                 what,
@@ -579,15 +640,7 @@ impl Client {
         &self,
         meta: pb::SignPdfRequest,
         pdf: Bytes,
-    ) -> Result<
-        (
-            Bytes,
-            Option<pb::LogEntry>,
-            Option<pb::Checkpoint>,
-            Option<pb::InclusionProof>,
-        ),
-        ClientError,
-    > {
+    ) -> Result<(Bytes, pb::SignPdfResponse), ClientError> {
         use pb::sign_pdf_stream_request::Part;
         use pb::sign_pdf_stream_response::Part as Out;
         let what = "SignPdfStream";
@@ -628,7 +681,7 @@ impl Client {
                 _ => return Err(bad(what, "metadata after the first message")),
             }
         }
-        Ok((out.into(), m.entry, m.checkpoint, m.inclusion_proof))
+        Ok((out.into(), m))
     }
 
     /// Remote signing: the server signs `digest` (SHA-256 of the byte ranges of a PDF this
@@ -656,7 +709,13 @@ impl Client {
             .map_err(|s| refused(what, &s))?
             .into_inner();
         let entry = self
-            .prove(what, r.entry, r.checkpoint, r.inclusion_proof)
+            .prove(
+                what,
+                r.entry,
+                r.checkpoint,
+                r.inclusion_proof,
+                r.consistency_proof,
+            )
             .await?;
         if entry.record.message_digest != digest || entry.record.agency != req.agency {
             return Err(bad(what, "the log entry is not for this digest and agency"));

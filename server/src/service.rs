@@ -99,6 +99,20 @@ impl Segel {
         })
     }
 
+    /// The consistency proof from `old` to `new` (none from an empty log, or between equal
+    /// sizes: nothing to prove).
+    fn consistency_pb(&self, old: u64, new: u64) -> Result<Option<pb::ConsistencyProof>, Status> {
+        if old == 0 || old >= new {
+            return Ok(None);
+        }
+        let hashes = self.log.consistency_proof(old, new).map_err(store_status)?;
+        Ok(Some(pb::ConsistencyProof {
+            old_size: old,
+            new_size: new,
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+        }))
+    }
+
     fn proof_pb(&self, index: u64, size: u64) -> Result<pb::InclusionProof, Status> {
         let hashes = self
             .log
@@ -238,6 +252,7 @@ impl Segel {
             entry: self.entry_pb(done.index)?,
             checkpoint,
             proof: self.proof_pb(done.index, size)?,
+            consistency: None,
         };
         Ok(Some((done.update, at)))
     }
@@ -283,6 +298,7 @@ impl Segel {
                 verifier_key: self.log.verifier().to_vkey(),
             },
             proof: self.proof_pb(appended.index, appended.size)?,
+            consistency: self.consistency_pb(appended.previous_size, appended.size)?,
         };
         Ok((out, at))
     }
@@ -438,6 +454,8 @@ struct LoggedAt {
     entry: pb::LogEntry,
     checkpoint: pb::Checkpoint,
     proof: pb::InclusionProof,
+    /// From the previous checkpoint to `checkpoint`, for an entry logged just now.
+    consistency: Option<pb::ConsistencyProof>,
 }
 
 impl LoggedAt {
@@ -450,6 +468,7 @@ impl LoggedAt {
                 entry: Some(self.entry),
                 checkpoint: Some(self.checkpoint),
                 inclusion_proof: Some(self.proof),
+                consistency_proof: self.consistency,
             },
         }
     }
@@ -460,6 +479,7 @@ impl LoggedAt {
             entry: Some(self.entry),
             checkpoint: Some(self.checkpoint),
             inclusion_proof: Some(self.proof),
+            consistency_proof: self.consistency,
         }
     }
 }

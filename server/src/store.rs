@@ -253,6 +253,8 @@ pub struct Appended {
     pub checkpoint: String,
     /// The tree size of that checkpoint.
     pub size: u64,
+    /// The tree size published before that commit (its checkpoint the previous one).
+    pub previous_size: u64,
 }
 
 struct Job {
@@ -1221,6 +1223,8 @@ fn syncer_loop(
                 let n: usize = batches.iter().map(|b| b.jobs.len()).sum();
                 metrics::histogram!("segel_commit_batch_size").record(n as f64);
                 shared.commits.fetch_add(1, Ordering::AcqRel);
+                // Only this thread moves the size: it is still the previous commit's.
+                let previous_size = shared.size.load(Ordering::Acquire);
                 if let Ok(mut ix) = shared.indexes.write() {
                     for b in &batches {
                         for (i, j) in b.jobs.iter().enumerate() {
@@ -1254,6 +1258,7 @@ fn syncer_loop(
                             index: b.first_index + i as u64,
                             checkpoint: note.clone(),
                             size,
+                            previous_size,
                         }));
                     }
                 }

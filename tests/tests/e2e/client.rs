@@ -536,6 +536,8 @@ struct Fake {
     consistency: Vec<Vec<u8>>,
     /// SignPdf's answer: (entry, checkpoint note, inclusion proof hashes, tree size).
     signed: Option<(pb::LogEntry, String, Vec<Vec<u8>>, u64)>,
+    /// SignPdf's answers in turn, before `signed` (their `signed_pdf` is filled in).
+    answers: Arc<Mutex<Vec<pb::SignPdfResponse>>>,
 }
 
 impl Fake {
@@ -605,9 +607,17 @@ impl pb::signer_server::Signer for Fake {
         &self,
         r: Request<pb::SignPdfRequest>,
     ) -> Result<Response<pb::SignPdfResponse>, Status> {
-        let (entry, note, hashes, size) = self.signed.clone().ok_or(Status::internal("no"))?;
         let mut pdf = r.into_inner().pdf.to_vec();
         pdf.extend_from_slice(b"\n% fake update\n");
+        {
+            let mut q = self.answers.lock().expect("lock");
+            if !q.is_empty() {
+                let mut a = q.remove(0);
+                a.signed_pdf = pdf.into();
+                return Ok(Response::new(a));
+            }
+        }
+        let (entry, note, hashes, size) = self.signed.clone().ok_or(Status::internal("no"))?;
         Ok(Response::new(pb::SignPdfResponse {
             signed_pdf: pdf.into(),
             inclusion_proof: Some(pb::InclusionProof {
@@ -617,6 +627,7 @@ impl pb::signer_server::Signer for Fake {
             }),
             entry: Some(entry),
             checkpoint: Some(self.cp(note)),
+            consistency_proof: None,
         }))
     }
     type SignPdfStreamStream = Chunks;
@@ -695,6 +706,7 @@ async fn a_lying_server_is_caught_by_the_client() {
         checkpoints: Arc::new(Mutex::new(Vec::new())),
         consistency: vec![b2.to_vec()],
         signed: None,
+        answers: Arc::new(Mutex::new(Vec::new())),
     };
     let connect = |port: u16, state: &str| {
         let p = pki();
@@ -867,4 +879,169 @@ async fn a_lying_server_is_caught_by_the_client() {
     drop(first);
     let e = Client::connect(&tofu).await.expect_err("key changed");
     assert!(e.to_string().contains("trusted on first use"), "{e}");
+
+    // 7. Consistency proofs carried by signing answers (from the log's previous checkpoint):
+    //    used instead of a request when they link the sizes needed, kept for an older
+    //    checkpoint arriving later, and checked like fetched ones. Tree: L0, L1 (entry 1),
+    //    L2 (entry 2).
+    let signed_input = std::fs::read(corpus().join("surat-rekomendasi.pdf")).expect("corpus");
+    let mut out = signed_input.clone();
+    out.extend_from_slice(b"\n% fake update\n");
+    let (rec1, rec2) = (record(1, &out), record(2, &out));
+    let (l0, l1, l2) = (
+        leaf(b"earlier entry"),
+        tlog::leaf_hash(&rec1),
+        tlog::leaf_hash(&rec2),
+    );
+    let h01 = tlog::node_hash(&l0, &l1);
+    let root3 = tlog::node_hash(&h01, &l2);
+    let consistency = |old: u64, new: u64, hashes: &[tlog::Hash]| pb::ConsistencyProof {
+        old_size: old,
+        new_size: new,
+        hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+    };
+    let answer =
+        |fake: &Fake, index: u64, rec: &[u8], size: u64, root, path: &[tlog::Hash], offered| {
+            pb::SignPdfResponse {
+                signed_pdf: Default::default(),
+                entry: Some(pb::LogEntry {
+                    index,
+                    leaf_hash: tlog::leaf_hash(rec).to_vec(),
+                    record: rec.to_vec(),
+                }),
+                checkpoint: Some(fake.cp(fake.note(size, root))),
+                inclusion_proof: Some(pb::InclusionProof {
+                    leaf_index: index,
+                    tree_size: size,
+                    hashes: path.iter().map(|h| h.to_vec()).collect(),
+                }),
+                consistency_proof: offered,
+            }
+        };
+    // The client knows size 1. Entry 2 comes with checkpoint 3 and the proof 2 → 3 (not the
+    // 1 → 3 needed: fetched, honestly); then entry 1 with the older checkpoint 2, linked to 3
+    // through the kept proof 2 → 3, with no request.
+    let mut fake = base.clone();
+    fake.consistency = vec![l1.to_vec(), l2.to_vec()];
+    *fake.checkpoints.lock().expect("lock") = vec![fake.cp(fake.note(1, l0))];
+    *fake.answers.lock().expect("lock") = vec![
+        answer(
+            &fake,
+            2,
+            &rec2,
+            3,
+            root3,
+            &[h01],
+            Some(consistency(2, 3, &[l2])),
+        ),
+        answer(
+            &fake,
+            1,
+            &rec1,
+            2,
+            h01,
+            &[l0],
+            Some(consistency(1, 2, &[l1])),
+        ),
+    ];
+    let port = serve_fake(fake).await;
+    let client = connect(port, "s8").await.expect("connect");
+    for index in [2, 1] {
+        let sealed = client
+            .sign_pdf(&SignRequest::new("dev"), signed_input.clone().into())
+            .await
+            .unwrap_or_else(|e| panic!("entry {index}: {e}"));
+        assert_eq!(sealed.entry.index, index);
+    }
+    assert_eq!(client.consistency_proofs_fetched(), 1);
+    assert_eq!(
+        client
+            .view()
+            .await
+            .newest()
+            .expect("newest")
+            .checkpoint
+            .size,
+        3
+    );
+    // The client knows size 2: the carried proof 2 → 3 is used (the fake's own answer to a
+    // request would not check out), and a tampered one is refused.
+    for (path, what) in [(l2, "carried"), (leaf(b"tampered"), "tampered")] {
+        let fake = base.clone();
+        *fake.checkpoints.lock().expect("lock") = vec![fake.cp(fake.note(2, h01))];
+        *fake.answers.lock().expect("lock") = vec![answer(
+            &fake,
+            2,
+            &rec2,
+            3,
+            root3,
+            &[h01],
+            Some(consistency(2, 3, &[path])),
+        )];
+        let port = serve_fake(fake).await;
+        let client = connect(port, &format!("s9-{what}")).await.expect("connect");
+        let r = client
+            .sign_pdf(&SignRequest::new("dev"), signed_input.clone().into())
+            .await;
+        assert_eq!(client.consistency_proofs_fetched(), 0, "{what}");
+        match what {
+            "carried" => assert_eq!(r.expect(what).entry.index, 2),
+            _ => {
+                let e = r.expect_err(what);
+                assert!(
+                    matches!(
+                        &e,
+                        ClientError::Log {
+                            source: segel_client::logcheck::LogCheckError::Inconsistent {
+                                old: 2,
+                                new: 3,
+                                ..
+                            },
+                            ..
+                        }
+                    ),
+                    "{e}"
+                );
+            }
+        }
+    }
+    // A kept proof cannot vouch for a fork: after checkpoint 3 (reached by a fetched proof
+    // 1 → 3, carrying 2 → 3), a checkpoint of size 2 with another root is refused.
+    let mut fake = base.clone();
+    fake.consistency = vec![l1.to_vec(), l2.to_vec()];
+    let forked = tlog::node_hash(&l0, &leaf(b"another entry 1"));
+    *fake.checkpoints.lock().expect("lock") = vec![fake.cp(fake.note(1, l0))];
+    let rec1_forked = record(1, &out);
+    *fake.answers.lock().expect("lock") = vec![
+        answer(
+            &fake,
+            2,
+            &rec2,
+            3,
+            root3,
+            &[h01],
+            Some(consistency(2, 3, &[l2])),
+        ),
+        answer(&fake, 1, &rec1_forked, 2, forked, &[l0], None),
+    ];
+    let port = serve_fake(fake).await;
+    let client = connect(port, "s10").await.expect("connect");
+    client
+        .sign_pdf(&SignRequest::new("dev"), signed_input.clone().into())
+        .await
+        .expect("entry 2");
+    let e = client
+        .sign_pdf(&SignRequest::new("dev"), signed_input.into())
+        .await
+        .expect_err("fork at size 2");
+    assert!(
+        matches!(
+            &e,
+            ClientError::Log {
+                source: segel_client::logcheck::LogCheckError::Inconsistent { old: 2, new: 3, .. },
+                ..
+            }
+        ),
+        "{e}"
+    );
 }

@@ -131,6 +131,34 @@ async fn sign_verify_and_prove_over_mutual_tls() {
         &entry,
         resp.inclusion_proof.as_ref().expect("proof"),
     );
+    // The first entry of the log: no previous checkpoint, so no consistency proof.
+    assert!(resp.consistency_proof.is_none());
+    // The next signature carries the proof from this checkpoint to its own.
+    let other_pdf = std::fs::read(corpus().join("reportlab-1page.pdf")).expect("corpus");
+    let next = signer
+        .sign_pdf(request(other_pdf, "req-next"))
+        .await
+        .expect("signed")
+        .into_inner();
+    let checkpoint_of = |cp: &Option<pb::Checkpoint>| {
+        let note = tlog::SignedNote::parse(&cp.as_ref().expect("cp").note).expect("note");
+        tlog::Checkpoint::parse(&note.text).expect("checkpoint")
+    };
+    let (c1, c2) = (
+        checkpoint_of(&resp.checkpoint),
+        checkpoint_of(&next.checkpoint),
+    );
+    let p = next
+        .consistency_proof
+        .expect("a consistency proof from the previous checkpoint");
+    assert_eq!((p.old_size, p.new_size), (c1.size, c2.size));
+    let hashes: Vec<[u8; 32]> = p
+        .hashes
+        .iter()
+        .map(|h| h.as_slice().try_into().expect("32"))
+        .collect();
+    tlog::verify_consistency(c1.size, c2.size, &hashes, &c1.root, &c2.root)
+        .expect("the carried consistency proof verifies");
     let record = tlog::LogEntry::decode(&entry.record).expect("record");
     assert_eq!(record.agency, "dev");
     assert_eq!(record.caller, "CN=siola-dev");
