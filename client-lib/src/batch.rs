@@ -9,13 +9,12 @@
 //!   file that verifies against the agency's chain.
 //! - The request id of a file is derived from the agency, its relative path and its content, so
 //!   a retry (after a timeout, or in a rerun after an interruption) returns the entry the server
-//!   already logged instead of logging a second one. In digest-only mode the signing time of a
-//!   prepared file is kept in a journal in the output folder (`.segel-batch-journal`) before the
-//!   digest is sent, so that a rerun prepares the identical bytes and asks for the same digest.
+//!   already logged instead of logging a second one. In digest-only mode the server keeps the
+//!   signing time a file was first prepared with, with its request id (in the same durable
+//!   commit as the entry); a rerun that prepared the file anew is told that time, prepares the
+//!   identical bytes and gets the same entry back.
 //! - Stopping (Ctrl-C) lets the files in flight finish; the others are reported as not signed.
 
-use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,9 +25,6 @@ use segel_proto::v1 as pb;
 use crate::error::ClientError;
 use crate::offline::{sync_filesystem, write_atomically_unsynced};
 use crate::online::{Client, SignRequest};
-
-/// Name of the digest-only journal in the output folder.
-pub const JOURNAL: &str = ".segel-batch-journal";
 
 /// How to run a batch.
 #[derive(Debug, Clone)]
@@ -241,8 +237,7 @@ pub fn discover(input: &Path, exclude: &Path) -> Result<Vec<PathBuf>, ClientErro
 }
 
 /// The request id of a file: stable across reruns for the same agency, path and content (and,
-/// in digest-only mode, output folder: the journal that makes its reruns identical lives
-/// there; `digest_scope` is that folder, `None` for whole documents).
+/// in digest-only mode, output folder: `digest_scope`, `None` for whole documents).
 pub fn request_id(
     agency: &str,
     rel: &Path,
@@ -265,185 +260,23 @@ pub fn request_id(
     format!("batch-{}", crate::hex(&h[..20]))
 }
 
-/// The digest-only journal: request id → signing time used when the file was prepared.
-///
-/// Lines are made durable by group commit: a file's line is appended at once, then one
-/// `fdatasync` (on the blocking pool, one at a time) makes every line written so far durable,
-/// and all the files waiting for it go on. A batch with many jobs in flight thus syncs the
-/// journal a few hundred times a second at most, not once per file, and no async worker ever
-/// waits inside an `fdatasync`.
-struct Journal {
-    file: Arc<std::fs::File>,
-    state: std::sync::Mutex<JournalState>,
-    /// The number of lines known durable, announced to the files waiting for theirs.
-    synced: tokio::sync::watch::Sender<u64>,
-    /// `fdatasync`s made (the group commit's measure: far fewer than lines under load).
-    syncs: std::sync::atomic::AtomicU64,
-    times: std::sync::Mutex<HashMap<String, i64>>,
-}
-
-struct JournalState {
-    /// Lines appended (in this run).
-    written: u64,
-    /// An `fdatasync` is running.
-    syncing: bool,
-    /// The error of a failed `fdatasync`: what was written is not known durable, so every
-    /// later record fails too.
-    failed: Option<String>,
-}
-
-impl Journal {
-    fn open(dir: &Path) -> Result<Self, ClientError> {
-        let path = dir.join(JOURNAL);
-        let err = |source| ClientError::Write {
-            path: path.clone(),
-            source,
-        };
-        let mut times = HashMap::new();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            // Read as empty, it would give reruns new signing times: refuse instead.
-            Err(source) => {
-                return Err(ClientError::Read {
-                    path: path.clone(),
-                    source,
-                })
-            }
-        };
-        // Only whole lines count: a line cut short by a crash (no newline) was never followed
-        // by a request, and its time may be cut short too.
-        for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
-            if let Some((id, t)) = line.trim_end().split_once(' ') {
-                if let Ok(t) = t.parse() {
-                    times.insert(id.to_string(), t);
-                }
-            }
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(err)?;
-        if !text.is_empty() && !text.ends_with('\n') {
-            // End the torn line, so that the next record starts on a line of its own.
-            file.write_all(b"\n").map_err(err)?;
-        }
-        Ok(Self {
-            file: Arc::new(file),
-            state: std::sync::Mutex::new(JournalState {
-                written: 0,
-                syncing: false,
-                failed: None,
-            }),
-            synced: tokio::sync::watch::Sender::new(0),
-            syncs: std::sync::atomic::AtomicU64::new(0),
-            times: std::sync::Mutex::new(times),
-        })
-    }
-
-    fn time_for(&self, id: &str) -> Option<i64> {
-        self.times.lock().ok()?.get(id).copied()
-    }
-
-    fn lock(&self) -> std::io::Result<std::sync::MutexGuard<'_, JournalState>> {
-        self.state
-            .lock()
-            .map_err(|_| std::io::Error::other("journal lock poisoned"))
-    }
-
-    /// Record `id`'s time durably, before the digest is sent: returns once the line is on disk.
-    async fn record(&self, id: &str, time: i64) -> std::io::Result<()> {
-        // Subscribed before the line is written: any sync that ends later is seen.
-        let mut synced = self.synced.subscribe();
-        let line = {
-            let mut st = self.lock()?;
-            if let Some(e) = &st.failed {
-                return Err(std::io::Error::other(e.clone()));
-            }
-            // One write call per line, under the lock: lines never interleave.
-            (&*self.file).write_all(format!("{id} {time}\n").as_bytes())?;
-            st.written += 1;
-            st.written
-        };
-        if let Ok(mut t) = self.times.lock() {
-            t.insert(id.to_string(), time);
-        }
-        loop {
-            let upto = {
-                let mut st = self.lock()?;
-                if let Some(e) = &st.failed {
-                    return Err(std::io::Error::other(e.clone()));
-                }
-                if *synced.borrow_and_update() >= line {
-                    return Ok(());
-                }
-                if st.syncing {
-                    None
-                } else {
-                    st.syncing = true;
-                    Some(st.written)
-                }
-            };
-            match upto {
-                // Another file's sync is running: wait for it (and, if it did not cover this
-                // line, start the next one).
-                None => {
-                    if synced.changed().await.is_err() {
-                        return Err(std::io::Error::other("journal closed"));
-                    }
-                }
-                Some(upto) => {
-                    let file = self.file.clone();
-                    self.syncs
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let result = tokio::task::spawn_blocking(move || file.sync_data())
-                        .await
-                        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
-                    let mut st = self.lock()?;
-                    st.syncing = false;
-                    if let Err(e) = &result {
-                        st.failed = Some(format!("journal not made durable: {e}"));
-                    }
-                    drop(st);
-                    // Wakes every waiter: the covered ones return, the others (and the failed)
-                    // look again.
-                    self.synced.send_modify(|s| {
-                        if result.is_ok() {
-                            *s = (*s).max(upto);
-                        }
-                    });
-                    result?;
-                }
-            }
-        }
-    }
-}
-
 struct Shared {
     client: Arc<Client>,
     opts: BatchOptions,
     trust: Vec<Vec<u8>>,
     capacity: usize,
-    journal: Option<Journal>,
 }
 
 impl Shared {
     /// What every file of a run needs: the agency's chain (trust for skipping, room for the
-    /// CMS) and, with `journal_dir`, the digest journal kept there.
-    async fn new(
-        client: Arc<Client>,
-        opts: BatchOptions,
-        journal_dir: Option<&Path>,
-    ) -> Result<Arc<Self>, ClientError> {
+    /// CMS).
+    async fn new(client: Arc<Client>, opts: BatchOptions) -> Result<Arc<Self>, ClientError> {
         let agencies = client.agencies().await?;
         let agency = find_agency(&agencies, &opts.agency)?;
-        let journal = journal_dir.map(Journal::open).transpose()?;
         Ok(Arc::new(Self {
             trust: agency.certificate_chain.clone(),
             capacity: cms_capacity(agency),
             client,
-            journal,
             opts,
         }))
     }
@@ -479,8 +312,7 @@ pub async fn run(
     }
     remove_stale_temporaries(&opts.output);
     let files = discover(&opts.input, &opts.output)?;
-    let journal = opts.digest_only.then(|| opts.output.clone());
-    let shared = Shared::new(client, opts, journal.as_deref()).await?;
+    let shared = Shared::new(client, opts).await?;
     let jobs = shared.opts.jobs.max(1);
     let mut results: Vec<Option<FileResult>> = vec![None; files.len()];
     let mut set = tokio::task::JoinSet::new();
@@ -572,16 +404,16 @@ fn find_agency<'a>(agencies: &'a [pb::Agency], id: &str) -> Result<&'a pb::Agenc
     })
 }
 
-/// Room for the CMS: the chain it carries, the signature and the signed attributes.
-fn cms_capacity(agency: &pb::Agency) -> usize {
+/// Room a digest-only batch reserves for the CMS of `agency`: the chain it carries, the
+/// signature and the signed attributes.
+pub fn cms_capacity(agency: &pb::Agency) -> usize {
     agency.certificate_chain.iter().map(Vec::len).sum::<usize>() + 8192
 }
 
 /// Sign one file by its digest (`segel sign --digest-only`): prepared here, only the digest
-/// sent, the CMS embedded, the output written atomically and synced. With a request id the
-/// signing time is journalled in the output's folder first (as in a batch), so a retry with
-/// the same id prepares identical bytes and gets the same entry back. Returns the log index
-/// and the output's size.
+/// sent, the CMS embedded, the output written atomically and synced. With a request id a
+/// retry gets the same entry back (the server keeps the signing time of the first attempt and
+/// the file is prepared with it again). Returns the log index and the output's size.
 ///
 /// # Errors
 /// Unreadable input, refusals, answers that do not check out, unwritable output.
@@ -599,8 +431,7 @@ pub async fn sign_file_by_digest(
     let mut opts = BatchOptions::new(&req.agency, input, &dir);
     opts.options = req.options.clone();
     opts.digest_only = true;
-    let journal = (!req.request_id.is_empty()).then_some(dir.as_path());
-    let shared = Shared::new(client, opts, journal).await?;
+    let shared = Shared::new(client, opts).await?;
     let data = crate::read_file(input)?;
     let (outcome, bytes) = digest_one(&shared, req, data, output).await?;
     let Outcome::Signed { log_index } = outcome else {
@@ -769,10 +600,33 @@ async fn digest_one(
     input: Vec<u8>,
     output: &Path,
 ) -> Result<(Outcome, u64), ClientError> {
-    let journal = s.journal.as_ref();
-    let time = journal
-        .and_then(|j| j.time_for(&req.request_id))
-        .unwrap_or_else(|| crate::offline::now().0);
+    let input = Arc::new(input);
+    let mut time = crate::offline::now().0;
+    // A second round only when the server kept another signing time for this request id (an
+    // earlier attempt that reached it, in a run that was killed or lost power): the file is
+    // prepared with that time, so the digest, and the entry returned, are the same.
+    for round in 0..2 {
+        match digest_attempt(s, req, &input, output, time).await {
+            Err(ClientError::EarlierSigningTime { time: first, .. })
+                if round == 0 && first != time =>
+            {
+                time = first;
+            }
+            other => return other,
+        }
+    }
+    Err(ClientError::Settings(
+        "internal error: the server named a signing time that did not give the same digest".into(),
+    ))
+}
+
+async fn digest_attempt(
+    s: &Arc<Shared>,
+    req: &SignRequest,
+    input: &Arc<Vec<u8>>,
+    output: &Path,
+    time: i64,
+) -> Result<(Outcome, u64), ClientError> {
     let mut request = pades::SignatureRequest::new(pades::UnixTime(time));
     let o = &s.opts.options;
     request.reason = (!o.reason.is_empty()).then(|| o.reason.clone());
@@ -788,10 +642,9 @@ async fn digest_one(
     if input.len() as u64 <= INLINE_IO {
         // A small file is prepared once, here on the async worker (tens of microseconds, less
         // than two hand-offs to the blocking pool), and kept prepared across the network wait.
-        let p = pades::prepare(&input, &request, capacity).map_err(engine)?;
+        let p = pades::prepare(input.as_slice(), &request, capacity).map_err(engine)?;
         let digest = p.digest();
-        journal_time(s, req, time).await?;
-        let sealed = retry(s, || s.client.sign_digest(req, digest)).await?;
+        let sealed = retry(s, || s.client.sign_digest(req, digest, time)).await?;
         let signed = p.embed(&sealed.cms).map_err(engine)?;
         write_atomically_unsynced(output, &signed.parts())?;
         return Ok((
@@ -801,7 +654,7 @@ async fn digest_one(
             signed.len() as u64,
         ));
     }
-    let input = Arc::new(input);
+    let input = input.clone();
     let digest = {
         let (input, request) = (input.clone(), request.clone());
         let path = output.to_path_buf();
@@ -812,8 +665,7 @@ async fn digest_one(
         })
         .await?
     };
-    journal_time(s, req, time).await?;
-    let sealed = retry(s, || s.client.sign_digest(req, digest)).await?;
+    let sealed = retry(s, || s.client.sign_digest(req, digest, time)).await?;
     let out = output.to_path_buf();
     let cms = sealed.cms;
     let bytes = blocking(move || {
@@ -843,22 +695,6 @@ async fn digest_one(
         },
         bytes,
     ))
-}
-
-/// Journal the signing time of a prepared file (when there is a journal and it does not hold
-/// that time already), durably, before its digest is sent.
-async fn journal_time(s: &Shared, req: &SignRequest, time: i64) -> Result<(), ClientError> {
-    if let Some(j) = &s.journal {
-        if j.time_for(&req.request_id) != Some(time) {
-            j.record(&req.request_id, time)
-                .await
-                .map_err(|source| ClientError::Write {
-                    path: s.opts.output.join(JOURNAL),
-                    source,
-                })?;
-        }
-    }
-    Ok(())
 }
 
 /// Attempts with the same request (and so the same request id) while failures are transient.
@@ -934,52 +770,5 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-    }
-
-    #[tokio::test]
-    async fn the_journal_survives_a_torn_last_line() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let j = Journal::open(dir.path()).expect("open");
-        j.record("batch-1", 1_796_000_000).await.expect("record");
-        drop(j);
-        // A crash in the middle of a line.
-        let path = dir.path().join(JOURNAL);
-        let mut text = std::fs::read(&path).expect("read");
-        text.extend_from_slice(b"batch-2 17");
-        std::fs::write(&path, text).expect("write");
-        let j = Journal::open(dir.path()).expect("reopen");
-        assert_eq!(j.time_for("batch-1"), Some(1_796_000_000));
-        // The torn line is not taken (its time is cut short); a new record is read back.
-        assert_eq!(j.time_for("batch-2"), None);
-        j.record("batch-2", 1_796_000_123).await.expect("record");
-        drop(j);
-        let j = Journal::open(dir.path()).expect("reopen");
-        assert_eq!(j.time_for("batch-2"), Some(1_796_000_123));
-    }
-
-    /// Many files recording at once share `fdatasync`s, and every line is there afterwards.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_records_share_their_syncs() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let j = Arc::new(Journal::open(dir.path()).expect("open"));
-        let mut set = tokio::task::JoinSet::new();
-        for i in 0..200_i64 {
-            let j = j.clone();
-            set.spawn(async move { j.record(&format!("batch-{i}"), 1_796_000_000 + i).await });
-        }
-        while let Some(r) = set.join_next().await {
-            r.expect("task").expect("record");
-        }
-        let syncs = j.syncs.load(std::sync::atomic::Ordering::Relaxed);
-        assert!(
-            (1..200).contains(&syncs),
-            "{syncs} fdatasyncs for 200 lines"
-        );
-        assert_eq!(*j.synced.borrow(), 200);
-        drop(j);
-        let j = Journal::open(dir.path()).expect("reopen");
-        for i in 0..200_i64 {
-            assert_eq!(j.time_for(&format!("batch-{i}")), Some(1_796_000_000 + i));
-        }
     }
 }

@@ -59,6 +59,17 @@ pub enum ClientError {
         /// The server's message.
         message: String,
     },
+    /// The server logged this request id (SignDigest) for a file prepared with another signing
+    /// time: prepare the file with `time` and ask again to get the same entry back.
+    #[error(
+        "request id {request_id:?} was first used for a file prepared with signing time {time}"
+    )]
+    EarlierSigningTime {
+        /// The request id.
+        request_id: String,
+        /// The signing time (Unix seconds) of the first request.
+        time: i64,
+    },
     /// The server's answer is malformed or contradicts itself.
     #[error("{what}: bad answer from the server: {detail}")]
     BadAnswer {

@@ -37,6 +37,8 @@ const MAX_MESSAGE: usize = 256 << 20;
 /// Checkpoints remembered as verified (consistent with the newest), so that answers carrying
 /// one of them need no further proof.
 const REMEMBERED: usize = 4096;
+/// Metadata of a SignDigest refused as ALREADY_EXISTS: the first signing time of the request id.
+const SIGNING_TIME_HEADER: &str = "segel-signing-time";
 /// Consistency proofs carried by answers that are kept for older checkpoints arriving later.
 const OFFERS_KEPT: usize = 1024;
 /// How often, at most, the state file is rewritten while answers arrive.
@@ -685,14 +687,18 @@ impl Client {
     }
 
     /// Remote signing: the server signs `digest` (SHA-256 of the byte ranges of a PDF this
-    /// client prepared) and logs it; the CMS comes back to be embedded.
+    /// client prepared with `signing_time`, Unix seconds) and logs it; the CMS comes back to
+    /// be embedded.
     ///
     /// # Errors
-    /// Refusals and answers that do not check out (the entry must record this digest).
+    /// Refusals and answers that do not check out (the entry must record this digest);
+    /// [`ClientError::EarlierSigningTime`] when the request id was first used for the file
+    /// prepared with another time (prepare it with that time and ask again).
     pub async fn sign_digest(
         &self,
         req: &SignRequest,
         digest: [u8; 32],
+        signing_time: i64,
     ) -> Result<SealedDigest, ClientError> {
         let what = "SignDigest";
         let r = self
@@ -704,9 +710,23 @@ impl Client {
                 pss: req.options.pss,
                 document_sha256: Vec::new(),
                 request_id: req.request_id.clone(),
+                signing_time,
             })
             .await
-            .map_err(|s| refused(what, &s))?
+            .map_err(|s| {
+                // ALREADY_EXISTS naming the first signing time: the same file, prepared anew.
+                let first = (s.code() == tonic::Code::AlreadyExists)
+                    .then(|| s.metadata().get(SIGNING_TIME_HEADER))
+                    .flatten()
+                    .and_then(|v| v.to_str().ok()?.parse::<i64>().ok());
+                match first {
+                    Some(time) => ClientError::EarlierSigningTime {
+                        request_id: req.request_id.clone(),
+                        time,
+                    },
+                    None => refused(what, &s),
+                }
+            })?
             .into_inner();
         let entry = self
             .prove(

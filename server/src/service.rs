@@ -237,15 +237,22 @@ impl Segel {
         key: Option<&[u8]>,
         fingerprint: &[u8; 32],
         request_id: &str,
+        stored_time: fn(&[u8]) -> Option<i64>,
     ) -> Result<Option<(Vec<u8>, LoggedAt)>, Status> {
         let Some(k) = key else { return Ok(None) };
         let Some(done) = self.log.request(k).map_err(store_status)? else {
             return Ok(None);
         };
         if &done.input_sha256 != fingerprint {
-            return Err(Status::already_exists(format!(
+            let mut status = Status::already_exists(format!(
                 "request_id {request_id:?} was used with another document or digest"
-            )));
+            ));
+            if let Some(t) = stored_time(&done.update) {
+                if let Ok(v) = t.to_string().parse() {
+                    status.metadata_mut().insert(SIGNING_TIME_HEADER, v);
+                }
+            }
+            return Err(status);
         }
         let (checkpoint, size) = self.checkpoint_and_size();
         let at = LoggedAt {
@@ -323,8 +330,14 @@ impl Segel {
                 &document_sha256,
                 r.document_ref.as_bytes(),
             ]);
-            if let Some((cms, at)) = self.earlier(key.as_deref(), &fingerprint, &r.request_id)? {
-                return Ok(at.digest_reply(cms));
+            let signing_time = r.signing_time;
+            if let Some((stored, at)) = self.earlier(
+                key.as_deref(),
+                &fingerprint,
+                &r.request_id,
+                digest_record_time,
+            )? {
+                return Ok(at.digest_reply(digest_record_cms(stored)));
             }
             let (cms, at) = self
                 .sign_and_log(move || {
@@ -353,7 +366,7 @@ impl Segel {
                         request: key.map(|k| RequestRecord {
                             key: k,
                             input_sha256: fingerprint,
-                            update: cms.clone(),
+                            update: digest_record(signing_time, &cms),
                         }),
                     };
                     Ok((cms, entry))
@@ -380,7 +393,9 @@ impl Segel {
         } else {
             [0; 32]
         };
-        if let Some((update, at)) = s.earlier(key.as_deref(), &input_sha256, &r.request_id)? {
+        if let Some((update, at)) =
+            s.earlier(key.as_deref(), &input_sha256, &r.request_id, |_| None)?
+        {
             return Ok(at.pdf_reply(r.pdf, update.into()));
         }
         let pdf = r.pdf;
@@ -520,6 +535,38 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 }
 
 /// The idempotency key of a request: caller identity and request id (none without an id).
+/// Response metadata of a SignDigest refused as ALREADY_EXISTS: the signing time (Unix
+/// seconds) the request id was first used with.
+pub const SIGNING_TIME_HEADER: &str = "segel-signing-time";
+
+/// What an idempotent SignDigest keeps: a format byte (1), the caller's signing time (i64,
+/// big-endian), the CMS. (Records written before the time was kept hold the CMS alone; a DER
+/// CMS starts with 0x30, never with 1.)
+fn digest_record(signing_time: i64, cms: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(9 + cms.len());
+    v.push(1);
+    v.extend_from_slice(&signing_time.to_be_bytes());
+    v.extend_from_slice(cms);
+    v
+}
+
+fn digest_record_time(stored: &[u8]) -> Option<i64> {
+    match stored {
+        // 0: the caller did not say.
+        [1, rest @ ..] => {
+            Some(i64::from_be_bytes(rest.get(..8)?.try_into().ok()?)).filter(|&t| t != 0)
+        }
+        _ => None,
+    }
+}
+
+fn digest_record_cms(mut stored: Vec<u8>) -> Vec<u8> {
+    if stored.first() == Some(&1) && stored.len() >= 9 {
+        stored.drain(..9);
+    }
+    stored
+}
+
 fn request_key(caller: &str, request_id: &str) -> Option<Vec<u8>> {
     (!request_id.is_empty()).then(|| {
         let mut k = caller.as_bytes().to_vec();

@@ -455,6 +455,73 @@ async fn an_interrupted_batch_resumes_without_duplicate_entries() {
     }
 }
 
+/// A digest-only request that reached the server, whose file was then lost (a crash before
+/// the output was written): the rerun prepares the file at another time, is told the first
+/// one, prepares the same bytes again and gets the same entry back, with no second entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_rerun_that_lost_its_signing_time_gets_the_same_entry() {
+    let server = start(4 * 1024 * 1024).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let (input, outdir) = (work.path().join("in"), work.path().join("out"));
+    std::fs::create_dir_all(&input).expect("mkdir");
+    let pdf = std::fs::read(corpus().join("gs-ps2pdf.pdf")).expect("corpus");
+    std::fs::write(input.join("surat.pdf"), &pdf).expect("write");
+    let client = Arc::new(
+        Client::connect(&settings(&server, &work.path().join("state")))
+            .await
+            .expect("connect"),
+    );
+    // The first attempt, an hour ago by its signing time, as the batch would have made it.
+    let agencies = client.agencies().await.expect("agencies");
+    let agency = agencies.iter().find(|a| a.id == "dev").expect("dev");
+    let first = segel_client::offline::now().0 - 3600;
+    let prepared = pades::prepare(
+        &pdf,
+        &pades::SignatureRequest::new(pades::UnixTime(first)),
+        segel_client::batch::cms_capacity(agency),
+    )
+    .expect("prepare");
+    let mut req = SignRequest::new("dev");
+    req.document_ref = "surat.pdf".into();
+    req.request_id = segel_client::batch::request_id(
+        "dev",
+        Path::new("surat.pdf"),
+        &segel_client::sha256(&pdf),
+        Some(&outdir),
+    );
+    let sealed = client
+        .sign_digest(&req, prepared.digest(), first)
+        .await
+        .expect("first attempt");
+    assert_eq!(log_size(&server).await, 1);
+    // The rerun: signed, with the first attempt's entry; still one entry in the log.
+    let mut opts = segel_client::batch::BatchOptions::new("dev", &input, &outdir);
+    opts.digest_only = true;
+    let summary = segel_client::batch::run(
+        client.clone(),
+        opts,
+        Arc::new(|_: &segel_client::batch::FileResult, _: usize| {}),
+        std::future::pending::<()>(),
+    )
+    .await
+    .expect("batch");
+    assert_eq!(summary.signed(), 1, "{:?}", summary.files);
+    assert!(
+        matches!(
+            summary.files[0].outcome,
+            segel_client::batch::Outcome::Signed { log_index } if log_index == sealed.entry.index
+        ),
+        "{:?}",
+        summary.files[0].outcome
+    );
+    assert_eq!(log_size(&server).await, 1);
+    // The output is the file as first prepared, with the first attempt's CMS.
+    let out = std::fs::read(outdir.join("surat.pdf")).expect("output");
+    assert_eq!(out, prepared.embed(&sealed.cms).expect("embed").to_vec());
+    pdfsig_check(&outdir.join("surat.pdf"), 1).unwrap_or_else(|e| panic!("{e:#}"));
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digest_only_signs_100_mb_with_bounded_memory() {
     // The server takes documents of at most 4 MB: the 100 MB file can only go by digest.

@@ -459,12 +459,9 @@ async fn remote_signing_by_digest() {
     let mut signer = SignerClient::new(server.channel(Some("client")).await);
     let pdf = std::fs::read(corpus().join("gs-ps2pdf.pdf")).expect("corpus");
     // The caller prepares the PDF itself, with room for the CMS.
-    let prepared = pades::prepare(
-        &pdf,
-        &pades::SignatureRequest::new(segel_client::offline::now()),
-        16 * 1024,
-    )
-    .expect("prepare");
+    let time = segel_client::offline::now();
+    let prepared =
+        pades::prepare(&pdf, &pades::SignatureRequest::new(time), 16 * 1024).expect("prepare");
     let digest_request = || pb::SignDigestRequest {
         agency_id: "dev".into(),
         message_digest: prepared.digest().to_vec(),
@@ -472,6 +469,7 @@ async fn remote_signing_by_digest() {
         pss: true,
         document_sha256: Vec::new(),
         request_id: "digest-1".into(),
+        signing_time: time.0,
     };
     let resp = signer
         .sign_digest(digest_request())
@@ -491,17 +489,25 @@ async fn remote_signing_by_digest() {
         again.inclusion_proof.as_ref().expect("proof").tree_size,
         size_before
     );
-    // The same request id with another digest is refused.
+    // The same request id with another digest is refused, naming the first signing time (so
+    // that a caller who prepared the file anew can prepare the same bytes again).
     let e = signer
         .sign_digest(pb::SignDigestRequest {
             agency_id: "dev".into(),
             message_digest: vec![7; 32],
             request_id: "digest-1".into(),
+            signing_time: time.0 + 60,
             ..Default::default()
         })
         .await
         .expect_err("refused");
     assert_eq!(e.code(), Code::AlreadyExists);
+    assert_eq!(
+        e.metadata()
+            .get("segel-signing-time")
+            .and_then(|v| v.to_str().ok()),
+        Some(time.0.to_string().as_str())
+    );
     let entry = resp.entry.expect("entry");
     check_proof(
         resp.checkpoint.as_ref().expect("cp"),
