@@ -148,7 +148,8 @@ async fn online_sign_verify_and_log_commands() {
     let o = output(c).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("\n1\n"));
-    // One file by digest, with a request id: a retry gets the same entry (journalled time).
+    // One file by digest, with a request id: a retry gets the same entry (the server keeps the
+    // signing time with the request id).
     let by_digest = work.path().join("digest.pdf");
     for _ in 0..2 {
         let mut c = cli(&server, &state);
@@ -742,6 +743,28 @@ async fn serve_fake(fake: Fake) -> u16 {
     port
 }
 
+/// The size of the newest checkpoint `client` has accepted.
+async fn newest_size(client: &Client) -> u64 {
+    client
+        .view()
+        .await
+        .newest()
+        .expect("newest")
+        .checkpoint
+        .size
+}
+
+/// A refusal for a consistency proof from size 2 to size 3 that does not check out.
+fn inconsistent_2_to_3(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Log {
+            source: segel_client::logcheck::LogCheckError::Inconsistent { old: 2, new: 3, .. },
+            ..
+        }
+    )
+}
+
 fn record(index: u64, pdf: &[u8]) -> Vec<u8> {
     tlog::LogEntry {
         index,
@@ -795,28 +818,10 @@ async fn a_lying_server_is_caught_by_the_client() {
     let port = serve_fake(fake).await;
     let client = connect(port, "s1").await.expect("first checkpoint is fine");
     let e = client.checkpoint().await.expect_err("rewritten history");
-    assert!(
-        matches!(
-            &e,
-            ClientError::Log {
-                source: segel_client::logcheck::LogCheckError::Inconsistent { old: 2, new: 3, .. },
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(inconsistent_2_to_3(&e), "{e}");
     // The newest accepted checkpoint stays the first one, in memory and on disk: a new
     // client with the same state refuses tree B too.
-    assert_eq!(
-        client
-            .view()
-            .await
-            .newest()
-            .expect("newest")
-            .checkpoint
-            .size,
-        2
-    );
+    assert_eq!(newest_size(&client).await, 2);
     let e = connect(port, "s1")
         .await
         .expect_err("remembered across runs");
@@ -985,6 +990,18 @@ async fn a_lying_server_is_caught_by_the_client() {
                 consistency_proof: offered,
             }
         };
+    // Entry 2 with checkpoint 3, carrying `path` as its proof from size 2.
+    let answer2 = |fake: &Fake, path: tlog::Hash| {
+        answer(
+            fake,
+            2,
+            &rec2,
+            3,
+            root3,
+            &[h01],
+            Some(consistency(2, 3, &[path])),
+        )
+    };
     // The client knows size 1. Entry 2 comes with checkpoint 3 and the proof 2 → 3 (not the
     // 1 → 3 needed: fetched, honestly); then entry 1 with the older checkpoint 2, linked to 3
     // through the kept proof 2 → 3, with no request.
@@ -992,15 +1009,7 @@ async fn a_lying_server_is_caught_by_the_client() {
     fake.consistency = vec![l1.to_vec(), l2.to_vec()];
     *fake.checkpoints.lock().expect("lock") = vec![fake.cp(fake.note(1, l0))];
     *fake.answers.lock().expect("lock") = vec![
-        answer(
-            &fake,
-            2,
-            &rec2,
-            3,
-            root3,
-            &[h01],
-            Some(consistency(2, 3, &[l2])),
-        ),
+        answer2(&fake, l2),
         answer(
             &fake,
             1,
@@ -1021,30 +1030,13 @@ async fn a_lying_server_is_caught_by_the_client() {
         assert_eq!(sealed.entry.index, index);
     }
     assert_eq!(client.consistency_proofs_fetched(), 1);
-    assert_eq!(
-        client
-            .view()
-            .await
-            .newest()
-            .expect("newest")
-            .checkpoint
-            .size,
-        3
-    );
+    assert_eq!(newest_size(&client).await, 3);
     // The client knows size 2: the carried proof 2 → 3 is used (the fake's own answer to a
     // request would not check out), and a tampered one is refused.
     for (path, what) in [(l2, "carried"), (leaf(b"tampered"), "tampered")] {
         let fake = base.clone();
         *fake.checkpoints.lock().expect("lock") = vec![fake.cp(fake.note(2, h01))];
-        *fake.answers.lock().expect("lock") = vec![answer(
-            &fake,
-            2,
-            &rec2,
-            3,
-            root3,
-            &[h01],
-            Some(consistency(2, 3, &[path])),
-        )];
+        *fake.answers.lock().expect("lock") = vec![answer2(&fake, path)];
         let port = serve_fake(fake).await;
         let client = connect(port, &format!("s9-{what}")).await.expect("connect");
         let r = client
@@ -1055,20 +1047,7 @@ async fn a_lying_server_is_caught_by_the_client() {
             "carried" => assert_eq!(r.expect(what).entry.index, 2),
             _ => {
                 let e = r.expect_err(what);
-                assert!(
-                    matches!(
-                        &e,
-                        ClientError::Log {
-                            source: segel_client::logcheck::LogCheckError::Inconsistent {
-                                old: 2,
-                                new: 3,
-                                ..
-                            },
-                            ..
-                        }
-                    ),
-                    "{e}"
-                );
+                assert!(inconsistent_2_to_3(&e), "{e}");
             }
         }
     }
@@ -1078,18 +1057,9 @@ async fn a_lying_server_is_caught_by_the_client() {
     fake.consistency = vec![l1.to_vec(), l2.to_vec()];
     let forked = tlog::node_hash(&l0, &leaf(b"another entry 1"));
     *fake.checkpoints.lock().expect("lock") = vec![fake.cp(fake.note(1, l0))];
-    let rec1_forked = record(1, &out);
     *fake.answers.lock().expect("lock") = vec![
-        answer(
-            &fake,
-            2,
-            &rec2,
-            3,
-            root3,
-            &[h01],
-            Some(consistency(2, 3, &[l2])),
-        ),
-        answer(&fake, 1, &rec1_forked, 2, forked, &[l0], None),
+        answer2(&fake, l2),
+        answer(&fake, 1, &rec1, 2, forked, &[l0], None),
     ];
     let port = serve_fake(fake).await;
     let client = connect(port, "s10").await.expect("connect");
@@ -1101,14 +1071,5 @@ async fn a_lying_server_is_caught_by_the_client() {
         .sign_pdf(&SignRequest::new("dev"), signed_input.into())
         .await
         .expect_err("fork at size 2");
-    assert!(
-        matches!(
-            &e,
-            ClientError::Log {
-                source: segel_client::logcheck::LogCheckError::Inconsistent { old: 2, new: 3, .. },
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(inconsistent_2_to_3(&e), "{e}");
 }

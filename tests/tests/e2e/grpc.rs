@@ -114,6 +114,23 @@ fn check_proof(cp: &pb::Checkpoint, entry: &pb::LogEntry, proof: &pb::InclusionP
         .expect("inclusion proof verifies");
 }
 
+/// The checkpoint in a signed note (its signature is checked by [`check_proof`]).
+fn checkpoint_of(cp: &pb::Checkpoint) -> tlog::Checkpoint {
+    let note = tlog::SignedNote::parse(&cp.note).expect("note");
+    tlog::Checkpoint::parse(&note.text).expect("checkpoint")
+}
+
+/// Check a consistency proof between two checkpoints.
+fn check_consistency(p: &pb::ConsistencyProof, old: &tlog::Checkpoint, new: &tlog::Checkpoint) {
+    let hashes: Vec<[u8; 32]> = p
+        .hashes
+        .iter()
+        .map(|h| h.as_slice().try_into().expect("32"))
+        .collect();
+    tlog::verify_consistency(old.size, new.size, &hashes, &old.root, &new.root)
+        .expect("the consistency proof verifies");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_verify_and_prove_over_mutual_tls() {
     let server = start(4 * 1024 * 1024).await;
@@ -140,25 +157,15 @@ async fn sign_verify_and_prove_over_mutual_tls() {
         .await
         .expect("signed")
         .into_inner();
-    let checkpoint_of = |cp: &Option<pb::Checkpoint>| {
-        let note = tlog::SignedNote::parse(&cp.as_ref().expect("cp").note).expect("note");
-        tlog::Checkpoint::parse(&note.text).expect("checkpoint")
-    };
     let (c1, c2) = (
-        checkpoint_of(&resp.checkpoint),
-        checkpoint_of(&next.checkpoint),
+        checkpoint_of(resp.checkpoint.as_ref().expect("cp")),
+        checkpoint_of(next.checkpoint.as_ref().expect("cp")),
     );
     let p = next
         .consistency_proof
         .expect("a consistency proof from the previous checkpoint");
     assert_eq!((p.old_size, p.new_size), (c1.size, c2.size));
-    let hashes: Vec<[u8; 32]> = p
-        .hashes
-        .iter()
-        .map(|h| h.as_slice().try_into().expect("32"))
-        .collect();
-    tlog::verify_consistency(c1.size, c2.size, &hashes, &c1.root, &c2.root)
-        .expect("the carried consistency proof verifies");
+    check_consistency(&p, &c1, &c2);
     let record = tlog::LogEntry::decode(&entry.record).expect("record");
     assert_eq!(record.agency, "dev");
     assert_eq!(record.caller, "CN=siola-dev");
@@ -361,9 +368,7 @@ async fn retries_are_idempotent_and_200_concurrent_signings_get_distinct_entries
     let note = tlog::SignedNote::parse(&cp.note).expect("note");
     let c = tlog::Checkpoint::parse(&note.text).expect("checkpoint");
     assert_eq!(c.size, 201);
-    let first = a.checkpoint.expect("cp");
-    let first =
-        tlog::Checkpoint::parse(&tlog::SignedNote::parse(&first.note).expect("n").text).expect("c");
+    let first = checkpoint_of(a.checkpoint.as_ref().expect("cp"));
     let p = log
         .get_consistency_proof(pb::GetConsistencyProofRequest {
             old_size: first.size,
@@ -372,13 +377,7 @@ async fn retries_are_idempotent_and_200_concurrent_signings_get_distinct_entries
         .await
         .expect("proof")
         .into_inner();
-    let hashes: Vec<[u8; 32]> = p
-        .hashes
-        .iter()
-        .map(|h| h.as_slice().try_into().expect("32"))
-        .collect();
-    tlog::verify_consistency(first.size, c.size, &hashes, &first.root, &c.root)
-        .expect("the log only grew");
+    check_consistency(&p, &first, &c);
     server.stop().await;
 }
 
