@@ -601,16 +601,29 @@ async fn digest_one(
     output: &Path,
 ) -> Result<(Outcome, u64), ClientError> {
     let input = Arc::new(input);
-    let mut time = crate::offline::now().0;
+    let now = crate::offline::now().0;
     // A second round only when the server kept another signing time for this request id (an
     // earlier attempt that reached it, in a run that was killed or lost power): the file is
     // prepared with that time, so the digest, and the entry returned, are the same.
+    let mut named = None;
     for round in 0..2 {
-        match digest_attempt(s, req, &input, output, time).await {
+        match digest_attempt(s, req, &input, output, named.unwrap_or(now), named).await {
             Err(ClientError::EarlierSigningTime { time: first, .. })
-                if round == 0 && first != time =>
+                if round == 0 && first != now =>
             {
-                time = first;
+                // Not a time to take on trust: a server could use it to backdate the file.
+                // It may not lie ahead, and the entry it leads to must have been logged then.
+                if first > now + NAMED_TIME_SLACK {
+                    return Err(ClientError::BadAnswer {
+                        what: "SignDigest".into(),
+                        detail: format!(
+                            "the server says request id {:?} was first used at {first}, in the \
+                             future",
+                            req.request_id
+                        ),
+                    });
+                }
+                named = Some(first);
             }
             other => return other,
         }
@@ -620,12 +633,19 @@ async fn digest_one(
     ))
 }
 
+/// How far a signing time the server names may lie from now (ahead) or from the time its entry
+/// was logged: the clocks of client and server, and the network between preparing and logging.
+const NAMED_TIME_SLACK: i64 = 15 * 60;
+
+/// Sign one prepared file by its digest, prepared with `time`. `named`: the time the server
+/// named for this request id; the entry it returns must have been logged then.
 async fn digest_attempt(
     s: &Arc<Shared>,
     req: &SignRequest,
     input: &Arc<Vec<u8>>,
     output: &Path,
     time: i64,
+    named: Option<i64>,
 ) -> Result<(Outcome, u64), ClientError> {
     let mut request = pades::SignatureRequest::new(pades::UnixTime(time));
     let o = &s.opts.options;
@@ -645,6 +665,7 @@ async fn digest_attempt(
         let p = pades::prepare(input.as_slice(), &request, capacity).map_err(engine)?;
         let digest = p.digest();
         let sealed = retry(s, || s.client.sign_digest(req, digest, time)).await?;
+        check_named(named, &sealed)?;
         let signed = p.embed(&sealed.cms).map_err(engine)?;
         write_atomically_unsynced(output, &signed.parts())?;
         return Ok((
@@ -666,6 +687,7 @@ async fn digest_attempt(
         .await?
     };
     let sealed = retry(s, || s.client.sign_digest(req, digest, time)).await?;
+    check_named(named, &sealed)?;
     let out = output.to_path_buf();
     let cms = sealed.cms;
     let bytes = blocking(move || {
@@ -695,6 +717,25 @@ async fn digest_attempt(
         },
         bytes,
     ))
+}
+
+/// After the server named the signing time of an earlier request: its entry was logged then.
+fn check_named(
+    named: Option<i64>,
+    sealed: &crate::online::SealedDigest,
+) -> Result<(), ClientError> {
+    let Some(t) = named else { return Ok(()) };
+    let logged = sealed.entry.record.time_ms.div_euclid(1000);
+    if (logged - t).abs() > NAMED_TIME_SLACK {
+        return Err(ClientError::BadAnswer {
+            what: "SignDigest".into(),
+            detail: format!(
+                "the server named signing time {t} for request id entry {}, logged at {logged}",
+                sealed.entry.index
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Attempts with the same request (and so the same request id) while failures are transient.

@@ -201,7 +201,9 @@ pub struct RequestRecord {
     pub key: Vec<u8>,
     /// SHA-256 of the PDF the caller sent.
     pub input_sha256: Hash,
-    /// The incremental update appended to it (the signed PDF is input ‖ update).
+    /// What the retry is answered with: for SignPdf the incremental update appended to the
+    /// input (the signed PDF is input ‖ update); for SignDigest the service's record of the
+    /// signing time and the CMS.
     pub update: Vec<u8>,
 }
 

@@ -458,44 +458,56 @@ async fn an_interrupted_batch_resumes_without_duplicate_entries() {
 
 /// A digest-only request that reached the server, whose file was then lost (a crash before
 /// the output was written): the rerun prepares the file at another time, is told the first
-/// one, prepares the same bytes again and gets the same entry back, with no second entry.
+/// one, prepares the same bytes again and gets the same entry back, with no second entry. A
+/// named time far from when its entry was logged (a server backdating the file) is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_digest_rerun_that_lost_its_signing_time_gets_the_same_entry() {
     let server = start(4 * 1024 * 1024).await;
     let work = tempfile::tempdir().expect("tempdir");
     let (input, outdir) = (work.path().join("in"), work.path().join("out"));
     std::fs::create_dir_all(&input).expect("mkdir");
-    let pdf = std::fs::read(corpus().join("gs-ps2pdf.pdf")).expect("corpus");
-    std::fs::write(input.join("surat.pdf"), &pdf).expect("write");
     let client = Arc::new(
         Client::connect(&settings(&server, &work.path().join("state")))
             .await
             .expect("connect"),
     );
-    // The first attempt, an hour ago by its signing time, as the batch would have made it.
     let agencies = client.agencies().await.expect("agencies");
-    let agency = agencies.iter().find(|a| a.id == "dev").expect("dev");
-    let first = segel_client::offline::now().0 - 3600;
-    let prepared = pades::prepare(
-        &pdf,
-        &pades::SignatureRequest::new(pades::UnixTime(first)),
-        segel_client::batch::cms_capacity(agency),
-    )
-    .expect("prepare");
-    let mut req = SignRequest::new("dev");
-    req.document_ref = "surat.pdf".into();
-    req.request_id = segel_client::batch::request_id(
-        "dev",
-        Path::new("surat.pdf"),
-        &segel_client::sha256(&pdf),
-        Some(&outdir),
-    );
-    let sealed = client
-        .sign_digest(&req, prepared.digest(), first)
-        .await
-        .expect("first attempt");
-    assert_eq!(log_size(&server).await, 1);
-    // The rerun: signed, with the first attempt's entry; still one entry in the log.
+    let capacity =
+        segel_client::batch::cms_capacity(agencies.iter().find(|a| a.id == "dev").expect("dev"));
+    // First attempts, as the batch would have made them, prepared `ago` seconds before now
+    // (and logged now): the signed bytes they lead to, and their log index.
+    let first_attempt = |name: &'static str, ago: i64| {
+        let (client, input, outdir) = (client.clone(), input.clone(), outdir.clone());
+        async move {
+            let pdf = std::fs::read(corpus().join("gs-ps2pdf.pdf")).expect("corpus");
+            std::fs::write(input.join(name), &pdf).expect("write");
+            let time = segel_client::offline::now().0 - ago;
+            let prepared = pades::prepare(
+                &pdf,
+                &pades::SignatureRequest::new(pades::UnixTime(time)),
+                capacity,
+            )
+            .expect("prepare");
+            let mut req = SignRequest::new("dev");
+            req.document_ref = name.into();
+            req.request_id = segel_client::batch::request_id(
+                "dev",
+                Path::new(name),
+                &segel_client::sha256(&pdf),
+                Some(&outdir),
+            );
+            let sealed = client
+                .sign_digest(&req, prepared.digest(), time)
+                .await
+                .expect("first attempt");
+            let signed = prepared.embed(&sealed.cms).expect("embed").to_vec();
+            (signed, sealed.entry.index)
+        }
+    };
+    let (signed, index) = first_attempt("surat.pdf", 60).await;
+    let _ = first_attempt("mundur.pdf", 3600).await;
+    assert_eq!(log_size(&server).await, 2);
+    // The rerun: the first file signed with its first attempt's entry; the second refused.
     let mut opts = segel_client::batch::BatchOptions::new("dev", &input, &outdir);
     opts.digest_only = true;
     let summary = segel_client::batch::run(
@@ -506,19 +518,32 @@ async fn a_digest_rerun_that_lost_its_signing_time_gets_the_same_entry() {
     )
     .await
     .expect("batch");
-    assert_eq!(summary.signed(), 1, "{:?}", summary.files);
+    let outcome = |name: &str| {
+        summary
+            .files
+            .iter()
+            .find(|f| f.file == Path::new(name))
+            .map(|f| f.outcome.clone())
+            .expect("a result")
+    };
     assert!(
-        matches!(
-            summary.files[0].outcome,
-            segel_client::batch::Outcome::Signed { log_index } if log_index == sealed.entry.index
-        ),
+        matches!(outcome("surat.pdf"), segel_client::batch::Outcome::Signed { log_index } if log_index == index),
         "{:?}",
-        summary.files[0].outcome
+        outcome("surat.pdf")
     );
-    assert_eq!(log_size(&server).await, 1);
-    // The output is the file as first prepared, with the first attempt's CMS.
-    let out = std::fs::read(outdir.join("surat.pdf")).expect("output");
-    assert_eq!(out, prepared.embed(&sealed.cms).expect("embed").to_vec());
+    assert!(
+        matches!(&outcome("mundur.pdf"), segel_client::batch::Outcome::Failed { reason } if reason.contains("logged at")),
+        "{:?}",
+        outcome("mundur.pdf")
+    );
+    assert_eq!(log_size(&server).await, 2);
+    // The output is the file as first prepared, with the first attempt's CMS; no output for
+    // the refused one.
+    assert_eq!(
+        std::fs::read(outdir.join("surat.pdf")).expect("output"),
+        signed
+    );
+    assert!(!outdir.join("mundur.pdf").exists());
     pdfsig_check(&outdir.join("surat.pdf"), 1).unwrap_or_else(|e| panic!("{e:#}"));
     server.stop().await;
 }
