@@ -534,7 +534,6 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     h
 }
 
-/// The idempotency key of a request: caller identity and request id (none without an id).
 /// Response metadata of a SignDigest refused as ALREADY_EXISTS: the signing time (Unix
 /// seconds) the request id was first used with.
 pub const SIGNING_TIME_HEADER: &str = "segel-signing-time";
@@ -567,6 +566,7 @@ fn digest_record_cms(mut stored: Vec<u8>) -> Vec<u8> {
     stored
 }
 
+/// The idempotency key of a request: caller identity and request id (none without an id).
 fn request_key(caller: &str, request_id: &str) -> Option<Vec<u8>> {
     (!request_id.is_empty()).then(|| {
         let mut k = caller.as_bytes().to_vec();
@@ -920,5 +920,33 @@ impl pb::log_server::Log for LogService {
             new_size: new,
             hashes: hashes.iter().map(|h| h.to_vec()).collect(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{digest_record, digest_record_cms, digest_record_time};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// What a SignDigest keeps gives back its time and CMS.
+        #[test]
+        fn digest_records_round_trip(time in any::<i64>(), cms in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let stored = digest_record(time, &cms);
+            prop_assert_eq!(digest_record_time(&stored), (time != 0).then_some(time));
+            prop_assert_eq!(digest_record_cms(stored), cms);
+        }
+
+        /// Any stored bytes are read without a panic; a record from before the time was kept
+        /// (a DER CMS, first byte 0x30) is the CMS and has no time.
+        #[test]
+        fn any_stored_bytes_are_read(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = digest_record_time(&bytes);
+            let cms = digest_record_cms(bytes.clone());
+            if bytes.first() == Some(&0x30) {
+                prop_assert_eq!(digest_record_time(&bytes), None);
+                prop_assert_eq!(cms, bytes);
+            }
+        }
     }
 }
