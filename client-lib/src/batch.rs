@@ -602,35 +602,26 @@ async fn digest_one(
 ) -> Result<(Outcome, u64), ClientError> {
     let input = Arc::new(input);
     let now = crate::offline::now().0;
-    // A second round only when the server kept another signing time for this request id (an
+    // A second attempt only when the server kept another signing time for this request id (an
     // earlier attempt that reached it, in a run that was killed or lost power): the file is
     // prepared with that time, so the digest, and the entry returned, are the same.
-    let mut named = None;
-    for round in 0..2 {
-        match digest_attempt(s, req, &input, output, named.unwrap_or(now), named).await {
-            Err(ClientError::EarlierSigningTime { time: first, .. })
-                if round == 0 && first != now =>
-            {
-                // Not a time to take on trust: a server could use it to backdate the file.
-                // It may not lie ahead, and the entry it leads to must have been logged then.
-                if first > now + NAMED_TIME_SLACK {
-                    return Err(ClientError::BadAnswer {
-                        what: "SignDigest".into(),
-                        detail: format!(
-                            "the server says request id {:?} was first used at {first}, in the \
-                             future",
-                            req.request_id
-                        ),
-                    });
-                }
-                named = Some(first);
+    match digest_attempt(s, req, &input, output, now, None).await {
+        Err(ClientError::EarlierSigningTime { time: first, .. }) if first != now => {
+            // Not a time to take on trust: a server could use it to backdate the file. It may
+            // not lie ahead, and the entry it leads to must have been logged then.
+            if first > now + NAMED_TIME_SLACK {
+                return Err(ClientError::BadAnswer {
+                    what: "SignDigest".into(),
+                    detail: format!(
+                        "the server says request id {:?} was first used at {first}, in the future",
+                        req.request_id
+                    ),
+                });
             }
-            other => return other,
+            digest_attempt(s, req, &input, output, first, Some(first)).await
         }
+        other => other,
     }
-    Err(ClientError::Settings(
-        "internal error: the server named a signing time that did not give the same digest".into(),
-    ))
 }
 
 /// How far a signing time the server names may lie from now (ahead) or from the time its entry

@@ -37,8 +37,6 @@ const MAX_MESSAGE: usize = 256 << 20;
 /// Checkpoints remembered as verified (consistent with the newest), so that answers carrying
 /// one of them need no further proof.
 const REMEMBERED: usize = 4096;
-/// Metadata of a SignDigest refused as ALREADY_EXISTS: the first signing time of the request id.
-const SIGNING_TIME_HEADER: &str = "segel-signing-time";
 /// Consistency proofs carried by answers that are kept for older checkpoints arriving later.
 const OFFERS_KEPT: usize = 1024;
 /// How often, at most, the state file is rewritten while answers arrive.
@@ -147,6 +145,17 @@ fn keep_offer(
     while st.offers.len() > OFFERS_KEPT {
         st.offers.pop_first();
     }
+}
+
+/// A checkpoint already known consistent (by its note), keeping the proof its answer carried.
+fn known(
+    st: &mut ViewState,
+    note: &str,
+    offered: Option<&pb::ConsistencyProof>,
+) -> Option<VerifiedCheckpoint> {
+    let v = st.known.get(note).cloned()?;
+    keep_offer(st, offered, &v);
+    Some(v)
 }
 
 /// A connection to a Segel server.
@@ -405,8 +414,7 @@ impl Client {
             st.view
                 .check_key(&cp.verifier_key)
                 .map_err(|e| log_err(what, e))?;
-            if let Some(v) = st.known.get(&cp.note).cloned() {
-                keep_offer(&mut st, offered, &v);
+            if let Some(v) = known(&mut st, &cp.note, offered) {
                 return Ok(v);
             }
             st.view.check_note(&cp.note).map_err(|e| log_err(what, e))?
@@ -418,8 +426,7 @@ impl Client {
         loop {
             let (anchor, need, offer) = {
                 let mut st = self.view.lock().await;
-                if let Some(v) = st.known.get(&cp.note).cloned() {
-                    keep_offer(&mut st, offered, &v);
+                if let Some(v) = known(&mut st, &cp.note, offered) {
                     return Ok(v);
                 }
                 let need = st.view.needs(&verified).map_err(|e| log_err(what, e))?;
@@ -438,16 +445,14 @@ impl Client {
                 st.view
                     .check_prefix(&verified, &anchor, proof.as_ref().unwrap_or(&empty))
                     .map_err(|e| log_err(what, e))?;
-                self.remember(&mut st, &cp.note, &verified);
-                keep_offer(&mut st, offered, &verified);
+                self.remember(&mut st, &cp.note, &verified, offered);
                 return Ok(verified);
             }
             // Newer than the newest (or the first): advance, one at a time.
             let _proving = self.proving.lock().await;
             let need = {
                 let mut st = self.view.lock().await;
-                if let Some(v) = st.known.get(&cp.note).cloned() {
-                    keep_offer(&mut st, offered, &v);
+                if let Some(v) = known(&mut st, &cp.note, offered) {
                     return Ok(v);
                 }
                 if st
@@ -465,8 +470,7 @@ impl Client {
             st.view
                 .accept(verified.clone(), proof.as_ref())
                 .map_err(|e| log_err(what, e))?;
-            self.remember(&mut st, &cp.note, &verified);
-            keep_offer(&mut st, offered, &verified);
+            self.remember(&mut st, &cp.note, &verified, offered);
             return Ok(verified);
         }
     }
@@ -496,8 +500,16 @@ impl Client {
         ))
     }
 
-    /// Record an accepted checkpoint; keep the newest in the state file now and then.
-    fn remember(&self, st: &mut ViewState, note: &str, verified: &VerifiedCheckpoint) {
+    /// Record an accepted checkpoint (and the consistency proof its answer carried); keep the
+    /// newest in the state file now and then.
+    fn remember(
+        &self,
+        st: &mut ViewState,
+        note: &str,
+        verified: &VerifiedCheckpoint,
+        offered: Option<&pb::ConsistencyProof>,
+    ) {
+        keep_offer(st, offered, verified);
         st.known.insert(note.to_string(), verified.clone());
         st.order.push_back(note.to_string());
         if st.order.len() > REMEMBERED {
@@ -716,7 +728,7 @@ impl Client {
             .map_err(|s| {
                 // ALREADY_EXISTS naming the first signing time: the same file, prepared anew.
                 let first = (s.code() == tonic::Code::AlreadyExists)
-                    .then(|| s.metadata().get(SIGNING_TIME_HEADER))
+                    .then(|| s.metadata().get(segel_proto::SIGNING_TIME_METADATA))
                     .flatten()
                     .and_then(|v| v.to_str().ok()?.parse::<i64>().ok());
                 match first {

@@ -10,6 +10,10 @@ pub mod v1 {
 /// The `bytes` crate of the generated documents' fields (`pdf`, `signed_pdf`, chunks).
 pub use bytes;
 
+/// Response metadata of a `SignDigest` refused as ALREADY_EXISTS: the signing time (Unix
+/// seconds, decimal) the request id was first used with.
+pub const SIGNING_TIME_METADATA: &str = "segel-signing-time";
+
 /// The encoded `FileDescriptorSet` of the API, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/segel_descriptor.bin"));

@@ -101,6 +101,16 @@ fn machine() -> (Duration, u64) {
     (Duration::from_millis(busy * 10), switches)
 }
 
+/// The comma-separated values of the environment variable `name` that `parse` takes, or
+/// `default` when it is unset or holds none.
+fn env_list<T>(name: &str, parse: impl Fn(&str) -> Option<T>, default: Vec<T>) -> Vec<T> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| parse(x.trim())).collect())
+        .filter(|v: &Vec<T>| !v.is_empty())
+        .unwrap_or(default)
+}
+
 /// With `SEGEL_LOAD_IDS=1` every request carries a fresh idempotency key (as `segel batch`
 /// sends), so the server also hashes the input and keeps the retry record.
 fn request(pdf: &bytes::Bytes) -> pb::SignPdfRequest {
@@ -175,26 +185,22 @@ async fn batch_phase(
         state: Some(work.join("client-state")),
     };
     let client = std::sync::Arc::new(segel_client::online::Client::connect(&settings).await?);
-    let levels: Vec<usize> = std::env::var("SEGEL_BATCH_JOBS")
-        .ok()
-        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .filter(|v: &Vec<usize>| !v.is_empty())
-        .unwrap_or_else(|| vec![16, 64]);
+    let levels = env_list(
+        "SEGEL_BATCH_JOBS",
+        |x| x.parse::<usize>().ok(),
+        vec![16, 64],
+    );
     // SEGEL_BATCH_MODES=whole,digest: whole documents over the network (`segel batch`), and
     // digest-only (`segel batch --digest-only`: prepared here, only the hash crosses).
-    let modes: Vec<bool> = std::env::var("SEGEL_BATCH_MODES")
-        .ok()
-        .map(|v| {
-            v.split(',')
-                .filter_map(|m| match m.trim() {
-                    "whole" => Some(false),
-                    "digest" => Some(true),
-                    _ => None,
-                })
-                .collect()
-        })
-        .filter(|v: &Vec<bool>| !v.is_empty())
-        .unwrap_or_else(|| vec![false, true]);
+    let modes = env_list(
+        "SEGEL_BATCH_MODES",
+        |m| match m {
+            "whole" => Some(false),
+            "digest" => Some(true),
+            _ => None,
+        },
+        vec![false, true],
+    );
     let mut run = 0;
     for digest_only in modes {
         let mode = if digest_only { "digest-only" } else { "whole" };
@@ -342,11 +348,11 @@ async fn run(server_rt: tokio::runtime::Handle) -> anyhow::Result<()> {
         "sigs/commit"
     );
     // SEGEL_LOAD_LEVELS=16,64 runs only those concurrency levels (e.g. under a profiler).
-    let levels: Vec<usize> = std::env::var("SEGEL_LOAD_LEVELS")
-        .ok()
-        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .filter(|v: &Vec<usize>| !v.is_empty())
-        .unwrap_or_else(|| vec![1, 4, 16, 64]);
+    let levels = env_list(
+        "SEGEL_LOAD_LEVELS",
+        |x| x.parse::<usize>().ok(),
+        vec![1, 4, 16, 64],
+    );
     for conc in levels {
         // A few connections shared by the workers, as a client library would.
         // SEGEL_LOAD_CONNECTIONS=1 puts every caller on one connection (as `segel batch`).

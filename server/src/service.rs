@@ -249,7 +249,9 @@ impl Segel {
             ));
             if let Some(t) = stored_time(&done.update) {
                 if let Ok(v) = t.to_string().parse() {
-                    status.metadata_mut().insert(SIGNING_TIME_HEADER, v);
+                    status
+                        .metadata_mut()
+                        .insert(segel_proto::SIGNING_TIME_METADATA, v);
                 }
             }
             return Err(status);
@@ -533,10 +535,6 @@ fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     h.copy_from_slice(c.finish().as_ref());
     h
 }
-
-/// Response metadata of a SignDigest refused as ALREADY_EXISTS: the signing time (Unix
-/// seconds) the request id was first used with.
-pub const SIGNING_TIME_HEADER: &str = "segel-signing-time";
 
 /// What an idempotent SignDigest keeps: a format byte (1), the caller's signing time (i64,
 /// big-endian), the CMS. (Records written before the time was kept hold the CMS alone; a DER
