@@ -37,6 +37,13 @@ pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// The SHA-256 state after `data` (to finish, or to continue with what follows it).
+pub(crate) fn sha256_state(data: &[u8]) -> aws_lc_rs::digest::Context {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(data);
+    ctx
+}
+
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);

@@ -125,6 +125,10 @@ struct ViewState {
     /// checkpoint (known consistent) it leads to: an answer that arrives later with an older
     /// checkpoint of that size is linked through it, without a request.
     offers: std::collections::BTreeMap<u64, (pb::ConsistencyProof, VerifiedCheckpoint)>,
+    /// The last note whose signature was checked (not yet known consistent, perhaps): the
+    /// answers of one log commit all carry the same note and arrive together, so the ones
+    /// behind the first need not check its signature again.
+    signed: Option<(String, VerifiedCheckpoint)>,
     /// Size of the newest checkpoint in the state file, and when it was written.
     saved_size: Option<u64>,
     saved_at: std::time::Instant,
@@ -353,6 +357,7 @@ impl Client {
                 known: HashMap::new(),
                 order: VecDeque::new(),
                 offers: std::collections::BTreeMap::new(),
+                signed: None,
                 saved_size: None,
                 saved_at: std::time::Instant::now() - SAVE_EVERY,
             }),
@@ -417,7 +422,14 @@ impl Client {
             if let Some(v) = known(&mut st, &cp.note, offered) {
                 return Ok(v);
             }
-            st.view.check_note(&cp.note).map_err(|e| log_err(what, e))?
+            match &st.signed {
+                Some((note, v)) if *note == cp.note => v.clone(),
+                _ => {
+                    let v = st.view.check_note(&cp.note).map_err(|e| log_err(what, e))?;
+                    st.signed = Some((cp.note.clone(), v.clone()));
+                    v
+                }
+            }
         };
         // Only advancing the newest checkpoint is serialized (`proving`), so the newest cannot
         // move while its proof is fetched. A checkpoint not newer than the newest is linked to
@@ -600,6 +612,17 @@ impl Client {
     /// # Errors
     /// Refusals (with the server's reason) and answers that do not check out.
     pub async fn sign_pdf(&self, req: &SignRequest, pdf: Bytes) -> Result<Sealed, ClientError> {
+        self.sign_pdf_hashed(req, pdf, None).await
+    }
+
+    /// [`Client::sign_pdf`], given (when the caller has it) the SHA-256 state after the input
+    /// (so the signed PDF's hash continues from it instead of reading the input again).
+    pub(crate) async fn sign_pdf_hashed(
+        &self,
+        req: &SignRequest,
+        pdf: Bytes,
+        input_state: Option<aws_lc_rs::digest::Context>,
+    ) -> Result<Sealed, ClientError> {
         let what = "SignPdf";
         let meta = pb::SignPdfRequest {
             agency_id: req.agency.clone(),
@@ -644,7 +667,10 @@ impl Client {
                 format!("the log entry names agency {:?}", entry.record.agency),
             ));
         }
-        if entry.record.document_sha256 != crate::sha256(&signed) {
+        // The signed PDF extends the input (checked above): its hash continues from the input's.
+        let mut whole = input_state.unwrap_or_else(|| crate::sha256_state(&pdf));
+        whole.update(&signed[pdf.len()..]);
+        if entry.record.document_sha256[..] != *whole.finish().as_ref() {
             return Err(bad(what, "the log entry does not hash the signed PDF"));
         }
         Ok(Sealed { pdf: signed, entry })

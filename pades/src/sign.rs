@@ -188,6 +188,15 @@ impl<'a> Prepared<'a> {
         *self.digest.get_or_init(|| self.compute_digest())
     }
 
+    /// SHA-256 of the input alone, from the same pass over it as [`Prepared::digest`] and the
+    /// signed file's hash (a caller that names a document by its content needs no pass of its
+    /// own).
+    pub fn input_sha256(&self) -> [u8; 32] {
+        let mut out = [0; 32];
+        out.copy_from_slice(self.input_state().finish().as_ref());
+        out
+    }
+
     fn input_state(&self) -> aws_lc_rs::digest::Context {
         self.input_state
             .get_or_init(|| {

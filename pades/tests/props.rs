@@ -73,7 +73,7 @@ proptest! {
     }
 
     #[test]
-    fn byte_range_is_the_file_minus_contents(pages in 1usize..30, filler in 0usize..5000, capacity in 100usize..9000, page_pick in any::<prop::sample::Index>()) {
+    fn byte_range_is_the_file_minus_contents(pages in 1usize..30, filler in 0usize..5000, capacity in 100usize..9000, page_pick in any::<prop::sample::Index>(), pick_first in any::<bool>()) {
         let pdf = synthetic_pdf(pages, filler);
         let mut req = SignatureRequest::new(UnixTime(1_795_942_800));
         req.page = page_pick.index(pages) as u32 + 1;
@@ -82,9 +82,20 @@ proptest! {
         let [a, b, c, d] = prepared.byte_range();
         prop_assert_eq!(a, 0);
         prop_assert_eq!(c - b, capacity * 2 + 2, "gap is exactly <hex digits>");
-        let digest = prepared.digest();
+        let input_first = pick_first;
+        let (digest, input_sha256) = if input_first {
+            let h = prepared.input_sha256();
+            (prepared.digest(), h)
+        } else {
+            let d = prepared.digest();
+            (d, prepared.input_sha256())
+        };
+        let expect_input = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &pdf);
+        prop_assert_eq!(&input_sha256[..], expect_input.as_ref(), "hash of the input alone");
         let signed = prepared.embed(&[0x30, 0x00]).expect("fits");
         let full = signed.to_vec();
+        let expect_whole = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &full);
+        prop_assert_eq!(&signed.document_sha256()[..], expect_whole.as_ref());
         prop_assert!(full.starts_with(&pdf));
         prop_assert_eq!(c + d, full.len());
         prop_assert_eq!(full[b], b'<');

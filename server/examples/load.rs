@@ -9,12 +9,14 @@
 //! the load generator's and of the whole machine (`/proc/stat`: also the kernel's own threads),
 //! context switches per signature and signatures per log commit. The batch phase then writes
 //! the batch's outputs alone (the ceiling that leaves), and signs 1,000 files through
-//! `segel_client::batch::run` with whole documents and digest-only.
+//! `segel_client::batch::run` with whole documents and digest-only, in rounds that alternate
+//! with the peak level: each round's batch is compared with the mean of the peaks measured just
+//! before and just after it.
 //!
 //! Environment: `SEGEL_LOAD_LEVELS=16,64` (concurrency levels), `SEGEL_LOAD_CONNECTIONS=N`
 //! (connections the callers share, 8 by default), `SEGEL_LOAD_IDS=1` (idempotency keys, as
 //! `segel batch` sends), `SEGEL_LOAD_BATCH=N` (files in the batch phase, 0 skips it),
-//! `SEGEL_BATCH_JOBS=16,64`, `SEGEL_BATCH_MODES=whole,digest`.
+//! `SEGEL_BATCH_JOBS=16,64`, `SEGEL_BATCH_MODES=whole,digest`, `SEGEL_LOAD_ROUNDS=3`.
 
 use std::time::{Duration, Instant};
 
@@ -101,6 +103,39 @@ fn machine() -> (Duration, u64) {
     (Duration::from_millis(busy * 10), switches)
 }
 
+/// The share of the machine's CPU time the hypervisor gave to others (`steal` in `/proc/stat`)
+/// since `since` (a [`Stolen::now`]): this VM's share of its host varies from minute to minute,
+/// and with it every rate measured here.
+#[derive(Clone, Copy)]
+struct Stolen {
+    steal: u64,
+    total: u64,
+}
+
+impl Stolen {
+    fn now() -> Self {
+        let line = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_string))
+            .unwrap_or_default();
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        Self {
+            steal: v.get(7).copied().unwrap_or(0),
+            total: v.iter().take(8).sum(),
+        }
+    }
+
+    /// The share stolen between `self` and now.
+    fn share(self) -> f64 {
+        let n = Self::now();
+        (n.steal - self.steal) as f64 / (n.total - self.total).max(1) as f64
+    }
+}
+
 /// The comma-separated values of the environment variable `name` that `parse` takes, or
 /// `default` when it is unset or holds none.
 fn env_list<T>(name: &str, parse: impl Fn(&str) -> Option<T>, default: Vec<T>) -> Vec<T> {
@@ -134,14 +169,112 @@ fn request(pdf: &bytes::Bytes) -> pb::SignPdfRequest {
     }
 }
 
-/// `segel batch` through the library: `files` distinct ~100 KB PDFs, written, signed into
-/// another folder (each output fsynced and renamed), at the best of a few job counts.
-async fn batch_phase(
+/// What a closed-loop level needs: the server's port, the clients' TLS, the document, and a
+/// view of the log (for signatures per commit).
+struct Bench {
     port: u16,
+    tls: ClientTlsConfig,
+    pdf: bytes::Bytes,
+    log: std::sync::Arc<segel_server::store::Log>,
+}
+
+/// One closed-loop level's figures.
+struct Level {
+    rate: f64,
+    /// The whole machine's CPU per signature (see [`machine`]).
+    machine_per_sig: Duration,
+    /// The share of the machine's time stolen meanwhile (see [`Stolen`]).
+    stolen: f64,
+}
+
+impl Bench {
+    /// `conc` callers signing in a closed loop for `time` over a few shared connections; prints
+    /// the level's line when `print`.
+    async fn level(&self, conc: usize, time: Duration, print: bool) -> anyhow::Result<Level> {
+        // A few connections shared by the workers, as a client library would.
+        // SEGEL_LOAD_CONNECTIONS=1 puts every caller on one connection (as `segel batch`).
+        let connections = std::env::var("SEGEL_LOAD_CONNECTIONS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(8)
+            .clamp(1, conc.max(1));
+        let mut channels: Vec<Channel> = Vec::new();
+        for _ in 0..connections {
+            channels.push(
+                Channel::from_shared(format!("https://localhost:{}", self.port))?
+                    .tls_config(self.tls.clone())?
+                    .initial_stream_window_size(Some(4 << 20))
+                    .initial_connection_window_size(Some(16 << 20))
+                    .connect()
+                    .await?,
+            );
+        }
+        let end = Instant::now() + time;
+        let mut tasks = Vec::new();
+        for w in 0..conc {
+            let mut c = SignerClient::new(channels[w % channels.len()].clone());
+            let pdf = self.pdf.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                while Instant::now() < end {
+                    let t = Instant::now();
+                    c.sign_pdf(request(&pdf)).await.expect("sign");
+                    lat.push(t.elapsed());
+                }
+                lat
+            }));
+        }
+        let started = Instant::now();
+        let stolen = Stolen::now();
+        let (server0, client0) = cpu_split();
+        let (machine0, switches0) = machine();
+        let (size0, commits0) = (self.log.size(), self.log.commits());
+        let mut lat: Vec<Duration> = Vec::new();
+        for t in tasks {
+            lat.extend(t.await?);
+        }
+        let wall = started.elapsed().as_secs_f64();
+        let rate = lat.len() as f64 / wall;
+        let stolen = stolen.share();
+        let (server1, client1) = cpu_split();
+        let (machine1, switches1) = machine();
+        let n = lat.len().max(1) as f64;
+        let per_commit =
+            (self.log.size() - size0) as f64 / (self.log.commits() - commits0).max(1) as f64;
+        let server_cpu = (server1 - server0).as_secs_f64();
+        let client_cpu = (client1 - client0).as_secs_f64();
+        lat.sort_unstable();
+        if print {
+            println!(
+                "{conc:>11} {rate:>8.0} {:>7.2} {:>7.2} {:>12.2} {:>14.0} {:>14.0} {:>15.0} {:>13.1} {per_commit:>12.1}",
+                percentile(&lat, 0.5).as_secs_f64() * 1e3,
+                percentile(&lat, 0.99).as_secs_f64() * 1e3,
+                server_cpu / wall,
+                server_cpu / n * 1e6,
+                client_cpu / n * 1e6,
+                (machine1 - machine0).as_secs_f64() / n * 1e6,
+                (switches1 - switches0) as f64 / n,
+            );
+        }
+        Ok(Level {
+            rate,
+            machine_per_sig: (machine1 - machine0).div_f64(n),
+            stolen,
+        })
+    }
+}
+
+/// `segel batch` through the library: `files` distinct ~100 KB PDFs per batch, signed into
+/// another folder (outputs through a temporary file and a rename, one filesystem sync at the
+/// end), in rounds that alternate with the peak level so that each batch is compared with the
+/// peak measured just before and just after it (this VM's speed drifts by ±20% from minute to
+/// minute).
+async fn batch_phase(
+    bench: &Bench,
     certs: &std::path::Path,
     work: &std::path::Path,
     files: usize,
-    peak: f64,
+    (peak_level, secs): (usize, u64),
     peak_machine: Duration,
 ) -> anyhow::Result<()> {
     // What a batch does that the load tool does not: write its outputs (each through a
@@ -177,7 +310,7 @@ async fn batch_phase(
         ceiling
     };
     let settings = segel_client::settings::Settings {
-        server: Some(format!("https://localhost:{port}")),
+        server: Some(format!("https://localhost:{}", bench.port)),
         ca: Some(certs.join("tls-ca.pem")),
         cert: Some(certs.join("client.pem")),
         key: Some(certs.join("client.key")),
@@ -201,58 +334,131 @@ async fn batch_phase(
         },
         vec![false, true],
     );
+    let rounds = std::env::var("SEGEL_LOAD_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(3)
+        .max(1);
+    println!(
+        "{rounds} rounds, each: the peak level ({peak_level} callers, {secs} s), then the batches; a last peak level closes"
+    );
     let mut run = 0;
-    for digest_only in modes {
-        let mode = if digest_only { "digest-only" } else { "whole" };
-        let mut best: f64 = 0.0;
-        for &jobs in &levels {
-            // Documents of their own for each run: the same ones again would be idempotent
-            // retries, answered without signing.
-            let input = work.join(format!("batch-in-{run}"));
-            std::fs::create_dir_all(&input)?;
-            for i in 0..files {
-                std::fs::write(
-                    input.join(format!("surat-{i:05}.pdf")),
-                    pades::testing::synthetic_pdf(1, 100 * 1024 + run * files + i),
-                )?;
-            }
-            let output = work.join(format!("batch-out-{run}"));
-            run += 1;
-            let mut opts = segel_client::batch::BatchOptions::new("dev", &input, &output);
-            opts.jobs = jobs;
-            opts.digest_only = digest_only;
-            let (server0, client0) = cpu_split();
-            let (machine0, _) = machine();
-            let proofs0 = client.consistency_proofs_fetched();
-            let summary = segel_client::batch::run(
-                client.clone(),
-                opts,
-                std::sync::Arc::new(|_: &segel_client::batch::FileResult, _: usize| {}),
-                std::future::pending::<()>(),
-            )
+    // Per round: the peak before it, and each mode's best rate.
+    let mut peaks = Vec::new();
+    // Per mode and round: the best rate, and the share stolen during that run.
+    let mut best: Vec<Vec<(f64, f64)>> = vec![Vec::new(); modes.len()];
+    for round in 0..=rounds {
+        let p = bench
+            .level(peak_level, Duration::from_secs(secs), false)
             .await?;
-            let (server1, client1) = cpu_split();
-            let (machine1, _) = machine();
-            anyhow::ensure!(
-                summary.signed() == files,
-                "batch ({mode}): {} of {files} signed",
-                summary.signed()
-            );
-            let rate = files as f64 / summary.elapsed.as_secs_f64();
-            best = best.max(rate);
-            println!(
-                "batch ({mode}) of {files} × 100 KB, --jobs {jobs}: {rate:.0} files/s ({:.1} s), server {:.0} µs/file, client {:.0} µs/file, machine {:.0} µs/file, {} consistency proofs",
-                summary.elapsed.as_secs_f64(),
-                (server1 - server0).as_secs_f64() / files as f64 * 1e6,
-                (client1 - client0).as_secs_f64() / files as f64 * 1e6,
-                (machine1 - machine0).as_secs_f64() / files as f64 * 1e6,
-                client.consistency_proofs_fetched() - proofs0,
-            );
-        }
         println!(
-            "batch ({mode}) best {best:.0} files/s = {:.0}% of the server's peak {peak:.0} sig/s (goal ≥ 85%; ceiling here {:.0}%)",
-            best / peak * 100.0,
+            "round {round}: peak level {:.0} sig/s, machine {:.0} µs/sig, {:.0}% of the machine's time stolen by the hypervisor",
+            p.rate,
+            p.machine_per_sig.as_secs_f64() * 1e6,
+            p.stolen * 100.0
+        );
+        peaks.push((p.rate, p.stolen));
+        if round == rounds {
+            break;
+        }
+        for (m, &digest_only) in modes.iter().enumerate() {
+            let mode = if digest_only { "digest-only" } else { "whole" };
+            let mut round_best = (0.0, 0.0);
+            for &jobs in &levels {
+                // Documents of their own for each run: the same ones again would be idempotent
+                // retries, answered without signing.
+                let input = work.join(format!("batch-in-{run}"));
+                std::fs::create_dir_all(&input)?;
+                for i in 0..files {
+                    std::fs::write(
+                        input.join(format!("surat-{i:05}.pdf")),
+                        pades::testing::synthetic_pdf(1, 100 * 1024 + run * files + i),
+                    )?;
+                }
+                let output = work.join(format!("batch-out-{run}"));
+                run += 1;
+                let mut opts = segel_client::batch::BatchOptions::new("dev", &input, &output);
+                opts.jobs = jobs;
+                opts.digest_only = digest_only;
+                let stolen = Stolen::now();
+                let (server0, client0) = cpu_split();
+                let (machine0, _) = machine();
+                let (size0, commits0) = (bench.log.size(), bench.log.commits());
+                let proofs0 = client.consistency_proofs_fetched();
+                let summary = segel_client::batch::run(
+                    client.clone(),
+                    opts,
+                    std::sync::Arc::new(|_: &segel_client::batch::FileResult, _: usize| {}),
+                    std::future::pending::<()>(),
+                )
+                .await?;
+                let stolen = stolen.share();
+                let (server1, client1) = cpu_split();
+                let (machine1, _) = machine();
+                anyhow::ensure!(
+                    summary.signed() == files,
+                    "batch ({mode}): {} of {files} signed",
+                    summary.signed()
+                );
+                let rate = files as f64 / summary.elapsed.as_secs_f64();
+                if rate > round_best.0 {
+                    round_best = (rate, stolen);
+                }
+                println!(
+                    "round {round}: batch ({mode}) of {files} × 100 KB, --jobs {jobs}: {rate:.0} files/s ({:.1} s), server {:.0} µs/file, client {:.0} µs/file, machine {:.0} µs/file, {:.1} sigs/commit, {} consistency proofs, {:.0}% stolen",
+                    summary.elapsed.as_secs_f64(),
+                    (server1 - server0).as_secs_f64() / files as f64 * 1e6,
+                    (client1 - client0).as_secs_f64() / files as f64 * 1e6,
+                    (machine1 - machine0).as_secs_f64() / files as f64 * 1e6,
+                    (bench.log.size() - size0) as f64
+                        / (bench.log.commits() - commits0).max(1) as f64,
+                    client.consistency_proofs_fetched() - proofs0,
+                    stolen * 100.0,
+                );
+                // The next run's outputs go to new pages; these are not needed any more.
+                std::fs::remove_dir_all(&input)?;
+                std::fs::remove_dir_all(&output)?;
+            }
+            best[m].push(round_best);
+        }
+    }
+    for (m, &digest_only) in modes.iter().enumerate() {
+        let mode = if digest_only { "digest-only" } else { "whole" };
+        // Each round's best against the mean of the peaks measured just before and after it;
+        // and the same with every rate counted per unstolen second of the machine.
+        let share = |adjust: bool| {
+            let per = |(rate, stolen): (f64, f64)| {
+                if adjust {
+                    rate / (1.0 - stolen).max(0.05)
+                } else {
+                    rate
+                }
+            };
+            let mut v: Vec<f64> = best[m]
+                .iter()
+                .enumerate()
+                .map(|(r, &b)| per(b) / ((per(peaks[r]) + per(peaks[r + 1])) / 2.0))
+                .collect();
+            let list = v
+                .iter()
+                .map(|x| format!("{:.0}%", x * 100.0))
+                .collect::<Vec<_>>()
+                .join(", ");
+            v.sort_by(f64::total_cmp);
+            format!(
+                "{list}; median {:.0}%, lowest {:.0}%",
+                v[v.len() / 2] * 100.0,
+                v[0] * 100.0
+            )
+        };
+        println!(
+            "batch ({mode}): share of the peak around it, per round: {} (goal ≥ 85%; ceiling for whole documents here {:.0}%)",
+            share(false),
             write_floor * 100.0
+        );
+        println!(
+            "batch ({mode}): the same per unstolen second (the hypervisor's share taken out of every rate): {}",
+            share(true)
         );
     }
     Ok(())
@@ -353,75 +559,20 @@ async fn run(server_rt: tokio::runtime::Handle) -> anyhow::Result<()> {
         |x| x.parse::<usize>().ok(),
         vec![1, 4, 16, 64],
     );
+    let bench = Bench {
+        port,
+        tls: tls.clone(),
+        pdf: pdf.clone(),
+        log: log_view.clone(),
+    };
+    let mut peak_level = 64;
     for conc in levels {
-        // A few connections shared by the workers, as a client library would.
-        // SEGEL_LOAD_CONNECTIONS=1 puts every caller on one connection (as `segel batch`).
-        let connections = std::env::var("SEGEL_LOAD_CONNECTIONS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(8)
-            .clamp(1, conc.max(1));
-        let channels: Vec<Channel> = {
-            let mut v = Vec::new();
-            for _ in 0..connections {
-                v.push(
-                    Channel::from_shared(format!("https://localhost:{port}"))?
-                        .tls_config(tls.clone())?
-                        .initial_stream_window_size(Some(4 << 20))
-                        .initial_connection_window_size(Some(16 << 20))
-                        .connect()
-                        .await?,
-                );
-            }
-            v
-        };
-        let end = Instant::now() + Duration::from_secs(secs);
-        let mut tasks = Vec::new();
-        for w in 0..conc {
-            let mut c = SignerClient::new(channels[w % channels.len()].clone());
-            let pdf = pdf.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                while Instant::now() < end {
-                    let t = Instant::now();
-                    c.sign_pdf(request(&pdf)).await.expect("sign");
-                    lat.push(t.elapsed());
-                }
-                lat
-            }));
+        let l = bench.level(conc, Duration::from_secs(secs), true).await?;
+        if l.rate > peak {
+            peak = l.rate;
+            peak_machine = l.machine_per_sig;
+            peak_level = conc;
         }
-        let started = Instant::now();
-        let (server0, client0) = cpu_split();
-        let (machine0, switches0) = machine();
-        let (size0, commits0) = (log_view.size(), log_view.commits());
-        let mut lat: Vec<Duration> = Vec::new();
-        for t in tasks {
-            lat.extend(t.await?);
-        }
-        let wall = started.elapsed().as_secs_f64();
-        let rate = lat.len() as f64 / wall;
-        let (server1, client1) = cpu_split();
-        let (machine1, switches1) = machine();
-        let n = lat.len().max(1) as f64;
-        let per_commit =
-            (log_view.size() - size0) as f64 / (log_view.commits() - commits0).max(1) as f64;
-        let server_cpu = (server1 - server0).as_secs_f64();
-        let client_cpu = (client1 - client0).as_secs_f64();
-        lat.sort_unstable();
-        if rate > peak {
-            peak = rate;
-            peak_machine = (machine1 - machine0).div_f64(n);
-        }
-        println!(
-            "{conc:>11} {rate:>8.0} {:>7.2} {:>7.2} {:>12.2} {:>14.0} {:>14.0} {:>15.0} {:>13.1} {per_commit:>12.1}",
-            percentile(&lat, 0.5).as_secs_f64() * 1e3,
-            percentile(&lat, 0.99).as_secs_f64() * 1e3,
-            server_cpu / wall,
-            server_cpu / n * 1e6,
-            client_cpu / n * 1e6,
-            (machine1 - machine0).as_secs_f64() / n * 1e6,
-            (switches1 - switches0) as f64 / n,
-        );
     }
     // Open loop at half the peak rate.
     let half = peak / 2.0;
@@ -462,7 +613,15 @@ async fn run(server_rt: tokio::runtime::Handle) -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     if batch_files > 0 {
-        batch_phase(port, &certs, dir.path(), batch_files, peak, peak_machine).await?;
+        batch_phase(
+            &bench,
+            &certs,
+            dir.path(),
+            batch_files,
+            (peak_level, secs),
+            peak_machine,
+        )
+        .await?;
     }
     let _ = stop.send(());
     server.await??;
