@@ -375,6 +375,9 @@ async fn batch_phase(
                         pades::testing::synthetic_pdf(1, 100 * 1024 + run * files + i),
                     )?;
                 }
+                // On disk before the batch starts, as a real batch's inputs are: otherwise the
+                // batch would pay for writing back its own inputs.
+                segel_client::offline::sync_filesystem(&input)?;
                 let output = work.join(format!("batch-out-{run}"));
                 run += 1;
                 let mut opts = segel_client::batch::BatchOptions::new("dev", &input, &output);
