@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for field in [
         ".segel.v1.SignPdfRequest.pdf",
         ".segel.v1.SignPdfResponse.signed_pdf",
+        ".segel.v1.SignPdfResponse.update",
         ".segel.v1.SignPdfStreamRequest",
         ".segel.v1.SignPdfStreamResponse",
         ".segel.v1.VerifyPdfRequest.pdf",

@@ -634,19 +634,23 @@ async fn sign_one(
         input_sha256.copy_from_slice(state.clone().finish().as_ref());
         req.request_id = request_id(&s.opts.agency, rel, &input_sha256, None);
         let input = Bytes::from(input);
-        let sealed = retry(s, || {
+        // Only the update comes back; the output is the input followed by it.
+        let (update, entry) = retry(s, || {
             s.client
-                .sign_pdf_hashed(&req, input.clone(), Some(state.clone()))
+                .sign_pdf_update(&req, input.clone(), Some(state.clone()))
         })
         .await?;
         let out = output.to_path_buf();
-        let pdf = sealed.pdf.clone();
-        io(size, move || write_atomically_unsynced(&out, &[&pdf])).await?;
+        let bytes = (input.len() + update.len()) as u64;
+        io(size, move || {
+            write_atomically_unsynced(&out, &[&input, &update])
+        })
+        .await?;
         Ok((
             Outcome::Signed {
-                log_index: sealed.entry.index,
+                log_index: entry.index,
             },
-            sealed.pdf.len() as u64,
+            bytes,
         ))
     }
 }

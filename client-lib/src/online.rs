@@ -74,6 +74,17 @@ pub struct Sealed {
     pub entry: ProvenEntry,
 }
 
+/// What `signed` adds to `pdf`, when it extends it (the update, sharing `signed`'s buffer).
+fn tail_of(what: &str, pdf: &[u8], signed: Bytes) -> Result<Bytes, ClientError> {
+    if !signed.starts_with(pdf) || signed.len() == pdf.len() {
+        return Err(bad(
+            what,
+            "the signed PDF does not extend the document sent",
+        ));
+    }
+    Ok(signed.slice(pdf.len()..))
+}
+
 /// A CMS for a locally prepared PDF, and its log entry.
 #[derive(Debug, Clone)]
 pub struct SealedDigest {
@@ -612,17 +623,27 @@ impl Client {
     /// # Errors
     /// Refusals (with the server's reason) and answers that do not check out.
     pub async fn sign_pdf(&self, req: &SignRequest, pdf: Bytes) -> Result<Sealed, ClientError> {
-        self.sign_pdf_hashed(req, pdf, None).await
+        let (update, entry) = self.sign_pdf_update(req, pdf.clone(), None).await?;
+        let mut signed = Vec::with_capacity(pdf.len() + update.len());
+        signed.extend_from_slice(&pdf);
+        signed.extend_from_slice(&update);
+        Ok(Sealed {
+            pdf: signed.into(),
+            entry,
+        })
     }
 
-    /// [`Client::sign_pdf`], given (when the caller has it) the SHA-256 state after the input
-    /// (so the signed PDF's hash continues from it instead of reading the input again).
-    pub(crate) async fn sign_pdf_hashed(
+    /// [`Client::sign_pdf`] answering with the incremental update alone (the signed PDF is `pdf`
+    /// followed by it), given (when the caller has it) the SHA-256 state after `pdf`, so the
+    /// signed PDF's hash continues from it instead of reading the input again. A unary request
+    /// asks the server for the update alone (`update_only`), so the document does not travel
+    /// back; a server that sends the whole signed PDF anyway is understood too.
+    pub(crate) async fn sign_pdf_update(
         &self,
         req: &SignRequest,
         pdf: Bytes,
         input_state: Option<aws_lc_rs::digest::Context>,
-    ) -> Result<Sealed, ClientError> {
+    ) -> Result<(Bytes, ProvenEntry), ClientError> {
         let what = "SignPdf";
         let meta = pb::SignPdfRequest {
             agency_id: req.agency.clone(),
@@ -631,22 +652,36 @@ impl Client {
             document_ref: req.document_ref.clone(),
             options: Some(req.options.clone()),
             size_hint: pdf.len() as u64,
+            update_only: false,
         };
-        let (signed, meta) = if pdf.len() <= STREAM_ABOVE {
+        let (update, meta) = if pdf.len() <= STREAM_ABOVE {
             let mut r = self
                 .signer()
                 .sign_pdf(pb::SignPdfRequest {
                     pdf: pdf.clone(),
+                    update_only: true,
                     ..meta
                 })
                 .await
                 .map_err(|s| refused(what, &s))?
                 .into_inner();
-            (std::mem::take(&mut r.signed_pdf), r)
+            let update = std::mem::take(&mut r.update);
+            let signed = std::mem::take(&mut r.signed_pdf);
+            match (update.is_empty(), signed.is_empty()) {
+                (false, true) => (update, r),
+                (true, false) => (tail_of(what, &pdf, signed)?, r),
+                _ => {
+                    return Err(bad(
+                        what,
+                        "the answer holds neither the update nor the signed PDF alone",
+                    ))
+                }
+            }
         } else {
-            self.sign_stream(meta, pdf.clone()).await?
+            let (signed, r) = self.sign_stream(meta, pdf.clone()).await?;
+            (tail_of(what, &pdf, signed)?, r)
         };
-        if !signed.starts_with(&pdf) || signed.len() == pdf.len() {
+        if update.is_empty() {
             return Err(bad(
                 what,
                 "the signed PDF does not extend the document sent",
@@ -667,13 +702,14 @@ impl Client {
                 format!("the log entry names agency {:?}", entry.record.agency),
             ));
         }
-        // The signed PDF extends the input (checked above): its hash continues from the input's.
+        // The signed PDF is the input followed by the update: its hash continues from the
+        // input's.
         let mut whole = input_state.unwrap_or_else(|| crate::sha256_state(&pdf));
-        whole.update(&signed[pdf.len()..]);
+        whole.update(&update);
         if entry.record.document_sha256[..] != *whole.finish().as_ref() {
             return Err(bad(what, "the log entry does not hash the signed PDF"));
         }
-        Ok(Sealed { pdf: signed, entry })
+        Ok((update, entry))
     }
 
     async fn sign_stream(
@@ -905,5 +941,28 @@ impl Client {
             .await
             .map_err(|s| refused("GetConsistencyProof", &s))?
             .into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_signed_pdf_from_an_older_server_gives_its_update() {
+        let pdf = b"%PDF-1.7 body %%EOF";
+        let mut whole = pdf.to_vec();
+        whole.extend_from_slice(b"\nupdate\n%%EOF");
+        let signed = Bytes::from(whole);
+        let update = tail_of("SignPdf", pdf, signed).expect("extends");
+        assert_eq!(&update[..], b"\nupdate\n%%EOF");
+        for wrong in [
+            &b"%PDF-1.7 body %%EOF"[..],
+            b"%PDF-1.7 other %%EOF more",
+            b"",
+        ] {
+            let e = tail_of("SignPdf", pdf, Bytes::copy_from_slice(wrong)).expect_err("refused");
+            assert!(e.to_string().contains("does not extend"), "{e}");
+        }
     }
 }

@@ -3,6 +3,9 @@
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
 
 /// `segel.v1`.
+// A stream's first message (the metadata) is larger than its chunks; boxing it would cost an
+// allocation per stream for nothing (one metadata message per stream).
+#[allow(clippy::large_enum_variant)]
 pub mod v1 {
     tonic::include_proto!("segel.v1");
 }

@@ -15,7 +15,8 @@
 //!
 //! Environment: `SEGEL_LOAD_LEVELS=16,64` (concurrency levels), `SEGEL_LOAD_CONNECTIONS=N`
 //! (connections the callers share, 8 by default), `SEGEL_LOAD_IDS=1` (idempotency keys, as
-//! `segel batch` sends), `SEGEL_LOAD_BATCH=N` (files in the batch phase, 0 skips it),
+//! `segel batch` sends), `SEGEL_LOAD_UPDATE_ONLY=1` (answers with the update alone, as the
+//! client library asks), `SEGEL_LOAD_BATCH=N` (files in the batch phase, 0 skips it),
 //! `SEGEL_BATCH_JOBS=16,64`, `SEGEL_BATCH_MODES=whole,digest`, `SEGEL_LOAD_ROUNDS=3`.
 
 use std::time::{Duration, Instant};
@@ -147,11 +148,16 @@ fn env_list<T>(name: &str, parse: impl Fn(&str) -> Option<T>, default: Vec<T>) -
 }
 
 /// With `SEGEL_LOAD_IDS=1` every request carries a fresh idempotency key (as `segel batch`
-/// sends), so the server also hashes the input and keeps the retry record.
+/// sends), so the server also hashes the input and keeps the retry record; with
+/// `SEGEL_LOAD_UPDATE_ONLY=1` it asks for the update alone (as the client library does), not the
+/// whole signed document back.
 fn request(pdf: &bytes::Bytes) -> pb::SignPdfRequest {
     static IDS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static UPDATE_ONLY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ids = *IDS.get_or_init(|| std::env::var("SEGEL_LOAD_IDS").is_ok_and(|v| v == "1"));
+    let update_only = *UPDATE_ONLY
+        .get_or_init(|| std::env::var("SEGEL_LOAD_UPDATE_ONLY").is_ok_and(|v| v == "1"));
     pb::SignPdfRequest {
         agency_id: "dev".into(),
         pdf: pdf.clone(),
@@ -166,6 +172,7 @@ fn request(pdf: &bytes::Bytes) -> pb::SignPdfRequest {
         document_ref: String::new(),
         options: None,
         size_hint: 0,
+        update_only,
     }
 }
 
@@ -306,7 +313,9 @@ async fn batch_phase(
             peak_machine.as_secs_f64() * 1e6,
             ceiling * 100.0
         );
-        std::fs::remove_dir_all(&out)?;
+        // Kept until the tool ends, like every batch's folders: on this machine's filesystem
+        // (ext4 without a journal) creating a file scans past every inode deleted in the last
+        // ~30 s, so deleting thousands of files here would slow the batches that follow.
         ceiling
     };
     let settings = segel_client::settings::Settings {
@@ -418,9 +427,6 @@ async fn batch_phase(
                     client.consistency_proofs_fetched() - proofs0,
                     stolen * 100.0,
                 );
-                // The next run's outputs go to new pages; these are not needed any more.
-                std::fs::remove_dir_all(&input)?;
-                std::fs::remove_dir_all(&output)?;
             }
             best[m].push(round_best);
         }

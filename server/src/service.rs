@@ -482,6 +482,7 @@ impl LoggedAt {
             update,
             meta: pb::SignPdfResponse {
                 signed_pdf: bytes::Bytes::new(),
+                update: bytes::Bytes::new(),
                 entry: Some(self.entry),
                 checkpoint: Some(self.checkpoint),
                 inclusion_proof: Some(self.proof),
@@ -598,6 +599,7 @@ impl pb::signer_server::Signer for SignerService {
         let caller = caller_cn(&req)
             .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"));
         let agency = req.get_ref().agency_id.clone();
+        let update_only = req.get_ref().update_only;
         let started = std::time::Instant::now();
         let result = match caller {
             Ok(caller) => self.0.sign(caller, req.into_inner()).await,
@@ -606,10 +608,15 @@ impl pb::signer_server::Signer for SignerService {
         record(&agency, started, result.as_ref().err());
         let signed = result?;
         let mut meta = signed.meta;
-        let mut pdf = Vec::with_capacity(signed.pdf.len() + signed.update.len());
-        pdf.extend_from_slice(&signed.pdf);
-        pdf.extend_from_slice(&signed.update);
-        meta.signed_pdf = pdf.into();
+        if update_only {
+            // The caller has the document: the update alone, not the document back.
+            meta.update = signed.update;
+        } else {
+            let mut pdf = Vec::with_capacity(signed.pdf.len() + signed.update.len());
+            pdf.extend_from_slice(&signed.pdf);
+            pdf.extend_from_slice(&signed.update);
+            meta.signed_pdf = pdf.into();
+        }
         Ok(Response::new(meta))
     }
 

@@ -132,6 +132,7 @@ async fn every_signature_received_is_in_the_log_after_sigkill() {
                         document_ref: String::new(),
                         options: None,
                         size_hint: 0,
+                        update_only: false,
                     };
                     match client.sign_pdf(req).await {
                         Ok(r) => {

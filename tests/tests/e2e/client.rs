@@ -711,8 +711,10 @@ impl pb::signer_server::Signer for Fake {
             }
         }
         let (entry, note, hashes, size) = self.signed.clone().ok_or(Status::internal("no"))?;
+        // As a server from before `update_only`: the whole signed PDF, whatever was asked.
         Ok(Response::new(pb::SignPdfResponse {
             signed_pdf: pdf.into(),
+            update: Default::default(),
             inclusion_proof: Some(pb::InclusionProof {
                 leaf_index: entry.index,
                 tree_size: size,
@@ -1001,6 +1003,7 @@ async fn a_lying_server_is_caught_by_the_client() {
         |fake: &Fake, index: u64, rec: &[u8], size: u64, root, path: &[tlog::Hash], offered| {
             pb::SignPdfResponse {
                 signed_pdf: Default::default(),
+                update: Default::default(),
                 entry: Some(pb::LogEntry {
                     index,
                     leaf_hash: tlog::leaf_hash(rec).to_vec(),

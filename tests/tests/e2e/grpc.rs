@@ -86,6 +86,7 @@ fn request(pdf: Vec<u8>, request_id: &str) -> pb::SignPdfRequest {
         pdf: pdf.into(),
         request_id: request_id.into(),
         size_hint: 0,
+        update_only: false,
         document_ref: "B-17/SIOLA/XI/2026".into(),
         options: Some(pb::SignOptions {
             reason: "Rekomendasi disetujui".into(),
@@ -331,6 +332,22 @@ async fn retries_are_idempotent_and_200_concurrent_signings_get_distinct_entries
     assert_eq!(
         a.signed_pdf, b.signed_pdf,
         "a retry returns the same signed PDF"
+    );
+    // The same retry asking for the update alone: the tail of that signed PDF, nothing else.
+    let c = signer
+        .sign_pdf(pb::SignPdfRequest {
+            update_only: true,
+            ..request(pdf.clone(), "surat-42")
+        })
+        .await
+        .expect("retry, update only")
+        .into_inner();
+    assert!(c.signed_pdf.is_empty(), "no document sent back");
+    assert_eq!(&a.signed_pdf[..pdf.len()], &pdf[..]);
+    assert_eq!(c.update, a.signed_pdf[pdf.len()..], "the update alone");
+    assert_eq!(
+        c.entry.as_ref().map(|e| e.index),
+        a.entry.as_ref().map(|e| e.index)
     );
     let other = std::fs::read(corpus().join("reportlab-1page.pdf")).expect("corpus");
     let e = signer
