@@ -108,6 +108,7 @@ pub struct SignedPdf<'a> {
     message_digest: [u8; 32],
     signature: Vec<u8>,
     document_sha256: [u8; 32],
+    input_sha256: [u8; 32],
 }
 
 impl<'a> SignedPdf<'a> {
@@ -152,6 +153,11 @@ impl<'a> SignedPdf<'a> {
     /// SHA-256 of the whole signed file (input and update).
     pub fn document_sha256(&self) -> [u8; 32] {
         self.document_sha256
+    }
+
+    /// SHA-256 of the input alone (from the same pass over it as the signature's digest).
+    pub fn input_sha256(&self) -> [u8; 32] {
+        self.input_sha256
     }
 
     /// SHA-256 of the signed byte ranges (the CMS messageDigest).
@@ -233,12 +239,14 @@ impl<'a> Prepared<'a> {
         let at = self.contents.start - base;
         self.tail[at..at + hex.len()].copy_from_slice(hex.as_bytes());
         let message_digest = self.digest();
+        let input_sha256 = self.input_sha256();
         let mut whole = self.input_state();
         whole.update(&self.tail);
         let mut document_sha256 = [0; 32];
         document_sha256.copy_from_slice(whole.finish().as_ref());
         Ok(SignedPdf {
             document_sha256,
+            input_sha256,
             input: self.input,
             tail: self.tail,
             field: self.field,

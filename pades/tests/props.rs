@@ -96,6 +96,7 @@ proptest! {
         let full = signed.to_vec();
         let expect_whole = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &full);
         prop_assert_eq!(&signed.document_sha256()[..], expect_whole.as_ref());
+        prop_assert_eq!(&signed.input_sha256()[..], expect_input.as_ref());
         prop_assert!(full.starts_with(&pdf));
         prop_assert_eq!(c + d, full.len());
         prop_assert_eq!(full[b], b'<');

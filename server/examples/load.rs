@@ -17,7 +17,7 @@
 //! (connections the callers share, 8 by default), `SEGEL_LOAD_IDS=1` (idempotency keys, as
 //! `segel batch` sends), `SEGEL_LOAD_UPDATE_ONLY=1` (answers with the update alone, as the
 //! client library asks), `SEGEL_LOAD_BATCH=N` (files in the batch phase, 0 skips it),
-//! `SEGEL_BATCH_JOBS=16,64`, `SEGEL_BATCH_MODES=whole,digest`, `SEGEL_LOAD_ROUNDS=3`.
+//! `SEGEL_BATCH_JOBS=16,64`, `SEGEL_BATCH_MODES=whole,digest`, `SEGEL_LOAD_ROUNDS=5`.
 
 use std::time::{Duration, Instant};
 
@@ -346,7 +346,7 @@ async fn batch_phase(
     let rounds = std::env::var("SEGEL_LOAD_ROUNDS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(3)
+        .unwrap_or(5)
         .max(1);
     println!(
         "{rounds} rounds, each: the peak level ({peak_level} callers, {secs} s), then the batches; a last peak level closes"

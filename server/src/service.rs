@@ -231,11 +231,12 @@ impl Segel {
 
     /// The durable earlier result of an idempotent request, if there is one: its stored reply
     /// bytes and its log entry proven in the current checkpoint. The same request id with
-    /// another `fingerprint` (another document or digest) is ALREADY_EXISTS.
+    /// another `fingerprint` (another document or digest; computed only when there is an
+    /// earlier result) is ALREADY_EXISTS.
     fn earlier(
         &self,
         key: Option<&[u8]>,
-        fingerprint: &[u8; 32],
+        fingerprint: impl FnOnce() -> [u8; 32],
         request_id: &str,
         stored_time: fn(&[u8]) -> Option<i64>,
     ) -> Result<Option<(Vec<u8>, LoggedAt)>, Status> {
@@ -243,7 +244,7 @@ impl Segel {
         let Some(done) = self.log.request(k).map_err(store_status)? else {
             return Ok(None);
         };
-        if &done.input_sha256 != fingerprint {
+        if done.input_sha256 != fingerprint() {
             let mut status = Status::already_exists(format!(
                 "request_id {request_id:?} was used with another document or digest"
             ));
@@ -335,7 +336,7 @@ impl Segel {
             let signing_time = r.signing_time;
             if let Some((stored, at)) = self.earlier(
                 key.as_deref(),
-                &fingerprint,
+                || fingerprint,
                 &r.request_id,
                 digest_record_time,
             )? {
@@ -389,15 +390,14 @@ impl Segel {
     ) -> Result<Signed, Status> {
         let s = self;
         let opts = r.options.unwrap_or_default();
-        // Only an idempotent request needs the input's own hash.
-        let input_sha256 = if key.is_some() {
-            sha256(&[&r.pdf])
-        } else {
-            [0; 32]
-        };
-        if let Some((update, at)) =
-            s.earlier(key.as_deref(), &input_sha256, &r.request_id, |_| None)?
-        {
+        // The input's own hash identifies an idempotent request's document: computed here only
+        // to compare with an earlier attempt's; a new attempt takes it from signing's own pass.
+        if let Some((update, at)) = s.earlier(
+            key.as_deref(),
+            || sha256(&[&r.pdf]),
+            &r.request_id,
+            |_| None,
+        )? {
             return Ok(at.pdf_reply(r.pdf, update.into()));
         }
         let pdf = r.pdf;
@@ -430,7 +430,7 @@ impl Segel {
                     ),
                     request: key.map(|k| RequestRecord {
                         key: k,
-                        input_sha256,
+                        input_sha256: signed.input_sha256(),
                         update: update.to_vec(),
                     }),
                 };
