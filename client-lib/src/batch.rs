@@ -663,7 +663,7 @@ async fn digest_one(
     output: &Path,
 ) -> Result<(Outcome, u64), ClientError> {
     let input = Arc::new(input);
-    let result = digest_timed(s, req, rel, &input, output).await;
+    let result = digest_attempts(s, req, rel, &input, output).await;
     // Every copy of the input has been let go by now (the writes have finished).
     if let Ok(buf) = Arc::try_unwrap(input) {
         s.recycle(buf);
@@ -671,8 +671,9 @@ async fn digest_one(
     result
 }
 
-/// [`digest_one`] with the input read.
-async fn digest_timed(
+/// [`digest_one`] with the input read: the first attempt, and a second one prepared with the
+/// signing time the server kept for the request id, if it names one.
+async fn digest_attempts(
     s: &Arc<Shared>,
     req: &SignRequest,
     rel: Option<&Path>,
