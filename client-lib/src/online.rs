@@ -654,7 +654,9 @@ impl Client {
             size_hint: pdf.len() as u64,
             update_only: false,
         };
-        let (update, meta) = if pdf.len() <= STREAM_ABOVE {
+        // Unary for most documents, streamed above STREAM_ABOVE; either way the update alone is
+        // asked for (a server from before `update_only` sends the whole signed PDF instead).
+        let (signed, mut r) = if pdf.len() <= STREAM_ABOVE {
             let mut r = self
                 .signer()
                 .sign_pdf(pb::SignPdfRequest {
@@ -665,21 +667,27 @@ impl Client {
                 .await
                 .map_err(|s| refused(what, &s))?
                 .into_inner();
-            let update = std::mem::take(&mut r.update);
-            let signed = std::mem::take(&mut r.signed_pdf);
-            match (update.is_empty(), signed.is_empty()) {
-                (false, true) => (update, r),
-                (true, false) => (tail_of(what, &pdf, signed)?, r),
-                _ => {
-                    return Err(bad(
-                        what,
-                        "the answer holds neither the update nor the signed PDF alone",
-                    ))
-                }
-            }
+            (std::mem::take(&mut r.signed_pdf), r)
         } else {
-            let (signed, r) = self.sign_stream(meta, pdf.clone()).await?;
-            (tail_of(what, &pdf, signed)?, r)
+            self.sign_stream(
+                pb::SignPdfRequest {
+                    update_only: true,
+                    ..meta
+                },
+                pdf.clone(),
+            )
+            .await?
+        };
+        let update = std::mem::take(&mut r.update);
+        let (update, meta) = match (update.is_empty(), signed.is_empty()) {
+            (false, true) => (update, r),
+            (true, false) => (tail_of(what, &pdf, signed)?, r),
+            _ => {
+                return Err(bad(
+                    what,
+                    "the answer holds neither the update nor the signed PDF alone",
+                ))
+            }
         };
         if update.is_empty() {
             return Err(bad(
@@ -745,12 +753,17 @@ impl Client {
         let Some(Out::Metadata(m)) = first.part else {
             return Err(bad(what, "the answer does not start with its metadata"));
         };
-        let mut out = Vec::with_capacity(pdf.len() + 64 * 1024);
+        // Chunks follow only when the whole signed PDF comes back (not with `update_only`,
+        // whose update rides in the metadata).
+        let mut out = Vec::new();
         while let Some(msg) = answer.message().await.map_err(|s| refused(what, &s))? {
             match msg.part {
                 Some(Out::Chunk(c)) => {
                     if out.len() + c.len() > MAX_MESSAGE {
                         return Err(bad(what, "the signed PDF is far larger than the input"));
+                    }
+                    if out.is_empty() {
+                        out.reserve_exact(pdf.len() + 64 * 1024);
                     }
                     out.extend_from_slice(&c);
                 }

@@ -671,7 +671,18 @@ impl pb::signer_server::Signer for SignerService {
             }
         }
         meta.pdf = pdf.into();
-        let signed = Arc::new(self.0.sign(caller, meta).await?);
+        let update_only = meta.update_only;
+        let signed = self.0.sign(caller, meta).await?;
+        if update_only {
+            // The caller has the document: the update alone, in the metadata, and no chunks.
+            let mut m = signed.meta;
+            m.update = signed.update;
+            let only = pb::SignPdfStreamResponse {
+                part: Some(pb::sign_pdf_stream_response::Part::Metadata(m)),
+            };
+            return Ok(Response::new(Box::pin(tokio_stream::once(Ok(only)))));
+        }
+        let signed = Arc::new(signed);
         // Metadata first, then the signed document in chunks: slices of the two buffers, no
         // copies.
         const CHUNK: usize = 1 << 20;

@@ -197,6 +197,22 @@ async fn online_sign_verify_and_log_commands() {
     let o = output(c).await;
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("is the server running"), "{}", text(&o));
+    // A document above the unary limit is streamed up; only its update comes back
+    // (`update_only`), and the output is the input followed by it, valid for pdfsig.
+    let big = work.path().join("big.pdf");
+    let big_out = work.path().join("big-signed.pdf");
+    let big_pdf = pades::testing::synthetic_pdf(2, 6 * 1024 * 1024);
+    std::fs::write(&big, &big_pdf).expect("write");
+    let mut c = cli(&server, &state);
+    c.args(["sign", "--agency", "dev"])
+        .arg(&big)
+        .arg("-o")
+        .arg(&big_out);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let signed = std::fs::read(&big_out).expect("output");
+    assert!(signed.starts_with(&big_pdf) && signed.len() > big_pdf.len());
+    pdfsig_check(&big_out, 1).unwrap_or_else(|e| panic!("{e:#}"));
     server.stop().await;
 }
 

@@ -416,7 +416,7 @@ async fn a_30_mb_document_is_signed_by_streaming() {
         });
     }
     let mut stream = signer
-        .sign_pdf_stream(tokio_stream::iter(parts))
+        .sign_pdf_stream(tokio_stream::iter(parts.clone()))
         .await
         .expect("stream accepted")
         .into_inner();
@@ -455,6 +455,27 @@ async fn a_30_mb_document_is_signed_by_streaming() {
     )
     .expect("reads");
     assert!(report.all_passed(), "{report:#?}");
+    // The same request again, asking for the update alone: one message, the metadata carrying
+    // the update of the same signed document (an idempotent retry), and no chunks.
+    let mut again = parts.clone();
+    if let Some(Part::Metadata(m)) = &mut again[0].part {
+        m.update_only = true;
+    }
+    let mut stream = signer
+        .sign_pdf_stream(tokio_stream::iter(again))
+        .await
+        .expect("stream accepted")
+        .into_inner();
+    let only = match stream.message().await.expect("first").and_then(|m| m.part) {
+        Some(Out::Metadata(m)) => m,
+        other => panic!("metadata first, got {other:?}"),
+    };
+    assert!(
+        stream.message().await.expect("end").is_none(),
+        "no chunks follow the update"
+    );
+    assert_eq!(only.update, signed[pdf.len()..], "the update alone");
+    assert_eq!(only.entry.map(|e| e.index), Some(entry.index));
     // A stream that does not start with metadata is refused.
     let e = signer
         .sign_pdf_stream(tokio_stream::iter(vec![pb::SignPdfStreamRequest {
