@@ -15,8 +15,8 @@
 //!
 //! Environment: `SEGEL_LOAD_LEVELS=16,64` (concurrency levels), `SEGEL_LOAD_CONNECTIONS=N`
 //! (connections the callers share, 8 by default), `SEGEL_LOAD_IDS=1` (idempotency keys, as
-//! `segel batch` sends), `SEGEL_LOAD_UPDATE_ONLY=1` (answers with the update alone, as the
-//! client library asks), `SEGEL_LOAD_BATCH=N` (files in the batch phase, 0 skips it),
+//! `segel batch` sends), `SEGEL_LOAD_UPDATE_ONLY=0` (whole signed documents back instead of
+//! the update alone, which the client library asks for), `SEGEL_LOAD_BATCH=N` (files in the batch phase, 0 skips it),
 //! `SEGEL_BATCH_JOBS=16,64`, `SEGEL_BATCH_MODES=whole,digest`, `SEGEL_LOAD_ROUNDS=5`.
 
 use std::time::{Duration, Instant};
@@ -148,16 +148,16 @@ fn env_list<T>(name: &str, parse: impl Fn(&str) -> Option<T>, default: Vec<T>) -
 }
 
 /// With `SEGEL_LOAD_IDS=1` every request carries a fresh idempotency key (as `segel batch`
-/// sends), so the server also hashes the input and keeps the retry record; with
-/// `SEGEL_LOAD_UPDATE_ONLY=1` it asks for the update alone (as the client library does), not the
-/// whole signed document back.
+/// sends), so the server also hashes the input and keeps the retry record. Every request asks
+/// for the update alone (`update_only`, as the client library does: the server's best peak);
+/// `SEGEL_LOAD_UPDATE_ONLY=0` asks for the whole signed document back instead.
 fn request(pdf: &bytes::Bytes) -> pb::SignPdfRequest {
     static IDS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     static UPDATE_ONLY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ids = *IDS.get_or_init(|| std::env::var("SEGEL_LOAD_IDS").is_ok_and(|v| v == "1"));
     let update_only = *UPDATE_ONLY
-        .get_or_init(|| std::env::var("SEGEL_LOAD_UPDATE_ONLY").is_ok_and(|v| v == "1"));
+        .get_or_init(|| std::env::var("SEGEL_LOAD_UPDATE_ONLY").map_or(true, |v| v != "0"));
     pb::SignPdfRequest {
         agency_id: "dev".into(),
         pdf: pdf.clone(),
