@@ -557,6 +557,20 @@ async fn io<T: Send + 'static>(
     }
 }
 
+/// Run `f`, which writes an output of `bytes`, inline when the output is small, on the blocking
+/// pool otherwise: from [`crate::offline::DIRECT_FROM`] on, outputs are written with direct
+/// I/O, which waits for the disk.
+async fn write_io<T: Send + 'static>(
+    bytes: usize,
+    f: impl FnOnce() -> Result<T, ClientError> + Send + 'static,
+) -> Result<T, ClientError> {
+    if bytes < crate::offline::DIRECT_FROM {
+        f()
+    } else {
+        blocking(f).await
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ClientError> + Send + 'static,
 ) -> Result<T, ClientError> {
@@ -642,7 +656,7 @@ async fn sign_one(
         .await?;
         let out = output.to_path_buf();
         let bytes = (input.len() + update.len()) as u64;
-        io(size, move || {
+        write_io(bytes as usize, move || {
             write_atomically_unsynced(&out, &[&input, &update])
         })
         .await?;
@@ -742,12 +756,18 @@ async fn digest_attempt(
         let sealed = retry(s, || s.client.sign_digest(&req, digest, time)).await?;
         check_named(named, &sealed)?;
         let signed = p.embed(&sealed.cms).map_err(engine)?;
-        write_atomically_unsynced(output, &signed.parts())?;
+        let len = signed.len();
+        let tail = signed.into_tail();
+        let (input, out) = (input.clone(), output.to_path_buf());
+        write_io(len, move || {
+            write_atomically_unsynced(&out, &[&input, &tail])
+        })
+        .await?;
         return Ok((
             Outcome::Signed {
                 log_index: sealed.entry.index,
             },
-            signed.len() as u64,
+            len as u64,
         ));
     }
     let input = input.clone();

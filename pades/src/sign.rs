@@ -112,6 +112,12 @@ pub struct SignedPdf<'a> {
 }
 
 impl<'a> SignedPdf<'a> {
+    /// The update alone, owned (the signed file is the input followed by it), for a caller that
+    /// keeps the input elsewhere and writes the file later.
+    pub fn into_tail(self) -> Vec<u8> {
+        self.tail
+    }
+
     /// The two parts to write one after the other: the original bytes and the update.
     pub fn parts(&self) -> [&[u8]; 2] {
         [self.input, &self.tail]
