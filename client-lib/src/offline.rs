@@ -310,7 +310,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (_, direct) = create(&dir.path().join("a"), true).expect("create");
         // The project's CI and development machines keep their temporary files on ext4.
-        let ext4 = rustix::fs::statfs(dir.path()).is_ok_and(|s| s.f_type as i64 == 0xEF53);
+        let ext4 = rustix::fs::statfs(dir.path()).is_ok_and(|s| s.f_type == 0xEF53);
         if ext4 {
             assert!(direct, "ext4 takes O_DIRECT");
         }
