@@ -171,18 +171,27 @@ fn write_parts(f: &fs::File, parts: &[&[u8]], direct: bool) -> std::io::Result<(
         let flags = rustix::fs::fcntl_getfl(f)?;
         rustix::fs::fcntl_setfl(f, flags - rustix::fs::OFlags::DIRECT)?;
     }
-    let mut skip = at;
     let mut offset = at as u64;
-    for p in parts {
-        if skip >= p.len() {
-            skip -= p.len();
-            continue;
-        }
-        f.write_all_at(&p[skip..], offset)?;
-        offset += (p.len() - skip) as u64;
-        skip = 0;
+    for p in parts_from(parts, at) {
+        f.write_all_at(p, offset)?;
+        offset += p.len() as u64;
     }
     Ok(())
+}
+
+/// The bytes of `parts` (one after the other) from position `from` on, as slices of them.
+fn parts_from<'a>(parts: &'a [&'a [u8]], from: usize) -> impl Iterator<Item = &'a [u8]> {
+    let mut skip = from;
+    parts.iter().filter_map(move |p| {
+        if skip >= p.len() {
+            skip -= p.len();
+            None
+        } else {
+            let rest = &p[skip..];
+            skip = 0;
+            Some(rest)
+        }
+    })
 }
 
 thread_local! {
@@ -206,20 +215,16 @@ fn write_direct(f: &fs::File, parts: &[&[u8]], head: usize) -> std::io::Result<(
         }
         let start = b.as_ptr().align_offset(ALIGN);
         let buf = &mut b[start..start + chunk];
-        // Where the copying stands: part `p`, byte `i` of it.
-        let (mut p, mut i) = (0, 0);
         let mut offset = 0;
         while offset < head {
             let n = (head - offset).min(chunk);
             let mut filled = 0;
-            while filled < n {
-                let take = (parts[p].len() - i).min(n - filled);
-                buf[filled..filled + take].copy_from_slice(&parts[p][i..i + take]);
+            for p in parts_from(parts, offset) {
+                let take = p.len().min(n - filled);
+                buf[filled..filled + take].copy_from_slice(&p[..take]);
                 filled += take;
-                i += take;
-                if i == parts[p].len() {
-                    p += 1;
-                    i = 0;
+                if filled == n {
+                    break;
                 }
             }
             let mut done = 0;

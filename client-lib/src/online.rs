@@ -689,12 +689,6 @@ impl Client {
                 ))
             }
         };
-        if update.is_empty() {
-            return Err(bad(
-                what,
-                "the signed PDF does not extend the document sent",
-            ));
-        }
         let entry = self
             .prove(
                 what,

@@ -10,11 +10,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-
-/// mimalloc, as in the server: a batch allocates and frees every file's buffers, messages and
-/// PDF objects, and the load tool's batch figures (README, "Performance") are measured with it.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use segel_client::batch::{self, BatchOptions, FileResult, Outcome};
 use segel_client::logcheck::ProvenEntry;
 use segel_client::offline::{self, SignFileOptions};
@@ -22,6 +17,11 @@ use segel_client::online::{Client, SignRequest};
 use segel_client::settings::Settings;
 use segel_client::{hex, render, ClientError};
 use segel_proto::v1 as pb;
+
+/// mimalloc, as in the server: a batch allocates and frees every file's buffers, messages and
+/// PDF objects, and the load tool's batch figures (README, "Performance") are measured with it.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit codes, in one place.
 mod exit {
