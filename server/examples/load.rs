@@ -17,7 +17,9 @@
 //! (connections the callers share, 8 by default), `SEGEL_LOAD_IDS=1` (idempotency keys, as
 //! `segel batch` sends), `SEGEL_LOAD_UPDATE_ONLY=0` (whole signed documents back instead of
 //! the update alone, which the client library asks for), `SEGEL_LOAD_BATCH=N` (files in the batch phase, 0 skips it),
-//! `SEGEL_BATCH_JOBS=16,64`, `SEGEL_BATCH_MODES=whole,digest`, `SEGEL_LOAD_ROUNDS=5`.
+//! `SEGEL_BATCH_JOBS=16,64`, `SEGEL_BATCH_MODES=whole,digest,cli-whole,cli-digest`,
+//! `SEGEL_LOAD_ROUNDS=5`, `SEGEL_CLI=PATH` (the `segel` binary the `cli-` modes run; by
+//! default `target/release/segel`, built by `cargo build --release -p segel-client`).
 
 use std::time::{Duration, Instant};
 
@@ -332,16 +334,31 @@ async fn batch_phase(
         |x| x.parse::<usize>().ok(),
         vec![16, 64],
     );
-    // SEGEL_BATCH_MODES=whole,digest: whole documents over the network (`segel batch`), and
-    // digest-only (`segel batch --digest-only`: prepared here, only the hash crosses).
+    // SEGEL_BATCH_MODES=whole,digest,cli-whole,cli-digest: whole documents over the network
+    // (`segel batch`) and digest-only (`segel batch --digest-only`: prepared here, only the
+    // hash crosses), through the library in this process, and the same through the real `segel`
+    // binary in a process of its own (its start, connection and final sync counted).
+    let cli = segel_cli();
+    let mut default_modes = vec![Mode::Library(false), Mode::Library(true)];
+    match &cli {
+        Some(path) => {
+            println!("the real CLI: {}", path.display());
+            default_modes.extend([Mode::Cli(false), Mode::Cli(true)]);
+        }
+        None => println!(
+            "the real CLI is not built (cargo build --release -p segel-client, or SEGEL_CLI=PATH): its batches are skipped"
+        ),
+    }
     let modes = env_list(
         "SEGEL_BATCH_MODES",
         |m| match m {
-            "whole" => Some(false),
-            "digest" => Some(true),
+            "whole" => Some(Mode::Library(false)),
+            "digest" => Some(Mode::Library(true)),
+            "cli-whole" if cli.is_some() => Some(Mode::Cli(false)),
+            "cli-digest" if cli.is_some() => Some(Mode::Cli(true)),
             _ => None,
         },
-        vec![false, true],
+        default_modes,
     );
     let rounds = std::env::var("SEGEL_LOAD_ROUNDS")
         .ok()
@@ -370,8 +387,7 @@ async fn batch_phase(
         if round == rounds {
             break;
         }
-        for (m, &digest_only) in modes.iter().enumerate() {
-            let mode = if digest_only { "digest-only" } else { "whole" };
+        for (m, &mode) in modes.iter().enumerate() {
             let mut round_best = (0.0, 0.0);
             for &jobs in &levels {
                 // Documents of their own for each run: the same ones again would be idempotent
@@ -389,50 +405,110 @@ async fn batch_phase(
                 segel_client::offline::sync_filesystem(&input)?;
                 let output = work.join(format!("batch-out-{run}"));
                 run += 1;
-                let mut opts = segel_client::batch::BatchOptions::new("dev", &input, &output);
-                opts.jobs = jobs;
-                opts.digest_only = digest_only;
                 let stolen = Stolen::now();
                 let (server0, client0) = cpu_split();
+                let children0 = children_cpu();
                 let (machine0, _) = machine();
                 let (size0, commits0) = (bench.log.size(), bench.log.commits());
                 let proofs0 = client.consistency_proofs_fetched();
-                let summary = segel_client::batch::run(
-                    client.clone(),
-                    opts,
-                    std::sync::Arc::new(|_: &segel_client::batch::FileResult, _: usize| {}),
-                    std::future::pending::<()>(),
-                )
-                .await?;
+                let (elapsed, proofs) = match mode {
+                    Mode::Library(digest_only) => {
+                        let mut opts =
+                            segel_client::batch::BatchOptions::new("dev", &input, &output);
+                        opts.jobs = jobs;
+                        opts.digest_only = digest_only;
+                        let summary = segel_client::batch::run(
+                            client.clone(),
+                            opts,
+                            std::sync::Arc::new(|_: &segel_client::batch::FileResult, _: usize| {}),
+                            std::future::pending::<()>(),
+                        )
+                        .await?;
+                        anyhow::ensure!(
+                            summary.signed() == files,
+                            "batch ({}): {} of {files} signed",
+                            mode.name(),
+                            summary.signed()
+                        );
+                        (
+                            summary.elapsed,
+                            (client.consistency_proofs_fetched() - proofs0).to_string(),
+                        )
+                    }
+                    Mode::Cli(digest_only) => {
+                        let path = cli.as_deref().expect("a CLI mode only when it is built");
+                        let report = work.join(format!("report-{run}.json"));
+                        let mut cmd = std::process::Command::new(path);
+                        cmd.arg("--server")
+                            .arg(settings.server.clone().unwrap_or_default())
+                            .arg("--ca")
+                            .arg(certs.join("tls-ca.pem"))
+                            .arg("--client-cert")
+                            .arg(certs.join("client.pem"))
+                            .arg("--client-key")
+                            .arg(certs.join("client.key"))
+                            .arg("--state")
+                            .arg(work.join("cli-state"))
+                            .args(["batch", "--agency", "dev", "--jobs", &jobs.to_string()])
+                            .arg(&input)
+                            .arg(&output)
+                            .arg("--report")
+                            .arg(&report);
+                        if digest_only {
+                            cmd.arg("--digest-only");
+                        }
+                        cmd.stdout(std::process::Stdio::null())
+                            .stderr(std::process::Stdio::piped());
+                        let (out, elapsed) = tokio::task::spawn_blocking(move || {
+                            let t0 = Instant::now();
+                            cmd.output().map(|out| (out, t0.elapsed()))
+                        })
+                        .await??;
+                        anyhow::ensure!(
+                            out.status.success(),
+                            "segel batch ({}): {}: {}",
+                            mode.name(),
+                            out.status,
+                            String::from_utf8_lossy(&out.stderr)
+                        );
+                        let report: serde_json::Value =
+                            serde_json::from_slice(&std::fs::read(&report)?)?;
+                        let signed = report["signed"].as_u64().unwrap_or(0);
+                        anyhow::ensure!(
+                            signed == files as u64,
+                            "segel batch ({}): {signed} of {files} signed",
+                            mode.name()
+                        );
+                        (elapsed, "-".to_string())
+                    }
+                };
                 let stolen = stolen.share();
                 let (server1, client1) = cpu_split();
+                let children1 = children_cpu();
                 let (machine1, _) = machine();
-                anyhow::ensure!(
-                    summary.signed() == files,
-                    "batch ({mode}): {} of {files} signed",
-                    summary.signed()
-                );
-                let rate = files as f64 / summary.elapsed.as_secs_f64();
+                let rate = files as f64 / elapsed.as_secs_f64();
                 if rate > round_best.0 {
                     round_best = (rate, stolen);
                 }
                 println!(
-                    "round {round}: batch ({mode}) of {files} × 100 KB, --jobs {jobs}: {rate:.0} files/s ({:.1} s), server {:.0} µs/file, client {:.0} µs/file, machine {:.0} µs/file, {:.1} sigs/commit, {} consistency proofs, {:.0}% stolen",
-                    summary.elapsed.as_secs_f64(),
+                    "round {round}: batch ({}) of {files} × 100 KB, --jobs {jobs}: {rate:.0} files/s ({:.1} s), server {:.0} µs/file, client {:.0} µs/file, machine {:.0} µs/file, {:.1} sigs/commit, {} consistency proofs, {:.0}% stolen",
+                    mode.name(),
+                    elapsed.as_secs_f64(),
                     (server1 - server0).as_secs_f64() / files as f64 * 1e6,
-                    (client1 - client0).as_secs_f64() / files as f64 * 1e6,
+                    ((client1 - client0) + (children1 - children0)).as_secs_f64() / files as f64
+                        * 1e6,
                     (machine1 - machine0).as_secs_f64() / files as f64 * 1e6,
                     (bench.log.size() - size0) as f64
                         / (bench.log.commits() - commits0).max(1) as f64,
-                    client.consistency_proofs_fetched() - proofs0,
+                    proofs,
                     stolen * 100.0,
                 );
             }
             best[m].push(round_best);
         }
     }
-    for (m, &digest_only) in modes.iter().enumerate() {
-        let mode = if digest_only { "digest-only" } else { "whole" };
+    for (m, mode) in modes.iter().enumerate() {
+        let mode = mode.name();
         // Each round's best against the mean of the peaks measured just before and after it;
         // and the same with every rate counted per unstolen second of the machine.
         let share = |adjust: bool| {
@@ -473,6 +549,57 @@ async fn batch_phase(
     Ok(())
 }
 
+/// How a batch of the batch phase runs.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// `segel_client::batch::run` in this process; `true`: digest-only.
+    Library(bool),
+    /// The `segel batch` binary in a process of its own; `true`: `--digest-only`.
+    Cli(bool),
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Library(false) => "whole",
+            Mode::Library(true) => "digest-only",
+            Mode::Cli(false) => "segel CLI, whole",
+            Mode::Cli(true) => "segel CLI, digest-only",
+        }
+    }
+}
+
+/// The `segel` binary: `SEGEL_CLI`, or the one cargo built next to this example's folder
+/// (`target/release/segel` for `target/release/examples/load`).
+fn segel_cli() -> Option<std::path::PathBuf> {
+    let path = match std::env::var_os("SEGEL_CLI") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => std::env::current_exe()
+            .ok()?
+            .parent()?
+            .parent()?
+            .join("segel"),
+    };
+    path.is_file().then_some(path)
+}
+
+/// CPU time (user + system) of this process's children that have ended and been waited for
+/// (`cutime` and `cstime`, fields 16 and 17 of `/proc/self/stat`).
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let ticks: u64 = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            [16, 17]
+                .iter()
+                .filter_map(|&n| f.get(n - 3).and_then(|w| w.parse::<u64>().ok()))
+                .sum()
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
 fn openssl_rsa2048() -> Option<f64> {
     let out = std::process::Command::new("openssl")
         .args(["speed", "-multi", "2", "-seconds", "3", "rsa2048"])
@@ -500,10 +627,10 @@ fn main() -> anyhow::Result<()> {
         .thread_keep_alive(Duration::from_secs(3600))
         .enable_all()
         .build()?;
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
+    // The client library's runtime, as the `segel` CLI runs it (a bounded blocking pool).
+    let client_rt = segel_client::runtime_builder()
         .thread_name("client")
         .thread_keep_alive(Duration::from_secs(3600))
-        .enable_all()
         .build()?;
     client_rt.block_on(run(server_rt.handle().clone()))
 }

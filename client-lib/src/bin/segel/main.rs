@@ -308,8 +308,7 @@ fn settings(c: &Conn) -> Result<Settings, ClientError> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
+    segel_client::runtime_builder()
         .build()
         .map_err(|e| ClientError::Settings(format!("cannot start the async runtime: {e}")))
 }
