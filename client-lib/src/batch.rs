@@ -37,6 +37,11 @@ pub struct BatchOptions {
     pub output: PathBuf,
     /// Files in flight at once (≥ 1).
     pub jobs: usize,
+    /// Bytes of input documents held in memory at once, over all the files in flight (each
+    /// file counts whole MiB, at least one). A file that does not fit waits for others to
+    /// finish, and a file larger than the whole budget runs alone: so many jobs stay safe with
+    /// large scans in the folder.
+    pub memory: u64,
     /// Prepare each PDF here and send only its digest (`SignDigest`).
     pub digest_only: bool,
     /// Reason, location, field, PSS… for every file.
@@ -48,19 +53,31 @@ pub struct BatchOptions {
 }
 
 impl BatchOptions {
-    /// Defaults: 8 jobs, 3 attempts of at most 120 s each, whole documents sent.
+    /// Defaults: 16 jobs, [`DEFAULT_MEMORY`] of inputs in memory, 3 attempts of at most
+    /// 120 s each, whole documents sent.
     pub fn new(agency: &str, input: &Path, output: &Path) -> Self {
         Self {
             agency: agency.to_string(),
             input: input.to_path_buf(),
             output: output.to_path_buf(),
-            jobs: 8,
+            jobs: 16,
+            memory: DEFAULT_MEMORY,
             digest_only: false,
             options: pb::SignOptions::default(),
             attempts: 3,
             timeout: Duration::from_secs(120),
         }
     }
+}
+
+/// The default [`BatchOptions::memory`]: 512 MiB of input documents in memory at once.
+pub const DEFAULT_MEMORY: u64 = 512 << 20;
+
+/// The budget's unit: a file of `size` bytes holds `units(size, total)` of the `total` units
+/// (MiB) while it is in flight: whole MiB, at least one, at most the whole budget.
+fn units(size: u64, total: u32) -> u32 {
+    let mib = size.div_ceil(1 << 20).max(1);
+    u32::try_from(mib).unwrap_or(u32::MAX).min(total.max(1))
 }
 
 /// What happened to one file.
@@ -269,6 +286,9 @@ struct Shared {
     digest_scope: Option<PathBuf>,
     /// Input buffers of files already done, for the next ones (see [`Shared::read`]).
     buffers: std::sync::Mutex<Vec<Vec<u8>>>,
+    /// The memory budget in MiB ([`BatchOptions::memory`]), and its size.
+    budget: tokio::sync::Semaphore,
+    budget_units: u32,
 }
 
 /// Inputs up to this size are read into buffers that are kept for the next files.
@@ -280,6 +300,7 @@ impl Shared {
     async fn new(client: Arc<Client>, opts: BatchOptions) -> Result<Arc<Self>, ClientError> {
         let agencies = client.agencies().await?;
         let agency = find_agency(&agencies, &opts.agency)?;
+        let budget_units = u32::try_from((opts.memory >> 20).max(1)).unwrap_or(u32::MAX >> 4);
         Ok(Arc::new(Self {
             trust: agency.certificate_chain.clone(),
             capacity: cms_capacity(agency),
@@ -289,6 +310,8 @@ impl Shared {
                     .unwrap_or_else(|_| opts.output.clone())
             }),
             buffers: std::sync::Mutex::new(Vec::new()),
+            budget: tokio::sync::Semaphore::new(budget_units as usize),
+            budget_units,
             client,
             opts,
         }))
@@ -610,6 +633,13 @@ async fn sign_one(
 ) -> Result<(Outcome, u64), ClientError> {
     let path = s.opts.input.join(rel);
     let size = std::fs::metadata(&path).map_or(u64::MAX, |m| m.len());
+    // Held until this file is done: its input (and the signed output, checked or written) are
+    // in memory until then.
+    let _memory = s
+        .budget
+        .acquire_many(units(size, s.budget_units))
+        .await
+        .map_err(|e| ClientError::Settings(format!("internal error: {e}")))?;
     let (input, skip) = {
         let (path, output, shared) = (path.clone(), output.to_path_buf(), s.clone());
         io(size, move || {
@@ -879,6 +909,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_holds_whole_mib_of_the_budget_and_never_more_than_all_of_it() {
+        assert_eq!(units(0, 512), 1);
+        assert_eq!(units(1, 512), 1);
+        assert_eq!(units(1 << 20, 512), 1);
+        assert_eq!(units((1 << 20) + 1, 512), 2);
+        assert_eq!(units(100 << 20, 512), 100);
+        assert_eq!(units(600 << 20, 512), 512);
+        assert_eq!(units(u64::MAX, 512), 512);
+        assert_eq!(units(5, 0), 1);
+    }
 
     #[test]
     fn discovery_is_recursive_sorted_and_skips_the_output_folder() {

@@ -588,16 +588,38 @@ async fn digest_only_signs_100_mb_with_bounded_memory() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("ResourceExhausted"), "{}", text(&o));
     // By digest, under python's getrusage for the child's peak memory.
-    let c = cli(&server, &state);
+    let peak = batch_peak_rss(&server, &state, &["--digest-only"], &input, &outdir).await;
+    eprintln!(
+        "digest-only, {size} bytes: peak RSS {peak} bytes ({:.2}× the file)",
+        peak as f64 / size as f64
+    );
+    assert!(
+        peak < size + size / 2,
+        "peak RSS {peak} for a {size}-byte file: more than 1.5× the file"
+    );
+    let out = outdir.join("scan-100mb.pdf");
+    pdfsig_check(&out, 1).unwrap_or_else(|e| panic!("{e:#}"));
+    qpdf_check(&out).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(log_size(&server).await, 1);
+    server.stop().await;
+}
+
+/// Run `segel batch --agency dev EXTRA… INPUT OUTPUT` against `server`, under python's
+/// getrusage for the child's peak memory; it must exit 0. The peak resident set, in bytes.
+async fn batch_peak_rss(
+    server: &TestServer,
+    state: &Path,
+    extra: &[&str],
+    input: &Path,
+    outdir: &Path,
+) -> u64 {
+    let c = cli(server, state);
     let mut args: Vec<String> = c
         .get_args()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    args.extend(
-        ["batch", "--agency", "dev", "--digest-only"]
-            .iter()
-            .map(|s| s.to_string()),
-    );
+    args.extend(["batch", "--agency", "dev"].iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(|s| s.to_string()));
     args.push(input.display().to_string());
     args.push(outdir.display().to_string());
     let mut py = Command::new("python3");
@@ -612,25 +634,51 @@ async fn digest_only_signs_100_mb_with_bounded_memory() {
         .args(&args);
     let o = output(py).await;
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let t = text(&o);
-    let kb: u64 = t
+    let kb: u64 = text(&o)
         .lines()
         .find_map(|l| l.strip_prefix("maxrss_kb "))
         .and_then(|v| v.trim().parse().ok())
         .expect("maxrss");
-    let peak = kb * 1024;
-    eprintln!(
-        "digest-only, {size} bytes: peak RSS {peak} bytes ({:.2}× the file)",
-        peak as f64 / size as f64
-    );
-    assert!(
-        peak < size + size / 2,
-        "peak RSS {peak} for a {size}-byte file: more than 1.5× the file"
-    );
-    let out = outdir.join("scan-100mb.pdf");
-    pdfsig_check(&out, 1).unwrap_or_else(|e| panic!("{e:#}"));
-    qpdf_check(&out).unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(log_size(&server).await, 1);
+    kb * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_jobs_over_large_scans_stay_within_the_memory_budget() {
+    // Four 24 MB scans, 16 jobs, a budget of 32 MiB of inputs: one scan in memory at a time.
+    // Without the budget all four are read at once (~100 MB).
+    let server = start(64 * 1024 * 1024).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let (input, state) = (work.path().join("in"), work.path().join("state"));
+    std::fs::create_dir_all(&input).expect("mkdir");
+    let size = 24 * 1024 * 1024;
+    for i in 0..4 {
+        std::fs::write(
+            input.join(format!("scan-{i}.pdf")),
+            pades::testing::synthetic_pdf(1, size + i),
+        )
+        .expect("write");
+    }
+    for (mode, outdir) in [
+        (&["--digest-only"][..], work.path().join("out-digest")),
+        (&[][..], work.path().join("out-whole")),
+    ] {
+        let mut extra = vec!["--jobs", "16", "--memory-mib", "32"];
+        extra.extend_from_slice(mode);
+        let peak = batch_peak_rss(&server, &state, &extra, &input, &outdir).await;
+        eprintln!(
+            "{mode:?}: four {size}-byte scans, --jobs 16 --memory-mib 32: peak RSS {peak} bytes ({:.2}× one scan)",
+            peak as f64 / size as f64
+        );
+        assert!(
+            peak < 3 * size as u64,
+            "{mode:?}: peak RSS {peak} for four {size}-byte scans under a 32 MiB budget: more than 3× one scan"
+        );
+        for i in 0..4 {
+            pdfsig_check(&outdir.join(format!("scan-{i}.pdf")), 1)
+                .unwrap_or_else(|e| panic!("{e:#}"));
+        }
+    }
+    assert_eq!(log_size(&server).await, 8);
     server.stop().await;
 }
 

@@ -164,8 +164,12 @@ Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage 
         /// Folder for the signed PDFs (same relative paths).
         output: PathBuf,
         /// Files in flight at once.
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
         jobs: u16,
+        /// MiB of input documents in memory at once, over all the files in flight: a large
+        /// scan waits until it fits (and one larger than this runs alone).
+        #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+        memory_mib: u32,
         /// Prepare each PDF here and send only its digest (nothing large crosses the network).
         #[arg(long)]
         digest_only: bool,
@@ -534,6 +538,7 @@ fn run(cli: Cli) -> u8 {
             input,
             output,
             jobs,
+            memory_mib,
             digest_only,
             report,
             timeout,
@@ -549,6 +554,7 @@ fn run(cli: Cli) -> u8 {
             }
             let mut opts = BatchOptions::new(&agency, &input, &output);
             opts.jobs = usize::from(jobs);
+            opts.memory = u64::from(memory_mib) << 20;
             opts.digest_only = digest_only;
             opts.timeout = std::time::Duration::from_secs(timeout.max(1));
             opts.options = look.options();
