@@ -453,7 +453,10 @@ async fn batch_phase(
                             .arg(&input)
                             .arg(&output)
                             .arg("--report")
-                            .arg(&report);
+                            .arg(&report)
+                            // This run's settings only, not a pinned key or file of the caller's.
+                            .env_remove("SEGEL_CONFIG")
+                            .env_remove("SEGEL_LOG_KEY");
                         if digest_only {
                             cmd.arg("--digest-only");
                         }
