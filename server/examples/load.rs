@@ -552,6 +552,9 @@ async fn batch_phase(
     Ok(())
 }
 
+/// How long this machine's filesystem remembers deleted inodes (see the end of [`run`]).
+const RECENT_DELETIONS: Duration = Duration::from_secs(360);
+
 /// How a batch of the batch phase runs.
 #[derive(Clone, Copy)]
 enum Mode {
@@ -643,6 +646,21 @@ async fn run(server_rt: tokio::runtime::Handle) -> anyhow::Result<()> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
+    // A run less than six minutes after the previous one's deletion measures the filesystem's
+    // memory of it, not Segel (see the end of this function): say so.
+    let cleanup_mark = std::env::temp_dir().join("segel-load-cleanup");
+    if let Ok(age) = std::fs::metadata(&cleanup_mark)
+        .and_then(|m| m.modified())
+        .map(|t| t.elapsed().unwrap_or_default())
+    {
+        if age < RECENT_DELETIONS {
+            println!(
+                "warning: the previous run deleted its files {} s ago; until {} s have passed, creating files here walks past them, and the batch figures come out low",
+                age.as_secs(),
+                RECENT_DELETIONS.as_secs()
+            );
+        }
+    }
     let dir = tempfile::tempdir()?;
     let certs = dir.path().join("certs");
     segel_server::devpki::generate(&certs)?;
@@ -774,13 +792,14 @@ async fn run(server_rt: tokio::runtime::Handle) -> anyhow::Result<()> {
     }
     // The work folder (~8 GB of batch files) is deleted and the deletion synced. On ext4
     // without a journal, as here, allocating an inode walks past every one deleted in the last
-    // 60 s, or 360 s while the inode table block that records the deletion is still dirty: a run
-    // started within minutes of an unsynced deletion pays for it in every file its batches
-    // create. Synced, runs a minute apart are clean.
+    // 60 s, or 360 s while the inode table block that holds it is dirty, which creating new
+    // files next to it makes it again: a run started within minutes of a mass deletion pays for
+    // it in every file its batches create. The next run warns until six minutes have passed.
     let tmp = dir.path().parent().map(std::path::Path::to_path_buf);
     dir.close()?;
     if let Some(tmp) = tmp {
         segel_client::offline::sync_filesystem(&tmp)?;
     }
+    std::fs::write(&cleanup_mark, format!("{now}\n"))?;
     Ok(())
 }
