@@ -73,3 +73,43 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out.copy_from_slice(d.as_ref());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn the_runtime_runs_more_blocking_work_than_it_has_threads_never_more_at_once() {
+        let rt = super::runtime_builder().build().expect("runtime");
+        let limit = super::blocking_threads();
+        assert!(limit >= 8);
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let done = rt.block_on(async {
+            let tasks: Vec<_> = (0..3 * limit)
+                .map(|_| {
+                    let (now, most) = (now.clone(), most.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        now.fetch_sub(1, Ordering::SeqCst);
+                    })
+                })
+                .collect();
+            let mut done = 0;
+            for t in tasks {
+                t.await.expect("task");
+                done += 1;
+            }
+            done
+        });
+        assert_eq!(done, 3 * limit);
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            most <= limit,
+            "{most} blocking tasks at once, limit {limit}"
+        );
+        assert!(most > 1, "blocking tasks never overlapped");
+    }
+}
