@@ -168,6 +168,9 @@ fn write_parts(f: &fs::File, parts: &[&[u8]], direct: bool) -> std::io::Result<(
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {}
             Err(e) => return Err(e),
         }
+        if at == total {
+            return Ok(());
+        }
         let flags = rustix::fs::fcntl_getfl(f)?;
         rustix::fs::fcntl_setfl(f, flags - rustix::fs::OFlags::DIRECT)?;
     }
@@ -335,6 +338,16 @@ mod tests {
         assert!(got[..a.len()] == a[..] && got[a.len()..] == b[..]);
         // Nothing left behind but the output.
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+    }
+
+    #[test]
+    fn a_whole_number_of_blocks_is_written_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = bytes(DIRECT_FROM, 3);
+        let b = bytes(2 * ALIGN, 4);
+        let path = dir.path().join("out.pdf");
+        write_atomically_unsynced(&path, &[&a, &b]).expect("write");
+        assert_eq!(std::fs::read(&path).expect("read"), [a, b].concat());
     }
 
     proptest! {

@@ -53,18 +53,10 @@ fn cpu_split() -> (Duration, Duration) {
         let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
             continue;
         };
-        let Some((head, rest)) = stat.rsplit_once(')') else {
+        // utime and stime.
+        let Some((name, ticks)) = stat_ticks(&stat, &[14, 15]) else {
             continue;
         };
-        let name = head.split_once('(').map_or("", |(_, n)| n);
-        // Field 3 (the state) is the first after ')'; utime and stime are fields 14 and 15.
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let field = |n: usize| {
-            f.get(n - 3)
-                .and_then(|w| w.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        let ticks = field(14) + field(15);
         if name.starts_with("client") || name == "load" {
             client += ticks;
         } else {
@@ -76,6 +68,19 @@ fn cpu_split() -> (Duration, Duration) {
         Duration::from_millis(server * 10),
         Duration::from_millis(client * 10),
     )
+}
+
+/// The name in a `/proc/…/stat` line, and the sum of its numeric `fields` (numbered as in
+/// proc(5): field 3, the state, is the first after the name's closing parenthesis).
+fn stat_ticks<'a>(stat: &'a str, fields: &[usize]) -> Option<(&'a str, u64)> {
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(').map_or("", |(_, n)| n);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let sum = fields
+        .iter()
+        .filter_map(|&n| f.get(n - 3).and_then(|w| w.parse::<u64>().ok()))
+        .sum();
+    Some((name, sum))
 }
 
 /// The whole machine's busy CPU time (user, system, interrupts; not idle, I/O wait or time
@@ -593,16 +598,7 @@ fn segel_cli() -> Option<std::path::PathBuf> {
 /// (`cutime` and `cstime`, fields 16 and 17 of `/proc/self/stat`).
 fn children_cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let ticks: u64 = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| {
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            [16, 17]
-                .iter()
-                .filter_map(|&n| f.get(n - 3).and_then(|w| w.parse::<u64>().ok()))
-                .sum()
-        })
-        .unwrap_or(0);
+    let ticks = stat_ticks(&stat, &[16, 17]).map_or(0, |(_, t)| t);
     Duration::from_millis(ticks * 10)
 }
 
