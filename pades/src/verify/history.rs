@@ -2,14 +2,25 @@
 //! every object they change, classified (ISO 32000-2 §12.8.2 DocMDP/FieldMDP; the incremental
 //! saving, shadow and signature-wrapping attacks of the PDF-Insecurity research).
 //!
-//! A revision is the document as it stood at one `%%EOF`: `Document::open` on that prefix reads
-//! exactly the cross-reference chain that existed then. Two consecutive revisions are compared
-//! object by object, over every object number that the newer revision's sections list, by value
-//! (so a section that re-points an object at other bytes, even bytes inside the signed part, is
-//! seen for what it resolves to). The newer chain must extend the older one through `/Prev`.
+//! A revision is the document as it stood at one `%%EOF` whose `startxref` is a section of the
+//! final cross-reference chain: `Document::open` on that prefix reads exactly the chain that
+//! existed then. Two consecutive revisions are compared object by object, over every object
+//! number that the newer revision's sections list, by value (so a section that re-points an
+//! object at other bytes, even bytes inside the signed part, is seen for what it resolves to).
+//! The newer chain must extend the older one through `/Prev`.
+//!
+//! Besides the objects that changed, the comparison knows which object numbers the older
+//! revision reaches from its catalog, including references to objects that did not exist then
+//! (they read as null when signed). Defining such an object later changes what the signed
+//! revision displays, so it is a content change like any other.
+//!
+//! Appearances are judged with the values they show: a new appearance (`/AP`, `/AS`) is form
+//! filling only for a field that the same revision fills (empty before, a value now); with a
+//! changed value it is a form change; with no value change it is an annotation-level change that
+//! names the object (the page would show something else than what was signed).
 
-use std::cell::OnceCell;
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::Document;
@@ -26,9 +37,10 @@ pub enum ChangeLevel {
     FormFilling,
     /// Form fields that had a value at signing time changed.
     FormChanges,
-    /// Annotations added, removed or changed.
+    /// Annotations added, removed or changed, and appearances changed without their value.
     Annotations,
-    /// Anything else: page content, pages, resources, catalog, deleted objects.
+    /// Anything else: page content, pages, resources, catalog, deleted objects, objects the
+    /// signed revision referred to defined later.
     Content,
 }
 
@@ -65,79 +77,129 @@ pub struct Change {
 /// thousands of `%%EOF` markers).
 const MAX_REVISIONS: usize = 500;
 
-/// Every revision of a file, each opened once, with its changes against the one before it
-/// computed once (however many signatures ask).
+/// Work allowed for opening revisions, in cross-reference sections plus entries read over all
+/// of them (each revision re-reads the chain it extends), beyond one unit per input byte. A
+/// file that needs more is judged changed, not examined for seconds.
+const OPEN_BUDGET: usize = 1_000_000;
+
+/// Objects visited when finding what a revision reaches, over all comparisons of one file,
+/// beyond one per input byte.
+const REACH_BUDGET: usize = 1_000_000;
+
+/// Every revision of a file, each opened once, with the changes of each against the one before
+/// it computed once (however many signatures ask).
 pub(crate) struct History<'a> {
     revisions: Vec<Revision<'a>>,
-    too_many: bool,
+    /// Why the revisions could not all be examined, if so.
+    incomplete: Option<String>,
+    diffs: RefCell<Diffs>,
+    reach_budget: usize,
 }
 
 struct Revision<'a> {
+    /// Byte just after its `%%EOF` and one end-of-line.
     end: usize,
+    /// Where its `%%EOF` marker starts.
+    marker: usize,
     doc: Document<'a>,
-    /// Changes against the previous revision.
-    changes: OnceCell<Vec<Change>>,
+}
+
+/// Changes per revision, computed in order from `base`, with what the revision before each
+/// reaches.
+#[derive(Default)]
+struct Diffs {
+    /// The revision the comparisons started from, if any.
+    base: Option<usize>,
+    /// `changes[j]`: revision `j` against `j - 1`, for `j > base`.
+    changes: Vec<Vec<Change>>,
+    /// Object numbers reached from the catalog of any revision from `base` to the last
+    /// compared one (a superset of the last one's: removing a reference is itself a change).
+    reach: Reach,
 }
 
 impl<'a> History<'a> {
-    /// Find every revision end (`%%EOF`, plus one end-of-line) in the final document's data; a
-    /// final revision without `%%EOF` (cut off, or junk after it) counts too.
+    /// Find every revision end (`%%EOF`, plus one end-of-line) in the final document's data.
+    /// Only a marker preceded by its own `startxref` that names a section of the final chain
+    /// opens a revision, each section at most once; a final revision without `%%EOF` (cut off,
+    /// or junk after it) counts too.
     pub(crate) fn new(last: &Document<'a>) -> Self {
         let data = last.data();
+        let chain: HashSet<usize> = last.sections().iter().map(|s| s.offset).collect();
+        let mut opened: HashSet<usize> = HashSet::new();
         let mut revisions: Vec<Revision<'a>> = Vec::new();
-        let mut too_many = false;
+        let mut incomplete = None;
+        let mut budget = OPEN_BUDGET.saturating_add(data.len());
         let mut from = 0;
         while let Some(p) = find(&data[from..], b"%%EOF") {
-            let mut end = from + p + 5;
-            from = end;
+            let marker = from + p;
+            let window = &data[from..marker];
+            from = marker + 5;
+            let Some(sx) = startxref_in(window) else {
+                continue;
+            };
+            if !chain.contains(&sx) || !opened.insert(sx) {
+                continue;
+            }
+            let mut end = marker + 5;
             if data.get(end..end + 2) == Some(b"\r\n") {
                 end += 2;
             } else if matches!(data.get(end), Some(b'\r' | b'\n')) {
                 end += 1;
             }
-            if let Ok(doc) = Document::open(&data[..end]) {
-                if revisions.last().map(|r| r.doc.startxref()) != Some(doc.startxref()) {
-                    if revisions.len() == MAX_REVISIONS {
-                        too_many = true;
-                        break;
-                    }
-                    revisions.push(Revision {
-                        end,
-                        doc,
-                        changes: OnceCell::new(),
-                    });
-                }
+            let Ok(doc) = Document::open(&data[..end]) else {
+                continue;
+            };
+            let cost = open_cost(&doc);
+            if revisions.len() == MAX_REVISIONS || cost > budget {
+                incomplete = Some(format!(
+                    "the file has more revisions than can be examined (at most {MAX_REVISIONS}, \
+                     and {} cross-reference entries read in all)",
+                    OPEN_BUDGET.saturating_add(data.len())
+                ));
+                break;
             }
+            budget -= cost;
+            revisions.push(Revision { end, marker, doc });
         }
-        if revisions.last().map(|r| r.doc.startxref()) != Some(last.startxref()) {
+        if incomplete.is_none()
+            && revisions.last().map(|r| r.doc.startxref()) != Some(last.startxref())
+        {
             if let Ok(doc) = Document::open(data) {
                 revisions.push(Revision {
                     end: data.len(),
+                    marker: data.len(),
                     doc,
-                    changes: OnceCell::new(),
                 });
             }
         }
         Self {
             revisions,
-            too_many,
+            incomplete,
+            diffs: RefCell::new(Diffs::default()),
+            reach_budget: REACH_BUDGET.saturating_add(data.len()),
         }
+    }
+
+    /// The revision whose `%%EOF` marker starts at `marker`.
+    pub(crate) fn revision_at_marker(&self, marker: usize) -> Option<&Document<'a>> {
+        self.revisions
+            .iter()
+            .find(|r| r.marker == marker)
+            .map(|r| &r.doc)
     }
 
     /// All changes made after the revision `signed` (a prefix of the file), up to the final
     /// document `last`.
     pub(crate) fn changes_after(&self, signed: &Document<'a>, last: &Document<'a>) -> Vec<Change> {
-        let content = |what: &str| Change {
+        let content = |what: String| Change {
             revision_end: last.data().len(),
             level: ChangeLevel::Content,
             object: None,
             field: None,
-            what: what.into(),
+            what,
         };
-        if self.too_many {
-            return vec![content(&format!(
-                "more than {MAX_REVISIONS} revisions follow"
-            ))];
+        if let Some(why) = &self.incomplete {
+            return vec![content(why.clone())];
         }
         let signed_end = signed.data().len();
         let Some(k) = self
@@ -146,38 +208,152 @@ impl<'a> History<'a> {
             .position(|r| r.doc.startxref() == signed.startxref() && r.end >= signed_end)
         else {
             return vec![content(
-                "the signed revision is not one of the file's revisions",
+                "the signed revision is not one of the file's revisions".into(),
             )];
         };
-        let mut out = Vec::new();
-        for j in k + 1..self.revisions.len() {
-            let (older, newer) = (&self.revisions[j - 1], &self.revisions[j]);
-            out.extend(
-                newer
-                    .changes
-                    .get_or_init(|| {
-                        let mut v = Vec::new();
-                        diff(&older.doc, &newer.doc, last, newer.end, &mut v);
-                        v
-                    })
-                    .iter()
-                    .cloned(),
-            );
+        let mut diffs = self.diffs.borrow_mut();
+        if diffs.base.is_none_or(|b| k < b) {
+            // Compare from this revision on; an earlier base only ever adds to what is known.
+            let mut reach = Reach {
+                budget: self.reach_budget,
+                ..Reach::default()
+            };
+            let root = self.revisions[k].doc.trailer().get(b"Root").cloned();
+            reach.extend(&self.revisions[k].doc, root.into_iter());
+            let mut changes = Vec::with_capacity(self.revisions.len());
+            changes.resize_with(k + 1, Vec::new);
+            *diffs = Diffs {
+                base: Some(k),
+                changes,
+                reach,
+            };
         }
-        out
+        while diffs.changes.len() < self.revisions.len() {
+            let j = diffs.changes.len();
+            let (older, newer) = (&self.revisions[j - 1], &self.revisions[j]);
+            let mut v = Vec::new();
+            let Diffs { reach, .. } = &mut *diffs;
+            diff(&older.doc, &newer.doc, last, newer.end, reach, &mut v);
+            if reach.exhausted {
+                v.push(Change {
+                    revision_end: newer.end,
+                    level: ChangeLevel::Content,
+                    object: None,
+                    field: None,
+                    what: format!(
+                        "the revisions reach more objects than can be examined ({} visits)",
+                        self.reach_budget
+                    ),
+                });
+            }
+            diffs.changes.push(v);
+        }
+        diffs.changes[k + 1..].iter().flatten().cloned().collect()
     }
+}
+
+/// Work to open `doc`: its sections and the entries they list.
+fn open_cost(doc: &Document<'_>) -> usize {
+    doc.sections().iter().map(|s| 1 + s.objects.len()).sum()
+}
+
+/// The offset after the last `startxref` keyword in `window`, if a number follows it.
+fn startxref_in(window: &[u8]) -> Option<usize> {
+    let pos = window.windows(9).rposition(|w| w == b"startxref")?;
+    let rest = &window[pos + 9..];
+    let digits: &[u8] = {
+        let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+        let rest = &rest[start..];
+        let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        &rest[..len]
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Compare two consecutive revisions, pushing every change.
+/// Object numbers reachable from a revision's catalog, dangling references included.
+#[derive(Default)]
+struct Reach {
+    seen: HashSet<u32>,
+    visits: usize,
+    /// Most visits allowed.
+    budget: usize,
+    /// The visit budget ran out: what is known is incomplete.
+    exhausted: bool,
+}
+
+impl Reach {
+    /// Add everything reachable in `doc` from `from` that is not known yet.
+    fn extend(&mut self, doc: &Document<'_>, from: impl Iterator<Item = Object>) {
+        let mut stack: Vec<Object> = from.collect();
+        while let Some(o) = stack.pop() {
+            match o {
+                Object::Reference(r) => {
+                    if !self.seen.insert(r.num) {
+                        continue;
+                    }
+                    self.visits += 1;
+                    if self.visits > self.budget {
+                        self.exhausted = true;
+                        return;
+                    }
+                    let r = gen_of(doc, r.num).unwrap_or(r);
+                    if let Ok(obj) = doc.resolve(r) {
+                        stack.push(obj);
+                    }
+                }
+                Object::Array(a) => stack.extend(a),
+                Object::Dict(d) => stack.extend(d.iter().map(|(_, v)| v.clone())),
+                Object::Stream(s) => stack.extend(s.dict.iter().map(|(_, v)| v.clone())),
+                _ => {}
+            }
+        }
+    }
+
+    /// After a revision: what its changed objects that are reachable now refer to.
+    fn update(&mut self, doc: &Document<'_>, changed: &[u32]) {
+        let reachable: Vec<Object> = changed
+            .iter()
+            .filter(|n| self.seen.contains(n))
+            .filter_map(|&n| doc.resolve(gen_of(doc, n)?).ok())
+            .collect();
+        self.extend(doc, reachable.into_iter());
+    }
+}
+
+/// How a revision changed the value of a field (keyed by the object that holds `/V`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fill {
+    /// Empty before (no `/V`, an empty string, `/Off`), a value now.
+    Filled,
+    /// Had a value, now another (or none).
+    Changed,
+}
+
+/// Is a field value empty (nothing shown)?
+fn is_empty_value(v: Option<&Object>) -> bool {
+    match v {
+        None | Some(Object::Null) => true,
+        Some(Object::String(s)) => s.is_empty(),
+        Some(Object::Name(n)) => n.as_slice() == b"Off",
+        Some(_) => false,
+    }
+}
+
+/// Compare two consecutive revisions, pushing every change; then extend `reach` with what the
+/// newer revision's changed objects refer to.
 fn diff(
     old: &Document<'_>,
     new: &Document<'_>,
     last: &Document<'_>,
     end: usize,
+    reach: &mut Reach,
     out: &mut Vec<Change>,
 ) {
     let mut push = |level, object, field, what: String| {
@@ -227,7 +403,8 @@ fn diff(
         );
     }
     let ctx = Context::new(old, old_root);
-    for n in changed {
+    let mut pairs: Vec<(u32, Object, Object)> = Vec::new();
+    for &n in &changed {
         let r_old = old
             .entry(n)
             .and_then(|_| gen_of(old, n))
@@ -250,9 +427,21 @@ fn diff(
             continue;
         }
         if matches!(before, Object::Null) {
-            // A new object does nothing until something existing refers to it, which is
-            // classified where that reference appears; new object streams and xref streams
-            // are containers.
+            // An object that did not exist: harmless while nothing signed refers to it (new
+            // objects, object streams and xref streams are reached through the changes that
+            // refer to them), a content change when the signed revision already did.
+            if reach.seen.contains(&n) {
+                push(
+                    ChangeLevel::Content,
+                    Some(n),
+                    None,
+                    format!(
+                        "object {n} ({}) is defined, but the signed revision already referred \
+                         to it when it did not exist: what the signed revision shows changed",
+                        describe(&after)
+                    ),
+                );
+            }
             continue;
         }
         if matches!(after, Object::Null) {
@@ -264,9 +453,27 @@ fn diff(
             );
             continue;
         }
-        let (level, field, what) = classify(&ctx, n, &before, &after, old, new, last);
-        push(level, Some(n), field, what);
+        pairs.push((n, before, after));
     }
+    let fills: HashMap<u32, Fill> = pairs
+        .iter()
+        .filter_map(|(n, before, after)| {
+            let (a, b) = (before.as_dict()?, after.as_dict()?);
+            let (va, vb) = (a.get(b"V"), b.get(b"V"));
+            if va == vb {
+                None
+            } else if is_empty_value(va) && !is_empty_value(vb) {
+                Some((*n, Fill::Filled))
+            } else {
+                Some((*n, Fill::Changed))
+            }
+        })
+        .collect();
+    for (n, before, after) in &pairs {
+        let (level, field, what) = classify(&ctx, *n, before, after, old, new, last, &fills);
+        push(level, Some(*n), field, what);
+    }
+    reach.update(new, &changed);
 }
 
 fn gen_of(doc: &Document<'_>, n: u32) -> Option<ObjRef> {
@@ -366,6 +573,7 @@ fn classify(
     old: &Document<'_>,
     new: &Document<'_>,
     last: &Document<'_>,
+    fills: &HashMap<u32, Fill>,
 ) -> (ChangeLevel, Option<String>, String) {
     use ChangeLevel::*;
     // Arrays: only appending allowed entries (Fields, Annots arrays).
@@ -491,7 +699,11 @@ fn classify(
     let is_widget = a.get(b"Subtype").and_then(Object::as_name) == Some(b"Widget");
     if is_field || is_widget {
         let field = field_name(new, b);
+        let shown = field.as_deref().unwrap_or("?");
         let sig = field_type(new, a).as_deref() == Some(b"Sig");
+        // The object whose value this widget shows, and how this revision changed it.
+        let owner = value_owner(new, n, a, b);
+        let fill = fills.get(&owner).copied();
         let mut level = if sig { Signatures } else { FormFilling };
         for k in &keys {
             match k.as_slice() {
@@ -505,14 +717,36 @@ fn classify(
                     }
                 }
                 b"V" => {
-                    let had = a
-                        .get(b"V")
-                        .is_some_and(|v| !matches!(v, Object::String(s) if s.is_empty()));
-                    if had {
+                    if !is_empty_value(a.get(b"V")) {
                         level = level.max(FormChanges);
                     }
                 }
-                b"AP" | b"AS" => {}
+                key @ (b"AP" | b"AS") => {
+                    let key = String::from_utf8_lossy(key);
+                    match fill {
+                        // A new appearance for a field filled (or signed) in this revision.
+                        Some(Fill::Filled) => {}
+                        Some(Fill::Changed) => level = level.max(FormChanges),
+                        None => {
+                            return (
+                                Annotations,
+                                field.clone(),
+                                format!(
+                                    "the appearance (/{key}) of field {shown} (object {n}) \
+                                     changed but its value did not: the page shows something \
+                                     else than what was signed"
+                                ),
+                            )
+                        }
+                    }
+                    if let Some(bad) = state_mismatch(new, owner, b) {
+                        return (
+                            Annotations,
+                            field.clone(),
+                            format!("field {shown} (object {n}) {bad}"),
+                        );
+                    }
+                }
                 other => {
                     return (
                         Annotations,
@@ -526,12 +760,9 @@ fn classify(
             }
         }
         let what = match level {
-            Signatures => format!("signature field {} signed", field.as_deref().unwrap_or("?")),
-            FormChanges => format!(
-                "form field {} changed its value",
-                field.as_deref().unwrap_or("?")
-            ),
-            _ => format!("form field {} filled in", field.as_deref().unwrap_or("?")),
+            Signatures => format!("signature field {shown} signed"),
+            FormChanges => format!("form field {shown} changed its value"),
+            _ => format!("form field {shown} filled in"),
         };
         return (level, field, what);
     }
@@ -696,6 +927,57 @@ fn zero_area(d: &Dict) -> bool {
         })
         .unwrap_or_default();
     nums.len() != 4 || (nums[2] - nums[0]).abs() < 1e-9 || (nums[3] - nums[1]).abs() < 1e-9
+}
+
+/// The object number holding the value a field or widget shows: the object itself when it
+/// has (or had) `/V` or no parent, else the nearest ancestor in `doc` with a `/V`.
+fn value_owner(doc: &Document<'_>, n: u32, before: &Dict, after: &Dict) -> u32 {
+    if before.get(b"V").is_some() || after.get(b"V").is_some() {
+        return n;
+    }
+    let mut cur = after.clone();
+    let mut owner = n;
+    for _ in 0..32 {
+        let Some(p) = cur.get(b"Parent").and_then(Object::as_ref) else {
+            break;
+        };
+        let Ok(d) = doc.resolve_dict(&Object::Reference(p), "parent field") else {
+            break;
+        };
+        owner = p.num;
+        if d.get(b"V").is_some() {
+            break;
+        }
+        cur = d;
+    }
+    owner
+}
+
+/// A widget's appearance state (`/AS`) must be `/Off` or the value of its field (check boxes
+/// and radio buttons); `Some(why)` when it shows another state.
+fn state_mismatch(doc: &Document<'_>, owner: u32, widget: &Dict) -> Option<String> {
+    let state = widget.get(b"AS")?.as_name()?;
+    if state == b"Off" {
+        return None;
+    }
+    let value = doc
+        .resolve(gen_of(doc, owner)?)
+        .ok()?
+        .as_dict()?
+        .get(b"V")
+        .cloned();
+    match value {
+        Some(Object::Name(v)) if v.as_slice() == state => None,
+        Some(Object::Name(v)) => Some(format!(
+            "shows the state /{} but its value is /{}",
+            String::from_utf8_lossy(state),
+            String::from_utf8_lossy(&v)
+        )),
+        _ => Some(format!(
+            "shows the state /{} but has no matching value",
+            String::from_utf8_lossy(state)
+        )),
+    }
 }
 
 /// `/FT`, inherited through `/Parent`.

@@ -204,6 +204,11 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
     let fields = FormLocation::find(&doc, &catalog)?.fields;
     let certifier = certification(&doc, &catalog);
     let history = std::cell::OnceCell::new();
+    let hash_budget = std::cell::Cell::new(
+        HASH_BUDGET_PER_BYTE
+            .saturating_mul(input.len())
+            .saturating_add(HASH_BUDGET_FLOOR),
+    );
     let mut signatures = Vec::new();
     for f in collect_fields(&doc, &fields)? {
         if !f.is_signature || !f.has_value {
@@ -212,12 +217,23 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
         let field = doc.resolve_dict(&Object::Reference(f.r), "a signature field")?;
         let Some(v) = field.get(b"V") else { continue };
         let mut ctx = SigCtx::new(f.name.clone());
+        if signatures.len() == MAX_SIGNATURES {
+            ctx.fail(
+                Indication::Indeterminate,
+                SubIndication::FormatFailure,
+                "signature",
+                format!("not examined: the file has more than {MAX_SIGNATURES} signatures"),
+            );
+            signatures.push(ctx.finish());
+            break;
+        }
         let sig = Signature {
             r: v.as_ref(),
             field: &field,
             certification: certifier
                 .filter(|(r, _)| Some(*r) == v.as_ref())
                 .map(|(_, p)| p),
+            hash_budget: &hash_budget,
         };
         match doc.resolve_dict(v, "a signature dictionary") {
             Ok(dict) => check_signature(&mut ctx, &doc, &dict, &sig, opts, &history),
@@ -241,7 +257,18 @@ struct Signature<'d> {
     field: &'d Dict,
     /// DocMDP `/P` if this is the certification signature.
     certification: Option<i64>,
+    /// Bytes that may still be hashed for the document's signatures.
+    hash_budget: &'d std::cell::Cell<usize>,
 }
+
+/// Most signatures examined in one document; the rest are reported as not examined.
+const MAX_SIGNATURES: usize = 100;
+/// Bytes hashed for all signatures of a document together, per byte of the document, plus
+/// [`HASH_BUDGET_FLOOR`]: a file of many signatures over its whole length is not hashed again
+/// and again without end.
+const HASH_BUDGET_PER_BYTE: usize = 32;
+/// See [`HASH_BUDGET_PER_BYTE`].
+const HASH_BUDGET_FLOOR: usize = 64 * 1024 * 1024;
 
 /// The certification signature (catalog `/Perms /DocMDP`) and its `/P` (default 2).
 fn certification(doc: &Document<'_>, catalog: &Dict) -> Option<(ObjRef, i64)> {
@@ -441,7 +468,7 @@ fn check_signature<'a>(
     };
     ctx.report.coverage = coverage;
     let end = ranges[1].end;
-    let signed_doc = match placement(doc, about.r, sig, &ranges) {
+    let signed_doc = match placement(doc, history, about.r, sig, &ranges) {
         Ok(d) => d,
         Err(why) => {
             ctx.fail(TotalFailed, S::FormatFailure, "byte-range", why);
@@ -503,6 +530,22 @@ fn check_signature<'a>(
     };
 
     // 3. Digest: of the byte ranges, or (adbe.pkcs7.sha1) of the encapsulated SHA-1.
+    let covered: usize = ranges.iter().map(ExactSizeIterator::len).sum();
+    match about.hash_budget.get().checked_sub(covered) {
+        Some(left) => about.hash_budget.set(left),
+        None => {
+            ctx.fail(
+                Indeterminate,
+                S::FormatFailure,
+                "digest",
+                format!(
+                    "not examined: the document's signatures together cover more than \
+                     {HASH_BUDGET_PER_BYTE} times its size"
+                ),
+            );
+            return;
+        }
+    }
     let content: Vec<u8>;
     let content_digest = match form {
         Form::Pkcs7Sha1 => {
@@ -761,19 +804,59 @@ fn judge_changes(ctx: &mut SigCtx, about: &Signature<'_>, doc: &Document<'_>, si
     }
 }
 
+/// The revision a signature covers: the final document, one of the history's revisions, or a
+/// prefix opened for it.
+enum Signed<'h, 'a> {
+    Known(&'h Document<'a>),
+    Opened(Document<'a>),
+}
+
+impl<'a> std::ops::Deref for Signed<'_, 'a> {
+    type Target = Document<'a>;
+    fn deref(&self) -> &Document<'a> {
+        match self {
+            Self::Known(d) => d,
+            Self::Opened(d) => d,
+        }
+    }
+}
+
 /// The signature dictionary must sit, unchanged, in the revision its byte range closes, and its
 /// `/Contents` string must be the gap: inside that object, not a copy elsewhere.
-fn placement<'a>(
-    doc: &Document<'a>,
+fn placement<'h, 'a>(
+    doc: &'h Document<'a>,
+    history: &'h std::cell::OnceCell<History<'a>>,
     r: Option<ObjRef>,
     sig: &Dict,
     ranges: &[std::ops::Range<usize>],
-) -> Result<Document<'a>, String> {
+) -> Result<Signed<'h, 'a>, String> {
     let r = r.ok_or("the signature dictionary is a direct object; it must be indirect")?;
     let end = ranges[1].end;
     let gap = ranges[0].end..ranges[1].start;
-    let signed = Document::open(&doc.data()[..end])
-        .map_err(|e| format!("the revision the signature covers does not read: {e}"))?;
+    let known = if end == doc.data().len() {
+        Some(doc)
+    } else {
+        // The covered part ends with `%%EOF` and at most one end-of-line (checked already).
+        let covered = &doc.data()[..end];
+        let eol = covered
+            .iter()
+            .rev()
+            .take(2)
+            .filter(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        let marker = end.saturating_sub(eol + 5);
+        history
+            .get_or_init(|| History::new(doc))
+            .revision_at_marker(marker)
+            .filter(|d| d.data().len() >= end)
+    };
+    let signed = match known {
+        Some(d) => Signed::Known(d),
+        None => Signed::Opened(
+            Document::open(&doc.data()[..end])
+                .map_err(|e| format!("the revision the signature covers does not read: {e}"))?,
+        ),
+    };
     let then = signed
         .resolve(r)
         .ok()
