@@ -94,6 +94,8 @@ pub(crate) struct History<'a> {
     incomplete: Option<String>,
     diffs: RefCell<Diffs>,
     reach_budget: usize,
+    /// Prefixes opened to find the revisions.
+    opens: usize,
 }
 
 struct Revision<'a> {
@@ -129,6 +131,7 @@ impl<'a> History<'a> {
         let mut revisions: Vec<Revision<'a>> = Vec::new();
         let mut incomplete = None;
         let mut budget = OPEN_BUDGET.saturating_add(data.len());
+        let mut opens = 0;
         let mut from = 0;
         while let Some(p) = find(&data[from..], b"%%EOF") {
             let marker = from + p;
@@ -146,6 +149,7 @@ impl<'a> History<'a> {
             } else if matches!(data.get(end), Some(b'\r' | b'\n')) {
                 end += 1;
             }
+            opens += 1;
             let Ok(doc) = Document::open(&data[..end]) else {
                 continue;
             };
@@ -164,6 +168,7 @@ impl<'a> History<'a> {
         if incomplete.is_none()
             && revisions.last().map(|r| r.doc.startxref()) != Some(last.startxref())
         {
+            opens += 1;
             if let Ok(doc) = Document::open(data) {
                 revisions.push(Revision {
                     end: data.len(),
@@ -177,6 +182,7 @@ impl<'a> History<'a> {
             incomplete,
             diffs: RefCell::new(Diffs::default()),
             reach_budget: REACH_BUDGET.saturating_add(data.len()),
+            opens,
         }
     }
 
@@ -250,6 +256,18 @@ impl<'a> History<'a> {
         }
         diffs.changes[k + 1..].iter().flatten().cloned().collect()
     }
+}
+
+/// How many revisions of `data` are examined, and how many prefixes were opened to find them
+/// (a work counter for the hostile-document tests).
+///
+/// # Errors
+/// If `data` does not open as a PDF.
+#[doc(hidden)]
+pub fn revisions_examined(data: &[u8]) -> crate::Result<(usize, usize)> {
+    let last = Document::open(data)?;
+    let h = History::new(&last);
+    Ok((h.revisions.len(), h.opens))
 }
 
 /// Work to open `doc`: its sections and the entries they list.

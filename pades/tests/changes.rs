@@ -1,0 +1,418 @@
+//! What the verifier accepts after an approval signature, on a signed form built here:
+//! appearance swaps (a filled field's `/AP`, its appearance stream, a check box's or radio
+//! button's `/AS`) and objects that the signed revision referred to while they did not exist
+//! must not pass; filling an empty field, a later signature and validation data must.
+//!
+//! The form (object numbers fixed; `/Size` 20):
+//! - 5 `amount`, text, filled `(100.000)`, appearance stream 16;
+//! - 6 `note`, text, empty, empty appearance stream 17;
+//! - 7 `agree`, check box, `/V /Off`, `/AS /Off`; 12 `checked`, check box, `/V /Yes`;
+//! - 9 `choice`, radio group `/V /A`, widgets 10 (`/AS /A`) and 11 (`/AS /Off`);
+//! - page 4 refers to the image XObject 90 and lists annotation 91, neither of which exists.
+
+use pades::pdf::update::Update;
+use pades::pdf::{Dict, Document, ObjRef, Object};
+use pades::verify::ChangeLevel;
+use pades::{
+    sign, verify, Indication, Report, RsaKeySigner, SignatureAlgorithm, SignatureRequest,
+    SignerIdentity, UnixTime, VerifyOptions,
+};
+
+const NOW: UnixTime = UnixTime(1_795_942_800);
+
+struct Seal {
+    signer: RsaKeySigner,
+    identity: SignerIdentity,
+    cert: Vec<u8>,
+}
+
+fn seal() -> Seal {
+    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+        .expect("key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Form Test Seal");
+    params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2030, 1, 1);
+    let cert = params.self_signed(&key).expect("cert");
+    let signer = RsaKeySigner::from_der(&key.serialize_der(), SignatureAlgorithm::RsaPkcs1Sha256)
+        .expect("signer");
+    let identity = SignerIdentity::new(vec![cert.der().to_vec()]).expect("identity");
+    Seal {
+        signer,
+        identity,
+        cert: cert.der().to_vec(),
+    }
+}
+
+fn stream(text: &str) -> String {
+    format!("<< /Type /XObject /Subtype /Form /BBox [0 0 200 20] /Length {} >>\nstream\n{text}\nendstream", text.len())
+}
+
+/// The form described at the top of this file, unsigned.
+fn form_pdf() -> Vec<u8> {
+    let tx = |v: &str| format!("BT /F1 10 Tf 2 5 Td ({v}) Tj ET");
+    let objects: Vec<(u32, String)> = vec![
+        (1, "<< /Type /Catalog /Pages 2 0 R /AcroForm 3 0 R >>".into()),
+        (2, "<< /Type /Pages /Kids [4 0 R] /Count 1 /MediaBox [0 0 595 842] >>".into()),
+        (3, "<< /Fields [5 0 R 6 0 R 7 0 R 9 0 R 12 0 R] /DA (/F1 10 Tf 0 g) >>".into()),
+        (4, "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 14 0 R >> /XObject << /Logo 90 0 R >> >> /Contents 13 0 R /Annots [5 0 R 6 0 R 7 0 R 10 0 R 11 0 R 12 0 R 91 0 R] >>".into()),
+        (5, "<< /FT /Tx /T (amount) /V (100.000) /Type /Annot /Subtype /Widget /Rect [100 700 300 720] /P 4 0 R /AP << /N 16 0 R >> >>".into()),
+        (6, "<< /FT /Tx /T (note) /Type /Annot /Subtype /Widget /Rect [100 650 300 670] /P 4 0 R /AP << /N 17 0 R >> >>".into()),
+        (7, "<< /FT /Btn /T (agree) /V /Off /AS /Off /Type /Annot /Subtype /Widget /Rect [100 600 115 615] /P 4 0 R /MK << /CA (4) >> /AP << /N << /Yes 18 0 R /Off 19 0 R >> >> >>".into()),
+        (8, "<< /Type /Font /Subtype /Type1 /BaseFont /ZapfDingbats >>".into()),
+        (9, "<< /FT /Btn /Ff 49152 /T (choice) /V /A /Kids [10 0 R 11 0 R] >>".into()),
+        (10, "<< /Parent 9 0 R /AS /A /Type /Annot /Subtype /Widget /Rect [100 550 115 565] /P 4 0 R /AP << /N << /A 18 0 R /Off 19 0 R >> >> >>".into()),
+        (11, "<< /Parent 9 0 R /AS /Off /Type /Annot /Subtype /Widget /Rect [130 550 145 565] /P 4 0 R /AP << /N << /B 18 0 R /Off 19 0 R >> >> >>".into()),
+        (12, "<< /FT /Btn /T (checked) /V /Yes /AS /Yes /Type /Annot /Subtype /Widget /Rect [100 500 115 515] /P 4 0 R /AP << /N << /Yes 18 0 R /Off 19 0 R >> >> >>".into()),
+        (13, {
+            let c = "BT /F1 12 Tf 72 760 Td (Surat rekomendasi) Tj ET";
+            format!("<< /Length {} >>\nstream\n{c}\nendstream", c.len())
+        }),
+        (14, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into()),
+        (15, "<< /Producer (segel form test) >>".into()),
+        (16, stream(&tx("100.000"))),
+        (17, stream("")),
+        (18, stream("q BT /ZaDb 10 Tf 2 3 Td (4) Tj ET Q")),
+        (19, stream("")),
+    ];
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (n, body) in &objects {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n0 20\n0000000000 65535 f \n");
+    for o in &offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 20 /Root 1 0 R /Info 15 0 R >>\nstartxref\n{xref}\n%%EOF\n")
+            .as_bytes(),
+    );
+    out
+}
+
+fn signed(seal: &Seal, pdf: &[u8], field: &str) -> Vec<u8> {
+    let mut req = SignatureRequest::new(NOW);
+    req.field = Some(field.into());
+    sign(pdf, &req, &seal.signer, &seal.identity)
+        .expect("sign")
+        .to_vec()
+}
+
+fn report(seal: &Seal, pdf: &[u8]) -> Report {
+    verify(
+        pdf,
+        &VerifyOptions {
+            trust_anchors: vec![seal.cert.clone()],
+            time: NOW,
+        },
+    )
+    .expect("reads")
+}
+
+/// Append an update made by `edit`.
+fn append(data: &[u8], edit: impl FnOnce(&Document<'_>, &mut Update<'_, '_>)) -> Vec<u8> {
+    let doc = Document::open(data).expect("opens");
+    let mut u = Update::new(&doc);
+    edit(&doc, &mut u);
+    let tail = u.finish([9; 16]).expect("update");
+    let mut out = data.to_vec();
+    out.extend_from_slice(&tail.bytes);
+    out
+}
+
+fn dict(doc: &Document<'_>, num: u32) -> Dict {
+    doc.resolve_dict(&Object::Reference(ObjRef::new(num, 0)), "object")
+        .expect("dict")
+}
+
+/// `num`'s dictionary with `edit` applied, put into the update.
+fn edit_dict(doc: &Document<'_>, u: &mut Update<'_, '_>, num: u32, edit: impl FnOnce(&mut Dict)) {
+    let mut d = dict(doc, num);
+    edit(&mut d);
+    u.put_object(ObjRef::new(num, 0), &Object::Dict(d));
+}
+
+fn name(n: &str) -> Object {
+    Object::Name(n.as_bytes().to_vec())
+}
+
+/// A new appearance stream showing `text`, as `/AP << /N ref >>`.
+fn new_appearance(u: &mut Update<'_, '_>, text: &str) -> Object {
+    let r = u.allocate();
+    u.put(
+        r,
+        stream(&format!("BT /F1 10 Tf 2 5 Td ({text}) Tj ET")).into_bytes(),
+    );
+    let mut ap = Dict::new();
+    ap.set(b"N", Object::Reference(r));
+    Object::Dict(ap)
+}
+
+/// The approval signature's verdict must not be TOTAL-PASSED, with a change of at least
+/// `level` whose description contains `needle`.
+fn assert_refused(seal: &Seal, what: &str, pdf: &[u8], level: ChangeLevel, needle: &str) {
+    let r = report(seal, pdf);
+    let s = &r.signatures[0];
+    assert_ne!(s.indication, Indication::TotalPassed, "{what}: {s:#?}");
+    assert!(
+        s.changes
+            .iter()
+            .any(|c| c.level >= level && c.what.contains(needle)),
+        "{what}: no change of level {level:?} mentioning {needle:?}: {:#?}",
+        s.changes
+    );
+    assert!(s.reason.contains(needle), "{what}: reason {:?}", s.reason);
+}
+
+fn assert_passes(seal: &Seal, what: &str, pdf: &[u8]) {
+    let r = report(seal, pdf);
+    assert!(r.all_passed(), "{what}: {r:#?}");
+}
+
+#[test]
+fn the_signed_form_passes_as_signed() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    assert_passes(&seal, "as signed", &pdf);
+}
+
+#[test]
+fn appearance_swap_is_not_form_filling() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    // The filled amount keeps /V (100.000) but shows 900.000.
+    let swapped = append(&pdf, |doc, u| {
+        let ap = new_appearance(u, "900.000");
+        edit_dict(doc, u, 5, |d| d.set(b"AP", ap));
+    });
+    assert_refused(
+        &seal,
+        "/AP of a filled field",
+        &swapped,
+        ChangeLevel::Annotations,
+        "appearance (/AP) of field amount (object 5)",
+    );
+    // The same through the appearance stream object itself.
+    let restreamed = append(&pdf, |_, u| {
+        u.put(
+            ObjRef::new(16, 0),
+            stream("BT /F1 10 Tf 2 5 Td (900.000) Tj ET").into_bytes(),
+        );
+    });
+    assert_refused(
+        &seal,
+        "appearance stream",
+        &restreamed,
+        ChangeLevel::Annotations,
+        "object 16",
+    );
+    // An empty field's appearance painted without a value.
+    let painted = append(&pdf, |doc, u| {
+        let ap = new_appearance(u, "disetujui");
+        edit_dict(doc, u, 6, |d| d.set(b"AP", ap));
+    });
+    assert_refused(
+        &seal,
+        "/AP of an empty field without a value",
+        &painted,
+        ChangeLevel::Annotations,
+        "field note",
+    );
+    // The widget's appearance characteristics.
+    let mk = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 7, |d| {
+            let mut mk = Dict::new();
+            mk.set(b"CA", Object::String(b"8".to_vec()));
+            d.set(b"MK", Object::Dict(mk));
+        });
+    });
+    assert_refused(&seal, "/MK", &mk, ChangeLevel::Annotations, "/MK changed");
+}
+
+#[test]
+fn check_box_and_radio_state_swaps_are_not_form_filling() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    let ticked = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 7, |d| d.set(b"AS", name("Yes")))
+    });
+    assert_refused(
+        &seal,
+        "check box /AS without /V",
+        &ticked,
+        ChangeLevel::Annotations,
+        "appearance (/AS) of field agree",
+    );
+    let unticked = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 12, |d| d.set(b"AS", name("Off")))
+    });
+    assert_refused(
+        &seal,
+        "a ticked box shown empty",
+        &unticked,
+        ChangeLevel::Annotations,
+        "appearance (/AS) of field checked",
+    );
+    let moved = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 10, |d| d.set(b"AS", name("Off")));
+        edit_dict(doc, u, 11, |d| d.set(b"AS", name("B")));
+    });
+    assert_refused(
+        &seal,
+        "radio /AS without the group's /V",
+        &moved,
+        ChangeLevel::Annotations,
+        "appearance (/AS) of field choice",
+    );
+    // A value that says one thing and a state that shows another, filled in one revision.
+    let mismatched = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 7, |d| {
+            d.set(b"V", name("Yes"));
+            d.set(b"AS", name("Maybe"));
+        });
+    });
+    assert_refused(
+        &seal,
+        "state other than the value",
+        &mismatched,
+        ChangeLevel::Annotations,
+        "shows the state /Maybe but its value is /Yes",
+    );
+    // Changing the group's value with its states is a form change, not form filling.
+    let rechosen = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 9, |d| d.set(b"V", name("B")));
+        edit_dict(doc, u, 10, |d| d.set(b"AS", name("Off")));
+        edit_dict(doc, u, 11, |d| d.set(b"AS", name("B")));
+    });
+    assert_refused(
+        &seal,
+        "radio value changed",
+        &rechosen,
+        ChangeLevel::FormChanges,
+        "form field choice changed its value",
+    );
+}
+
+#[test]
+fn dangling_references_filled_in_later_are_content_changes() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    // The page's /Logo XObject (object 90) did not exist when signed.
+    let logo = append(&pdf, |_, u| {
+        u.put(
+            ObjRef::new(90, 0),
+            stream("0 0 1 rg 0 0 200 20 re f BT /F1 10 Tf 2 5 Td (BATAL) Tj ET").into_bytes(),
+        );
+    });
+    assert_refused(
+        &seal,
+        "dangling XObject",
+        &logo,
+        ChangeLevel::Content,
+        "object 90",
+    );
+    // Nor did the page's annotation 91.
+    let annot = append(&pdf, |_, u| {
+        u.put(
+            ObjRef::new(91, 0),
+            b"<< /Type /Annot /Subtype /FreeText /Rect [72 740 400 780] /Contents (DIBATALKAN) /DA (/F1 24 Tf 1 0 0 rg) >>".to_vec(),
+        );
+    });
+    assert_refused(
+        &seal,
+        "dangling annotation",
+        &annot,
+        ChangeLevel::Content,
+        "object 91",
+    );
+    // Defined one revision after an unrelated benign one: still seen.
+    let later = append(
+        &append(&pdf, |doc, u| {
+            let ap = new_appearance(u, "catatan");
+            edit_dict(doc, u, 6, |d| {
+                d.set(b"V", Object::String(b"catatan".to_vec()));
+                d.set(b"AP", ap);
+            });
+        }),
+        |_, u| {
+            u.put(ObjRef::new(90, 0), stream("BT (X) Tj ET").into_bytes());
+        },
+    );
+    assert_refused(
+        &seal,
+        "dangling XObject after a fill",
+        &later,
+        ChangeLevel::Content,
+        "object 90",
+    );
+}
+
+#[test]
+fn benign_changes_after_an_approval_signature_pass() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    // Filling the empty text field, value and new appearance.
+    let filled = append(&pdf, |doc, u| {
+        let ap = new_appearance(u, "lengkap");
+        edit_dict(doc, u, 6, |d| {
+            d.set(b"V", Object::String(b"lengkap".to_vec()));
+            d.set(b"AP", ap);
+        });
+    });
+    assert_passes(&seal, "text field filled", &filled);
+    let r = report(&seal, &filled);
+    assert_eq!(
+        r.signatures[0].changes.iter().map(|c| c.level).max(),
+        Some(ChangeLevel::FormFilling),
+        "{r:#?}"
+    );
+    // Ticking the empty check box: value and state together.
+    let ticked = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 7, |d| {
+            d.set(b"V", name("Yes"));
+            d.set(b"AS", name("Yes"));
+        });
+    });
+    assert_passes(&seal, "check box ticked", &ticked);
+    // A later signature, then validation data.
+    let twice = signed(&seal, &filled, "Second");
+    assert_passes(&seal, "a later signature", &twice);
+    let with_dss = append(&twice, |doc, u| {
+        let dss = u.allocate();
+        u.put(dss, b"<< /Type /DSS /Certs [] >>".to_vec());
+        edit_dict(doc, u, 1, |d| d.set(b"DSS", Object::Reference(dss)));
+    });
+    assert_passes(&seal, "DSS added", &with_dss);
+}
+
+#[test]
+fn eof_markers_do_not_reopen_the_document() {
+    // 50,000 `startxref <the real section> %%EOF` lines inside a content stream, signed: each
+    // chain section is opened once, whatever the markers say.
+    let base = form_pdf();
+    let doc = Document::open(&base).expect("opens");
+    let sx = doc.startxref();
+    let line = format!("startxref\n{sx}\n%%EOF\n");
+    let filler: String = line.repeat(50_000);
+    let pdf = append(&base, |_, u| {
+        u.put(
+            ObjRef::new(13, 0),
+            format!(
+                "<< /Length {} >>\nstream\n{filler}\nendstream",
+                filler.len()
+            )
+            .into_bytes(),
+        );
+    });
+    let seal = seal();
+    let pdf = signed(&seal, &pdf, "Approval");
+    let (revisions, opens) = pades::verify::history::revisions_examined(&pdf).expect("opens");
+    assert_eq!(revisions, 3, "original, filler update, signature");
+    assert!(opens <= 4, "{opens} prefixes opened");
+    assert_passes(&seal, "markers in a stream", &pdf);
+}
