@@ -165,9 +165,9 @@ impl<'a> History<'a> {
             budget -= cost;
             revisions.push(Revision { end, marker, doc });
         }
-        if incomplete.is_none()
-            && revisions.last().map(|r| r.doc.startxref()) != Some(last.startxref())
-        {
+        // The file as a whole is the last revision, also when only bytes without a new
+        // cross-reference section follow the last `%%EOF` (an old entry may point into them).
+        if incomplete.is_none() && revisions.last().map(|r| r.end) != Some(data.len()) {
             opens += 1;
             if let Ok(doc) = Document::open(data) {
                 revisions.push(Revision {
@@ -299,6 +299,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 #[derive(Default)]
 struct Reach {
     seen: HashSet<u32>,
+    /// Of those, the ones that read as null (missing, free, unreadable) where they were met.
+    dangling: HashSet<u32>,
     visits: usize,
     /// Most visits allowed.
     budget: usize,
@@ -321,9 +323,11 @@ impl Reach {
                         self.exhausted = true;
                         return;
                     }
-                    let r = gen_of(doc, r.num).unwrap_or(r);
-                    if let Ok(obj) = doc.resolve(r) {
-                        stack.push(obj);
+                    match doc.resolve(r) {
+                        Ok(Object::Null) | Err(_) => {
+                            self.dangling.insert(r.num);
+                        }
+                        Ok(obj) => stack.push(obj),
                     }
                 }
                 Object::Array(a) => stack.extend(a),
@@ -336,6 +340,11 @@ impl Reach {
 
     /// After a revision: what its changed objects that are reachable now refer to.
     fn update(&mut self, doc: &Document<'_>, changed: &[u32]) {
+        self.dangling.retain(|&d| {
+            gen_of(doc, d)
+                .map(|r| doc.resolve(r))
+                .is_none_or(|o| matches!(o, Ok(Object::Null) | Err(_)))
+        });
         let reachable: Vec<Object> = changed
             .iter()
             .filter(|n| self.seen.contains(n))
@@ -444,6 +453,21 @@ fn diff(
         if same(old, &before, new, &after) {
             continue;
         }
+        if !matches!(before, Object::Null) && r_old.gen != r_new.gen {
+            // References name a generation: the signed revision's `n g R` read one object,
+            // another generation is another object (and a reference to it may have dangled).
+            push(
+                ChangeLevel::Content,
+                Some(n),
+                None,
+                format!(
+                    "object {n} ({}) was replaced by generation {}",
+                    describe(&before),
+                    r_new.gen
+                ),
+            );
+            continue;
+        }
         if matches!(before, Object::Null) {
             // An object that did not exist: harmless while nothing signed refers to it (new
             // objects, object streams and xref streams are reached through the changes that
@@ -472,6 +496,28 @@ fn diff(
             continue;
         }
         pairs.push((n, before, after));
+    }
+    // Objects the older revision referred to while they read as null, and that now read as
+    // something without being listed (an entry that pointed past the end of the file, say).
+    let mut dangling: Vec<u32> = reach.dangling.iter().copied().collect();
+    dangling.sort_unstable();
+    for d in dangling {
+        if changed.binary_search(&d).is_ok() {
+            continue;
+        }
+        let now = gen_of(new, d).map(|r| new.resolve(r));
+        if let Some(Ok(o)) = now.filter(|o| !matches!(o, Ok(Object::Null) | Err(_))) {
+            push(
+                ChangeLevel::Content,
+                Some(d),
+                None,
+                format!(
+                    "object {d} ({}) now reads as something, but the signed revision referred to \
+                     it when it read as nothing: what the signed revision shows changed",
+                    describe(&o)
+                ),
+            );
+        }
     }
     let fills: HashMap<u32, Fill> = pairs
         .iter()
