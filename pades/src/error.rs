@@ -8,6 +8,9 @@ use std::fmt;
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The caller stopped the work (its deadline passed, or it went away).
+    #[error("stopped: the caller no longer waits for the answer")]
+    Cancelled,
     /// The input is not a PDF at all.
     #[error("not a PDF: {0}")]
     NotPdf(NotPdfReason),

@@ -88,14 +88,16 @@ const REACH_BUDGET: usize = 1_000_000;
 
 /// Every revision of a file, each opened once, with the changes of each against the one before
 /// it computed once (however many signatures ask).
-pub(crate) struct History<'a> {
+pub(crate) struct History<'a, 's> {
     revisions: Vec<Revision<'a>>,
     /// Why the revisions could not all be examined, if so.
     incomplete: Option<String>,
-    diffs: RefCell<Diffs>,
+    diffs: RefCell<Option<Diffs<'s>>>,
     reach_budget: usize,
     /// Prefixes opened to find the revisions.
     opens: usize,
+    /// True when the caller stopped the work; results are then incomplete and not used.
+    stop: &'s dyn Fn() -> bool,
 }
 
 struct Revision<'a> {
@@ -108,23 +110,22 @@ struct Revision<'a> {
 
 /// Changes per revision, computed in order from `base`, with what the revision before each
 /// reaches.
-#[derive(Default)]
-struct Diffs {
-    /// The revision the comparisons started from, if any.
-    base: Option<usize>,
+struct Diffs<'s> {
+    /// The revision the comparisons started from.
+    base: usize,
     /// `changes[j]`: revision `j` against `j - 1`, for `j > base`.
     changes: Vec<Vec<Change>>,
     /// Object numbers reached from the catalog of any revision from `base` to the last
     /// compared one (a superset of the last one's: removing a reference is itself a change).
-    reach: Reach,
+    reach: Reach<'s>,
 }
 
-impl<'a> History<'a> {
+impl<'a, 's> History<'a, 's> {
     /// Find every revision end (`%%EOF`, plus one end-of-line) in the final document's data.
     /// Only a marker preceded by its own `startxref` that names a section of the final chain
     /// opens a revision, each section at most once; a final revision without `%%EOF` (cut off,
     /// or junk after it) counts too.
-    pub(crate) fn new(last: &Document<'a>) -> Self {
+    pub(crate) fn new(last: &Document<'a>, stop: &'s dyn Fn() -> bool) -> Self {
         let data = last.data();
         let chain: HashSet<usize> = last.sections().iter().map(|s| s.offset).collect();
         let mut opened: HashSet<usize> = HashSet::new();
@@ -134,6 +135,10 @@ impl<'a> History<'a> {
         let mut opens = 0;
         let mut from = 0;
         while let Some(p) = find(&data[from..], b"%%EOF") {
+            if stop() {
+                incomplete = Some("stopped".into());
+                break;
+            }
             let marker = from + p;
             let window = &data[from..marker];
             from = marker + 5;
@@ -180,9 +185,10 @@ impl<'a> History<'a> {
         Self {
             revisions,
             incomplete,
-            diffs: RefCell::new(Diffs::default()),
+            diffs: RefCell::new(None),
             reach_budget: REACH_BUDGET.saturating_add(data.len()),
             opens,
+            stop,
         }
     }
 
@@ -217,30 +223,46 @@ impl<'a> History<'a> {
                 "the signed revision is not one of the file's revisions".into(),
             )];
         };
-        let mut diffs = self.diffs.borrow_mut();
-        if diffs.base.is_none_or(|b| k < b) {
+        let mut cell = self.diffs.borrow_mut();
+        if cell.as_ref().is_none_or(|d| k < d.base) {
             // Compare from this revision on; an earlier base only ever adds to what is known.
             let mut reach = Reach {
+                seen: HashSet::new(),
+                dangling: HashSet::new(),
+                visits: 0,
                 budget: self.reach_budget,
-                ..Reach::default()
+                exhausted: false,
+                stop: self.stop,
             };
             let root = self.revisions[k].doc.trailer().get(b"Root").cloned();
             reach.extend(&self.revisions[k].doc, root.into_iter());
             let mut changes = Vec::with_capacity(self.revisions.len());
             changes.resize_with(k + 1, Vec::new);
-            *diffs = Diffs {
-                base: Some(k),
+            *cell = Some(Diffs {
+                base: k,
                 changes,
                 reach,
-            };
+            });
         }
+        let Some(diffs) = cell.as_mut() else {
+            return Vec::new();
+        };
         while diffs.changes.len() < self.revisions.len() {
+            if (self.stop)() {
+                return Vec::new();
+            }
             let j = diffs.changes.len();
             let (older, newer) = (&self.revisions[j - 1], &self.revisions[j]);
             let mut v = Vec::new();
-            let Diffs { reach, .. } = &mut *diffs;
-            diff(&older.doc, &newer.doc, last, newer.end, reach, &mut v);
-            if reach.exhausted {
+            diff(
+                &older.doc,
+                &newer.doc,
+                last,
+                newer.end,
+                &mut diffs.reach,
+                &mut v,
+            );
+            if diffs.reach.exhausted {
                 v.push(Change {
                     revision_end: newer.end,
                     level: ChangeLevel::Content,
@@ -266,7 +288,7 @@ impl<'a> History<'a> {
 #[doc(hidden)]
 pub fn revisions_examined(data: &[u8]) -> crate::Result<(usize, usize)> {
     let last = Document::open(data)?;
-    let h = History::new(&last);
+    let h = History::new(&last, &|| false);
     Ok((h.revisions.len(), h.opens))
 }
 
@@ -296,19 +318,19 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Object numbers reachable from a revision's catalog, dangling references included.
-#[derive(Default)]
-struct Reach {
+struct Reach<'s> {
     seen: HashSet<u32>,
     /// Of those, the ones that read as null (missing, free, unreadable) where they were met.
     dangling: HashSet<u32>,
     visits: usize,
     /// Most visits allowed.
     budget: usize,
-    /// The visit budget ran out: what is known is incomplete.
+    /// The visit budget ran out (or the caller stopped): what is known is incomplete.
     exhausted: bool,
+    stop: &'s dyn Fn() -> bool,
 }
 
-impl Reach {
+impl Reach<'_> {
     /// Add everything reachable in `doc` from `from` that is not known yet.
     fn extend(&mut self, doc: &Document<'_>, from: impl Iterator<Item = Object>) {
         let mut stack: Vec<Object> = from.collect();
@@ -319,7 +341,7 @@ impl Reach {
                         continue;
                     }
                     self.visits += 1;
-                    if self.visits > self.budget {
+                    if self.visits > self.budget || (self.visits % 4096 == 0 && (self.stop)()) {
                         self.exhausted = true;
                         return;
                     }
@@ -380,7 +402,7 @@ fn diff(
     new: &Document<'_>,
     last: &Document<'_>,
     end: usize,
-    reach: &mut Reach,
+    reach: &mut Reach<'_>,
     out: &mut Vec<Change>,
 ) {
     let mut push = |level, object, field, what: String| {

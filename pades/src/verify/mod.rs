@@ -192,6 +192,23 @@ impl Report {
 /// Only when the document cannot be read at all (not a PDF, broken cross-reference data); a bad
 /// signature is a report entry, not an error.
 pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
+    verify_until(input, opts, &|| false)
+}
+
+/// [`verify`], checking `stop` between steps of the work (at least every few MiB hashed or
+/// a few thousand objects visited): once it returns true the work ends soon after.
+///
+/// # Errors
+/// As [`verify`], and [`Error::Cancelled`](crate::Error::Cancelled) when `stop` said so.
+pub fn verify_until(input: &[u8], opts: &VerifyOptions, stop: &dyn Fn() -> bool) -> Result<Report> {
+    let report = verify_document(input, opts, stop)?;
+    if stop() {
+        return Err(crate::error::Error::Cancelled);
+    }
+    Ok(report)
+}
+
+fn verify_document(input: &[u8], opts: &VerifyOptions, stop: &dyn Fn() -> bool) -> Result<Report> {
     let doc = Document::open(input)?;
     let root = doc
         .trailer()
@@ -216,6 +233,9 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
         }
         let field = doc.resolve_dict(&Object::Reference(f.r), "a signature field")?;
         let Some(v) = field.get(b"V") else { continue };
+        if stop() {
+            break;
+        }
         let mut ctx = SigCtx::new(f.name.clone());
         if signatures.len() == MAX_SIGNATURES {
             ctx.fail(
@@ -236,7 +256,7 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
             hash_budget: &hash_budget,
         };
         match doc.resolve_dict(v, "a signature dictionary") {
-            Ok(dict) => check_signature(&mut ctx, &doc, &dict, &sig, opts, &history),
+            Ok(dict) => check_signature(&mut ctx, &doc, &dict, &sig, opts, &history, stop),
             Err(e) => ctx.fail(
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
@@ -404,13 +424,14 @@ impl SigCtx {
 }
 
 #[allow(clippy::too_many_lines)]
-fn check_signature<'a>(
+fn check_signature<'a, 's>(
     ctx: &mut SigCtx,
     doc: &Document<'a>,
     sig: &Dict,
     about: &Signature<'_>,
     opts: &VerifyOptions,
-    history: &std::cell::OnceCell<History<'a>>,
+    history: &std::cell::OnceCell<History<'a, 's>>,
+    stop: &'s dyn Fn() -> bool,
 ) {
     use Indication::{Indeterminate, TotalFailed};
     use SubIndication as S;
@@ -468,7 +489,7 @@ fn check_signature<'a>(
     };
     ctx.report.coverage = coverage;
     let end = ranges[1].end;
-    let signed_doc = match placement(doc, history, about.r, sig, &ranges) {
+    let signed_doc = match placement(doc, history, stop, about.r, sig, &ranges) {
         Ok(d) => d,
         Err(why) => {
             ctx.fail(TotalFailed, S::FormatFailure, "byte-range", why);
@@ -551,8 +572,8 @@ fn check_signature<'a>(
         Form::Pkcs7Sha1 => {
             let mut h =
                 aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY);
-            for r in &ranges {
-                h.update(&input[r.clone()]);
+            if !hash_ranges(&mut h, input, &ranges, stop) {
+                return;
             }
             let sha1 = h.finish();
             match sd.econtent {
@@ -590,8 +611,8 @@ fn check_signature<'a>(
                 return;
             }
             let mut h = aws_lc_rs::digest::Context::new(dalg.ring());
-            for r in &ranges {
-                h.update(&input[r.clone()]);
+            if !hash_ranges(&mut h, input, &ranges, stop) {
+                return;
             }
             content = if si.signed_attrs_raw.is_none() {
                 ranges
@@ -713,10 +734,29 @@ fn check_signature<'a>(
 
     // 7. What happened afterwards.
     if end < input.len() || signed_doc.startxref() != doc.startxref() {
-        let history = history.get_or_init(|| History::new(doc));
+        let history = history.get_or_init(|| History::new(doc, stop));
         ctx.report.changes = history.changes_after(&signed_doc, doc);
     }
     judge_changes(ctx, about, doc, sig);
+}
+
+/// Feed `ranges` of `input` to `h` in slices, asking `stop` between them; false if stopped.
+fn hash_ranges(
+    h: &mut aws_lc_rs::digest::Context,
+    input: &[u8],
+    ranges: &[std::ops::Range<usize>],
+    stop: &dyn Fn() -> bool,
+) -> bool {
+    const SLICE: usize = 4 * 1024 * 1024;
+    for r in ranges {
+        for part in input[r.clone()].chunks(SLICE) {
+            if stop() {
+                return false;
+            }
+            h.update(part);
+        }
+    }
+    true
 }
 
 fn hex(b: &[u8]) -> String {
@@ -823,9 +863,10 @@ impl<'a> std::ops::Deref for Signed<'_, 'a> {
 
 /// The signature dictionary must sit, unchanged, in the revision its byte range closes, and its
 /// `/Contents` string must be the gap: inside that object, not a copy elsewhere.
-fn placement<'h, 'a>(
+fn placement<'h, 'a, 's>(
     doc: &'h Document<'a>,
-    history: &'h std::cell::OnceCell<History<'a>>,
+    history: &'h std::cell::OnceCell<History<'a, 's>>,
+    stop: &'s dyn Fn() -> bool,
     r: Option<ObjRef>,
     sig: &Dict,
     ranges: &[std::ops::Range<usize>],
@@ -846,7 +887,7 @@ fn placement<'h, 'a>(
             .count();
         let marker = end.saturating_sub(eol + 5);
         history
-            .get_or_init(|| History::new(doc))
+            .get_or_init(|| History::new(doc, stop))
             .revision_at_marker(marker)
             .filter(|d| d.data().len() >= end)
     };
