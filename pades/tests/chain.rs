@@ -80,7 +80,8 @@ type Ca = CertifiedIssuer<'static, KeyPair>;
 fn params(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::default();
     p.distinguished_name = rcgen::DistinguishedName::new();
-    p.distinguished_name.push(DnType::OrganizationName, "Segel Test");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "Segel Test");
     p.distinguished_name.push(DnType::CommonName, cn);
     p.not_before = rcgen::date_time_ymd(2026, 1, 1);
     p.not_after = rcgen::date_time_ymd(2030, 1, 1);
@@ -116,7 +117,10 @@ fn signer_params() -> CertificateParams {
 }
 
 fn issue_signer(p: &CertificateParams, by: &Issuer<'_, impl rcgen::SigningKey>) -> Vec<u8> {
-    p.signed_by(&signer_key(), by).expect("signer").der().to_vec()
+    p.signed_by(&signer_key(), by)
+        .expect("signer")
+        .der()
+        .to_vec()
 }
 
 fn der(ca: &Ca) -> Vec<u8> {
@@ -151,6 +155,49 @@ fn md5_signed_signer_certificate_is_crypto_constraints_failure() {
         SubIndication::CryptoConstraintsFailure,
         &["Chain Test Signer", "md5WithRSAEncryption", "MD5"],
     );
+}
+
+#[test]
+fn pss_sha1_signed_signer_certificate_is_crypto_constraints_failure() {
+    let r = sign_and_verify(vec![fixture!("pss-sha1-signer")], vec![fixture!("root")]);
+    assert_fails(
+        &r,
+        SubIndication::CryptoConstraintsFailure,
+        &["Chain Test Signer", "RSASSA-PSS", "SHA-1"],
+    );
+}
+
+/// RSA PKCS#1 v1.5 (SHA-256, SHA-512), RSASSA-PSS (SHA-256), ECDSA P-256 and P-384, Ed25519:
+/// each signs both links of a three-level chain that passes.
+#[test]
+fn every_accepted_certificate_algorithm_passes() {
+    assert_passes(&sign_and_verify(
+        vec![fixture!("pss-sha256-signer")],
+        vec![fixture!("root")],
+    ));
+    let algorithms: [(&str, &rcgen::SignatureAlgorithm); 5] = [
+        ("RSA SHA-256", &rcgen::PKCS_RSA_SHA256),
+        ("RSA SHA-512", &rcgen::PKCS_RSA_SHA512),
+        ("ECDSA P-256", &rcgen::PKCS_ECDSA_P256_SHA256),
+        ("ECDSA P-384", &rcgen::PKCS_ECDSA_P384_SHA384),
+        ("Ed25519", &rcgen::PKCS_ED25519),
+    ];
+    for (what, alg) in algorithms {
+        let key = || {
+            if alg == &rcgen::PKCS_RSA_SHA256 || alg == &rcgen::PKCS_RSA_SHA512 {
+                KeyPair::generate_rsa_for(alg, rcgen::RsaKeySize::_2048)
+            } else {
+                KeyPair::generate_for(alg)
+            }
+            .expect("key")
+        };
+        let root = CertifiedIssuer::self_signed(ca_params("Alg Root"), key()).expect("root");
+        let inter =
+            CertifiedIssuer::signed_by(ca_params("Alg Intermediate"), key(), &root).expect("CA");
+        let s = issue_signer(&signer_params(), &inter);
+        let r = sign_and_verify(vec![s, der(&inter)], vec![der(&root)]);
+        assert_eq!(r.indication, Indication::TotalPassed, "{what}: {r:#?}");
+    }
 }
 
 #[test]
@@ -319,7 +366,7 @@ fn intermediate_without_ca_flag_fails() {
     for is_ca in [IsCa::NoCa, IsCa::ExplicitNoCa] {
         let root = root(ca_params("Test Root"));
         let mut ip = ca_params("Not A CA");
-        ip.is_ca = is_ca.clone();
+        ip.is_ca = is_ca;
         let inter = issue_ca(ip, &root);
         let s = issue_signer(&signer_params(), &inter);
         let r = sign_and_verify(vec![s, der(&inter)], vec![der(&root)]);
@@ -349,10 +396,7 @@ fn trust_anchor_without_ca_flag_cannot_issue() {
 fn intermediate_without_keycertsign_fails() {
     let root = root(ca_params("Test Root"));
     let mut ip = ca_params("No KeyCertSign");
-    ip.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::CrlSign,
-    ];
+    ip.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign];
     let inter = issue_ca(ip, &root);
     let s = issue_signer(&signer_params(), &inter);
     let r = sign_and_verify(vec![s, der(&inter)], vec![der(&root)]);
@@ -489,7 +533,7 @@ fn signer_cannot_be_its_own_issuer() {
     assert_fails(
         &r,
         SubIndication::NoCertificateChainFound,
-        &["Self Made Signer"],
+        &["Self Made Signer is self-issued and is not a trust anchor"],
     );
 }
 
@@ -510,7 +554,11 @@ fn certificate_loops_end_without_a_chain() {
         vec![s, a.der().to_vec(), b.der().to_vec()],
         vec![der(&root)],
     );
-    assert_fails(&r, SubIndication::NoCertificateChainFound, &["Loop"]);
+    assert_fails(
+        &r,
+        SubIndication::NoCertificateChainFound,
+        &["loops back to O=Segel Test, CN=Loop A"],
+    );
 }
 
 #[test]
@@ -577,6 +625,38 @@ fn decoy_issuers_with_the_same_name_do_not_hide_the_real_one() {
     }
     chain.push(der(&inter));
     assert_passes(&sign_and_verify(chain, vec![der(&root)]));
+}
+
+/// Two CA names, A and B, with many certificates each: every A certificate is issued by
+/// (and verifies with) every B certificate and the other way round, and no trust anchor is
+/// reachable. A search over every ordering would verify millions of signatures; it stops at
+/// the budget and says so.
+#[test]
+fn path_search_work_is_bounded() {
+    let root = root(ca_params("Test Root"));
+    let (ka, kb) = (ec_key(), ec_key());
+    let (pa, pb) = (ca_params("Maze A"), ca_params("Maze B"));
+    let (as_a, as_b) = (Issuer::from_params(&pa, &ka), Issuer::from_params(&pb, &kb));
+    let mut chain = vec![issue_signer(&signer_params(), &as_a)];
+    for i in 0..31_u8 {
+        // Each certificate differs by its serial number.
+        let cert = if i % 2 == 0 {
+            let mut p = pa.clone();
+            p.serial_number = Some(rcgen::SerialNumber::from_slice(&[1, i]));
+            p.signed_by(&ka, &as_b)
+        } else {
+            let mut p = pb.clone();
+            p.serial_number = Some(rcgen::SerialNumber::from_slice(&[1, i]));
+            p.signed_by(&kb, &as_a)
+        };
+        chain.push(cert.expect("maze certificate").der().to_vec());
+    }
+    let r = sign_and_verify(chain, vec![der(&root)]);
+    assert_fails(
+        &r,
+        SubIndication::NoCertificateChainFound,
+        &["within 64 certificate signature checks"],
+    );
 }
 
 /// A CMS with 10,000 certificates is refused at once (the count is checked before any

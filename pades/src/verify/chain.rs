@@ -175,6 +175,7 @@ pub(super) fn check<'a>(
         now,
         claimed,
         signature_checks: 0,
+        exhausted: false,
         reason: None,
     };
     let mut path = vec![0];
@@ -182,9 +183,20 @@ pub(super) fn check<'a>(
         let names: Vec<String> = path.iter().map(|&i| name(&nodes[i].cert)).collect();
         Ok(format!("trusted: {}", names.join(" <- ")))
     } else {
-        Err(search
-            .reason
-            .unwrap_or_else(|| no_chain(format!("no trust anchor issued {}", name(signer)))))
+        let cut_short = || {
+            no_chain(format!(
+                "no trust anchor reached within {MAX_SIGNATURE_CHECKS} certificate signature checks"
+            ))
+        };
+        Err(match search.reason {
+            // That the search was cut short says more than a plain "no chain" on the way.
+            Some(r) if search.exhausted && r.sub == SubIndication::NoCertificateChainFound => {
+                cut_short()
+            }
+            Some(r) => r,
+            None if search.exhausted => cut_short(),
+            None => no_chain(format!("no trust anchor issued {}", name(signer))),
+        })
     }
 }
 
@@ -198,6 +210,8 @@ struct Search<'n, 'a> {
     now: UnixTime,
     claimed: Option<UnixTime>,
     signature_checks: usize,
+    /// The search stopped at [`MAX_SIGNATURE_CHECKS`].
+    exhausted: bool,
     /// The most telling reason found so far why a path failed.
     reason: Option<Failure>,
 }
@@ -232,9 +246,13 @@ impl Search<'_, '_> {
                 return false;
             }
         };
-        let mut named = false;
+        let (mut named, mut looped) = (false, false);
         for (i, node) in self.nodes.iter().enumerate() {
-            if path.contains(&i) || node.cert.subject().as_raw() != child.issuer().as_raw() {
+            if node.cert.subject().as_raw() != child.issuer().as_raw() {
+                continue;
+            }
+            if path.contains(&i) {
+                looped = true;
                 continue;
             }
             named = true;
@@ -245,9 +263,7 @@ impl Search<'_, '_> {
                 return false;
             }
             if self.signature_checks >= MAX_SIGNATURE_CHECKS {
-                self.note(no_chain(format!(
-                    "no trust anchor reached within {MAX_SIGNATURE_CHECKS} certificate signature checks"
-                )));
+                self.exhausted = true;
                 return false;
             }
             self.signature_checks += 1;
@@ -264,11 +280,17 @@ impl Search<'_, '_> {
         }
         if !named {
             let names: Vec<String> = path.iter().map(|&i| name(&self.nodes[i].cert)).collect();
-            self.note(no_chain(format!(
-                "no trust anchor issued {} (chain: {})",
-                child.issuer(),
-                names.join(" <- ")
-            )));
+            let why = if child.subject().as_raw() == child.issuer().as_raw() {
+                format!("{} is self-issued and is not a trust anchor", name(child))
+            } else if looped {
+                format!(
+                    "the chain loops back to {}, and no trust anchor issued it",
+                    child.issuer()
+                )
+            } else {
+                format!("no trust anchor issued {}", child.issuer())
+            };
+            self.note(no_chain(format!("{why} (chain: {})", names.join(" <- "))));
         }
         false
     }

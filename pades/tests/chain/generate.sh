@@ -58,13 +58,15 @@ ca() {
     openssl x509 -in "$tmp/$name.pem" -outform DER -out "$name.der"
 }
 
-# signer NAME ISSUER DIGEST: a signer certificate NAME.der for the throwaway key, signed by
-# ISSUER with DIGEST.
+# signer NAME ISSUER DIGEST [OPTION...]: a signer certificate NAME.der for the throwaway key,
+# signed by ISSUER with DIGEST and the further `openssl x509` options given.
 signer() {
-    openssl x509 -req -in "$tmp/signer.csr" -CA "$tmp/$2.pem" -CAkey "$tmp/$2.key" \
-        -"$3" -days "$days" -set_serial 3 -extfile "$tmp/ext.cnf" -extensions signer \
-        -out "$tmp/$1.pem"
-    openssl x509 -in "$tmp/$1.pem" -outform DER -out "$1.der"
+    local name=$1 issuer=$2 digest=$3
+    shift 3
+    openssl x509 -req -in "$tmp/signer.csr" -CA "$tmp/$issuer.pem" -CAkey "$tmp/$issuer.key" \
+        -"$digest" -days "$days" -set_serial 3 -extfile "$tmp/ext.cnf" -extensions signer \
+        "$@" -out "$tmp/$name.pem"
+    openssl x509 -in "$tmp/$name.pem" -outform DER -out "$name.der"
 }
 
 rsa2048=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
@@ -77,6 +79,10 @@ signer md5-signer root md5
 # An intermediate the root signs with SHA-1; a sound signer below it.
 ca sha1-intermediate root sha1 "${rsa2048[@]}"
 signer sha1-intermediate-signer sha1-intermediate sha256
+
+# RSASSA-PSS signatures by the root: with SHA-256 (accepted), with SHA-1 (refused).
+signer pss-sha256-signer root sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest
+signer pss-sha1-signer root sha1 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest
 
 # An intermediate with an RSA-1024 key; a signer it signs with SHA-256.
 ca rsa1024-intermediate root sha256 -algorithm RSA -pkeyopt rsa_keygen_bits:1024
