@@ -263,6 +263,22 @@ fn weak_or_unknown_curve_is_crypto_constraints_failure() {
 }
 
 #[test]
+fn unknown_signature_algorithm_is_crypto_constraints_failure() {
+    let r = sign_and_verify(
+        vec![
+            fixture!("ecdsa-sha224-signer"),
+            fixture!("p256-intermediate"),
+        ],
+        vec![fixture!("root")],
+    );
+    assert_fails(
+        &r,
+        SubIndication::CryptoConstraintsFailure,
+        &["Chain Test Signer", "1.2.840.10045.4.3.1", "not accepted"],
+    );
+}
+
+#[test]
 fn sha1_self_signed_trust_anchor_signature_does_not_matter() {
     let r = sign_and_verify(
         vec![
@@ -331,6 +347,18 @@ fn each_document_signing_eku_passes() {
         let r = three_levels(&p);
         assert_eq!(r.indication, Indication::TotalPassed, "{what}: {r:#?}");
     }
+}
+
+#[test]
+fn signer_key_usage_must_allow_signing() {
+    let mut p = signer_params();
+    p.key_usages = vec![KeyUsagePurpose::KeyEncipherment];
+    let r = three_levels(&p);
+    assert_fails(
+        &r,
+        SubIndication::ChainConstraintsFailure,
+        &["digitalSignature", "nonRepudiation"],
+    );
 }
 
 #[test]

@@ -84,6 +84,10 @@ signer sha1-intermediate-signer sha1-intermediate sha256
 signer pss-sha256-signer root sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest
 signer pss-sha1-signer root sha1 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest
 
+# A P-256 intermediate that signs the signer with ecdsa-with-SHA224 (not an accepted algorithm).
+ca p256-intermediate root sha256 -algorithm EC -pkeyopt ec_paramgen_curve:P-256
+signer ecdsa-sha224-signer p256-intermediate sha224
+
 # An intermediate with an RSA-1024 key; a signer it signs with SHA-256.
 ca rsa1024-intermediate root sha256 -algorithm RSA -pkeyopt rsa_keygen_bits:1024
 signer rsa1024-intermediate-signer rsa1024-intermediate sha256
