@@ -16,6 +16,7 @@
 //!   annotations, changed form values) makes the signature INDETERMINATE /
 //!   SIG_CONSTRAINTS_FAILURE, with the change named in the reason.
 
+pub mod chain;
 pub mod history;
 
 pub use history::{Change, ChangeLevel};
@@ -730,7 +731,17 @@ fn check_signature<'a, 's>(
     }
 
     // 6. Chain.
-    check_chain(ctx, signer_der, &signer, &sd, opts, claimed);
+    match chain::check(
+        signer_der,
+        &signer,
+        &sd.certificates,
+        &opts.trust_anchors,
+        opts.time,
+        claimed,
+    ) {
+        Ok(path) => ctx.pass("chain", path),
+        Err(f) => ctx.fail(f.indication, f.sub, f.check, f.detail),
+    }
 
     // 7. What happened afterwards.
     if end < input.len() || signed_doc.startxref() != doc.startxref() {
@@ -1121,166 +1132,4 @@ fn check_ess(
     } else {
         Err("the signing-certificate attribute names another certificate than the signer's".into())
     }
-}
-
-fn check_chain(
-    ctx: &mut SigCtx,
-    signer_der: &[u8],
-    signer: &X509Certificate<'_>,
-    sd: &SignedData<'_>,
-    opts: &VerifyOptions,
-    claimed: Option<UnixTime>,
-) {
-    use Indication::{Indeterminate, TotalFailed};
-    use SubIndication as S;
-    // Key usage of the signer.
-    if let Ok(Some(ku)) = signer.key_usage() {
-        if !(ku.value.digital_signature() || ku.value.non_repudiation()) {
-            ctx.fail(
-                Indeterminate,
-                S::ChainConstraintsFailure,
-                "key-usage",
-                "the signer certificate allows neither digitalSignature nor nonRepudiation".into(),
-            );
-        }
-    }
-    let anchors: Vec<X509Certificate<'_>> = opts
-        .trust_anchors
-        .iter()
-        .filter_map(|d| parse_cert(d, 0).ok())
-        .collect();
-    let pool: Vec<X509Certificate<'_>> = sd
-        .certificates
-        .iter()
-        .filter_map(|d| parse_cert(d, 0).ok())
-        .collect();
-    let now = opts.time.0;
-    let mut chain_names = vec![signer.subject().to_string()];
-    let mut current = signer.clone();
-    let mut is_anchor = opts
-        .trust_anchors
-        .iter()
-        .any(|a| a.as_slice() == signer_der);
-    for _depth in 0..8 {
-        let validity = current.validity();
-        let (from, to) = (
-            validity.not_before.timestamp(),
-            validity.not_after.timestamp(),
-        );
-        // At the claimed signing time (from /M: not proven, but a certificate that was not
-        // valid even then cannot have made this signature in good standing).
-        if let Some(t) = claimed {
-            if t.0 < from {
-                ctx.fail(
-                    TotalFailed,
-                    S::NotYetValid,
-                    "chain",
-                    format!(
-                        "{} was not yet valid at the claimed signing time {}",
-                        current.subject(),
-                        t.rfc3339()
-                    ),
-                );
-                return;
-            }
-            if t.0 > to {
-                ctx.fail(
-                    Indeterminate,
-                    S::OutOfBoundsNoPoe,
-                    "chain",
-                    format!(
-                        "{} had expired at the claimed signing time {}",
-                        current.subject(),
-                        t.rfc3339()
-                    ),
-                );
-                return;
-            }
-        }
-        if now < from {
-            ctx.fail(
-                TotalFailed,
-                S::NotYetValid,
-                "chain",
-                format!(
-                    "{} is not valid before {}",
-                    current.subject(),
-                    validity.not_before
-                ),
-            );
-            return;
-        }
-        if now > to {
-            ctx.fail(
-                Indeterminate,
-                S::OutOfBoundsNoPoe,
-                "chain",
-                format!(
-                    "{} expired on {} and there is no proof of existence before then",
-                    current.subject(),
-                    validity.not_after
-                ),
-            );
-            return;
-        }
-        if is_anchor {
-            ctx.pass("chain", format!("trusted: {}", chain_names.join(" <- ")));
-            return;
-        }
-        let issuer_raw = current.issuer().as_raw();
-        let by_anchor = anchors.iter().find(|a| {
-            a.subject().as_raw() == issuer_raw
-                && current.verify_signature(Some(a.public_key())).is_ok()
-        });
-        if let Some(a) = by_anchor {
-            chain_names.push(a.subject().to_string());
-            current = a.clone();
-            is_anchor = true;
-            continue;
-        }
-        let by_pool = pool.iter().find(|c| {
-            c.subject().as_raw() == issuer_raw
-                && c.subject().as_raw() != current.subject().as_raw()
-                && current.verify_signature(Some(c.public_key())).is_ok()
-        });
-        match by_pool {
-            Some(c) => {
-                let ca = c
-                    .basic_constraints()
-                    .ok()
-                    .flatten()
-                    .is_some_and(|b| b.value.ca);
-                if !ca {
-                    ctx.fail(
-                        Indeterminate,
-                        S::ChainConstraintsFailure,
-                        "chain",
-                        format!("{} issues certificates but is not a CA", c.subject()),
-                    );
-                    return;
-                }
-                chain_names.push(c.subject().to_string());
-                current = c.clone();
-            }
-            None => {
-                ctx.fail(
-                    Indeterminate,
-                    S::NoCertificateChainFound,
-                    "chain",
-                    format!(
-                        "no trust anchor issued {} (chain: {})",
-                        current.issuer(),
-                        chain_names.join(" <- ")
-                    ),
-                );
-                return;
-            }
-        }
-    }
-    ctx.fail(
-        Indeterminate,
-        S::NoCertificateChainFound,
-        "chain",
-        "chain longer than 8 certificates".into(),
-    );
 }
