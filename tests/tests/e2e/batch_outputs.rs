@@ -87,7 +87,11 @@ async fn planted_symlink_output_is_refused_and_nothing_written_through_it() {
             reason.contains("symbolic link") && reason.contains(&link.display().to_string()),
             "{extra:?}: {reason}"
         );
-        assert_ne!(status(&report, "b.pdf").0, "failed", "{extra:?}: {report:#}");
+        assert_ne!(
+            status(&report, "b.pdf").0,
+            "failed",
+            "{extra:?}: {report:#}"
+        );
         assert!(
             std::fs::read(&victim).expect("victim") == VICTIM,
             "{extra:?}: written through {}",
@@ -146,7 +150,11 @@ async fn existing_temp_file_is_not_followed() {
     let work = tempfile::tempdir().expect("tempdir");
     let (input, outdir) = (work.path().join("in"), work.path().join("out"));
     std::fs::create_dir_all(&input).expect("mkdir");
-    std::fs::write(input.join("small.pdf"), pades::testing::synthetic_pdf(1, 3000)).expect("w");
+    std::fs::write(
+        input.join("small.pdf"),
+        pades::testing::synthetic_pdf(1, 3000),
+    )
+    .expect("w");
     std::fs::write(
         input.join("large.pdf"),
         pades::testing::synthetic_pdf(2, 300_000),
@@ -230,7 +238,7 @@ async fn output_folder_containing_input_is_refused() {
         all.sort();
         all
     };
-    let before = listing(work.path());
+    let before = listing(&top);
     for outdir in [
         top.clone(),
         input.join(".."),
@@ -246,7 +254,7 @@ async fn output_folder_containing_input_is_refused() {
             "{}: {out}",
             outdir.display()
         );
-        assert_eq!(listing(work.path()), before, "{}", outdir.display());
+        assert_eq!(listing(&top), before, "{}", outdir.display());
     }
     assert_eq!(log_size(&server).await, 0);
     // A sibling folder is fine.
