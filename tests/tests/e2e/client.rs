@@ -505,7 +505,6 @@ async fn a_digest_rerun_that_lost_its_signing_time_gets_the_same_entry() {
             )
             .expect("prepare");
             let mut req = SignRequest::new("dev");
-            req.document_ref = name.into();
             req.request_id = segel_client::batch::request_id(
                 "dev",
                 Path::new(name),
