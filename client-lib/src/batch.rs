@@ -749,10 +749,13 @@ impl Target {
         })
     }
 
-    /// The output as it is now: `None` if there is none. A link there is
-    /// [`ClientError::SymlinkedOutput`]; anything but a regular file (a folder, a FIFO, which
-    /// would block the read) is an error too.
-    fn read_existing(&self) -> Result<Option<Vec<u8>>, ClientError> {
+    /// The output as it is now, if there is one of a size in `sizes` (`None` otherwise: none,
+    /// or one that is not read). A link there is [`ClientError::SymlinkedOutput`]; anything but
+    /// a regular file (a folder, a FIFO, which would block the read) is an error too.
+    fn read_existing(
+        &self,
+        sizes: std::ops::RangeInclusive<u64>,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
         use std::io::Read;
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
         let fd = match rustix::fs::openat(&*self.dir, &self.name, flags, Mode::empty()) {
@@ -763,6 +766,9 @@ impl Target {
         let st = rustix::fs::fstat(&fd).map_err(|e| self.error(e.into()))?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
             return Err(self.error(not_a_file()));
+        }
+        if !u64::try_from(st.st_size).is_ok_and(|n| sizes.contains(&n)) {
+            return Ok(None);
         }
         let mut buf = Vec::new();
         buf.try_reserve_exact(usize::try_from(st.st_size).unwrap_or(0))
@@ -957,6 +963,11 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ClientError::Settings(format!("internal error: {e}")))?
 }
 
+/// The most a signature adds to a document (its CMS, dictionaries and cross-reference
+/// section are tens of KB): an existing output that is larger by more than this is not read
+/// (it cannot be this batch's output of the file, and is replaced).
+const MAX_SIGNATURE_UPDATE: u64 = 16 << 20;
+
 /// Does `output` already hold `input` signed (extends it, one signature over the whole file
 /// passes against the agency's chain)? Its size if so.
 ///
@@ -967,7 +978,8 @@ fn already_signed(
     output: &Target,
     trust: &[Vec<u8>],
 ) -> Result<Option<u64>, ClientError> {
-    let Some(out) = output.read_existing()? else {
+    let n = input.len() as u64;
+    let Some(out) = output.read_existing(n + 1..=n.saturating_add(MAX_SIGNATURE_UPDATE))? else {
         return Ok(None);
     };
     Ok(verifies(input, &out, trust).then_some(out.len() as u64))
@@ -1310,6 +1322,153 @@ mod tests {
             request_id("dev", Path::new("a/b.pdf"), &h, Some(Path::new("/out"))),
         ] {
             assert_ne!(a, other);
+        }
+    }
+
+    fn root(dir: &Path) -> Arc<OwnedFd> {
+        Arc::new(rustix::fs::open(dir, DIR_OPEN, Mode::empty()).expect("open"))
+    }
+
+    #[test]
+    fn the_output_folder_to_be_is_compared_as_a_canonical_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let top = dir.path().canonicalize().expect("canonical");
+        std::fs::create_dir_all(top.join("a/b")).expect("mkdir");
+        std::os::unix::fs::symlink(top.join("a/b"), top.join("link")).expect("symlink");
+        for (given, expected) in [
+            ("a/b", "a/b"),
+            ("link", "a/b"),
+            ("link/../x", "a/x"),
+            ("a/new/../b", "a/b"),
+            ("a/new/deeper/../..", "a"),
+            ("link/new/./c", "a/b/new/c"),
+        ] {
+            assert_eq!(
+                canonical_to_be(&top.join(given)).expect("canonical"),
+                top.join(expected),
+                "{given}"
+            );
+        }
+        let input = top.join("a/b");
+        for (output, relation) in [
+            ("a", "contains"),
+            ("link", "is"),
+            ("link/new/c", "is inside"),
+        ] {
+            match check_folders(&input, &top.join(output)) {
+                Err(ClientError::FoldersOverlap { relation: r, .. }) => {
+                    assert_eq!(r, relation, "{output}")
+                }
+                other => panic!("{output}: {other:?}"),
+            }
+        }
+        check_folders(&input, &top.join("a/c")).expect("siblings");
+        check_folders(&input, &top.join("a/bb")).expect("a longer name is not inside");
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_without_following_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (out, elsewhere) = (dir.path().join("out"), dir.path().join("elsewhere"));
+        std::fs::create_dir_all(out.join("sub/deeper")).expect("mkdir");
+        std::fs::create_dir_all(&elsewhere).expect("mkdir");
+        let stale = [".a.pdf.segel-1.tmp", "sub/deeper/.b.pdf.segel-22-3.tmp"];
+        for f in stale {
+            std::fs::write(out.join(f), b"partial").expect("write");
+        }
+        // Kept: an output, a temporary name that is a link (and its target), and everything
+        // behind a linked folder.
+        std::fs::write(out.join("sub/c.pdf"), b"output").expect("write");
+        std::fs::write(elsewhere.join(".d.pdf.segel-1.tmp"), b"not ours").expect("write");
+        std::os::unix::fs::symlink(&elsewhere, out.join("linked")).expect("symlink");
+        let victim = elsewhere.join("victim");
+        std::fs::write(&victim, b"keep").expect("write");
+        std::os::unix::fs::symlink(&victim, out.join(".e.pdf.segel-1.tmp")).expect("symlink");
+        remove_stale_temporaries(&root(&out));
+        for f in stale {
+            assert!(!out.join(f).exists(), "{f} left");
+        }
+        assert!(out.join("sub/c.pdf").exists());
+        assert!(elsewhere.join(".d.pdf.segel-1.tmp").exists());
+        assert!(std::fs::symlink_metadata(out.join(".e.pdf.segel-1.tmp")).is_ok());
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"keep");
+    }
+
+    #[test]
+    fn a_fifo_at_an_output_name_fails_that_file_without_blocking() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).expect("mkdir");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            out.join("a.pdf"),
+            FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
+        let target = Target::below(&root(&out), &out, Path::new("a.pdf")).expect("target");
+        let e = already_signed(b"%PDF-", &target, &[]).expect_err("a FIFO");
+        assert!(e.to_string().contains("regular file"), "{e}");
+        let e = target.write(&[b"%PDF-"]).expect_err("a FIFO");
+        assert!(e.to_string().contains("regular file"), "{e}");
+        // Only the FIFO: the temporary file is gone.
+        assert_eq!(std::fs::read_dir(&out).expect("dir").count(), 1);
+    }
+
+    #[test]
+    fn outputs_replace_regular_files_only_and_never_through_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).expect("mkdir");
+        let root = root(&out);
+        // New, then over an earlier output.
+        let t = Target::below(&root, &out, Path::new("x/y/a.pdf")).expect("target");
+        t.write(&[b"one"]).expect("write");
+        t.write(&[b"two"]).expect("write");
+        assert_eq!(std::fs::read(out.join("x/y/a.pdf")).expect("read"), b"two");
+        // A link at the name, planted after the target was made: refused, left as it is.
+        std::fs::write(dir.path().join("victim"), b"keep").expect("write");
+        std::os::unix::fs::symlink(dir.path().join("victim"), out.join("x/y/b.pdf"))
+            .expect("symlink");
+        let t = Target::below(&root, &out, Path::new("x/y/b.pdf")).expect("target");
+        match t.write(&[b"three"]) {
+            Err(ClientError::SymlinkedOutput { path }) => assert_eq!(path, out.join("x/y/b.pdf")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            t.read_existing(0..=100),
+            Err(ClientError::SymlinkedOutput { .. })
+        ));
+        assert_eq!(
+            std::fs::read(dir.path().join("victim")).expect("read"),
+            b"keep"
+        );
+        assert_eq!(std::fs::read_dir(out.join("x/y")).expect("dir").count(), 2);
+        // A folder on the way replaced by a link after its target was made: the output still
+        // goes to the folder that was opened, never through the link.
+        let t = Target::below(&root, &out, Path::new("x/y/c.pdf")).expect("target");
+        std::fs::rename(out.join("x/y"), dir.path().join("moved")).expect("move");
+        std::fs::create_dir_all(dir.path().join("else")).expect("mkdir");
+        std::os::unix::fs::symlink(dir.path().join("else"), out.join("x/y")).expect("symlink");
+        t.write(&[b"four"]).expect("write");
+        assert_eq!(
+            std::fs::read(dir.path().join("moved/c.pdf")).expect("read"),
+            b"four"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("else"))
+                .expect("dir")
+                .count(),
+            0
+        );
+        assert!(matches!(
+            Target::below(&root, &out, Path::new("x/y/d.pdf")),
+            Err(ClientError::SymlinkedOutput { path }) if path == out.join("x/y")
+        ));
+        // Anything but plain names below the output folder is refused.
+        for rel in ["../a.pdf", "/etc/a.pdf", "x/../../a.pdf", ""] {
+            assert!(Target::below(&root, &out, Path::new(rel)).is_err(), "{rel}");
         }
     }
 
