@@ -569,38 +569,36 @@ fn remove_stale_temporaries(root: &OwnedFd) {
     let Ok(root) = rustix::fs::openat(root, c".", DIR_OPEN, Mode::empty()) else {
         return;
     };
-    let mut folders = vec![Arc::new(root)];
     // Subfolders still to walk: (their folder, their name).
     let mut pending: Vec<(Arc<OwnedFd>, CString)> = Vec::new();
+    let mut dir = Arc::new(root);
     loop {
-        let dir = match folders.pop() {
-            Some(d) => d,
-            None => match pending.pop() {
-                Some((parent, name)) => {
-                    match rustix::fs::openat(&*parent, name.as_c_str(), DIR_OPEN, Mode::empty()) {
-                        Ok(fd) => Arc::new(fd),
-                        Err(_) => continue,
+        if let Ok(entries) = rustix::fs::Dir::read_from(&*dir) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                if matches!(name.to_bytes(), b"." | b"..") {
+                    continue;
+                }
+                match entry_type(&dir, name, e.file_type()) {
+                    FileType::Directory => pending.push((dir.clone(), name.to_owned())),
+                    FileType::RegularFile if is_temp_name(name.to_bytes()) => {
+                        let _ = rustix::fs::unlinkat(&*dir, name, AtFlags::empty());
                     }
+                    _ => {}
                 }
-                None => break,
-            },
-        };
-        let Ok(entries) = rustix::fs::Dir::read_from(&*dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let name = e.file_name();
-            if matches!(name.to_bytes(), b"." | b"..") {
-                continue;
-            }
-            match entry_type(&dir, name, e.file_type()) {
-                FileType::Directory => pending.push((dir.clone(), name.to_owned())),
-                FileType::RegularFile if is_temp_name(name.to_bytes()) => {
-                    let _ = rustix::fs::unlinkat(&*dir, name, AtFlags::empty());
-                }
-                _ => {}
             }
         }
+        dir = loop {
+            let Some((parent, name)) = pending.pop() else {
+                return;
+            };
+            // Not through a link, should one have replaced the folder since it was listed.
+            if let Ok(fd) =
+                rustix::fs::openat(&*parent, name.as_c_str(), SUBDIR_OPEN, Mode::empty())
+            {
+                break Arc::new(fd);
+            }
+        };
     }
 }
 
