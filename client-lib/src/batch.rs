@@ -230,16 +230,17 @@ fn csv_field(s: &str) -> String {
 }
 
 /// Every `*.pdf` under `input` (case-insensitive extension), relative to it, sorted; the
-/// folder `exclude` (the output folder) and symbolic links to folders are not entered.
+/// folder `exclude` (the output folder, recognised by its identity, device and inode, however
+/// it is reached: a bind mount too) and symbolic links to folders are not entered.
 ///
 /// # Errors
 /// An unreadable folder.
 pub fn discover(input: &Path, exclude: &Path) -> Result<Vec<PathBuf>, ClientError> {
-    let exclude = exclude.canonicalize().ok();
+    let exclude = identity(exclude);
     let mut out = Vec::new();
     let mut stack = vec![input.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        if exclude.is_some() && dir.canonicalize().ok() == exclude {
+        if exclude.is_some() && identity(&dir) == exclude {
             continue;
         }
         let entries = std::fs::read_dir(&dir).map_err(|source| ClientError::Read {
@@ -621,8 +622,9 @@ const DIR_OPEN: OFlags = OFlags::RDONLY
 const SUBDIR_OPEN: OFlags = DIR_OPEN.union(OFlags::NOFOLLOW);
 
 /// Refuse an output folder that is the input folder, contains it or lies inside it, compared
-/// as canonical paths (the output folder as it will be once created): outputs would land among
-/// the inputs (and overwrite them), or be found as inputs and signed again.
+/// as canonical paths (the output folder as it will be once created), and the same folder also
+/// by identity (a bind mount of it): outputs would land among the inputs (and overwrite them),
+/// or be found as inputs and signed again.
 fn check_folders(input: &Path, output: &Path) -> Result<(), ClientError> {
     let i = input.canonicalize().map_err(|source| ClientError::Read {
         path: input.to_path_buf(),
@@ -632,7 +634,7 @@ fn check_folders(input: &Path, output: &Path) -> Result<(), ClientError> {
         path: output.to_path_buf(),
         source,
     })?;
-    let relation = if o == i {
+    let relation = if o == i || identity(&o).is_some_and(|o| identity(&i) == Some(o)) {
         "is"
     } else if i.starts_with(&o) {
         "contains"
@@ -646,6 +648,12 @@ fn check_folders(input: &Path, output: &Path) -> Result<(), ClientError> {
         output: o,
         relation,
     })
+}
+
+/// The identity (device, inode) of the file or folder at `path`, if there is one.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// The canonical form of `path`, which may not exist yet: its longest existing ancestor
