@@ -2,9 +2,17 @@
 //! resumable, with a per-file result for the report.
 //!
 //! - Every `*.pdf` under the input folder (recursively; symbolic links to folders are not
-//!   followed, and the output folder is never read as input) is signed into the same relative
-//!   path under the output folder, through a temporary file and a rename; one filesystem
-//!   sync at the end makes them all durable before the batch reports.
+//!   followed) is signed into the same relative path under the output folder, through a new
+//!   temporary file and a rename; one filesystem sync at the end makes them all durable before
+//!   the batch reports. The output folder may not be the input folder, contain it or lie inside
+//!   it.
+//! - Outputs are never written through a symbolic link: the output folder is held open and
+//!   every output below it is reached from it one name at a time without following links. An
+//!   output, or an output subfolder, that is a link fails that file (nothing is written there);
+//!   temporary files are created new (`O_EXCL`), never opened if something is at their name.
+//! - No file path or name is sent to the server unless asked for
+//!   ([`BatchOptions::document_ref_from_path`]): file names often hold personal data, and the log
+//!   is public.
 //! - A rerun skips outputs that exist, extend their input, and carry a signature over the whole
 //!   file that verifies against the agency's chain.
 //! - The request id of a file is derived from the agency, its relative path and its content, so
@@ -15,15 +23,19 @@
 //!   identical bytes and gets the same entry back.
 //! - Stopping (Ctrl-C) lets the files in flight finish; the others are reported as not signed.
 
-use std::path::{Path, PathBuf};
+use std::ffi::{CStr, CString, OsStr, OsString};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
+use rustix::io::Errno;
 use segel_proto::v1 as pb;
 
 use crate::error::ClientError;
-use crate::offline::{sync_filesystem, write_atomically_unsynced};
+use crate::offline::{enable_direct, is_temp_name, sync_filesystem, temp_name, write_parts};
 use crate::online::{Client, SignRequest};
 
 /// How to run a batch.
@@ -50,11 +62,15 @@ pub struct BatchOptions {
     pub attempts: u32,
     /// Deadline of one attempt.
     pub timeout: Duration,
+    /// Send each file's path relative to the input folder as its document reference. Off by
+    /// default: no reference is sent, since file names often hold personal data (a citizen's
+    /// name, an ID number) and the log is public.
+    pub document_ref_from_path: bool,
 }
 
 impl BatchOptions {
     /// Defaults: 16 jobs, [`DEFAULT_MEMORY`] of inputs in memory, 3 attempts of at most
-    /// 120 s each, whole documents sent.
+    /// 120 s each, whole documents sent, no document reference.
     pub fn new(agency: &str, input: &Path, output: &Path) -> Self {
         Self {
             agency: agency.to_string(),
@@ -66,6 +82,7 @@ impl BatchOptions {
             options: pb::SignOptions::default(),
             attempts: 3,
             timeout: Duration::from_secs(120),
+            document_ref_from_path: false,
         }
     }
 }
@@ -213,16 +230,17 @@ fn csv_field(s: &str) -> String {
 }
 
 /// Every `*.pdf` under `input` (case-insensitive extension), relative to it, sorted; the
-/// folder `exclude` (the output folder) and symbolic links to folders are not entered.
+/// folder `exclude` (the output folder, recognised by its identity, device and inode, however
+/// it is reached: a bind mount too) and symbolic links to folders are not entered.
 ///
 /// # Errors
 /// An unreadable folder.
 pub fn discover(input: &Path, exclude: &Path) -> Result<Vec<PathBuf>, ClientError> {
-    let exclude = exclude.canonicalize().ok();
+    let exclude = identity(exclude);
     let mut out = Vec::new();
     let mut stack = vec![input.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        if exclude.is_some() && dir.canonicalize().ok() == exclude {
+        if exclude.is_some() && identity(&dir) == exclude {
             continue;
         }
         let entries = std::fs::read_dir(&dir).map_err(|source| ClientError::Read {
@@ -280,6 +298,8 @@ pub fn request_id(
 struct Shared {
     client: Arc<Client>,
     opts: BatchOptions,
+    /// The output folder, held open (see [`Target`]).
+    root: Arc<OwnedFd>,
     trust: Vec<Vec<u8>>,
     capacity: usize,
     /// In digest-only mode, the output folder (canonical) that request ids are scoped to.
@@ -297,7 +317,11 @@ const POOLED: usize = 4 << 20;
 impl Shared {
     /// What every file of a run needs: the agency's chain (trust for skipping, room for the
     /// CMS).
-    async fn new(client: Arc<Client>, opts: BatchOptions) -> Result<Arc<Self>, ClientError> {
+    async fn new(
+        client: Arc<Client>,
+        opts: BatchOptions,
+        root: Arc<OwnedFd>,
+    ) -> Result<Arc<Self>, ClientError> {
         let agencies = client.agencies().await?;
         let agency = find_agency(&agencies, &opts.agency)?;
         let budget_units = u32::try_from((opts.memory >> 20).max(1)).unwrap_or(u32::MAX >> 4);
@@ -314,6 +338,7 @@ impl Shared {
             budget_units,
             client,
             opts,
+            root,
         }))
     }
 
@@ -367,8 +392,9 @@ pub type OnResult = Arc<dyn Fn(&FileResult, usize) + Send + Sync>;
 /// early when it completes (files in flight finish first).
 ///
 /// # Errors
-/// Only for the batch as a whole: an unreadable input folder, an output folder that cannot be
-/// created, or an agency this client may not use. Per-file problems are results.
+/// Only for the batch as a whole: an unreadable input folder, an output folder that overlaps
+/// the input folder ([`ClientError::FoldersOverlap`]) or cannot be created, or an agency this
+/// client may not use. Per-file problems are results.
 pub async fn run(
     client: Arc<Client>,
     opts: BatchOptions,
@@ -376,20 +402,22 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<Summary, ClientError> {
     let started = Instant::now();
+    check_folders(&opts.input, &opts.output)?;
     std::fs::create_dir_all(&opts.output).map_err(|source| ClientError::Write {
         path: opts.output.clone(),
         source,
     })?;
-    if opts.input.canonicalize().ok() == opts.output.canonicalize().ok() {
-        return Err(ClientError::Settings(format!(
-            "the output folder {} is the input folder: give another one (inputs are never \
-             overwritten)",
-            opts.output.display()
-        )));
-    }
-    remove_stale_temporaries(&opts.output);
+    // The output folder as named (a link there is the caller's choice); everything below it
+    // is reached from this descriptor.
+    let root = rustix::fs::open(&opts.output, DIR_OPEN, Mode::empty()).map_err(|e| {
+        ClientError::Write {
+            path: opts.output.clone(),
+            source: e.into(),
+        }
+    })?;
+    remove_stale_temporaries(&root);
     let files = discover(&opts.input, &opts.output)?;
-    let shared = Shared::new(client, opts).await?;
+    let shared = Shared::new(client, opts, Arc::new(root)).await?;
     let jobs = shared.opts.jobs.max(1);
     let mut results: Vec<Option<FileResult>> = vec![None; files.len()];
     let mut set = tokio::task::JoinSet::new();
@@ -508,9 +536,25 @@ pub async fn sign_file_by_digest(
     let mut opts = BatchOptions::new(&req.agency, input, &dir);
     opts.options = req.options.clone();
     opts.digest_only = true;
-    let shared = Shared::new(client, opts).await?;
+    let root = rustix::fs::open(&dir, DIR_OPEN, Mode::empty()).map_err(|e| ClientError::Write {
+        path: dir.clone(),
+        source: e.into(),
+    })?;
+    let root = Arc::new(root);
+    let target = Target {
+        dir: root.clone(),
+        name: output
+            .file_name()
+            .ok_or_else(|| ClientError::Write {
+                path: output.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+            })?
+            .to_os_string(),
+        path: output.to_path_buf(),
+    };
+    let shared = Shared::new(client, opts, root).await?;
     let data = crate::read_file(input)?;
-    let (outcome, bytes) = digest_one(&shared, req, None, data, output).await?;
+    let (outcome, bytes) = digest_one(&shared, req, None, data, &target).await?;
     let Outcome::Signed { log_index } = outcome else {
         return Err(ClientError::Settings("internal error: not signed".into()));
     };
@@ -519,33 +563,356 @@ pub async fn sign_file_by_digest(
 }
 
 /// Remove the temporary files of an earlier run that was killed before its renames
-/// (`.NAME.segel-PID.tmp`, see [`crate::offline::write_atomically`]); they never hold a finished output.
-fn remove_stale_temporaries(dir: &Path) {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let Ok(kind) = e.file_type() else { continue };
-            let name = e.file_name().to_string_lossy().into_owned();
-            if kind.is_dir() {
-                stack.push(e.path());
-            } else if kind.is_file()
-                && name.starts_with('.')
-                && name.contains(".segel-")
-                && name.ends_with(".tmp")
-            {
-                let _ = std::fs::remove_file(e.path());
+/// (`.NAME.segel-PID….tmp`, see [`crate::offline::temp_name`]); they never hold a finished
+/// output. Walks from the output folder's descriptor without following links, so it removes
+/// nothing outside the folder; the descriptors open at once are those of one branch.
+fn remove_stale_temporaries(root: &OwnedFd) {
+    let Ok(root) = rustix::fs::openat(root, c".", DIR_OPEN, Mode::empty()) else {
+        return;
+    };
+    // Subfolders still to walk: (their folder, their name).
+    let mut pending: Vec<(Arc<OwnedFd>, CString)> = Vec::new();
+    let mut dir = Arc::new(root);
+    loop {
+        if let Ok(entries) = rustix::fs::Dir::read_from(&*dir) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                if matches!(name.to_bytes(), b"." | b"..") {
+                    continue;
+                }
+                match entry_type(&dir, name, e.file_type()) {
+                    FileType::Directory => pending.push((dir.clone(), name.to_owned())),
+                    FileType::RegularFile if is_temp_name(name.to_bytes()) => {
+                        let _ = rustix::fs::unlinkat(&*dir, name, AtFlags::empty());
+                    }
+                    _ => {}
+                }
             }
         }
+        dir = loop {
+            let Some((parent, name)) = pending.pop() else {
+                return;
+            };
+            // Not through a link, should one have replaced the folder since it was listed.
+            if let Ok(fd) =
+                rustix::fs::openat(&*parent, name.as_c_str(), SUBDIR_OPEN, Mode::empty())
+            {
+                break Arc::new(fd);
+            }
+        };
     }
+}
+
+/// The type of the entry `name` of `dir`, as its folder listing gave it or, where the
+/// filesystem does not say there, as `fstatat` does (without following a link).
+fn entry_type(dir: &OwnedFd, name: &CStr, listed: FileType) -> FileType {
+    if listed != FileType::Unknown {
+        return listed;
+    }
+    rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+        .map_or(FileType::Unknown, |st| FileType::from_raw_mode(st.st_mode))
+}
+
+/// Opening a folder: read-only, a folder or an error.
+const DIR_OPEN: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::CLOEXEC);
+
+/// Opening a folder below the output folder: also never through a link.
+const SUBDIR_OPEN: OFlags = DIR_OPEN.union(OFlags::NOFOLLOW);
+
+/// Refuse an output folder that is the input folder, contains it or lies inside it, compared
+/// as canonical paths (the output folder as it will be once created), and the same folder also
+/// by identity (a bind mount of it): outputs would land among the inputs (and overwrite them),
+/// or be found as inputs and signed again.
+fn check_folders(input: &Path, output: &Path) -> Result<(), ClientError> {
+    let i = input.canonicalize().map_err(|source| ClientError::Read {
+        path: input.to_path_buf(),
+        source,
+    })?;
+    let o = canonical_to_be(output).map_err(|source| ClientError::Write {
+        path: output.to_path_buf(),
+        source,
+    })?;
+    let relation = if o == i || identity(&o).is_some_and(|o| identity(&i) == Some(o)) {
+        "is"
+    } else if i.starts_with(&o) {
+        "contains"
+    } else if o.starts_with(&i) {
+        "is inside"
+    } else {
+        return Ok(());
+    };
+    Err(ClientError::FoldersOverlap {
+        input: i,
+        output: o,
+        relation,
+    })
+}
+
+/// The identity (device, inode) of the file or folder at `path`, if there is one.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The canonical form of `path`, which may not exist yet: its longest existing ancestor
+/// canonicalized, followed by the rest (which, not existing, holds no links; `..` there is
+/// taken lexically).
+fn canonical_to_be(path: &Path) -> std::io::Result<PathBuf> {
+    let path = std::path::absolute(path)?;
+    let parts: Vec<Component> = path.components().collect();
+    for k in (1..=parts.len()).rev() {
+        let head: PathBuf = parts[..k].iter().collect();
+        let mut c = match head.canonicalize() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for part in &parts[k..] {
+            match part {
+                Component::ParentDir => {
+                    c.pop();
+                }
+                Component::Normal(n) => c.push(n),
+                _ => {}
+            }
+        }
+        return Ok(c);
+    }
+    Ok(path)
+}
+
+/// Where one output goes: a name in a folder held open. Reached from the output folder one
+/// name at a time with `O_NOFOLLOW` ([`Target::below`]), so no folder on the way can be a link,
+/// and replacing one by a link later does not move where the output goes.
+#[derive(Clone)]
+struct Target {
+    /// The folder that holds it.
+    dir: Arc<OwnedFd>,
+    /// Its name there.
+    name: OsString,
+    /// Its path, for messages and the report.
+    path: PathBuf,
+}
+
+impl Target {
+    /// The output `rel` (a relative path of plain names) below the output folder `root`
+    /// (opened at `root_path`): every folder on the way opened without following links, and
+    /// created when missing. A folder on the way that is a link is
+    /// [`ClientError::SymlinkedOutput`].
+    fn below(root: &Arc<OwnedFd>, root_path: &Path, rel: &Path) -> Result<Self, ClientError> {
+        let path = root_path.join(rel);
+        let mut names = Vec::new();
+        for c in rel.components() {
+            match c {
+                Component::Normal(n) => names.push(n),
+                _ => {
+                    return Err(ClientError::Write {
+                        path,
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::InvalidInput,
+                            "not a plain relative path below the output folder",
+                        ),
+                    })
+                }
+            }
+        }
+        let Some((name, folders)) = names.split_last() else {
+            return Err(ClientError::Write {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"),
+            });
+        };
+        let mut dir = root.clone();
+        let mut at = root_path.to_path_buf();
+        for folder in folders {
+            at.push(folder);
+            let opened = match rustix::fs::openat(&*dir, *folder, SUBDIR_OPEN, Mode::empty()) {
+                Err(Errno::NOENT) => {
+                    match rustix::fs::mkdirat(&*dir, *folder, Mode::from_raw_mode(0o777)) {
+                        Ok(()) | Err(Errno::EXIST) => {}
+                        Err(e) => {
+                            return Err(ClientError::Write {
+                                path: at,
+                                source: e.into(),
+                            })
+                        }
+                    }
+                    rustix::fs::openat(&*dir, *folder, SUBDIR_OPEN, Mode::empty())
+                }
+                other => other,
+            };
+            dir = match opened {
+                Ok(fd) => Arc::new(fd),
+                Err(e) => return Err(refusal(&dir, folder, at, e)),
+            };
+        }
+        Ok(Self {
+            dir,
+            name: name.to_os_string(),
+            path,
+        })
+    }
+
+    /// The output as it is now, if there is one of a size in `sizes` (`None` otherwise: none,
+    /// or one that is not read). A link there is [`ClientError::SymlinkedOutput`]; anything but
+    /// a regular file (a folder, a FIFO, which would block the read) is an error too.
+    fn read_existing(
+        &self,
+        sizes: std::ops::RangeInclusive<u64>,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        use std::io::Read;
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let fd = match rustix::fs::openat(&*self.dir, &self.name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(refusal(&self.dir, &self.name, self.path.clone(), e)),
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| self.error(e.into()))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(self.error(not_a_file()));
+        }
+        if !u64::try_from(st.st_size).is_ok_and(|n| sizes.contains(&n)) {
+            return Ok(None);
+        }
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(usize::try_from(st.st_size).unwrap_or(0))
+            .map_err(|e| self.error(std::io::Error::other(e)))?;
+        std::fs::File::from(fd)
+            .read_to_end(&mut buf)
+            .map_err(|e| ClientError::Read {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        Ok(Some(buf))
+    }
+
+    /// Write `parts` to the output, atomically: into a new temporary file in the same folder
+    /// (`O_EXCL`: a name already taken, by anything, is passed over and never opened), with
+    /// direct I/O from [`crate::offline::DIRECT_FROM`] on, then renamed over the output. Not
+    /// synced (see [`sync_filesystem`]). A link at the output's name is
+    /// [`ClientError::SymlinkedOutput`] and stays as it is.
+    fn write(&self, parts: &[&[u8]]) -> Result<(), ClientError> {
+        let total = parts.iter().map(|p| p.len()).sum::<usize>();
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let mut created = None;
+        for attempt in 0..crate::offline::TEMP_NAMES {
+            let tmp = temp_name(&self.name, attempt);
+            match rustix::fs::openat(&*self.dir, &tmp, flags, Mode::from_raw_mode(0o666)) {
+                Ok(fd) => {
+                    created = Some((tmp, std::fs::File::from(fd)));
+                    break;
+                }
+                Err(Errno::EXIST) => {}
+                Err(e) => return Err(self.error(e.into())),
+            }
+        }
+        let Some((tmp, f)) = created else {
+            return Err(self.error(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "its {} temporary names are all taken in its folder",
+                    crate::offline::TEMP_NAMES
+                ),
+            )));
+        };
+        let direct = total >= crate::offline::DIRECT_FROM && enable_direct(&f);
+        let result = write_parts(&f, parts, direct)
+            .map_err(|e| self.error(e))
+            .and_then(|()| {
+                drop(f);
+                self.rename_into_place(&tmp)
+            });
+        if result.is_err() {
+            let _ = rustix::fs::unlinkat(&*self.dir, &tmp, AtFlags::empty());
+        }
+        result
+    }
+
+    /// Rename the temporary file `tmp` over the output: where there is none yet, only if none
+    /// appeared meanwhile (`RENAME_NOREPLACE`); over a regular file; never over a link (refused)
+    /// or anything else. The window left: a link put at the output's name between the look and
+    /// the rename over a regular file is replaced by the output (a rename never follows a link
+    /// at its target, so nothing is written through it).
+    fn rename_into_place(&self, tmp: &OsStr) -> Result<(), ClientError> {
+        let dir = &*self.dir;
+        for _ in 0..2 {
+            match rustix::fs::statat(dir, &self.name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => {
+                    return match FileType::from_raw_mode(st.st_mode) {
+                        FileType::Symlink => Err(ClientError::SymlinkedOutput {
+                            path: self.path.clone(),
+                        }),
+                        FileType::RegularFile => rustix::fs::renameat(dir, tmp, dir, &self.name)
+                            .map_err(|e| self.error(e.into())),
+                        _ => Err(self.error(not_a_file())),
+                    }
+                }
+                Err(Errno::NOENT) => {
+                    match rustix::fs::renameat_with(
+                        dir,
+                        tmp,
+                        dir,
+                        &self.name,
+                        RenameFlags::NOREPLACE,
+                    ) {
+                        Ok(()) => return Ok(()),
+                        // Something appeared at the name since: look again.
+                        Err(Errno::EXIST) => {}
+                        // A filesystem without RENAME_NOREPLACE.
+                        Err(Errno::INVAL | Errno::NOSYS) => {
+                            return rustix::fs::renameat(dir, tmp, dir, &self.name)
+                                .map_err(|e| self.error(e.into()))
+                        }
+                        Err(e) => return Err(self.error(e.into())),
+                    }
+                }
+                Err(e) => return Err(self.error(e.into())),
+            }
+        }
+        Err(self.error(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "the output kept changing while it was written",
+        )))
+    }
+
+    fn error(&self, source: std::io::Error) -> ClientError {
+        ClientError::Write {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+/// The error of opening `name` in `dir` (at `path`) without following links: a link there is
+/// [`ClientError::SymlinkedOutput`].
+fn refusal(dir: &OwnedFd, name: &OsStr, path: PathBuf, e: Errno) -> ClientError {
+    let link = rustix::fs::statat(dir.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink);
+    if link {
+        ClientError::SymlinkedOutput { path }
+    } else {
+        ClientError::Write {
+            path,
+            source: e.into(),
+        }
+    }
+}
+
+fn not_a_file() -> std::io::Error {
+    std::io::Error::other("something other than a regular file is at the output's name")
 }
 
 async fn one(s: &Arc<Shared>, rel: &Path) -> FileResult {
     let started = Instant::now();
     let output = s.opts.output.join(rel);
-    let (outcome, bytes) = match sign_one(s, rel, &output).await {
+    let result = match Target::below(&s.root, &s.opts.output, rel) {
+        Ok(target) => sign_one(s, rel, &target).await,
+        Err(e) => Err(e),
+    };
+    let (outcome, bytes) = match result {
         Ok((o, b)) => (o, b),
         Err(e) => (
             Outcome::Failed {
@@ -602,17 +969,34 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ClientError::Settings(format!("internal error: {e}")))?
 }
 
+/// The most a signature adds to a document (its CMS, dictionaries and cross-reference
+/// section are tens of KB): an existing output that is larger by more than this is not read
+/// (it cannot be this batch's output of the file, and is replaced).
+const MAX_SIGNATURE_UPDATE: u64 = 16 << 20;
+
 /// Does `output` already hold `input` signed (extends it, one signature over the whole file
-/// passes against the agency's chain)?
-fn already_signed(input: &[u8], output: &Path, trust: &[Vec<u8>]) -> bool {
-    let Ok(out) = std::fs::read(output) else {
-        return false;
+/// passes against the agency's chain)? Its size if so.
+///
+/// # Errors
+/// A link, or anything but a regular file, at the output's name (see [`Target::read_existing`]).
+fn already_signed(
+    input: &[u8],
+    output: &Target,
+    trust: &[Vec<u8>],
+) -> Result<Option<u64>, ClientError> {
+    let n = input.len() as u64;
+    let Some(out) = output.read_existing(n + 1..=n.saturating_add(MAX_SIGNATURE_UPDATE))? else {
+        return Ok(None);
     };
+    Ok(verifies(input, &out, trust).then_some(out.len() as u64))
+}
+
+fn verifies(input: &[u8], out: &[u8], trust: &[Vec<u8>]) -> bool {
     if out.len() <= input.len() || !out.starts_with(input) {
         return false;
     }
     let Ok(report) = pades::verify(
-        &out,
+        out,
         &pades::VerifyOptions {
             trust_anchors: trust.to_vec(),
             time: crate::offline::now(),
@@ -629,7 +1013,7 @@ fn already_signed(input: &[u8], output: &Path, trust: &[Vec<u8>]) -> bool {
 async fn sign_one(
     s: &Arc<Shared>,
     rel: &Path,
-    output: &Path,
+    output: &Target,
 ) -> Result<(Outcome, u64), ClientError> {
     let path = s.opts.input.join(rel);
     let size = std::fs::metadata(&path).map_or(u64::MAX, |m| m.len());
@@ -641,16 +1025,15 @@ async fn sign_one(
         .await
         .map_err(|e| ClientError::Settings(format!("internal error: {e}")))?;
     let (input, skip) = {
-        let (path, output, shared) = (path.clone(), output.to_path_buf(), s.clone());
+        let (path, output, shared) = (path.clone(), output.clone(), s.clone());
         io(size, move || {
             let input = shared.read(&path, size)?;
-            let skip = output.exists() && already_signed(&input, &output, &shared.trust);
+            let skip = already_signed(&input, &output, &shared.trust)?;
             Ok((input, skip))
         })
         .await?
     };
-    if skip {
-        let bytes = std::fs::metadata(output).map_or(0, |m| m.len());
+    if let Some(bytes) = skip {
         return Ok((
             Outcome::Skipped {
                 reason: "already signed (the output exists and verifies)".into(),
@@ -659,14 +1042,10 @@ async fn sign_one(
         ));
     }
     let mut req = SignRequest::new(&s.opts.agency);
-    req.document_ref = rel.display().to_string();
-    req.options = s.opts.options.clone();
-    if let Some(parent) = output.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| ClientError::Write {
-            path: parent.to_path_buf(),
-            source,
-        })?;
+    if s.opts.document_ref_from_path {
+        req.document_ref = rel.display().to_string();
     }
+    req.options = s.opts.options.clone();
     if s.opts.digest_only {
         // The request id comes from the input's hash, which preparing computes anyway.
         digest_one(s, &req, Some(rel), input, output).await
@@ -684,12 +1063,9 @@ async fn sign_one(
                 .sign_pdf_update(&req, input.clone(), Some(state.clone()))
         })
         .await?;
-        let out = output.to_path_buf();
+        let out = output.clone();
         let bytes = (input.len() + update.len()) as u64;
-        write_io(bytes as usize, move || {
-            write_atomically_unsynced(&out, &[&input, &update])
-        })
-        .await?;
+        write_io(bytes as usize, move || out.write(&[&input, &update])).await?;
         Ok((
             Outcome::Signed {
                 log_index: entry.index,
@@ -704,7 +1080,7 @@ async fn digest_one(
     req: &SignRequest,
     rel: Option<&Path>,
     input: Vec<u8>,
-    output: &Path,
+    output: &Target,
 ) -> Result<(Outcome, u64), ClientError> {
     let input = Arc::new(input);
     let result = digest_attempts(s, req, rel, &input, output).await;
@@ -722,7 +1098,7 @@ async fn digest_attempts(
     req: &SignRequest,
     rel: Option<&Path>,
     input: &Arc<Vec<u8>>,
-    output: &Path,
+    output: &Target,
 ) -> Result<(Outcome, u64), ClientError> {
     let now = crate::offline::now().0;
     // A second attempt only when the server kept another signing time for this request id (an
@@ -761,7 +1137,7 @@ async fn digest_attempt(
     req: &SignRequest,
     rel: Option<&Path>,
     input: &Arc<Vec<u8>>,
-    output: &Path,
+    output: &Target,
     time: i64,
     named: Option<i64>,
 ) -> Result<(Outcome, u64), ClientError> {
@@ -774,7 +1150,7 @@ async fn digest_attempt(
     request.page = o.page.max(1);
     let capacity = s.capacity;
     let engine = |source| ClientError::Engine {
-        path: output.to_path_buf(),
+        path: output.path.clone(),
         source,
     };
     if input.len() as u64 <= INLINE_IO {
@@ -788,11 +1164,8 @@ async fn digest_attempt(
         let signed = p.embed(&sealed.cms).map_err(engine)?;
         let len = signed.len();
         let tail = signed.into_tail();
-        let (input, out) = (input.clone(), output.to_path_buf());
-        write_io(len, move || {
-            write_atomically_unsynced(&out, &[&input, &tail])
-        })
-        .await?;
+        let (input, out) = (input.clone(), output.clone());
+        write_io(len, move || out.write(&[&input, &tail])).await?;
         return Ok((
             Outcome::Signed {
                 log_index: sealed.entry.index,
@@ -803,7 +1176,7 @@ async fn digest_attempt(
     let input = input.clone();
     let (digest, input_sha256) = {
         let (input, request) = (input.clone(), request.clone());
-        let path = output.to_path_buf();
+        let path = output.path.clone();
         blocking(move || {
             let p = pades::prepare(&input, &request, capacity)
                 .map_err(|source| ClientError::Engine { path, source })?;
@@ -814,14 +1187,14 @@ async fn digest_attempt(
     let req = with_id(s, req, rel, &input_sha256);
     let sealed = retry(s, || s.client.sign_digest(&req, digest, time)).await?;
     check_named(named, &sealed)?;
-    let out = output.to_path_buf();
+    let out = output.clone();
     let cms = sealed.cms;
     let bytes = blocking(move || {
         // Prepared again (the same bytes: same input, same time): the prepared state borrows
         // the input, which cannot cross to the blocking pool and back.
         let p =
             pades::prepare(&input, &request, capacity).map_err(|source| ClientError::Engine {
-                path: out.clone(),
+                path: out.path.clone(),
                 source,
             })?;
         if p.digest() != digest {
@@ -830,10 +1203,10 @@ async fn digest_attempt(
             ));
         }
         let signed = p.embed(&cms).map_err(|source| ClientError::Engine {
-            path: out.clone(),
+            path: out.path.clone(),
             source,
         })?;
-        write_atomically_unsynced(&out, &signed.parts())?;
+        out.write(&signed.parts())?;
         Ok(signed.len() as u64)
     })
     .await?;
@@ -955,6 +1328,153 @@ mod tests {
             request_id("dev", Path::new("a/b.pdf"), &h, Some(Path::new("/out"))),
         ] {
             assert_ne!(a, other);
+        }
+    }
+
+    fn root(dir: &Path) -> Arc<OwnedFd> {
+        Arc::new(rustix::fs::open(dir, DIR_OPEN, Mode::empty()).expect("open"))
+    }
+
+    #[test]
+    fn the_output_folder_to_be_is_compared_as_a_canonical_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let top = dir.path().canonicalize().expect("canonical");
+        std::fs::create_dir_all(top.join("a/b")).expect("mkdir");
+        std::os::unix::fs::symlink(top.join("a/b"), top.join("link")).expect("symlink");
+        for (given, expected) in [
+            ("a/b", "a/b"),
+            ("link", "a/b"),
+            ("link/../x", "a/x"),
+            ("a/new/../b", "a/b"),
+            ("a/new/deeper/../..", "a"),
+            ("link/new/./c", "a/b/new/c"),
+        ] {
+            assert_eq!(
+                canonical_to_be(&top.join(given)).expect("canonical"),
+                top.join(expected),
+                "{given}"
+            );
+        }
+        let input = top.join("a/b");
+        for (output, relation) in [
+            ("a", "contains"),
+            ("link", "is"),
+            ("link/new/c", "is inside"),
+        ] {
+            match check_folders(&input, &top.join(output)) {
+                Err(ClientError::FoldersOverlap { relation: r, .. }) => {
+                    assert_eq!(r, relation, "{output}")
+                }
+                other => panic!("{output}: {other:?}"),
+            }
+        }
+        check_folders(&input, &top.join("a/c")).expect("siblings");
+        check_folders(&input, &top.join("a/bb")).expect("a longer name is not inside");
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_without_following_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (out, elsewhere) = (dir.path().join("out"), dir.path().join("elsewhere"));
+        std::fs::create_dir_all(out.join("sub/deeper")).expect("mkdir");
+        std::fs::create_dir_all(&elsewhere).expect("mkdir");
+        let stale = [".a.pdf.segel-1.tmp", "sub/deeper/.b.pdf.segel-22-3.tmp"];
+        for f in stale {
+            std::fs::write(out.join(f), b"partial").expect("write");
+        }
+        // Kept: an output, a temporary name that is a link (and its target), and everything
+        // behind a linked folder.
+        std::fs::write(out.join("sub/c.pdf"), b"output").expect("write");
+        std::fs::write(elsewhere.join(".d.pdf.segel-1.tmp"), b"not ours").expect("write");
+        std::os::unix::fs::symlink(&elsewhere, out.join("linked")).expect("symlink");
+        let victim = elsewhere.join("victim");
+        std::fs::write(&victim, b"keep").expect("write");
+        std::os::unix::fs::symlink(&victim, out.join(".e.pdf.segel-1.tmp")).expect("symlink");
+        remove_stale_temporaries(&root(&out));
+        for f in stale {
+            assert!(!out.join(f).exists(), "{f} left");
+        }
+        assert!(out.join("sub/c.pdf").exists());
+        assert!(elsewhere.join(".d.pdf.segel-1.tmp").exists());
+        assert!(std::fs::symlink_metadata(out.join(".e.pdf.segel-1.tmp")).is_ok());
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"keep");
+    }
+
+    #[test]
+    fn a_fifo_at_an_output_name_fails_that_file_without_blocking() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).expect("mkdir");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            out.join("a.pdf"),
+            FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
+        let target = Target::below(&root(&out), &out, Path::new("a.pdf")).expect("target");
+        let e = already_signed(b"%PDF-", &target, &[]).expect_err("a FIFO");
+        assert!(e.to_string().contains("regular file"), "{e}");
+        let e = target.write(&[b"%PDF-"]).expect_err("a FIFO");
+        assert!(e.to_string().contains("regular file"), "{e}");
+        // Only the FIFO: the temporary file is gone.
+        assert_eq!(std::fs::read_dir(&out).expect("dir").count(), 1);
+    }
+
+    #[test]
+    fn outputs_replace_regular_files_only_and_never_through_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).expect("mkdir");
+        let root = root(&out);
+        // New, then over an earlier output.
+        let t = Target::below(&root, &out, Path::new("x/y/a.pdf")).expect("target");
+        t.write(&[b"one"]).expect("write");
+        t.write(&[b"two"]).expect("write");
+        assert_eq!(std::fs::read(out.join("x/y/a.pdf")).expect("read"), b"two");
+        // A link at the name, planted after the target was made: refused, left as it is.
+        std::fs::write(dir.path().join("victim"), b"keep").expect("write");
+        std::os::unix::fs::symlink(dir.path().join("victim"), out.join("x/y/b.pdf"))
+            .expect("symlink");
+        let t = Target::below(&root, &out, Path::new("x/y/b.pdf")).expect("target");
+        match t.write(&[b"three"]) {
+            Err(ClientError::SymlinkedOutput { path }) => assert_eq!(path, out.join("x/y/b.pdf")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            t.read_existing(0..=100),
+            Err(ClientError::SymlinkedOutput { .. })
+        ));
+        assert_eq!(
+            std::fs::read(dir.path().join("victim")).expect("read"),
+            b"keep"
+        );
+        assert_eq!(std::fs::read_dir(out.join("x/y")).expect("dir").count(), 2);
+        // A folder on the way replaced by a link after its target was made: the output still
+        // goes to the folder that was opened, never through the link.
+        let t = Target::below(&root, &out, Path::new("x/y/c.pdf")).expect("target");
+        std::fs::rename(out.join("x/y"), dir.path().join("moved")).expect("move");
+        std::fs::create_dir_all(dir.path().join("else")).expect("mkdir");
+        std::os::unix::fs::symlink(dir.path().join("else"), out.join("x/y")).expect("symlink");
+        t.write(&[b"four"]).expect("write");
+        assert_eq!(
+            std::fs::read(dir.path().join("moved/c.pdf")).expect("read"),
+            b"four"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("else"))
+                .expect("dir")
+                .count(),
+            0
+        );
+        assert!(matches!(
+            Target::below(&root, &out, Path::new("x/y/d.pdf")),
+            Err(ClientError::SymlinkedOutput { path }) if path == out.join("x/y")
+        ));
+        // Anything but plain names below the output folder is refused.
+        for rel in ["../a.pdf", "/etc/a.pdf", "x/../../a.pdf", ""] {
+            assert!(Target::below(&root, &out, Path::new(rel)).is_err(), "{rel}");
         }
     }
 

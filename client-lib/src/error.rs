@@ -86,6 +86,31 @@ pub enum ClientError {
         /// What failed.
         source: crate::logcheck::LogCheckError,
     },
+    /// An output, or an output subfolder on its way, is a symbolic link: refused for that file,
+    /// nothing is written through it.
+    #[error(
+        "refusing to write {path}: it is a symbolic link (outputs are never written through \
+         links: remove it, or give an output folder without links)"
+    )]
+    SymlinkedOutput {
+        /// The link: the output itself or a folder on its way.
+        path: PathBuf,
+    },
+    /// The output folder is the input folder, contains it or lies inside it (compared as
+    /// canonical paths).
+    #[error(
+        "the output folder {output} {relation} the input folder {input}: give an output folder \
+         outside the input folder that does not contain it (outputs must never land among the \
+         inputs, nor be read as inputs)"
+    )]
+    FoldersOverlap {
+        /// The input folder, canonical.
+        input: PathBuf,
+        /// The output folder, canonical (as it will be once created).
+        output: PathBuf,
+        /// "is", "contains" or "is inside".
+        relation: &'static str,
+    },
     /// The engine refused the document or the certificates.
     #[error("{path}: {source}")]
     Engine {
@@ -97,12 +122,16 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// True when the input could not be read at all (exit code 2 territory), as opposed to a
-    /// document that was read and refused.
+    /// True when the input could not be read at all, or the command cannot run as given
+    /// (exit code 2 territory), as opposed to a document that was read and refused.
     pub fn is_unreadable_input(&self) -> bool {
         matches!(
             self,
-            Self::Read { .. } | Self::Pem { .. } | Self::Key { .. } | Self::Settings(_)
+            Self::Read { .. }
+                | Self::Pem { .. }
+                | Self::Key { .. }
+                | Self::Settings(_)
+                | Self::FoldersOverlap { .. }
         )
     }
 

@@ -134,30 +134,34 @@ const ALIGN: usize = 4096;
 /// The most written by one direct write (bounds the aligned copy kept per thread).
 const DIRECT_CHUNK: usize = 1 << 20;
 
-/// Create (or truncate) `path` for writing, with `O_DIRECT` when `direct` and the filesystem
-/// takes it; says whether it did.
+/// Create `path` for writing, new (`O_EXCL`: an existing file, or a symbolic link, at that name
+/// is an `AlreadyExists` error, never opened or followed), with `O_DIRECT` when `direct` and
+/// the filesystem takes it; says whether it did.
 fn create(path: &Path, direct: bool) -> std::io::Result<(fs::File, bool)> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut o = fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    if direct {
-        let mut d = o.clone();
-        d.custom_flags(rustix::fs::OFlags::DIRECT.bits() as i32);
-        match d.open(path) {
-            Ok(f) => return Ok((f, true)),
-            // A filesystem without direct I/O: through the page cache then.
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((o.open(path)?, false))
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC).bits() as i32)
+        .open(path)?;
+    let direct = direct && enable_direct(&f);
+    Ok((f, direct))
+}
+
+/// Switch `f` to direct I/O (`O_DIRECT`); false when its filesystem does not take it (it stays
+/// buffered then). Set on the open file rather than at `open`, where a refusal would come
+/// after the file was created.
+pub(crate) fn enable_direct(f: &fs::File) -> bool {
+    rustix::fs::fcntl_getfl(f)
+        .and_then(|flags| rustix::fs::fcntl_setfl(f, flags | rustix::fs::OFlags::DIRECT))
+        .is_ok()
 }
 
 /// Write `parts` one after the other from the start of `f`. With `direct` (`f` was opened with
 /// `O_DIRECT`) the whole blocks go directly from an aligned copy and the last partial block
 /// through the page cache (direct I/O cannot write it); a filesystem that refuses the direct
 /// writes gets everything through the page cache.
-fn write_parts(f: &fs::File, parts: &[&[u8]], direct: bool) -> std::io::Result<()> {
+pub(crate) fn write_parts(f: &fs::File, parts: &[&[u8]], direct: bool) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
     let total = parts.iter().map(|p| p.len()).sum::<usize>();
     let mut at = 0;
@@ -246,6 +250,27 @@ fn write_direct(f: &fs::File, parts: &[&[u8]], head: usize) -> std::io::Result<(
     })
 }
 
+/// Temporary names tried for one output before giving up (see [`temp_name`]).
+pub(crate) const TEMP_NAMES: u32 = 16;
+
+/// The temporary name of an output called `name`, at the `attempt`th try: `.NAME.segel-PID.tmp`,
+/// then `.NAME.segel-PID-N.tmp`. Hidden, and recognisable as a leftover of a killed run.
+pub(crate) fn temp_name(name: &std::ffi::OsStr, attempt: u32) -> std::ffi::OsString {
+    let mut t = std::ffi::OsString::from(".");
+    t.push(name);
+    t.push(format!(".segel-{}", std::process::id()));
+    if attempt > 0 {
+        t.push(format!("-{attempt}"));
+    }
+    t.push(".tmp");
+    t
+}
+
+/// Is `name` a temporary name (of [`temp_name`]'s form, for any process)?
+pub(crate) fn is_temp_name(name: &[u8]) -> bool {
+    name.starts_with(b".") && name.ends_with(b".tmp") && name.windows(7).any(|w| w == b".segel-")
+}
+
 fn write_file(path: &Path, parts: &[&[u8]], sync: bool) -> Result<(), ClientError> {
     let err = |source| ClientError::Write {
         path: path.to_path_buf(),
@@ -255,14 +280,29 @@ fn write_file(path: &Path, parts: &[&[u8]], sync: bool) -> Result<(), ClientErro
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.segel-{}.tmp", std::process::id()));
+    let name = path.file_name().unwrap_or_default();
+    let total = parts.iter().map(|p| p.len()).sum::<usize>();
+    // A new temporary file: a name already taken (by an earlier write, or by a file or link
+    // planted there) is passed over, never opened.
+    let mut created = None;
+    for attempt in 0..TEMP_NAMES {
+        let tmp = dir.join(temp_name(name, attempt));
+        match create(&tmp, total >= DIRECT_FROM) {
+            Ok(f) => {
+                created = Some((tmp, f));
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(err(e)),
+        }
+    }
+    let Some((tmp, (f, direct))) = created else {
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{TEMP_NAMES} temporary names for it are all taken in its folder"),
+        )));
+    };
     let result = (|| {
-        let total = parts.iter().map(|p| p.len()).sum::<usize>();
-        let (f, direct) = create(&tmp, total >= DIRECT_FROM)?;
         write_parts(&f, parts, direct)?;
         if sync {
             f.sync_all()?;
@@ -350,18 +390,50 @@ mod tests {
         assert_eq!(std::fs::read(&path).expect("read"), [a, b].concat());
     }
 
+    #[test]
+    fn existing_temp_file_is_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"keep").expect("victim");
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).expect("mkdir");
+        // A link and a file at the first two temporary names, for a small and a direct write.
+        for (name, size) in [("small.pdf", 100), ("large.pdf", DIRECT_FROM + 5)] {
+            let name = std::ffi::OsStr::new(name);
+            std::os::unix::fs::symlink(&victim, out.join(temp_name(name, 0))).expect("link");
+            std::fs::write(out.join(temp_name(name, 1)), b"planted").expect("planted");
+            let data = bytes(size, 9);
+            write_atomically(&out.join(name), &[&data]).expect("write");
+            assert_eq!(std::fs::read(out.join(name)).expect("output"), data);
+            assert!(std::fs::symlink_metadata(out.join(name))
+                .expect("output")
+                .is_file());
+            assert_eq!(
+                std::fs::read(out.join(temp_name(name, 1))).expect("planted"),
+                b"planted"
+            );
+        }
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"keep");
+        // Every temporary name taken: a clear error, nothing written.
+        let name = std::ffi::OsStr::new("full.pdf");
+        for k in 0..TEMP_NAMES {
+            std::os::unix::fs::symlink(&victim, out.join(temp_name(name, k))).expect("link");
+        }
+        let e = write_atomically(&out.join(name), &[b"x"]).expect_err("no name left");
+        assert!(e.to_string().contains("temporary names"), "{e}");
+        assert!(!out.join(name).exists());
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"keep");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
         /// Whatever the sizes and the split into parts, with or without direct I/O, the file
-        /// holds the parts one after the other and nothing else (also over a longer file).
+        /// holds the parts one after the other and nothing else.
         #[test]
-        fn parts_are_written_in_order(sizes in proptest::collection::vec(0usize..20_000, 1..5), direct in any::<bool>(), longer in any::<bool>()) {
+        fn parts_are_written_in_order(sizes in proptest::collection::vec(0usize..20_000, 1..5), direct in any::<bool>()) {
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join("f");
-            if longer {
-                std::fs::write(&path, vec![b'x'; 90_000]).expect("old");
-            }
             let parts: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(k, &n)| bytes(n, k as u8)).collect();
             let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
             let (f, opened_direct) = create(&path, direct).expect("create");

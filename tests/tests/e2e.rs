@@ -3,6 +3,8 @@
 
 #[path = "e2e/attack.rs"]
 mod attack;
+#[path = "e2e/batch_outputs.rs"]
+mod batch_outputs;
 #[path = "e2e/client.rs"]
 mod client;
 #[path = "e2e/grpc.rs"]

@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 use crate::grpc::{start, TestServer};
 
 /// The CLI, connected to `server` as the allowed client, keeping its state in `state`.
-fn cli(server: &TestServer, state: &Path) -> Command {
+pub(crate) fn cli(server: &TestServer, state: &Path) -> Command {
     let p = pki();
     let mut c = Command::new(segel_tests::segel_bin());
     c.arg("--server")
@@ -36,13 +36,13 @@ fn cli(server: &TestServer, state: &Path) -> Command {
     c
 }
 
-async fn output(mut c: Command) -> Output {
+pub(crate) async fn output(mut c: Command) -> Output {
     tokio::task::spawn_blocking(move || c.output().expect("runs segel"))
         .await
         .expect("join")
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -50,7 +50,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-async fn log_size(server: &TestServer) -> u64 {
+pub(crate) async fn log_size(server: &TestServer) -> u64 {
     let cp = LogClient::new(server.channel(None).await)
         .get_checkpoint(pb::GetCheckpointRequest {})
         .await
@@ -62,7 +62,7 @@ async fn log_size(server: &TestServer) -> u64 {
         .size
 }
 
-fn settings(server: &TestServer, state: &Path) -> Settings {
+pub(crate) fn settings(server: &TestServer, state: &Path) -> Settings {
     let p = pki();
     Settings {
         server: Some(format!("https://localhost:{}", server.port)),
@@ -505,7 +505,6 @@ async fn a_digest_rerun_that_lost_its_signing_time_gets_the_same_entry() {
             )
             .expect("prepare");
             let mut req = SignRequest::new("dev");
-            req.document_ref = name.into();
             req.request_id = segel_client::batch::request_id(
                 "dev",
                 Path::new(name),

@@ -154,6 +154,11 @@ enum Command {
 
 A rerun skips outputs that exist and verify, and retries use the same request ids, so an
 interrupted batch never logs a document twice. Ctrl-C lets the files in flight finish.
+
+No file name or path is sent to the server (names often hold personal data, and the log is
+public) unless --document-ref-from-path is given. The output folder must lie outside the input
+folder and not contain it. An output, or an output subfolder, that is a symbolic link fails
+that file: nothing is written through a link.
 Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage or connection.")]
     Batch {
         /// The agency whose key seals the documents.
@@ -179,6 +184,11 @@ Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage 
         /// Seconds one attempt at one file may take before it is retried.
         #[arg(long, default_value_t = 120)]
         timeout: u64,
+        /// Send each file's path (relative to the input folder) as its document reference,
+        /// which the server records in its public log as a hash. Off by default: file names
+        /// often hold personal data (names, ID numbers).
+        #[arg(long)]
+        document_ref_from_path: bool,
         #[command(flatten)]
         look: Look,
     },
@@ -542,6 +552,7 @@ fn run(cli: Cli) -> u8 {
             digest_only,
             report,
             timeout,
+            document_ref_from_path,
             look,
         } => {
             if !input.is_dir() {
@@ -557,6 +568,7 @@ fn run(cli: Cli) -> u8 {
             opts.memory = u64::from(memory_mib) << 20;
             opts.digest_only = digest_only;
             opts.timeout = std::time::Duration::from_secs(timeout.max(1));
+            opts.document_ref_from_path = document_ref_from_path;
             opts.options = look.options();
             online(conn, |client| run_batch(client, opts, report))
         }
