@@ -451,7 +451,6 @@ fn diff(
             "encryption was added".into(),
         );
     }
-    let ctx = Context::new(old, old_root);
     let mut pairs: Vec<(u32, Object, Object)> = Vec::new();
     for &n in &changed {
         let r_old = old
@@ -541,7 +540,8 @@ fn diff(
             );
         }
     }
-    let fills: HashMap<u32, Fill> = pairs
+    let mut ctx = Context::new(old, old_root);
+    ctx.fills = pairs
         .iter()
         .filter_map(|(n, before, after)| {
             let (a, b) = (before.as_dict()?, after.as_dict()?);
@@ -556,7 +556,7 @@ fn diff(
         })
         .collect();
     for (n, before, after) in &pairs {
-        let (level, field, what) = classify(&ctx, *n, before, after, old, new, last, &fills);
+        let (level, field, what) = classify(&ctx, *n, before, after, old, new, last);
         push(level, Some(*n), field, what);
     }
     reach.update(new, &changed);
@@ -576,6 +576,8 @@ struct Context {
     acroform: Option<u32>,
     info: Option<u32>,
     dss: Option<u32>,
+    /// Fields whose value the newer revision changed, by the object holding `/V`.
+    fills: HashMap<u32, Fill>,
 }
 
 impl Context {
@@ -599,6 +601,7 @@ impl Context {
                 .and_then(Object::as_ref)
                 .map(|r| r.num),
             dss: get(b"DSS"),
+            fills: HashMap::new(),
         }
     }
 }
@@ -659,7 +662,6 @@ fn classify(
     old: &Document<'_>,
     new: &Document<'_>,
     last: &Document<'_>,
-    fills: &HashMap<u32, Fill>,
 ) -> (ChangeLevel, Option<String>, String) {
     use ChangeLevel::*;
     // Arrays: only appending allowed entries (Fields, Annots arrays).
@@ -789,7 +791,7 @@ fn classify(
         let sig = field_type(new, a).as_deref() == Some(b"Sig");
         // The object whose value this widget shows, and how this revision changed it.
         let owner = value_owner(new, n, a, b);
-        let fill = fills.get(&owner).copied();
+        let fill = ctx.fills.get(&owner).copied();
         let mut level = if sig { Signatures } else { FormFilling };
         for k in &keys {
             match k.as_slice() {
