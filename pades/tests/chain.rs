@@ -716,3 +716,34 @@ fn thirty_two_certificates_are_accepted() {
     chain.extend(std::iter::repeat_n(der(&inter), 31));
     assert_passes(&sign_and_verify(chain, vec![der(&root)]));
 }
+
+/// A signer certificate with an RSA-1024 key: a crypto constraint, not a broken signature (the
+/// CMS is signed with another key here, which must not turn the verdict into TOTAL-FAILED).
+#[test]
+fn rsa_1024_signer_key_is_crypto_constraints_failure() {
+    use pades::Signer as _;
+    let weak = fixture!("rsa1024-intermediate");
+    let identity = SignerIdentity::new(vec![weak.clone()]).expect("identity");
+    let signer =
+        RsaKeySigner::from_der(SIGNER_KEY, SignatureAlgorithm::RsaPkcs1Sha256).expect("signer");
+    let pdf = synthetic_pdf(1, 10);
+    let capacity = identity.content_info_len(signer.algorithm(), 256);
+    let prepared = pades::prepare(&pdf, &SignatureRequest::new(NOW), capacity).expect("prepare");
+    let attrs = identity.signed_attributes(&prepared.digest());
+    let sig = signer.sign(&attrs).expect("sign");
+    let cms = identity.content_info(&attrs, signer.algorithm(), &sig);
+    let signed = prepared.embed(&cms).expect("embed").to_vec();
+    let report = verify(
+        &signed,
+        &VerifyOptions {
+            trust_anchors: vec![fixture!("root")],
+            time: NOW,
+        },
+    )
+    .expect("reads");
+    assert_fails(
+        &report.signatures[0],
+        SubIndication::CryptoConstraintsFailure,
+        &["RSA-1024", "2048"],
+    );
+}

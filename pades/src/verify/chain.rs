@@ -712,7 +712,7 @@ fn rsa_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<usize> {
 }
 
 /// `cert`'s own key is of an accepted type and size.
-fn key_strength(cert: &X509Certificate<'_>, what: &str) -> Result<(), Failure> {
+pub(super) fn key_strength(cert: &X509Certificate<'_>, what: &str) -> Result<(), Failure> {
     let spki = cert.public_key();
     let n = name(cert);
     match spki.algorithm.algorithm.to_id_string().as_str() {

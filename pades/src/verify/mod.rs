@@ -86,7 +86,8 @@ pub enum SubIndication {
     NotYetValid,
     /// The algorithm or key size is not accepted.
     CryptoConstraintsFailure,
-    /// The signer certificate's key usage does not allow signing.
+    /// A certificate of the chain breaks a constraint: key usage, extended key usage, CA flag,
+    /// path length, or a critical extension that is not understood.
     ChainConstraintsFailure,
     /// The document was changed after signing beyond what the signature allows.
     SigConstraintsFailure,
@@ -698,15 +699,21 @@ fn check_signature<'a, 's>(
         return;
     };
     ctx.report.signer = Some(signer.subject().to_string());
-    match verify_raw(
-        si.signature_algorithm,
-        dalg,
-        &signer,
-        &message,
-        si.signature,
-    ) {
-        Ok(alg) => ctx.pass("signature", format!("{alg} signature verifies")),
-        Err(why) => ctx.fail(TotalFailed, S::SigCryptoFailure, "signature", why),
+    // A key too weak (or of a kind not accepted) is a crypto constraint, not a broken signature.
+    let key = chain::key_strength(&signer, "the signer certificate");
+    if let Err(f) = key {
+        ctx.fail(f.indication, f.sub, f.check, f.detail);
+    } else {
+        match verify_raw(
+            si.signature_algorithm,
+            dalg,
+            &signer,
+            &message,
+            si.signature,
+        ) {
+            Ok(alg) => ctx.pass("signature", format!("{alg} signature verifies")),
+            Err(why) => ctx.fail(TotalFailed, S::SigCryptoFailure, "signature", why),
+        }
     }
 
     // 5. ESS signing certificate.
