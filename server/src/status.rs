@@ -6,13 +6,14 @@ use tonic::Status;
 use crate::store::StoreError;
 
 /// A document or option the engine refused: INVALID_ARGUMENT with the engine's reason; a
-/// failing key operation is INTERNAL.
+/// failing key operation is INTERNAL; work the caller stopped waiting for is CANCELLED.
 pub fn engine_status(e: &pades::Error) -> Status {
     match e {
         pades::Error::Signer(_) => {
             tracing::error!(error = %e, "private-key operation failed");
             Status::internal("the signing key failed; see the server log")
         }
+        pades::Error::Cancelled => Status::cancelled(e.to_string()),
         other => Status::invalid_argument(other.to_string()),
     }
 }
