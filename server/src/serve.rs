@@ -59,9 +59,20 @@ pub async fn serve(
     let timeout = config.request_timeout;
     let segel = Segel::new(config, log.clone());
     let verify_limit = segel.verify_limit.clone();
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown.await;
         verify_limit.close();
+        let _ = signalled.send(());
+    };
+    // After the signal, connections get as long as a request may take to finish theirs; a
+    // peer that keeps its connection open beyond that (or never answers the closing ping)
+    // does not hold up the stop.
+    let grace = async move {
+        match on_signal.await {
+            Ok(()) => tokio::time::sleep(timeout).await,
+            Err(_) => std::future::pending().await,
+        }
     };
     let incoming = crate::tls::incoming(listener, acceptor, conn_limits);
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -80,7 +91,7 @@ pub async fn serve(
         .build_v1()
         .map_err(|e| tracing::error!(error = %e, "gRPC reflection unavailable"))
         .ok();
-    let result = Server::builder()
+    let server = Server::builder()
         .timeout(timeout)
         .max_concurrent_streams(Some(max_streams))
         // Documents are large messages: windows that hold one without waiting for updates.
@@ -100,8 +111,14 @@ pub async fn serve(
             segel.verify_limit.clone(),
         ))
         .add_service(LogServer::new(LogService(segel)).max_encoding_message_size(limit))
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await;
+        .serve_with_incoming_shutdown(incoming, shutdown);
+    let result = tokio::select! {
+        r = server => r,
+        () = grace => {
+            tracing::warn!("connections still open after the shutdown grace period: stopping anyway");
+            Ok(())
+        }
+    };
     let log2 = log.clone();
     let _ = tokio::task::spawn_blocking(move || log2.close()).await;
     Ok(result?)
