@@ -23,9 +23,7 @@ pub enum IdentityError {
     #[error("the client certificate's subject has no common name (CN); exactly one is required")]
     NoCommonName,
     /// The subject holds several CNs.
-    #[error(
-        "the client certificate's subject has {0} common names (CN); exactly one is required"
-    )]
+    #[error("the client certificate's subject has {0} common names (CN); exactly one is required")]
     SeveralCommonNames(usize),
     /// The CN is not a usable name.
     #[error("the client certificate's common name {0}")]

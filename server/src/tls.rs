@@ -165,7 +165,6 @@ impl Acceptor {
         })
     }
 
-
     /// The configuration for a new connection, after re-reading the CRL file if it is due
     /// for a look and has changed. A changed file that is not acceptable is logged and the
     /// CRLs in force are kept.
