@@ -57,3 +57,56 @@ pub fn caller(certs: Option<&Arc<Vec<CertificateDer<'static>>>>) -> Result<Strin
     }
     Ok(name.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
+
+    fn cert(attrs: &[(DnType, &str)]) -> Arc<Vec<CertificateDer<'static>>> {
+        let mut p = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        for (t, v) in attrs {
+            dn.push(t.clone(), *v);
+        }
+        p.distinguished_name = dn;
+        let key = KeyPair::generate().expect("key");
+        Arc::new(vec![p.self_signed(&key).expect("cert").der().clone()])
+    }
+
+    /// CN's own OID under another name: rcgen keeps one value per attribute type.
+    fn cn2() -> DnType {
+        DnType::CustomDnType(vec![2, 5, 4, 3])
+    }
+
+    #[test]
+    fn the_identity_is_the_one_common_name() {
+        let one = cert(&[
+            (DnType::OrganizationName, "X"),
+            (DnType::CommonName, "siola-dev"),
+        ]);
+        assert_eq!(caller(Some(&one)), Ok("siola-dev".to_string()));
+        assert_eq!(caller(None), Err(IdentityError::NoCertificate));
+        let none = cert(&[(DnType::OrganizationName, "siola-dev")]);
+        assert_eq!(caller(Some(&none)), Err(IdentityError::NoCommonName));
+        let two = cert(&[
+            (DnType::CommonName, "siola-dev"),
+            (cn2(), "unauthorised-dev"),
+        ]);
+        assert_eq!(
+            caller(Some(&two)),
+            Err(IdentityError::SeveralCommonNames(2))
+        );
+        let control = cert(&[(DnType::CommonName, "siola-dev\nCN=x")]);
+        assert!(matches!(
+            caller(Some(&control)),
+            Err(IdentityError::BadCommonName(_))
+        ));
+        let long = "x".repeat(65);
+        let long = cert(&[(DnType::CommonName, long.as_str())]);
+        assert!(matches!(
+            caller(Some(&long)),
+            Err(IdentityError::BadCommonName(_))
+        ));
+    }
+}

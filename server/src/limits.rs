@@ -53,6 +53,11 @@ impl Cancel {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// The flag itself, for an engine that takes an `Arc<AtomicBool>` to poll.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
 }
 
 /// Sets the flag when the caller's future is dropped or done.
