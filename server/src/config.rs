@@ -15,6 +15,7 @@
 //! max_queued_verifications = 2        # waiting beyond those (default: one per core); more:
 //!                                     # RESOURCE_EXHAUSTED at once
 //! max_connections = 1024              # open connections, handshakes included; beyond: closed
+//! max_connections_per_address = 64    # the same from one IPv4 address or IPv6 /64
 //! max_concurrent_streams = 64         # HTTP/2 streams per connection (sent in SETTINGS)
 //! idle_timeout_secs = 120             # a connection with no bytes either way for this long is
 //!                                     # closed (must exceed request_timeout_secs)
@@ -111,6 +112,9 @@ pub struct RawConfig {
     /// Open connections (TLS handshakes included); further ones are closed at once.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Open connections from one IPv4 address or one IPv6 /64.
+    #[serde(default = "default_max_per_address")]
+    pub max_connections_per_address: usize,
     /// HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS).
     #[serde(default = "default_max_streams")]
     pub max_concurrent_streams: u32,
@@ -144,6 +148,9 @@ fn default_per_core() -> usize {
 }
 fn default_max_connections() -> usize {
     1024
+}
+fn default_max_per_address() -> usize {
+    64
 }
 fn default_max_streams() -> u32 {
     64
@@ -278,6 +285,8 @@ pub struct Config {
     pub max_queued_verifications: usize,
     /// Open connections.
     pub max_connections: usize,
+    /// Open connections per IPv4 address or IPv6 /64.
+    pub max_connections_per_address: usize,
     /// HTTP/2 streams per connection.
     pub max_concurrent_streams: u32,
     /// Idle connection timeout.
@@ -337,12 +346,13 @@ impl RawConfig {
         }
         if self.max_concurrent_verifications == 0
             || self.max_connections == 0
+            || self.max_connections_per_address == 0
             || self.max_concurrent_streams == 0
             || self.tls.handshake_timeout_secs == 0
         {
             return Err(ConfigError::Invalid(
-                "max_concurrent_verifications, max_connections, max_concurrent_streams and \
-                 tls.handshake_timeout_secs must be ≥ 1"
+                "max_concurrent_verifications, max_connections, max_connections_per_address, \
+                 max_concurrent_streams and tls.handshake_timeout_secs must be ≥ 1"
                     .into(),
             ));
         }
@@ -424,6 +434,7 @@ impl RawConfig {
             max_concurrent_verifications: self.max_concurrent_verifications,
             max_queued_verifications: self.max_queued_verifications,
             max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
             max_concurrent_streams: self.max_concurrent_streams,
             idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs),
             agencies,
@@ -548,6 +559,7 @@ pub fn dev(certs: &Path, data: &Path, listen: &str) -> RawConfig {
         max_concurrent_verifications: default_per_core(),
         max_queued_verifications: default_per_core(),
         max_connections: default_max_connections(),
+        max_connections_per_address: default_max_per_address(),
         max_concurrent_streams: default_max_streams(),
         idle_timeout_secs: default_idle(),
         tls: RawTls {

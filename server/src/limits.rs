@@ -2,11 +2,13 @@
 //! and queued calls, its CPU work bounded per core and abandoned at shutdown; connections that
 //! count against the connection limit and close when idle.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -209,24 +211,85 @@ where
     }
 }
 
-/// An accepted TCP connection: holds its place under the connection limit until closed, and
+/// Open connections per source: an IPv4 address, or an IPv6 /64 (what one host is usually
+/// given).
+#[derive(Debug)]
+pub struct PerAddress {
+    max: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One connection's place under [`PerAddress`], given back when dropped.
+#[derive(Debug)]
+pub struct AddressSlot {
+    of: Arc<PerAddress>,
+    source: IpAddr,
+}
+
+impl PerAddress {
+    /// At most `max` open connections per source.
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            max,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A place for a connection from `ip`, if its source has fewer than the maximum open.
+    pub fn take(self: &Arc<Self>, ip: IpAddr) -> Option<AddressSlot> {
+        let source = match ip.to_canonical() {
+            IpAddr::V6(v6) => {
+                let mut o = v6.octets();
+                o[8..].fill(0);
+                IpAddr::from(o)
+            }
+            v4 => v4,
+        };
+        let mut open = self.open.lock().ok()?;
+        let n = open.entry(source).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            of: self.clone(),
+            source,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.of.open.lock() {
+            if let Some(n) = open.get_mut(&self.source) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&self.source);
+                }
+            }
+        }
+    }
+}
+
+/// An accepted TCP connection: holds its place under the connection limits until closed, and
 /// fails reads once no byte has moved either way for the idle timeout.
 #[derive(Debug)]
 pub struct Conn {
     tcp: TcpStream,
-    _permit: OwnedSemaphorePermit,
+    _slots: (OwnedSemaphorePermit, AddressSlot),
     idle: Duration,
     last: Instant,
     timer: Pin<Box<Sleep>>,
 }
 
 impl Conn {
-    /// `tcp`, counted by `permit`, closed after `idle` without traffic.
-    pub fn new(tcp: TcpStream, permit: OwnedSemaphorePermit, idle: Duration) -> Self {
+    /// `tcp`, counted by `slots` (total and per address), closed after `idle` without
+    /// traffic.
+    pub fn new(tcp: TcpStream, slots: (OwnedSemaphorePermit, AddressSlot), idle: Duration) -> Self {
         let last = Instant::now();
         Self {
             tcp,
-            _permit: permit,
+            _slots: slots,
             idle,
             last,
             timer: Box::pin(tokio::time::sleep_until(last + idle)),

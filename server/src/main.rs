@@ -223,12 +223,14 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
         );
         println!(
             "limits: max_concurrent_verifications {}, max_queued_verifications {}, \
-             max_connections {}, max_concurrent_streams {}, idle_timeout_secs {}, \
+             max_connections {}, max_connections_per_address {}, max_concurrent_streams {}, \
+             idle_timeout_secs {}, \
              request_timeout_secs {}, tls.handshake_timeout_secs {}, max_document_bytes {}, \
              max_concurrent_signatures {}",
             config.max_concurrent_verifications,
             config.max_queued_verifications,
             config.max_connections,
+            config.max_connections_per_address,
             config.max_concurrent_streams,
             config.idle_timeout.as_secs(),
             config.request_timeout.as_secs(),

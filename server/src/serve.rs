@@ -51,6 +51,7 @@ pub async fn serve(
     let acceptor = Arc::new(crate::tls::Acceptor::new(&config)?);
     let conn_limits = crate::tls::ConnLimits {
         max_connections: config.max_connections,
+        max_per_address: config.max_connections_per_address,
         handshake_timeout: config.handshake_timeout,
         idle_timeout: config.idle_timeout,
     };

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio_rustls::server::TlsStream;
 
 use crate::config::Config;
-use crate::limits::Conn;
+use crate::limits::{Conn, PerAddress};
 
 /// What is wrong with the TLS material.
 #[derive(Debug, thiserror::Error)]
@@ -270,6 +270,8 @@ fn build(
 pub struct ConnLimits {
     /// Open connections, handshakes included.
     pub max_connections: usize,
+    /// Open connections from one IPv4 address or IPv6 /64.
+    pub max_per_address: usize,
     /// Deadline of the TLS handshake.
     pub handshake_timeout: Duration,
     /// A connection with no bytes either way for this long is closed.
@@ -279,7 +281,8 @@ pub struct ConnLimits {
 /// Accept TCP connections on `listener` and hand the finished TLS streams out, in a task of
 /// its own that ends (closing the listener) when the returned stream is dropped.
 ///
-/// Beyond `max_connections` open connections a new one is closed at once; a handshake not
+/// Beyond `max_connections` open connections (or `max_per_address` from the new connection's
+/// address) a new one is closed at once; a handshake not
 /// finished within `handshake_timeout` is closed.
 pub fn incoming(
     listener: TcpListener,
@@ -289,14 +292,15 @@ pub fn incoming(
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         let open = Arc::new(Semaphore::new(limits.max_connections));
+        let per_address = PerAddress::new(limits.max_per_address);
         let mut last_warning: Option<Instant> = None;
         loop {
             let accepted = tokio::select! {
                 () = tx.closed() => break,
                 a = listener.accept() => a,
             };
-            let tcp = match accepted {
-                Ok((tcp, _)) => tcp,
+            let (tcp, peer) = match accepted {
+                Ok(a) => a,
                 Err(e) => {
                     // Out of file descriptors and the like: try again shortly, not in a loop.
                     tracing::warn!(error = %e, "accept failed");
@@ -304,21 +308,30 @@ pub fn incoming(
                     continue;
                 }
             };
-            let Ok(permit) = open.clone().try_acquire_owned() else {
-                metrics::counter!("segel_connections_refused_total").increment(1);
-                if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
-                    last_warning = Some(Instant::now());
-                    tracing::warn!(
-                        max_connections = limits.max_connections,
-                        "connection limit reached: closing new connections"
-                    );
+            let slots = match (
+                open.clone().try_acquire_owned(),
+                per_address.take(peer.ip()),
+            ) {
+                (Ok(permit), Some(address)) => (permit, address),
+                (total, _) => {
+                    metrics::counter!("segel_connections_refused_total").increment(1);
+                    if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        last_warning = Some(Instant::now());
+                        tracing::warn!(
+                            max_connections = limits.max_connections,
+                            max_per_address = limits.max_per_address,
+                            peer = %peer.ip(),
+                            limit = if total.is_err() { "total" } else { "per address" },
+                            "connection limit reached: closing new connections"
+                        );
+                    }
+                    drop(tcp);
+                    continue;
                 }
-                drop(tcp);
-                continue;
             };
             // Small gRPC messages must not wait for Nagle's algorithm and delayed ACKs.
             let _ = tcp.set_nodelay(true);
-            let conn = Conn::new(tcp, permit, limits.idle_timeout);
+            let conn = Conn::new(tcp, slots, limits.idle_timeout);
             let acceptor = acceptor.clone();
             let tx = tx.clone();
             tokio::spawn(async move {

@@ -104,6 +104,28 @@ impl Server {
 
     /// A TLS connection speaking HTTP/2 by ALPN, without a client certificate.
     async fn tls(&self) -> tokio_rustls::client::TlsStream<TcpStream> {
+        let tcp = TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .expect("connect");
+        tls_over(tcp).await
+    }
+
+    /// A TCP connection to the server from the loopback address `from` (127.0.0.0/8).
+    async fn tcp_from(&self, from: [u8; 4]) -> TcpStream {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind((std::net::Ipv4Addr::from(from), 0).into())
+            .expect("bind");
+        socket
+            .connect(([127, 0, 0, 1], self.port).into())
+            .await
+            .expect("connect")
+    }
+}
+
+/// TLS over `tcp`, speaking HTTP/2 by ALPN, without a client certificate.
+async fn tls_over(tcp: TcpStream) -> tokio_rustls::client::TlsStream<TcpStream> {
+    {
         let mut roots = rustls::RootCertStore::empty();
         for c in pades::pem::certificates(&std::fs::read(pki().file("tls-ca.pem")).expect("ca"))
             .expect("ca pem")
@@ -117,9 +139,6 @@ impl Server {
             .with_root_certificates(roots)
             .with_no_client_auth();
         cfg.alpn_protocols = vec![b"h2".to_vec()];
-        let tcp = TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .expect("connect");
         let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
         tokio_rustls::TlsConnector::from(Arc::new(cfg))
             .connect(name, tcp)
@@ -289,7 +308,12 @@ async fn slow_tls_handshake_is_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_limit_refuses_excess() {
-    let server = start(|c| c.max_connections = 2).await;
+    let server = start(|c| {
+        c.max_connections = 2;
+        // Only the limit may close the excess connection, not the handshake deadline.
+        c.tls.handshake_timeout_secs = 3600;
+    })
+    .await;
     let first = TcpStream::connect(("127.0.0.1", server.port))
         .await
         .expect("connect");
@@ -320,6 +344,28 @@ async fn connection_limit_refuses_excess() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(served, "a freed place is given to the next connection");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_address_are_limited() {
+    let server = start(|c| {
+        c.max_connections = 100;
+        c.max_connections_per_address = 2;
+        // Only the limit may close the excess connection, not the handshake deadline.
+        c.tls.handshake_timeout_secs = 3600;
+    })
+    .await;
+    let _first = server.tcp_from([127, 0, 0, 2]).await;
+    let _second = server.tcp_from([127, 0, 0, 2]).await;
+    // A third from the same address: closed at once.
+    let mut third = server.tcp_from([127, 0, 0, 2]).await;
+    closed_by_peer(&mut third).await;
+    // Another address is served meanwhile.
+    let mut other = tls_over(server.tcp_from([127, 0, 0, 3]).await).await;
+    let settings = server_settings(&mut other).await;
+    assert!(!settings.is_empty());
+    drop(other);
     server.stop().await;
 }
 
