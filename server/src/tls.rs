@@ -150,7 +150,9 @@ impl Acceptor {
                 Some(CrlWatch {
                     path: path.clone(),
                     every: config.crl_check,
-                    state: Mutex::new((Instant::now(), stamp(path).ok())),
+                    // No stamp yet: the first look re-reads the file, so that a change between
+                    // the start-up read and now is not missed.
+                    state: Mutex::new((Instant::now(), None)),
                 }),
                 crls.clone(),
             ),
@@ -211,7 +213,7 @@ impl Acceptor {
                 if let Ok(mut c) = self.current.write() {
                     *c = Arc::new(cfg);
                 }
-                tracing::info!(path = %w.path.display(), "client CRL reloaded");
+                tracing::info!(path = %w.path.display(), "client CRL read and applied");
             }
             Err(e) => tracing::error!(
                 path = %w.path.display(),
