@@ -10,11 +10,24 @@
 //! request_timeout_secs = 30
 //! trust_anchors = ["certs-dev/doc-root.pem"]   # for VerifyPdf
 //! metrics_listen = "127.0.0.1:9464"   # Prometheus text on plain HTTP (optional; keep local)
+//! # Limits against hostile callers (VerifyPdf needs no client certificate):
+//! max_concurrent_verifications = 2    # VerifyPdf running at once (default: one per core)
+//! max_queued_verifications = 2        # waiting beyond those (default: one per core); more:
+//!                                     # RESOURCE_EXHAUSTED at once
+//! max_connections = 1024              # open connections, handshakes included; beyond: closed
+//! max_connections_per_address = 64    # the same from one IPv4 address or IPv6 /64
+//! max_concurrent_streams = 64         # HTTP/2 streams per connection (sent in SETTINGS)
+//! idle_timeout_secs = 120             # a connection with no bytes either way for this long is
+//!                                     # closed (must exceed request_timeout_secs)
 //!
 //! [tls]
 //! cert = "certs-dev/server.pem"
 //! key = "certs-dev/server.key"
 //! client_ca = "certs-dev/tls-ca.pem"  # client certificates for signing
+//! handshake_timeout_secs = 10         # a TLS handshake not finished by then is closed
+//! client_crl = "certs-dev/clients.crl" # optional: revoked client certificates (PEM or DER,
+//!                                     # signed by the client CA); re-read when it changes
+//! crl_check_secs = 5                  # how often at most the CRL file is looked at
 //!
 //! [[agency]]
 //! id = "dev"
@@ -90,6 +103,24 @@ pub struct RawConfig {
     /// Prometheus metrics address (plain HTTP; keep it local). None: no metrics.
     #[serde(default)]
     pub metrics_listen: Option<String>,
+    /// VerifyPdf calls running at once.
+    #[serde(default = "default_per_core")]
+    pub max_concurrent_verifications: usize,
+    /// VerifyPdf calls waiting for a slot beyond those running; more are RESOURCE_EXHAUSTED.
+    #[serde(default = "default_per_core")]
+    pub max_queued_verifications: usize,
+    /// Open connections (TLS handshakes included); further ones are closed at once.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one IPv4 address or one IPv6 /64.
+    #[serde(default = "default_max_per_address")]
+    pub max_connections_per_address: usize,
+    /// HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS).
+    #[serde(default = "default_max_streams")]
+    pub max_concurrent_streams: u32,
+    /// A connection that moved no byte either way for this long is closed.
+    #[serde(default = "default_idle")]
+    pub idle_timeout_secs: u64,
     /// TLS settings.
     pub tls: RawTls,
     /// Agencies.
@@ -112,6 +143,27 @@ fn default_concurrency() -> usize {
 fn default_timeout() -> u64 {
     30
 }
+fn default_per_core() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_max_per_address() -> usize {
+    64
+}
+fn default_max_streams() -> u32 {
+    64
+}
+fn default_idle() -> u64 {
+    120
+}
+fn default_handshake() -> u64 {
+    10
+}
+fn default_crl_check() -> u64 {
+    5
+}
 
 /// `[tls]`.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -123,6 +175,15 @@ pub struct RawTls {
     pub key: PathBuf,
     /// CA of client certificates (PEM).
     pub client_ca: PathBuf,
+    /// Seconds a TLS handshake may take before the connection is closed.
+    #[serde(default = "default_handshake")]
+    pub handshake_timeout_secs: u64,
+    /// Revoked client certificates: CRLs (PEM or DER) signed by the client CA. Optional.
+    #[serde(default)]
+    pub client_crl: Option<PathBuf>,
+    /// Seconds between looks at the CRL file for a change (0: at every new connection).
+    #[serde(default = "default_crl_check")]
+    pub crl_check_secs: u64,
 }
 
 /// `[[agency]]`.
@@ -211,6 +272,25 @@ pub struct Config {
     pub tls_key_pem: zeroize::Zeroizing<Vec<u8>>,
     /// Client CA PEM.
     pub client_ca_pem: Vec<u8>,
+    /// The client CRL file and its CRLs as read at start-up (DER, each checked to be signed by
+    /// a client CA certificate).
+    pub client_crl: Option<(PathBuf, Vec<Vec<u8>>)>,
+    /// How often at most the CRL file is looked at for a change.
+    pub crl_check: std::time::Duration,
+    /// TLS handshake deadline.
+    pub handshake_timeout: std::time::Duration,
+    /// VerifyPdf calls running at once.
+    pub max_concurrent_verifications: usize,
+    /// VerifyPdf calls waiting beyond those.
+    pub max_queued_verifications: usize,
+    /// Open connections.
+    pub max_connections: usize,
+    /// Open connections per IPv4 address or IPv6 /64.
+    pub max_connections_per_address: usize,
+    /// HTTP/2 streams per connection.
+    pub max_concurrent_streams: u32,
+    /// Idle connection timeout.
+    pub idle_timeout: std::time::Duration,
     /// Agencies by id.
     pub agencies: HashMap<String, Agency>,
     /// Client CN → agencies.
@@ -264,6 +344,38 @@ impl RawConfig {
                 "max_concurrent_signatures must be ≥ 1 and max_document_bytes ≥ 1024".into(),
             ));
         }
+        if self.max_concurrent_verifications == 0
+            || self.max_connections == 0
+            || self.max_connections_per_address == 0
+            || self.max_concurrent_streams == 0
+            || self.tls.handshake_timeout_secs == 0
+        {
+            return Err(ConfigError::Invalid(
+                "max_concurrent_verifications, max_connections, max_connections_per_address, \
+                 max_concurrent_streams and tls.handshake_timeout_secs must be ≥ 1"
+                    .into(),
+            ));
+        }
+        if self.idle_timeout_secs <= self.request_timeout_secs.max(1) {
+            return Err(ConfigError::Invalid(format!(
+                "idle_timeout_secs ({}) must exceed request_timeout_secs ({}): a request in \
+                 progress must not be cut as idle",
+                self.idle_timeout_secs, self.request_timeout_secs
+            )));
+        }
+        let client_ca_pem = read(&self.tls.client_ca)?;
+        let client_crl = match &self.tls.client_crl {
+            None => None,
+            Some(p) => {
+                let crls = crate::tls::read_crls(&read(p)?, &client_ca_pem).map_err(|e| {
+                    ConfigError::File {
+                        path: p.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+                Some((p.clone(), crls))
+            }
+        };
         let mut trust_anchors = Vec::new();
         for p in &self.trust_anchors {
             trust_anchors.extend(pades::pem::certificates(&read(p)?).map_err(|e| {
@@ -315,7 +427,16 @@ impl RawConfig {
             trust_anchors,
             tls_cert_pem: read(&self.tls.cert)?,
             tls_key_pem: read_secret(&self.tls.key)?,
-            client_ca_pem: read(&self.tls.client_ca)?,
+            client_ca_pem,
+            client_crl,
+            crl_check: std::time::Duration::from_secs(self.tls.crl_check_secs),
+            handshake_timeout: std::time::Duration::from_secs(self.tls.handshake_timeout_secs),
+            max_concurrent_verifications: self.max_concurrent_verifications,
+            max_queued_verifications: self.max_queued_verifications,
+            max_connections: self.max_connections,
+            max_connections_per_address: self.max_connections_per_address,
+            max_concurrent_streams: self.max_concurrent_streams,
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs),
             agencies,
             allow,
         })
@@ -435,10 +556,19 @@ pub fn dev(certs: &Path, data: &Path, listen: &str) -> RawConfig {
         request_timeout_secs: default_timeout(),
         trust_anchors: vec![certs.join("doc-root.pem")],
         metrics_listen: None,
+        max_concurrent_verifications: default_per_core(),
+        max_queued_verifications: default_per_core(),
+        max_connections: default_max_connections(),
+        max_connections_per_address: default_max_per_address(),
+        max_concurrent_streams: default_max_streams(),
+        idle_timeout_secs: default_idle(),
         tls: RawTls {
             cert: certs.join("server.pem"),
             key: certs.join("server.key"),
             client_ca: certs.join("tls-ca.pem"),
+            handshake_timeout_secs: default_handshake(),
+            client_crl: None,
+            crl_check_secs: default_crl_check(),
         },
         agencies: vec![RawAgency {
             id: "dev".into(),

@@ -1,15 +1,19 @@
 //! # segel-server
 //!
 //! The Segel signing server: agency keys and policy ([`config`]), the gRPC services
-//! ([`service`], errors mapped in [`status`]), serving with mutual TLS ([`serve`]), the signature
-//! log on sled ([`store`]), and the development PKI generator ([`devpki`]).
+//! ([`service`], errors mapped in [`status`]), the caller's identity ([`identity`]), serving
+//! with mutual TLS ([`serve`], [`tls`]) under limits against hostile callers ([`limits`]), the
+//! signature log on sled ([`store`]), and the development PKI generator ([`devpki`]).
 
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod devpki;
+pub mod identity;
+pub mod limits;
 pub mod metrics;
 pub mod serve;
 pub mod service;
 pub mod status;
 pub mod store;
+pub mod tls;

@@ -30,7 +30,8 @@ struct Args {
     /// Only check the configuration (files, keys, certificates) and exit.
     #[arg(long)]
     check: bool,
-    /// Listen address in development mode.
+    /// Listen address in development mode: a loopback address only (the development PKI's
+    /// keys are not secret).
     #[arg(long, default_value = "127.0.0.1:50051")]
     listen: String,
     /// Log directory in development mode.
@@ -200,6 +201,7 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
             RawConfig::parse(&text).with_context(|| path.display().to_string())?
         }
         (None, true) => {
+            dev_listen_is_loopback(&args.listen)?;
             prepare_dev_pki(args)?;
             let mut c = config::dev(&args.certs, &args.data, &args.listen);
             c.metrics_listen = Some("127.0.0.1:9464".into());
@@ -219,6 +221,32 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
             config.agencies.len(),
             config.allow.len()
         );
+        println!(
+            "limits: max_concurrent_verifications {}, max_queued_verifications {}, \
+             max_connections {}, max_connections_per_address {}, max_concurrent_streams {}, \
+             idle_timeout_secs {}, \
+             request_timeout_secs {}, tls.handshake_timeout_secs {}, max_document_bytes {}, \
+             max_concurrent_signatures {}",
+            config.max_concurrent_verifications,
+            config.max_queued_verifications,
+            config.max_connections,
+            config.max_connections_per_address,
+            config.max_concurrent_streams,
+            config.idle_timeout.as_secs(),
+            config.request_timeout.as_secs(),
+            config.handshake_timeout.as_secs(),
+            config.max_document_bytes,
+            config.max_concurrent_signatures,
+        );
+        match &config.client_crl {
+            Some((path, crls)) => println!(
+                "client CRL: {} ({} CRL(s), each signed by the client CA; looked at every {} s)",
+                path.display(),
+                crls.len(),
+                config.crl_check.as_secs()
+            ),
+            None => println!("client CRL: none (tls.client_crl not set)"),
+        }
         return Ok(());
     }
     tracing_subscriber::fmt()
@@ -229,7 +257,7 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         if let Some(addr) = config.metrics_listen {
             let handle = segel_server::metrics::install().map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
             let at = segel_server::metrics::serve(addr, handle)
@@ -265,7 +293,26 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
         segel_server::serve::serve(config, log, listener, shutdown).await?;
         println!("segel-server stopped; the log is durable");
         anyhow::Ok(())
-    })
+    });
+    // Verifications abandoned at shutdown may still run on blocking threads: the log is
+    // closed, so do not wait for them.
+    runtime.shutdown_background();
+    served
+}
+
+/// Development mode serves with the development PKI, whose private keys sit unprotected in
+/// --certs: never on an address other machines can reach.
+fn dev_listen_is_loopback(listen: &str) -> anyhow::Result<()> {
+    let addr: std::net::SocketAddr = listen
+        .parse()
+        .with_context(|| format!("--listen {listen:?} is not an address:port"))?;
+    anyhow::ensure!(
+        addr.ip().is_loopback(),
+        "--dev refuses --listen {addr}: it is not a loopback address, and development mode \
+         serves with the development PKI, whose keys are not secret; use 127.0.0.1 or [::1], \
+         or a configuration file (--config) for anything reachable from other machines"
+    );
+    Ok(())
 }
 
 fn prepare_dev_pki(args: &Args) -> anyhow::Result<()> {

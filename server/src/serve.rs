@@ -1,4 +1,6 @@
-//! Serving: TLS with optional client certificates, the three services, graceful shutdown.
+//! Serving: TLS with optional client certificates ([`crate::tls`]), the three services under
+//! the limits of [`crate::limits`], graceful shutdown that does not wait for abandoned
+//! verifications.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -6,9 +8,10 @@ use std::sync::Arc;
 use segel_proto::v1::{
     log_server::LogServer, signer_server::SignerServer, verifier_server::VerifierServer,
 };
-use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::transport::Server;
 
 use crate::config::Config;
+use crate::limits::Admitted;
 use crate::service::{LogService, Segel, SignerService, VerifierService};
 use crate::store::{self, Log};
 
@@ -21,8 +24,21 @@ pub fn open_log(config: &Config) -> Result<Arc<Log>, store::StoreError> {
     Ok(Arc::new(Log::open(&config.data, &config.origin, key)?))
 }
 
+/// Why serving failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The TLS configuration.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// The transport.
+    #[error(transparent)]
+    Transport(#[from] tonic::transport::Error),
+}
+
 /// Serve on `listener` until `shutdown` completes, then finish in-flight requests and close
 /// the log (everything acknowledged is durable already; queued appends are completed).
+/// Verifications in progress are abandoned at shutdown (their callers get UNAVAILABLE).
 ///
 /// # Errors
 /// TLS setup or transport failures.
@@ -31,26 +47,35 @@ pub async fn serve(
     log: Arc<Log>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), tonic::transport::Error> {
-    let tls = ServerTlsConfig::new()
-        .identity(Identity::from_pem(
-            &config.tls_cert_pem,
-            config.tls_key_pem.as_slice(),
-        ))
-        .client_ca_root(Certificate::from_pem(&config.client_ca_pem))
-        .client_auth_optional(true);
+) -> Result<(), ServeError> {
+    let acceptor = Arc::new(crate::tls::Acceptor::new(&config)?);
+    let conn_limits = crate::tls::ConnLimits {
+        max_connections: config.max_connections,
+        max_per_address: config.max_connections_per_address,
+        handshake_timeout: config.handshake_timeout,
+        idle_timeout: config.idle_timeout,
+    };
+    let max_streams = config.max_concurrent_streams;
     let limit = config.max_document_bytes + 64 * 1024;
     let timeout = config.request_timeout;
     let segel = Segel::new(config, log.clone());
-    // Small gRPC messages must not wait for Nagle's algorithm and delayed ACKs (40 ms).
-    let incoming = tokio_stream::StreamExt::map(
-        tokio_stream::wrappers::TcpListenerStream::new(listener),
-        |s| {
-            s.inspect(|s| {
-                let _ = s.set_nodelay(true);
-            })
-        },
-    );
+    let verify_limit = segel.verify_limit.clone();
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        verify_limit.close();
+        let _ = signalled.send(());
+    };
+    // After the signal, connections get as long as a request may take to finish theirs; a
+    // peer that keeps its connection open beyond that (or never answers the closing ping)
+    // does not hold up the stop.
+    let grace = async move {
+        match on_signal.await {
+            Ok(()) => tokio::time::sleep(timeout).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    let incoming = crate::tls::incoming(listener, acceptor, conn_limits);
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<SignerServer<SignerService>>()
@@ -67,9 +92,9 @@ pub async fn serve(
         .build_v1()
         .map_err(|e| tracing::error!(error = %e, "gRPC reflection unavailable"))
         .ok();
-    let result = Server::builder()
-        .tls_config(tls)?
+    let server = Server::builder()
         .timeout(timeout)
+        .max_concurrent_streams(Some(max_streams))
         // Documents are large messages: windows that hold one without waiting for updates.
         .initial_stream_window_size(Some(4 << 20))
         .initial_connection_window_size(Some(16 << 20))
@@ -80,15 +105,22 @@ pub async fn serve(
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit * 2),
         )
-        .add_service(
+        .add_service(Admitted::new(
             VerifierServer::new(VerifierService(segel.clone()))
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
-        )
+            segel.verify_limit.clone(),
+        ))
         .add_service(LogServer::new(LogService(segel)).max_encoding_message_size(limit))
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await;
+        .serve_with_incoming_shutdown(incoming, shutdown);
+    let result = tokio::select! {
+        r = server => r,
+        () = grace => {
+            tracing::warn!("connections still open after the shutdown grace period: stopping anyway");
+            Ok(())
+        }
+    };
     let log2 = log.clone();
     let _ = tokio::task::spawn_blocking(move || log2.close()).await;
-    result
+    Ok(result?)
 }

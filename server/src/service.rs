@@ -30,6 +30,8 @@ pub struct Segel {
     /// Private-key operations running at once: one per core.
     cpu: Arc<Semaphore>,
     max_document_bytes: usize,
+    /// VerifyPdf's limits (open to anyone).
+    pub(crate) verify_limit: Arc<crate::limits::VerifyLimit>,
     /// One lock per (caller, request id) in progress, so that concurrent retries do not both sign.
     requests: Mutex<HashMap<Vec<u8>, Arc<Mutex<()>>>>,
 }
@@ -59,6 +61,10 @@ impl Segel {
                 std::thread::available_parallelism().map_or(1, usize::from),
             )),
             max_document_bytes: config.max_document_bytes,
+            verify_limit: crate::limits::VerifyLimit::new(
+                config.max_concurrent_verifications,
+                config.max_queued_verifications,
+            ),
             requests: Mutex::new(HashMap::new()),
         })
     }
@@ -512,19 +518,10 @@ fn record(agency: &str, started: std::time::Instant, error: Option<&Status>) {
     }
 }
 
-/// The subject CN of the client certificate, if the caller presented one.
-fn caller_cn<T>(req: &Request<T>) -> Option<String> {
-    let certs = req.peer_certs()?;
-    let leaf = certs.first()?;
-    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
-    let cn = cert
-        .subject()
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_string();
-    Some(cn)
+/// The caller's identity (see [`crate::identity`]) for `what`, which requires one.
+fn caller_cn<T>(req: &Request<T>, what: &str) -> Result<String, Status> {
+    crate::identity::caller(req.peer_certs().as_ref())
+        .map_err(|e| crate::status::identity(&e, what))
 }
 
 fn sha256(parts: &[&[u8]]) -> [u8; 32] {
@@ -596,8 +593,7 @@ impl pb::signer_server::Signer for SignerService {
         &self,
         req: Request<pb::SignPdfRequest>,
     ) -> Result<Response<pb::SignPdfResponse>, Status> {
-        let caller = caller_cn(&req)
-            .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"));
+        let caller = caller_cn(&req, "signing");
         let agency = req.get_ref().agency_id.clone();
         let update_only = req.get_ref().update_only;
         let started = std::time::Instant::now();
@@ -630,8 +626,7 @@ impl pb::signer_server::Signer for SignerService {
         req: Request<tonic::Streaming<pb::SignPdfStreamRequest>>,
     ) -> Result<Response<Self::SignPdfStreamStream>, Status> {
         use pb::sign_pdf_stream_request::Part;
-        let caller = caller_cn(&req)
-            .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"))?;
+        let caller = caller_cn(&req, "signing")?;
         let mut stream = req.into_inner();
         let mut meta = match stream.message().await?.and_then(|m| m.part) {
             Some(Part::Metadata(m)) if m.pdf.is_empty() => m,
@@ -714,8 +709,7 @@ impl pb::signer_server::Signer for SignerService {
         req: Request<pb::SignDigestRequest>,
     ) -> Result<Response<pb::SignDigestResponse>, Status> {
         let s = self.0.clone();
-        let caller = caller_cn(&req)
-            .ok_or_else(|| Status::unauthenticated("signing requires a client certificate"))?;
+        let caller = caller_cn(&req, "signing")?;
         let r = req.into_inner();
         let agency = s.authorize(&caller, &r.agency_id)?;
         let digest: [u8; 32] = r.message_digest.as_slice().try_into().map_err(|_| {
@@ -749,9 +743,7 @@ impl pb::signer_server::Signer for SignerService {
         &self,
         req: Request<pb::ListAgenciesRequest>,
     ) -> Result<Response<pb::ListAgenciesResponse>, Status> {
-        let caller = caller_cn(&req).ok_or_else(|| {
-            Status::unauthenticated("listing agencies requires a client certificate")
-        })?;
+        let caller = caller_cn(&req, "listing agencies")?;
         let allowed = self.0.allow.get(&caller).cloned().unwrap_or_default();
         let mut agencies: Vec<pb::Agency> = self
             .0
@@ -790,18 +782,22 @@ impl pb::verifier_server::Verifier for VerifierService {
             )));
         }
         let anchors = s.trust_anchors.clone();
-        let report = tokio::task::spawn_blocking(move || {
-            pades::verify(
-                &pdf,
-                &pades::VerifyOptions {
-                    trust_anchors: anchors.to_vec(),
-                    time: now().0,
-                },
-            )
-        })
-        .await
-        .map_err(|e| internal(&e))?
-        .map_err(|e| crate::status::engine_status(&e))?;
+        // Bounded per core; abandoned at once when the caller goes away or at shutdown (the
+        // engine does not take the cancellation flag yet, so its work runs to its end).
+        let report = s
+            .verify_limit
+            .run(move |_cancel| {
+                pades::verify(
+                    &pdf,
+                    &pades::VerifyOptions {
+                        trust_anchors: anchors.to_vec(),
+                        time: now().0,
+                    },
+                )
+            })
+            .await
+            .map_err(|e| crate::status::verify_refused(&e))?
+            .map_err(|e| crate::status::engine_status(&e))?;
         let (checkpoint, size) = s.checkpoint_and_size();
         let mut signatures = Vec::new();
         for sig in &report.signatures {

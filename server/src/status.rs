@@ -42,3 +42,28 @@ pub fn internal(e: &dyn std::fmt::Display) -> Status {
     tracing::error!(error = %e, "internal error");
     Status::internal("internal error; see the server log")
 }
+
+/// A VerifyPdf call the limits stopped: busy is RESOURCE_EXHAUSTED, shutting down UNAVAILABLE.
+pub fn verify_refused(e: &crate::limits::VerifyRefused) -> Status {
+    use crate::limits::VerifyRefused;
+    match e {
+        VerifyRefused::Busy { .. } => Status::resource_exhausted(e.to_string()),
+        VerifyRefused::ShuttingDown => Status::unavailable(e.to_string()),
+        VerifyRefused::Failed(_) => internal(e),
+    }
+}
+
+/// A caller without a usable identity: no certificate is UNAUTHENTICATED (`what` needs one),
+/// an ambiguous or unusable name PERMISSION_DENIED.
+pub fn identity(e: &crate::identity::IdentityError, what: &str) -> Status {
+    use crate::identity::IdentityError;
+    match e {
+        IdentityError::NoCertificate => {
+            Status::unauthenticated(format!("{what} requires a client certificate"))
+        }
+        other => {
+            tracing::warn!(error = %other, "caller refused: no single identity");
+            Status::permission_denied(other.to_string())
+        }
+    }
+}

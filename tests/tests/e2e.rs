@@ -9,6 +9,8 @@ mod batch_outputs;
 mod client;
 #[path = "e2e/grpc.rs"]
 mod grpc;
+#[path = "e2e/hostile.rs"]
+mod hostile;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
