@@ -44,9 +44,9 @@ pub enum VerifyRefused {
 }
 
 /// Cancellation of one verification: set when its caller goes away (deadline passed,
-/// disconnected, stream reset) or the server shuts down. The engine's hook: work that checks it
-/// can stop early; work that does not check it runs to its end on its blocking thread, holding
-/// its running slot, so abandoned work never exceeds the running limit.
+/// disconnected, stream reset) or the server shuts down. The verifier asks it as it goes
+/// (`pades::verify::verify_until`) and stops soon after; until then the work keeps its running
+/// slot on its blocking thread, so abandoned work never exceeds the running limit.
 #[derive(Debug, Clone, Default)]
 pub struct Cancel(Arc<AtomicBool>);
 
@@ -54,11 +54,6 @@ impl Cancel {
     /// Has the caller gone away or the server begun shutting down?
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
-    }
-
-    /// The flag itself, for an engine that takes an `Arc<AtomicBool>` to poll.
-    pub fn flag(&self) -> Arc<AtomicBool> {
-        self.0.clone()
     }
 }
 

@@ -782,17 +782,18 @@ impl pb::verifier_server::Verifier for VerifierService {
             )));
         }
         let anchors = s.trust_anchors.clone();
-        // Bounded per core; abandoned at once when the caller goes away or at shutdown (the
-        // engine does not take the cancellation flag yet, so its work runs to its end).
+        // Bounded per core; abandoned at once when the caller goes away or at shutdown, and
+        // the engine's work stops soon after (it asks the cancellation flag as it goes).
         let report = s
             .verify_limit
-            .run(move |_cancel| {
-                pades::verify(
+            .run(move |cancel| {
+                pades::verify::verify_until(
                     &pdf,
                     &pades::VerifyOptions {
                         trust_anchors: anchors.to_vec(),
                         time: now().0,
                     },
+                    &|| cancel.is_cancelled(),
                 )
             })
             .await
