@@ -362,7 +362,9 @@ fn entry_json(e: &ProvenEntry) -> serde_json::Value {
         "message_digest": hex(&r.message_digest),
         "signature_sha256": hex(&r.signature_sha256),
         "document_sha256": hex(&r.document_sha256),
+        "document_source": r.document_source.as_str(),
         "document_ref": r.document_ref,
+        "document_ref_hmac": r.document_ref_hmac.map(|h| hex(&h)),
         "tree_size": e.checkpoint.checkpoint.size,
         "proof_checked": true,
     })
