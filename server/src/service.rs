@@ -40,8 +40,9 @@ pub mod limits {
     pub const LOCATION: usize = 256;
     /// `options.contact_info` (`/ContactInfo`).
     pub const CONTACT_INFO: usize = 256;
-    /// `options.field_name` (the signature field's name).
-    pub const FIELD_NAME: usize = 128;
+    /// `options.field_name` (the signature field's name; the engine also wants it printable and
+    /// without dots).
+    pub const FIELD_NAME: usize = 64;
     /// The caller's identity (the client certificate's CN), logged as `CN=…`.
     pub const CALLER: usize = 256;
 }

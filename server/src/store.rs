@@ -64,8 +64,9 @@ const MAX_BATCH: usize = 4096;
 pub const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 /// Queue length before callers wait.
 const QUEUE: usize = 8192;
-/// Most bytes an idempotency record keeps to rebuild its answer (a signature value, a time).
-pub const MAX_REPLAY: usize = 1024;
+/// Most bytes an idempotency record keeps to rebuild its answer: a time (8 bytes) and a
+/// signature value (up to RSA-8192, 1024 bytes).
+pub const MAX_REPLAY: usize = 8 + 1024;
 /// Most bytes of a stored idempotency record's value.
 pub const MAX_REQUEST_VALUE: usize = 1 + 32 + 8 + MAX_REPLAY;
 /// sled 0.34's blob threshold with its default 512 KiB segments: a page (node or update
@@ -1922,6 +1923,142 @@ mod tests {
         });
         open_db(&dir).expect("the second open waits for the lock");
         holder.join().expect("holder");
+    }
+
+    #[test]
+    fn log_key_with_loose_mode_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().expect("tempdir");
+        let dir = t.path().join("log");
+        let key = load_or_create_key(&dir, ORIGIN).expect("created");
+        let path = dir.join("log.key");
+        assert_eq!(
+            fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(!dir.join("log.key.tmp").exists());
+        assert!(dir.join("log.vkey").is_file());
+        for mode in [0o640, 0o604, 0o644] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
+            let err = load_or_create_key(&dir, ORIGIN).expect_err("loose mode");
+            assert!(
+                err.to_string()
+                    .contains(&format!("has mode {mode:o}; it must not be readable by others")),
+                "{err}"
+            );
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
+        let again = load_or_create_key(&dir, ORIGIN).expect("loads");
+        assert_eq!(again.verifier().to_vkey(), key.verifier().to_vkey());
+        // The reference key likewise.
+        drop(Log::open(&dir, ORIGIN, again).expect("open"));
+        let refs = dir.join(REF_KEY);
+        assert_eq!(
+            fs::metadata(&refs).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        fs::set_permissions(&refs, fs::Permissions::from_mode(0o640)).expect("chmod");
+        let err = open(&dir).expect_err("loose ref.key");
+        assert!(err.to_string().contains("ref.key"), "{err}");
+        assert!(err.to_string().contains("has mode 640"), "{err}");
+    }
+
+    #[test]
+    fn a_lost_ref_key_is_refused_and_references_are_found_by_their_keyed_hash() {
+        let (_t, dir) = filled(0);
+        let log = open(&dir).expect("open");
+        let mut e = entry(1);
+        e.record.document_ref_hmac = Some(log.reference_hmac("dev", "3171234567890001"));
+        let a = log.append(e).expect("append").index;
+        log.append(entry(3)).expect("append");
+        assert_eq!(
+            log.find_by_reference("dev", "3171234567890001").expect("find"),
+            vec![a]
+        );
+        assert!(log
+            .find_by_reference("dev-2", "3171234567890001")
+            .expect("find")
+            .is_empty());
+        assert!(log.find_by_reference("dev", "317123456789000").expect("find").is_empty());
+        drop(log);
+        // Rebuilt at startup.
+        let log = open(&dir).expect("reopen");
+        assert_eq!(
+            log.find_by_reference("dev", "3171234567890001").expect("find"),
+            vec![a]
+        );
+        drop(log);
+        // Without its key the hashes cannot be looked up: refused, not silently replaced.
+        fs::remove_file(dir.join(REF_KEY)).expect("rm");
+        let err = open(&dir).expect_err("lost ref.key");
+        assert!(err.to_string().contains("restore it"), "{err}");
+        assert!(!dir.join(REF_KEY).exists(), "no new key written");
+        // A log whose entries carry no keyed reference gets a new key.
+        let (_t2, dir2) = filled(0);
+        let mut plain = entry(5);
+        plain.record.document_ref_hmac = None;
+        open(&dir2).expect("open").append(plain).expect("append");
+        fs::remove_file(dir2.join(REF_KEY)).expect("rm");
+        drop(open(&dir2).expect("open"));
+        assert!(dir2.join(REF_KEY).is_file());
+    }
+
+    #[test]
+    fn idempotency_records_are_small_and_keyed_by_a_hash() {
+        let (_t, dir) = filled(2);
+        let log = open(&dir).expect("open");
+        let key = b"siola-dev\0surat-1".to_vec();
+        let with = |replay: Vec<u8>| NewEntry {
+            request: Some(RequestRecord {
+                key: key.clone(),
+                fingerprint: [7; 32],
+                replay,
+            }),
+            ..entry(9)
+        };
+        let err = log
+            .append(with(vec![1; MAX_REPLAY + 1]))
+            .expect_err("too large");
+        assert!(matches!(err, StoreError::TooLarge(_)), "{err}");
+        let index = log.append(with(vec![2; MAX_REPLAY])).expect("append").index;
+        assert_eq!(
+            log.request(&key).expect("read"),
+            Some(StoredRequest::Current {
+                fingerprint: [7; 32],
+                index,
+                replay: vec![2; MAX_REPLAY],
+            })
+        );
+        drop(log);
+        let db = raw(&dir);
+        let stored: Vec<_> = db.scan_prefix(b"i").map(|kv| kv.expect("kv")).collect();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].0.len(), 33, "the key is a hash, not the caller and id");
+        assert!(stored[0].1.len() <= MAX_REQUEST_VALUE);
+        // An older record (whole update) is still read, and passes the startup check.
+        let mut legacy = vec![3; 32];
+        legacy.extend_from_slice(&0u64.to_be_bytes());
+        legacy.extend_from_slice(b"update");
+        db.insert(r_key(b"siola-dev\0old"), legacy).expect("insert");
+        db.flush().expect("flush");
+        drop(db);
+        let log = open(&dir).expect("reopen");
+        assert_eq!(
+            log.request(b"siola-dev\0old").expect("read"),
+            Some(StoredRequest::Legacy {
+                input_sha256: [3; 32],
+                index: 0,
+                update: b"update".to_vec(),
+            })
+        );
+        drop(log);
+        // A malformed current record is refused at startup.
+        let db = raw(&dir);
+        db.insert(i_key(b"x"), vec![2, 1, 2]).expect("insert");
+        db.flush().expect("flush");
+        drop(db);
+        let err = open(&dir).expect_err("malformed");
+        assert!(err.to_string().contains("idempotency record"), "{err}");
     }
 
     fn copy_dir(from: &Path, to: &Path) {

@@ -7,6 +7,8 @@ mod attack;
 mod client;
 #[path = "e2e/grpc.rs"]
 mod grpc;
+#[path = "e2e/log_safety.rs"]
+mod log_safety;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
