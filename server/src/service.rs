@@ -67,7 +67,11 @@ fn check_sign_request(caller: &str, r: &pb::SignPdfRequest) -> Result<(), Status
     if let Some(o) = &r.options {
         check_len("options.reason", &o.reason, limits::REASON)?;
         check_len("options.location", &o.location, limits::LOCATION)?;
-        check_len("options.contact_info", &o.contact_info, limits::CONTACT_INFO)?;
+        check_len(
+            "options.contact_info",
+            &o.contact_info,
+            limits::CONTACT_INFO,
+        )?;
         check_len("options.field_name", &o.field_name, limits::FIELD_NAME)?;
     }
     Ok(())
@@ -435,9 +439,11 @@ impl Segel {
                         let (_, signature) = split_replay(&replay)?;
                         check_replayed_signature(&e.entry, signature)?;
                         let attrs = agency.identity.signed_attributes(&digest);
-                        agency
-                            .identity
-                            .content_info(&attrs, agency.signer(r.pss).algorithm(), signature)
+                        agency.identity.content_info(
+                            &attrs,
+                            agency.signer(r.pss).algorithm(),
+                            signature,
+                        )
                     }
                     StoredRequest::Legacy { update, .. } => digest_record_cms(update),
                 };
@@ -504,13 +510,7 @@ impl Segel {
             }
             StoredRequest::Legacy { input_sha256, .. } => *input_sha256 == sha256(&[&r.pdf]),
         };
-        if let Some(e) = self.earlier(
-            key.as_deref(),
-            &r.request_id,
-            &agency.id,
-            same,
-            |_| None,
-        )? {
+        if let Some(e) = self.earlier(key.as_deref(), &r.request_id, &agency.id, same, |_| None)? {
             let update = match e.stored {
                 StoredRequest::Current { replay, .. } => {
                     let pdf = r.pdf.clone();
@@ -1148,7 +1148,11 @@ impl Segel {
     /// The entries logged with the document reference `reference` for the agencies `caller`
     /// may seal for: only a client allowed for an agency may ask (the answer tells whether a
     /// reference, perhaps a citizen's number, was used).
-    fn find_by_reference(&self, caller: Option<String>, reference: &str) -> Result<Vec<u64>, Status> {
+    fn find_by_reference(
+        &self,
+        caller: Option<String>,
+        reference: &str,
+    ) -> Result<Vec<u64>, Status> {
         let caller = caller.ok_or_else(|| {
             Status::unauthenticated(
                 "looking up by document_ref requires a client certificate allowed for the agency",
@@ -1171,7 +1175,11 @@ impl Segel {
         agencies.sort();
         let mut out = Vec::new();
         for a in agencies {
-            out.extend(self.log.find_by_reference(a, reference).map_err(store_status)?);
+            out.extend(
+                self.log
+                    .find_by_reference(a, reference)
+                    .map_err(store_status)?,
+            );
         }
         out.sort_unstable();
         Ok(out)

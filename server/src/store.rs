@@ -238,7 +238,10 @@ impl std::fmt::Debug for RefKey {
 
 impl RefKey {
     fn new(secret: &[u8]) -> Self {
-        Self(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret))
+        Self(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            secret,
+        ))
     }
 
     /// The keyed hash logged for `reference` given for `agency`:
@@ -816,8 +819,8 @@ impl Log {
         let mut out = Vec::new();
         for i in candidates {
             if let Some(e) = self.entry(i)? {
-                let same = e.document_ref_hmac == Some(h)
-                    || e.document_ref.as_deref() == Some(reference);
+                let same =
+                    e.document_ref_hmac == Some(h) || e.document_ref.as_deref() == Some(reference);
                 if same && e.agency == agency {
                     out.push(i);
                 }
@@ -1508,12 +1511,15 @@ fn apply(
     Ok((size, note))
 }
 
+/// Key material, wiped when dropped.
+type Secret = zeroize::Zeroizing<Vec<u8>>;
+
 /// The file of the reference key, in the log directory.
 const REF_KEY: &str = "ref.key";
 
 /// Read a secret file, refusing one that group or others may read (like the agency keys).
 /// `None` when it does not exist.
-fn read_secret(path: &Path) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+fn read_secret(path: &Path) -> Result<Option<Secret>, StoreError> {
     use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
     let mut f = match fs::File::open(path) {
@@ -1575,7 +1581,7 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 /// The reference key of the log in `dir`, and the new secret to write when there was none
 /// (written by [`Log::open`] only after the check found no reference hashes made with a lost
 /// key).
-fn load_ref_key(dir: &Path) -> Result<(RefKey, Option<zeroize::Zeroizing<Vec<u8>>>), StoreError> {
+fn load_ref_key(dir: &Path) -> Result<(RefKey, Option<Secret>), StoreError> {
     let path = dir.join(REF_KEY);
     match read_secret(&path)? {
         Some(secret) if secret.len() == 32 => Ok((RefKey::new(&secret), None)),
@@ -1942,8 +1948,9 @@ mod tests {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
             let err = load_or_create_key(&dir, ORIGIN).expect_err("loose mode");
             assert!(
-                err.to_string()
-                    .contains(&format!("has mode {mode:o}; it must not be readable by others")),
+                err.to_string().contains(&format!(
+                    "has mode {mode:o}; it must not be readable by others"
+                )),
                 "{err}"
             );
         }
@@ -1972,19 +1979,24 @@ mod tests {
         let a = log.append(e).expect("append").index;
         log.append(entry(3)).expect("append");
         assert_eq!(
-            log.find_by_reference("dev", "3171234567890001").expect("find"),
+            log.find_by_reference("dev", "3171234567890001")
+                .expect("find"),
             vec![a]
         );
         assert!(log
             .find_by_reference("dev-2", "3171234567890001")
             .expect("find")
             .is_empty());
-        assert!(log.find_by_reference("dev", "317123456789000").expect("find").is_empty());
+        assert!(log
+            .find_by_reference("dev", "317123456789000")
+            .expect("find")
+            .is_empty());
         drop(log);
         // Rebuilt at startup.
         let log = open(&dir).expect("reopen");
         assert_eq!(
-            log.find_by_reference("dev", "3171234567890001").expect("find"),
+            log.find_by_reference("dev", "3171234567890001")
+                .expect("find"),
             vec![a]
         );
         drop(log);
@@ -2033,7 +2045,11 @@ mod tests {
         let db = raw(&dir);
         let stored: Vec<_> = db.scan_prefix(b"i").map(|kv| kv.expect("kv")).collect();
         assert_eq!(stored.len(), 1);
-        assert_eq!(stored[0].0.len(), 33, "the key is a hash, not the caller and id");
+        assert_eq!(
+            stored[0].0.len(),
+            33,
+            "the key is a hash, not the caller and id"
+        );
         assert!(stored[0].1.len() <= MAX_REQUEST_VALUE);
         // An older record (whole update) is still read, and passes the startup check.
         let mut legacy = vec![3; 32];

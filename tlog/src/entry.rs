@@ -368,10 +368,7 @@ mod tests {
             document_ref: Some("3171234567890001".into()),
             ..sample_v2(DocumentSource::Server, None)
         };
-        assert_eq!(
-            clear.encode(),
-            Err(EntryError::Version2("document_ref"))
-        );
+        assert_eq!(clear.encode(), Err(EntryError::Version2("document_ref")));
         let keyed = LogEntry {
             document_ref_hmac: Some([1; 32]),
             ..sample()

@@ -307,8 +307,7 @@ async fn sign_digest_entry_records_the_document_hash_as_the_callers_claim() {
     );
     // VerifyPdf of the finished document returns that entry, marked.
     let signed = prepared.embed(&resp.cms).expect("fits").to_vec();
-    let mut verifier =
-        pb::verifier_client::VerifierClient::new(server.channel(None).await);
+    let mut verifier = pb::verifier_client::VerifierClient::new(server.channel(None).await);
     let v = verifier
         .verify_pdf(pb::VerifyPdfRequest { pdf: signed.into() })
         .await
@@ -348,7 +347,9 @@ fn pdf_with_a_large_page(numbers: usize) -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
@@ -420,8 +421,10 @@ async fn no_blob_file_after_signing_with_largest_values() {
         let e = signer.sign_pdf(r).await.expect_err(field);
         assert_eq!(e.code(), Code::InvalidArgument, "{field}: {e}");
         assert!(
-            e.message()
-                .contains(&format!("{field} has {} bytes; the limit is {limit}", limit + 1)),
+            e.message().contains(&format!(
+                "{field} has {} bytes; the limit is {limit}",
+                limit + 1
+            )),
             "{field}: {e}"
         );
     }
@@ -432,7 +435,11 @@ async fn no_blob_file_after_signing_with_largest_values() {
         })
         .await
         .expect_err("agency id");
-    assert!(e.message().contains("agency_id has 65 bytes; the limit is 64"), "{e}");
+    assert!(
+        e.message()
+            .contains("agency_id has 65 bytes; the limit is 64"),
+        "{e}"
+    );
     let e = signer
         .sign_digest(pb::SignDigestRequest {
             document_ref: largest(257, 'd'),
@@ -445,12 +452,20 @@ async fn no_blob_file_after_signing_with_largest_values() {
 
     // The largest allowed values, on a document whose update is far above sled's blob
     // threshold; a retry; remote signing with the largest values.
-    let signed = signer.sign_pdf(biggest()).await.expect("signed").into_inner();
+    let signed = signer
+        .sign_pdf(biggest())
+        .await
+        .expect("signed")
+        .into_inner();
     assert!(
         signed.signed_pdf.len() - pdf.len() > segel_server::store::SLED_BLOB_THRESHOLD,
         "the update must be larger than sled's blob threshold for this test to mean anything"
     );
-    let again = signer.sign_pdf(biggest()).await.expect("retry").into_inner();
+    let again = signer
+        .sign_pdf(biggest())
+        .await
+        .expect("retry")
+        .into_inner();
     assert_eq!(again.signed_pdf, signed.signed_pdf);
     signer
         .sign_digest(pb::SignDigestRequest {
@@ -513,10 +528,17 @@ async fn document_ref_is_not_stored_in_clear() {
         .as_ref()
         .try_into()
         .expect("32");
-    assert_ne!(a.document_ref_hmac, Some(plain), "a plain hash is brute-forceable");
+    assert_ne!(
+        a.document_ref_hmac,
+        Some(plain),
+        "a plain hash is brute-forceable"
+    );
     for e in [&signed.entry, &d.entry, &other_agency.entry] {
         let bytes = &e.as_ref().expect("entry").record;
-        assert!(!contains(bytes, nik.as_bytes()), "the record holds the reference");
+        assert!(
+            !contains(bytes, nik.as_bytes()),
+            "the record holds the reference"
+        );
     }
     // The holder (a client allowed for the agency) looks its entries up by the reference.
     let mut log = LogClient::new(server.channel(Some("client")).await);
@@ -548,8 +570,16 @@ async fn document_ref_is_not_stored_in_clear() {
     let (log_dir, _data) = server.stop().await;
     for f in files(&log_dir) {
         let bytes = std::fs::read(&f).expect("read");
-        assert!(!contains(&bytes, nik.as_bytes()), "{} holds the reference", f.display());
-        assert!(!contains(&bytes, b"nik-1"), "{} holds a request id", f.display());
+        assert!(
+            !contains(&bytes, nik.as_bytes()),
+            "{} holds the reference",
+            f.display()
+        );
+        assert!(
+            !contains(&bytes, b"nik-1"),
+            "{} holds a request id",
+            f.display()
+        );
     }
     // After a restart the lookup still works (the index is rebuilt from the records).
     let cfg = config::dev(&pki().path, &log_dir, "127.0.0.1:0")
