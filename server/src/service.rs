@@ -515,6 +515,13 @@ impl Segel {
                 StoredRequest::Current { replay, .. } => {
                     let pdf = r.pdf.clone();
                     let entry = e.entry;
+                    // Rebuilding parses the document like signing does: same CPU limit.
+                    let _cpu = self
+                        .cpu
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| Status::unavailable("shutting down"))?;
                     tokio::task::spawn_blocking(move || {
                         rebuild_update(&agency, &pdf, &opts, &entry, &replay)
                     })

@@ -104,6 +104,13 @@ async fn online_sign_verify_and_log_commands() {
     assert!(logged["document_ref"].is_null(), "{logged}");
     assert_eq!(logged["document_ref_hmac"].as_str().map(str::len), Some(64));
     assert_eq!(logged["document_source"], "server");
+    // The holder finds it by the reference.
+    let mut c = cli(&server, &state);
+    c.args(["log", "entry", "--document-ref", "B-1/2026"]);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let found: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(found[0]["index"], 0, "{found}");
     // A document signed elsewhere: not passed (untrusted), not in the log; exit 1.
     let mut c = cli(&server, &state);
     c.arg("verify").arg(corpus().join("signed-other-ca.pdf"));
