@@ -312,7 +312,9 @@ pub enum StoredRequest {
         /// What rebuilds the answer ([`RequestRecord::replay`]).
         replay: Vec<u8>,
     },
-    /// An older record: the SHA-256 of the input and the whole answer.
+    /// An older record: the SHA-256 of the input and the whole answer. It did not keep the
+    /// signing options, so a retry is matched by its document (or SignDigest fingerprint) and
+    /// by the agency of its entry. No new record is written in this form.
     Legacy {
         /// SHA-256 of the PDF (SignPdf) or the SignDigest fingerprint.
         input_sha256: Hash,
