@@ -527,7 +527,9 @@ mod tests {
             message_digest: [2; 32],
             signature_sha256: [3; 32],
             document_sha256: [4; 32],
+            document_source: tlog::DocumentSource::Server,
             document_ref: None,
+            document_ref_hmac: None,
         }
         .encode()
         .expect("encode");

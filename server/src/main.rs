@@ -164,7 +164,9 @@ fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyho
                         message_digest: doc,
                         signature_sha256: tlog::leaf_hash(&doc),
                         document_sha256: doc,
+                        document_source: tlog::DocumentSource::Server,
                         document_ref: None,
+                        document_ref_hmac: None,
                     },
                     request: None,
                 })?;

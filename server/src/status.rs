@@ -25,6 +25,7 @@ pub fn store_status(e: StoreError) -> Status {
         StoreError::WriterStopped(_) => Status::unavailable(e.to_string()),
         StoreError::Request(m) => Status::out_of_range(m),
         StoreError::Entry(x) => Status::invalid_argument(x.to_string()),
+        StoreError::TooLarge(m) => Status::invalid_argument(m),
         other => {
             tracing::error!(error = %other, "log failure");
             Status::internal("the signature log failed; see the server log")

@@ -6,11 +6,24 @@
 //! |---|---|
 //! | `e` ‖ index (u64 BE) | the encoded [`LogEntry`] (the leaf) |
 //! | `n` ‖ level (u8) ‖ index (u64 BE) | hash of a complete subtree, levels ≥ 1 (leaf hashes are the records' hashes) |
-//! | `r` ‖ caller ‖ 0x00 ‖ request id | idempotency record: input SHA-256 ‖ index ‖ update bytes |
+//! | `i` ‖ SHA-256(caller ‖ 0x00 ‖ request id) | idempotency record: 2 ‖ fingerprint ‖ index ‖ what rebuilds the answer (≤ [`MAX_REPLAY`] bytes) |
+//! | `r` ‖ caller ‖ 0x00 ‖ request id | older idempotency record (read only): input SHA-256 ‖ index ‖ update bytes |
 //! | `m:size` | tree size (u64 BE) |
 //! | `m:checkpoint` | the latest signed checkpoint (C2SP signed note) |
 //!
-//! The lookups by document and by signature hash are kept in memory: they are derived data,
+//! **Small values only.** sled 0.34 writes a page larger than a quarter of its segment
+//! (512 KiB / 4 − 20 = 131 052 bytes) as a separate blob file, and never syncs blob files: an
+//! acknowledged entry could be lost at power failure. A leaf page holds at most 17 keys, so every
+//! key and value stays small: entries are at most about 1.5 KB (their fields are bounded),
+//! idempotency keys are 33 bytes and their values at most [`MAX_REQUEST_VALUE`] bytes.
+//!
+//! **No personal data in clear.** Anyone can read every entry. A caller's document reference is
+//! logged only as HMAC-SHA256 under a key that only this server holds (`ref.key`, created next to
+//! `log.key`), bound to the agency: the holder of a reference can look its entries up through
+//! the server ([`Log::find_by_reference`]), the public cannot brute-force guessable references
+//! (a NIK, a name) from the log.
+//!
+//! The lookups by document, by signature hash and by reference are kept in memory: they are derived data,
 //! rebuilt from the verified records at every startup and extended as entries become durable,
 //! so they can never disagree with the log (and cost no random writes in sled).
 //!
@@ -51,6 +64,14 @@ const MAX_BATCH: usize = 4096;
 pub const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 /// Queue length before callers wait.
 const QUEUE: usize = 8192;
+/// Most bytes an idempotency record keeps to rebuild its answer: a time (8 bytes) and a
+/// signature value (up to RSA-8192, 1024 bytes).
+pub const MAX_REPLAY: usize = 8 + 1024;
+/// Most bytes of a stored idempotency record's value.
+pub const MAX_REQUEST_VALUE: usize = 1 + 32 + 8 + MAX_REPLAY;
+/// sled 0.34's blob threshold with its default 512 KiB segments: a page (node or update
+/// fragment) larger than this goes into an unsynced blob file.
+pub const SLED_BLOB_THRESHOLD: usize = 512 * 1024 / 4 - 20;
 
 /// Storage errors. Messages say what is wrong and, for startup checks, which check failed.
 #[non_exhaustive]
@@ -87,6 +108,9 @@ pub enum StoreError {
     /// The entry is not valid.
     #[error("invalid log entry: {0}")]
     Entry(#[from] tlog::EntryError),
+    /// A value too large to be stored safely (see [`MAX_REQUEST_VALUE`]).
+    #[error("{0}")]
+    TooLarge(String),
     /// The writer stopped after an earlier failure; the log accepts no more appends.
     #[error("the log writer stopped after a failure: {0}")]
     WriterStopped(String),
@@ -102,6 +126,12 @@ impl From<TlogError> for StoreError {
     fn from(e: TlogError) -> Self {
         Self::Integrity(e.to_string())
     }
+}
+
+fn sha256(b: &[u8]) -> Hash {
+    let mut h = [0; 32];
+    h.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b).as_ref());
+    h
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
@@ -159,11 +189,15 @@ impl HashIndex {
     }
 }
 
-/// Both lookups.
+/// The lookups.
 #[derive(Debug, Default)]
 struct Indexes {
     document: HashIndex,
     signature: HashIndex,
+    /// By keyed reference hash ([`RefKey::hmac`]; version 1 records' clear references too).
+    reference: HashIndex,
+    /// Version 2 records that carry a keyed reference hash.
+    keyed_references: u64,
 }
 
 impl Indexes {
@@ -175,12 +209,53 @@ impl Indexes {
         Self {
             document: index(),
             signature: index(),
+            reference: HashIndex::default(),
+            keyed_references: 0,
         }
     }
 
-    fn add(&mut self, document: &Hash, signature: &Hash, index: u64) {
-        self.document.insert(document, index);
-        self.signature.insert(signature, index);
+    fn add(&mut self, e: &LogEntry, index: u64, refs: &RefKey) {
+        self.document.insert(&e.document_sha256, index);
+        self.signature.insert(&e.signature_sha256, index);
+        if let Some(h) = &e.document_ref_hmac {
+            self.reference.insert(h, index);
+            self.keyed_references += 1;
+        } else if let Some(r) = &e.document_ref {
+            self.reference.insert(&refs.hmac(&e.agency, r), index);
+        }
+    }
+}
+
+/// The secret that keys the reference hashes of the log (`ref.key`, 32 random bytes).
+#[derive(Clone)]
+pub struct RefKey(aws_lc_rs::hmac::Key);
+
+impl std::fmt::Debug for RefKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefKey")
+    }
+}
+
+impl RefKey {
+    fn new(secret: &[u8]) -> Self {
+        Self(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            secret,
+        ))
+    }
+
+    /// The keyed hash logged for `reference` given for `agency`:
+    /// HMAC-SHA256(key, "segel document_ref v1" ‖ 0 ‖ u64 len(agency) ‖ agency ‖ reference).
+    /// Bound to the agency, so the same reference in two agencies cannot be linked.
+    pub fn hmac(&self, agency: &str, reference: &str) -> Hash {
+        let mut c = aws_lc_rs::hmac::Context::with_key(&self.0);
+        c.update(b"segel document_ref v1\0");
+        c.update(&(agency.len() as u64).to_be_bytes());
+        c.update(agency.as_bytes());
+        c.update(reference.as_bytes());
+        let mut h = [0; 32];
+        h.copy_from_slice(c.sign().as_ref());
+        h
     }
 }
 
@@ -197,16 +272,27 @@ pub struct NewEntry {
 /// entry, so it exists exactly when the entry is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRecord {
-    /// Caller identity and request id (the key).
+    /// Caller identity and request id (the key; stored as its SHA-256).
     pub key: Vec<u8>,
-    /// SHA-256 of the PDF the caller sent.
-    pub input_sha256: Hash,
-    /// What the retry is answered with: for SignPdf the incremental update appended to the
-    /// input (the signed PDF is input ‖ update); for SignDigest the service's record of the
-    /// signing time and the CMS.
-    pub update: Vec<u8>,
+    /// What identifies the request: a hash of the agency, the document or digest and every
+    /// option that shapes the signature. The same key with another fingerprint is refused.
+    pub fingerprint: Hash,
+    /// What rebuilds the answer together with the retried request and the log entry (at most
+    /// [`MAX_REPLAY`] bytes): the signing time and the signature value, say.
+    pub replay: Vec<u8>,
 }
 
+/// The format byte of idempotency records under `i`.
+const REQUEST_FORMAT: u8 = 2;
+
+fn i_key(key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(33);
+    k.push(b'i');
+    k.extend_from_slice(&sha256(key));
+    k
+}
+
+/// Older records (`r` ‖ key), read for retries of requests made before `i` records existed.
 fn r_key(key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(key.len() + 1);
     k.push(b'r');
@@ -216,20 +302,61 @@ fn r_key(key: &[u8]) -> Vec<u8> {
 
 /// A stored idempotency record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRequest {
-    /// SHA-256 of the PDF sent with the first request.
-    pub input_sha256: Hash,
-    /// The entry it produced.
-    pub index: u64,
-    /// The update to append to the input to get the signed PDF.
-    pub update: Vec<u8>,
+pub enum StoredRequest {
+    /// A record of this version.
+    Current {
+        /// The first request's fingerprint ([`RequestRecord::fingerprint`]).
+        fingerprint: Hash,
+        /// The entry it produced.
+        index: u64,
+        /// What rebuilds the answer ([`RequestRecord::replay`]).
+        replay: Vec<u8>,
+    },
+    /// An older record: the SHA-256 of the input and the whole answer. It did not keep the
+    /// signing options, so a retry is matched by its document (or SignDigest fingerprint) and
+    /// by the agency of its entry. No new record is written in this form.
+    Legacy {
+        /// SHA-256 of the PDF (SignPdf) or the SignDigest fingerprint.
+        input_sha256: Hash,
+        /// The entry it produced.
+        index: u64,
+        /// The update (SignPdf) or the SignDigest record of time and CMS.
+        update: Vec<u8>,
+    },
 }
 
 impl StoredRequest {
+    /// The entry the request produced.
+    pub fn index(&self) -> u64 {
+        match self {
+            Self::Current { index, .. } | Self::Legacy { index, .. } => *index,
+        }
+    }
+
+    fn encode(fingerprint: &Hash, index: u64, replay: &[u8]) -> Vec<u8> {
+        let mut v = Vec::with_capacity(41 + replay.len());
+        v.push(REQUEST_FORMAT);
+        v.extend_from_slice(fingerprint);
+        v.extend_from_slice(&index.to_be_bytes());
+        v.extend_from_slice(replay);
+        v
+    }
+
     fn decode(v: &[u8]) -> Option<Self> {
+        if v.first() != Some(&REQUEST_FORMAT) || v.len() > MAX_REQUEST_VALUE {
+            return None;
+        }
+        Some(Self::Current {
+            fingerprint: v.get(1..33)?.try_into().ok()?,
+            index: u64::from_be_bytes(v.get(33..41)?.try_into().ok()?),
+            replay: v.get(41..)?.to_vec(),
+        })
+    }
+
+    fn decode_legacy(v: &[u8]) -> Option<Self> {
         let input_sha256: Hash = v.get(..32)?.try_into().ok()?;
         let index = u64::from_be_bytes(v.get(32..40)?.try_into().ok()?);
-        Some(Self {
+        Some(Self::Legacy {
             input_sha256,
             index,
             update: v.get(40..)?.to_vec(),
@@ -238,6 +365,20 @@ impl StoredRequest {
 }
 
 impl NewEntry {
+    /// The entry's field limits, and an idempotency record small enough to be stored.
+    fn check(&self) -> Result<(), StoreError> {
+        self.record.check()?;
+        if let Some(r) = &self.request {
+            if r.replay.len() > MAX_REPLAY {
+                return Err(StoreError::TooLarge(format!(
+                    "an idempotency record of {} bytes exceeds the limit of {MAX_REPLAY}",
+                    r.replay.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn at(&self, index: u64) -> LogEntry {
         LogEntry {
             index,
@@ -309,6 +450,7 @@ struct Shared {
     commits: AtomicU64,
     checkpoint: RwLock<String>,
     indexes: RwLock<Indexes>,
+    refs: RefKey,
 }
 
 struct DbNodes<'a>(&'a sled::Db);
@@ -438,6 +580,7 @@ impl Log {
             .mode(0o700)
             .create(dir)
             .map_err(io(dir))?;
+        let (refs, new_ref_secret) = load_ref_key(dir)?;
         let db = open_db(dir)?;
         let verifier = key.verifier();
         let data_file = sled_dir(dir).join("db");
@@ -464,7 +607,7 @@ impl Log {
             External::open(dir)?.write(&note)?;
             note
         } else {
-            let (_, ix) = check_inner(&db, dir, &verifier, Some(origin), true)?;
+            let (_, ix) = check_inner(&db, dir, &verifier, Some(origin), Some(&refs))?;
             indexes = ix;
             let note = db
                 .get(META_CHECKPOINT)?
@@ -473,6 +616,17 @@ impl Log {
             String::from_utf8(note)
                 .map_err(|_| StoreError::Integrity("checkpoint is not UTF-8".into()))?
         };
+        if let Some(secret) = new_ref_secret {
+            if indexes.keyed_references > 0 {
+                return Err(StoreError::Integrity(format!(
+                    "{} is missing but {} entries carry reference hashes made with it: restore it \
+                     from the backup of this log",
+                    dir.join(REF_KEY).display(),
+                    indexes.keyed_references
+                )));
+            }
+            write_secret(dir, REF_KEY, &secret)?;
+        }
         let shared = Arc::new(Shared {
             db,
             announced: AtomicUsize::new(0),
@@ -480,6 +634,7 @@ impl Log {
             commits: AtomicU64::new(0),
             checkpoint: RwLock::new(checkpoint),
             indexes: RwLock::new(indexes),
+            refs,
         });
         let (tx, rx) = sync_channel::<Job>(QUEUE);
         let writer_shared = shared.clone();
@@ -503,7 +658,7 @@ impl Log {
     /// [`StoreError::Entry`] for an invalid entry; [`StoreError::WriterStopped`] if the log
     /// stopped accepting appends after a failure.
     pub fn append(&self, entry: NewEntry) -> Result<Appended, StoreError> {
-        entry.record.check()?;
+        entry.check()?;
         let tx = self.sender()?;
         let (reply, rx) = sync_channel(1);
         tx.send(Job {
@@ -526,7 +681,7 @@ impl Log {
         entry: NewEntry,
         announced: Option<Announcement>,
     ) -> Result<Appended, StoreError> {
-        entry.record.check()?;
+        entry.check()?;
         let tx = self.sender()?;
         let (reply, rx) = tokio::sync::oneshot::channel();
         let stopped = || StoreError::WriterStopped("the writer thread ended".into());
@@ -634,15 +789,46 @@ impl Log {
     /// # Errors
     /// Database failures or a malformed record.
     pub fn request(&self, key: &[u8]) -> Result<Option<StoredRequest>, StoreError> {
-        match self.shared.db.get(r_key(key))? {
-            None => Ok(None),
-            Some(v) => {
-                let r = StoredRequest::decode(&v).ok_or_else(|| {
-                    StoreError::Integrity("a malformed idempotency record".into())
-                })?;
-                Ok((r.index < self.size()).then_some(r))
+        let malformed = || StoreError::Integrity("a malformed idempotency record".into());
+        let r = if let Some(v) = self.shared.db.get(i_key(key))? {
+            StoredRequest::decode(&v).ok_or_else(malformed)?
+        } else if let Some(v) = self.shared.db.get(r_key(key))? {
+            StoredRequest::decode_legacy(&v).ok_or_else(malformed)?
+        } else {
+            return Ok(None);
+        };
+        Ok((r.index() < self.size()).then_some(r))
+    }
+
+    /// The keyed hash this log records for `reference` given for `agency`.
+    pub fn reference_hmac(&self, agency: &str, reference: &str) -> Hash {
+        self.shared.refs.hmac(agency, reference)
+    }
+
+    /// Indices of the entries of `agency` logged with the document reference `reference`
+    /// (as its keyed hash, or in clear in version 1 records).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn find_by_reference(&self, agency: &str, reference: &str) -> Result<Vec<u64>, StoreError> {
+        let h = self.reference_hmac(agency, reference);
+        let candidates = self
+            .shared
+            .indexes
+            .read()
+            .map(|ix| ix.reference.candidates(&h))
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for i in candidates {
+            if let Some(e) = self.entry(i)? {
+                let same =
+                    e.document_ref_hmac == Some(h) || e.document_ref.as_deref() == Some(reference);
+                if same && e.agency == agency {
+                    out.push(i);
+                }
             }
         }
+        Ok(out)
     }
 
     /// Indices of entries for a signed PDF (by its SHA-256).
@@ -898,7 +1084,7 @@ pub fn check(
     verifier: &NoteVerifier,
     origin: Option<&str>,
 ) -> Result<CheckReport, StoreError> {
-    check_inner(db, dir, verifier, origin, false).map(|(r, _)| r)
+    check_inner(db, dir, verifier, origin, None).map(|(r, _)| r)
 }
 
 /// The check, optionally building the in-memory lookups on the way (at startup).
@@ -907,7 +1093,7 @@ fn check_inner(
     dir: &Path,
     verifier: &NoteVerifier,
     origin: Option<&str>,
-    build_indexes: bool,
+    build_indexes: Option<&RefKey>,
 ) -> Result<(CheckReport, Indexes), StoreError> {
     let size = read_size(db)?;
     let note = db
@@ -933,7 +1119,7 @@ fn check_inner(
     // Records → leaves; index keys expected.
     let cap = usize::try_from(size).unwrap_or(usize::MAX).min(1 << 28);
     let mut leaves: Vec<Hash> = Vec::with_capacity(cap);
-    let mut indexes = Indexes::with_capacity(if build_indexes { cap } else { 0 });
+    let mut indexes = Indexes::with_capacity(if build_indexes.is_some() { cap } else { 0 });
     for kv in db.scan_prefix(b"e") {
         let (k, v) = kv?;
         let expected = leaves.len() as u64;
@@ -961,8 +1147,8 @@ fn check_inner(
             )));
         }
         leaves.push(tlog::leaf_hash(&v));
-        if build_indexes {
-            indexes.add(&e.document_sha256, &e.signature_sha256, idx);
+        if let Some(refs) = build_indexes {
+            indexes.add(&e, idx, refs);
         }
     }
     if (leaves.len() as u64) != size {
@@ -1027,17 +1213,30 @@ fn check_inner(
         ));
     }
     // Nothing else in the database: probe the gaps between the known prefixes.
-    let gaps: [(&[u8], &[u8]); 5] = [
+    let gaps: [(&[u8], &[u8]); 6] = [
         (b"", b"e"),
-        (b"f", b"m"),
+        (b"f", b"i"),
+        (b"j", b"m"),
         (b"m\0", b"n"),
         (b"o", b"r"),
         (b"s", b"\xff\xff"),
     ];
-    for kv in db.scan_prefix(b"r") {
+    for kv in db.scan_prefix(b"i") {
         let (k, v) = kv?;
         match StoredRequest::decode(&v) {
-            Some(r) if r.index < size => {}
+            Some(r) if r.index() < size && k.len() == 33 => {}
+            _ => {
+                return Err(StoreError::Integrity(format!(
+                    "idempotency record {} is malformed or points past the tree size",
+                    hex(&k)
+                )))
+            }
+        }
+    }
+    for kv in db.scan_prefix(b"r") {
+        let (k, v) = kv?;
+        match StoredRequest::decode_legacy(&v) {
+            Some(r) if r.index() < size => {}
             _ => {
                 return Err(StoreError::Integrity(format!(
                     "idempotency record {} is malformed or points past the tree size",
@@ -1230,11 +1429,7 @@ fn syncer_loop(
                 if let Ok(mut ix) = shared.indexes.write() {
                     for b in &batches {
                         for (i, j) in b.jobs.iter().enumerate() {
-                            ix.add(
-                                &j.entry.record.document_sha256,
-                                &j.entry.record.signature_sha256,
-                                b.first_index + i as u64,
-                            );
+                            ix.add(&j.entry.record, b.first_index + i as u64, &shared.refs);
                         }
                     }
                 }
@@ -1303,11 +1498,10 @@ fn apply(
         }
         batch.insert(&e_key(index), bytes);
         if let Some(r) = &job.entry.request {
-            let mut v = Vec::with_capacity(40 + r.update.len());
-            v.extend_from_slice(&r.input_sha256);
-            v.extend_from_slice(&index.to_be_bytes());
-            v.extend_from_slice(&r.update);
-            batch.insert(r_key(&r.key), v);
+            batch.insert(
+                i_key(&r.key),
+                StoredRequest::encode(&r.fingerprint, index, &r.replay),
+            );
         }
     }
     let size = size0 + jobs.len() as u64;
@@ -1319,11 +1513,101 @@ fn apply(
     Ok((size, note))
 }
 
-/// Load the log's Ed25519 key from `dir/log.key` (PKCS#8), or create it (mode 0600, written
-/// atomically) with its verifier key in `dir/log.vkey`.
+/// Key material, wiped when dropped.
+type Secret = zeroize::Zeroizing<Vec<u8>>;
+
+/// The file of the reference key, in the log directory.
+const REF_KEY: &str = "ref.key";
+
+/// Read a secret file, refusing one that group or others may read (like the agency keys).
+/// `None` when it does not exist.
+fn read_secret(path: &Path) -> Result<Option<Secret>, StoreError> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let mut f = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(path)(e)),
+    };
+    let meta = f.metadata().map_err(io(path))?;
+    if !meta.is_file() {
+        return Err(StoreError::Io {
+            path: path.to_path_buf(),
+            message: "not a regular file".into(),
+        });
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(StoreError::Io {
+            path: path.to_path_buf(),
+            message: format!(
+                "private key file has mode {mode:o}; it must not be readable by others (chmod 600)"
+            ),
+        });
+    }
+    let mut buf = zeroize::Zeroizing::new(Vec::new());
+    f.read_to_end(&mut buf).map_err(io(path))?;
+    Ok(Some(buf))
+}
+
+/// Write a secret file atomically: a temporary file (mode 0600) written and synced, renamed
+/// into place, and the directory synced so that the rename itself survives a power failure.
+fn write_secret(dir: &Path, name: &str, secret: &[u8]) -> Result<(), StoreError> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    // A leftover temporary file of an interrupted creation holds nothing of value.
+    match fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&tmp)(e)),
+    }
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    f.write_all(secret).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io(&path))?;
+    sync_dir(dir)
+}
+
+/// `fsync` a directory: makes the names created or renamed in it durable.
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
+}
+
+/// The reference key of the log in `dir`, and the new secret to write when there was none
+/// (written by [`Log::open`] only after the check found no reference hashes made with a lost
+/// key).
+fn load_ref_key(dir: &Path) -> Result<(RefKey, Option<Secret>), StoreError> {
+    let path = dir.join(REF_KEY);
+    match read_secret(&path)? {
+        Some(secret) if secret.len() == 32 => Ok((RefKey::new(&secret), None)),
+        Some(secret) => Err(StoreError::Io {
+            path,
+            message: format!("holds {} bytes, not 32", secret.len()),
+        }),
+        None => {
+            let mut secret = zeroize::Zeroizing::new(vec![0u8; 32]);
+            aws_lc_rs::rand::fill(&mut secret).map_err(|_| StoreError::Io {
+                path: path.clone(),
+                message: "no random numbers for a new key".into(),
+            })?;
+            Ok((RefKey::new(&secret), Some(secret)))
+        }
+    }
+}
+
+/// Load the log's Ed25519 key from `dir/log.key` (PKCS#8, mode 0600: refused when group or
+/// others may read it), or create it (mode 0600, written atomically, the directory synced)
+/// with its verifier key in `dir/log.vkey`.
 ///
 /// # Errors
-/// Unreadable or malformed key files.
+/// Unreadable, malformed or readable-by-others key files.
 pub fn load_or_create_key(dir: &Path, name: &str) -> Result<NoteSigner, StoreError> {
     fs::DirBuilder::new()
         .recursive(true)
@@ -1335,31 +1619,19 @@ pub fn load_or_create_key(dir: &Path, name: &str) -> Result<NoteSigner, StoreErr
         path: path.clone(),
         message: e.to_string(),
     };
-    match fs::read(&path) {
-        Ok(der) => {
-            let der = zeroize::Zeroizing::new(der);
-            NoteSigner::from_pkcs8(name, &der).map_err(bad)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let (signer, der) = NoteSigner::generate(name).map_err(bad)?;
-            let der = zeroize::Zeroizing::new(der);
-            let tmp = dir.join("log.key.tmp");
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(io(&tmp))?;
-            f.write_all(&der).map_err(io(&tmp))?;
-            f.sync_all().map_err(io(&tmp))?;
-            fs::rename(&tmp, &path).map_err(io(&path))?;
-            let vkey = dir.join("log.vkey");
-            fs::write(&vkey, format!("{}\n", signer.verifier().to_vkey())).map_err(io(&vkey))?;
-            Ok(signer)
-        }
-        Err(e) => Err(io(&path)(e)),
+    if let Some(der) = read_secret(&path)? {
+        return NoteSigner::from_pkcs8(name, &der).map_err(bad);
     }
+    let (signer, der) = NoteSigner::generate(name).map_err(bad)?;
+    let der = zeroize::Zeroizing::new(der);
+    // The verifier key first: once log.key exists, log.vkey exists too.
+    let vkey = dir.join("log.vkey");
+    fs::write(&vkey, format!("{}\n", signer.verifier().to_vkey())).map_err(io(&vkey))?;
+    fs::File::open(&vkey)
+        .and_then(|f| f.sync_all())
+        .map_err(io(&vkey))?;
+    write_secret(dir, "log.key", &der)?;
+    Ok(signer)
 }
 
 /// Open the database of `dir` read-only in spirit (nothing is written) and run the full check
@@ -1402,7 +1674,9 @@ mod tests {
                 message_digest: tlog::leaf_hash(format!("md {i}").as_bytes()),
                 signature_sha256: tlog::leaf_hash(format!("sig {i}").as_bytes()),
                 document_sha256: doc,
-                document_ref: (i % 2 == 0).then(|| format!("B-{i}/SIOLA/2026")),
+                document_source: tlog::DocumentSource::Server,
+                document_ref: None,
+                document_ref_hmac: (i % 2 == 0).then(|| sha256(format!("B-{i}").as_bytes())),
             },
             request: None,
         }
@@ -1657,6 +1931,152 @@ mod tests {
         });
         open_db(&dir).expect("the second open waits for the lock");
         holder.join().expect("holder");
+    }
+
+    #[test]
+    fn log_key_with_loose_mode_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().expect("tempdir");
+        let dir = t.path().join("log");
+        let key = load_or_create_key(&dir, ORIGIN).expect("created");
+        let path = dir.join("log.key");
+        assert_eq!(
+            fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(!dir.join("log.key.tmp").exists());
+        assert!(dir.join("log.vkey").is_file());
+        for mode in [0o640, 0o604, 0o644] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
+            let err = load_or_create_key(&dir, ORIGIN).expect_err("loose mode");
+            assert!(
+                err.to_string().contains(&format!(
+                    "has mode {mode:o}; it must not be readable by others"
+                )),
+                "{err}"
+            );
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
+        let again = load_or_create_key(&dir, ORIGIN).expect("loads");
+        assert_eq!(again.verifier().to_vkey(), key.verifier().to_vkey());
+        // The reference key likewise.
+        drop(Log::open(&dir, ORIGIN, again).expect("open"));
+        let refs = dir.join(REF_KEY);
+        assert_eq!(
+            fs::metadata(&refs).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        fs::set_permissions(&refs, fs::Permissions::from_mode(0o640)).expect("chmod");
+        let err = open(&dir).expect_err("loose ref.key");
+        assert!(err.to_string().contains("ref.key"), "{err}");
+        assert!(err.to_string().contains("has mode 640"), "{err}");
+    }
+
+    #[test]
+    fn a_lost_ref_key_is_refused_and_references_are_found_by_their_keyed_hash() {
+        let (_t, dir) = filled(0);
+        let log = open(&dir).expect("open");
+        let mut e = entry(1);
+        e.record.document_ref_hmac = Some(log.reference_hmac("dev", "3171234567890001"));
+        let a = log.append(e).expect("append").index;
+        log.append(entry(3)).expect("append");
+        assert_eq!(
+            log.find_by_reference("dev", "3171234567890001")
+                .expect("find"),
+            vec![a]
+        );
+        assert!(log
+            .find_by_reference("dev-2", "3171234567890001")
+            .expect("find")
+            .is_empty());
+        assert!(log
+            .find_by_reference("dev", "317123456789000")
+            .expect("find")
+            .is_empty());
+        drop(log);
+        // Rebuilt at startup.
+        let log = open(&dir).expect("reopen");
+        assert_eq!(
+            log.find_by_reference("dev", "3171234567890001")
+                .expect("find"),
+            vec![a]
+        );
+        drop(log);
+        // Without its key the hashes cannot be looked up: refused, not silently replaced.
+        fs::remove_file(dir.join(REF_KEY)).expect("rm");
+        let err = open(&dir).expect_err("lost ref.key");
+        assert!(err.to_string().contains("restore it"), "{err}");
+        assert!(!dir.join(REF_KEY).exists(), "no new key written");
+        // A log whose entries carry no keyed reference gets a new key.
+        let (_t2, dir2) = filled(0);
+        let mut plain = entry(5);
+        plain.record.document_ref_hmac = None;
+        open(&dir2).expect("open").append(plain).expect("append");
+        fs::remove_file(dir2.join(REF_KEY)).expect("rm");
+        drop(open(&dir2).expect("open"));
+        assert!(dir2.join(REF_KEY).is_file());
+    }
+
+    #[test]
+    fn idempotency_records_are_small_and_keyed_by_a_hash() {
+        let (_t, dir) = filled(2);
+        let log = open(&dir).expect("open");
+        let key = b"siola-dev\0surat-1".to_vec();
+        let with = |replay: Vec<u8>| NewEntry {
+            request: Some(RequestRecord {
+                key: key.clone(),
+                fingerprint: [7; 32],
+                replay,
+            }),
+            ..entry(9)
+        };
+        let err = log
+            .append(with(vec![1; MAX_REPLAY + 1]))
+            .expect_err("too large");
+        assert!(matches!(err, StoreError::TooLarge(_)), "{err}");
+        let index = log.append(with(vec![2; MAX_REPLAY])).expect("append").index;
+        assert_eq!(
+            log.request(&key).expect("read"),
+            Some(StoredRequest::Current {
+                fingerprint: [7; 32],
+                index,
+                replay: vec![2; MAX_REPLAY],
+            })
+        );
+        drop(log);
+        let db = raw(&dir);
+        let stored: Vec<_> = db.scan_prefix(b"i").map(|kv| kv.expect("kv")).collect();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(
+            stored[0].0.len(),
+            33,
+            "the key is a hash, not the caller and id"
+        );
+        assert!(stored[0].1.len() <= MAX_REQUEST_VALUE);
+        // An older record (whole update) is still read, and passes the startup check.
+        let mut legacy = vec![3; 32];
+        legacy.extend_from_slice(&0u64.to_be_bytes());
+        legacy.extend_from_slice(b"update");
+        db.insert(r_key(b"siola-dev\0old"), legacy).expect("insert");
+        db.flush().expect("flush");
+        drop(db);
+        let log = open(&dir).expect("reopen");
+        assert_eq!(
+            log.request(b"siola-dev\0old").expect("read"),
+            Some(StoredRequest::Legacy {
+                input_sha256: [3; 32],
+                index: 0,
+                update: b"update".to_vec(),
+            })
+        );
+        drop(log);
+        // A malformed current record is refused at startup.
+        let db = raw(&dir);
+        db.insert(i_key(b"x"), vec![2, 1, 2]).expect("insert");
+        db.flush().expect("flush");
+        drop(db);
+        let err = open(&dir).expect_err("malformed");
+        assert!(err.to_string().contains("idempotency record"), "{err}");
     }
 
     fn copy_dir(from: &Path, to: &Path) {

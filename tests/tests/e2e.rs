@@ -11,6 +11,8 @@ mod client;
 mod grpc;
 #[path = "e2e/hostile.rs"]
 mod hostile;
+#[path = "e2e/log_safety.rs"]
+mod log_safety;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

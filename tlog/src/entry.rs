@@ -1,10 +1,11 @@
 //! The log's leaf: one record per signature Segel makes. Hashes and identifiers only, never
-//! document content. The encoding is versioned and canonical (one byte string per record), so
-//! anyone holding a record can recompute its leaf hash.
+//! document content and never a document reference in clear: anyone can read every record.
+//! The encoding is versioned and canonical (one byte string per record), so anyone holding a
+//! record can recompute its leaf hash.
 //!
 //! ```text
-//! version 1:
-//!   u8   version = 1
+//! common to both versions:
+//!   u8   version                    1 or 2
 //!   u64  index                      big-endian, position in the log
 //!   i64  time_ms                    Unix milliseconds, UTC
 //!   u8   len, agency id             UTF-8, 1..=64 bytes
@@ -12,14 +13,22 @@
 //!   u16  len, caller identity       UTF-8, 1..=1024 bytes (e.g. the TLS client subject)
 //!   [32] message digest             SHA-256 of the signed byte ranges (CMS messageDigest)
 //!   [32] signature value SHA-256
-//!   [32] signed PDF SHA-256
-//!   u16  len, document reference    UTF-8, 0..=256 bytes (0: none), e.g. a letter number
+//!   [32] document SHA-256           of the signed PDF
+//! version 1 (written before version 2; read, never written for a new record):
+//!   u16  len, document reference    UTF-8, 0..=256 bytes (0: none), in clear
+//! version 2:
+//!   u8   document hash source       1: computed by the log's server from the signed PDF,
+//!                                   2: claimed by the caller (remote signing by digest; the
+//!                                      server never saw the document)
+//!   u8   reference present          0: none, 1: followed by
+//!   [32] keyed reference hash       HMAC-SHA256 of the caller's document reference under a key
+//!                                   only the log's server holds (not brute-forceable offline)
 //! ```
 
 use crate::hash::{leaf_hash, Hash};
 
-/// Current encoding version.
-pub const VERSION: u8 = 1;
+/// Current encoding version (of new records; version 1 records are still read).
+pub const VERSION: u8 = 2;
 const MAX_AGENCY: usize = 64;
 const MAX_CALLER: usize = 1024;
 const MAX_REF: usize = 256;
@@ -43,8 +52,44 @@ pub struct LogEntry {
     pub signature_sha256: Hash,
     /// SHA-256 of the signed PDF.
     pub document_sha256: Hash,
-    /// Optional document reference (a letter number, say).
+    /// Who vouches for `document_sha256`; [`DocumentSource::Unrecorded`] exactly for version 1
+    /// records.
+    pub document_source: DocumentSource,
+    /// A document reference in clear: version 1 records only (new records never carry one).
     pub document_ref: Option<String>,
+    /// The keyed hash of the caller's document reference (version 2 records).
+    pub document_ref_hmac: Option<Hash>,
+}
+
+/// Where a record's document SHA-256 comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentSource {
+    /// Not recorded: a version 1 record (signed PDFs and claimed digests alike).
+    Unrecorded,
+    /// Computed by the log's server over the signed PDF it produced.
+    Server,
+    /// The caller's claim: the server signed a digest and never saw the document.
+    Caller,
+}
+
+impl DocumentSource {
+    /// The version 2 code (none for [`DocumentSource::Unrecorded`]).
+    fn code(self) -> Option<u8> {
+        match self {
+            Self::Unrecorded => None,
+            Self::Server => Some(1),
+            Self::Caller => Some(2),
+        }
+    }
+
+    /// A short name for displays (`unrecorded`, `server`, `caller`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unrecorded => "unrecorded",
+            Self::Server => "server",
+            Self::Caller => "caller",
+        }
+    }
 }
 
 /// Why a record does not encode or decode.
@@ -60,6 +105,10 @@ pub enum EntryError {
     /// A text field is empty, too long or not UTF-8.
     #[error("log entry field {0} is empty, too long or not UTF-8")]
     Field(&'static str),
+    /// Fields of the two versions mixed (a clear reference in a version 2 record, a keyed one
+    /// in a version 1 record), or an unknown code.
+    #[error("log entry field {0} does not belong to this record version")]
+    Version2(&'static str),
 }
 
 impl LogEntry {
@@ -81,7 +130,22 @@ impl LogEntry {
         {
             return Err(EntryError::Field("document_ref"));
         }
+        let v1 = self.document_source == DocumentSource::Unrecorded;
+        if v1 && self.document_ref_hmac.is_some() {
+            return Err(EntryError::Version2("document_ref_hmac"));
+        }
+        if !v1 && self.document_ref.is_some() {
+            return Err(EntryError::Version2("document_ref"));
+        }
         Ok(())
+    }
+
+    /// The encoding version of this record: 1 for [`DocumentSource::Unrecorded`], else 2.
+    pub fn version(&self) -> u8 {
+        match self.document_source {
+            DocumentSource::Unrecorded => 1,
+            _ => VERSION,
+        }
     }
 
     /// The canonical encoding.
@@ -92,9 +156,9 @@ impl LogEntry {
         self.check()?;
         let r = self.document_ref.as_deref().unwrap_or("");
         let mut v = Vec::with_capacity(
-            1 + 8 + 8 + 1 + self.agency.len() + 32 + 2 + self.caller.len() + 96 + 2 + r.len(),
+            1 + 8 + 8 + 1 + self.agency.len() + 32 + 2 + self.caller.len() + 96 + 34 + r.len(),
         );
-        v.push(VERSION);
+        v.push(self.version());
         v.extend_from_slice(&self.index.to_be_bytes());
         v.extend_from_slice(&self.time_ms.to_be_bytes());
         v.push(self.agency.len() as u8);
@@ -105,8 +169,22 @@ impl LogEntry {
         v.extend_from_slice(&self.message_digest);
         v.extend_from_slice(&self.signature_sha256);
         v.extend_from_slice(&self.document_sha256);
-        v.extend_from_slice(&(r.len() as u16).to_be_bytes());
-        v.extend_from_slice(r.as_bytes());
+        match self.document_source.code() {
+            None => {
+                v.extend_from_slice(&(r.len() as u16).to_be_bytes());
+                v.extend_from_slice(r.as_bytes());
+            }
+            Some(code) => {
+                v.push(code);
+                match &self.document_ref_hmac {
+                    None => v.push(0),
+                    Some(h) => {
+                        v.push(1);
+                        v.extend_from_slice(h);
+                    }
+                }
+            }
+        }
         Ok(v)
     }
 
@@ -125,7 +203,7 @@ impl LogEntry {
     pub fn decode(b: &[u8]) -> Result<Self, EntryError> {
         let mut r = Cursor { b, at: 0 };
         let version = r.take(1)?[0];
-        if version != VERSION {
+        if version != 1 && version != 2 {
             return Err(EntryError::Version(version));
         }
         let index = u64::from_be_bytes(r.array()?);
@@ -138,11 +216,26 @@ impl LogEntry {
         let message_digest = r.array()?;
         let signature_sha256 = r.array()?;
         let document_sha256 = r.array()?;
-        let n = usize::from(u16::from_be_bytes(r.array()?));
-        let document_ref = if n == 0 {
-            None
+        let (document_source, document_ref, document_ref_hmac) = if version == 1 {
+            let n = usize::from(u16::from_be_bytes(r.array()?));
+            let document_ref = if n == 0 {
+                None
+            } else {
+                Some(r.text(n, "document_ref")?)
+            };
+            (DocumentSource::Unrecorded, document_ref, None)
         } else {
-            Some(r.text(n, "document_ref")?)
+            let source = match r.take(1)?[0] {
+                1 => DocumentSource::Server,
+                2 => DocumentSource::Caller,
+                _ => return Err(EntryError::Version2("document hash source")),
+            };
+            let hmac = match r.take(1)?[0] {
+                0 => None,
+                1 => Some(r.array()?),
+                _ => return Err(EntryError::Version2("document reference")),
+            };
+            (source, None, hmac)
         };
         if r.at != b.len() {
             return Err(EntryError::Length("followed by extra bytes"));
@@ -156,7 +249,9 @@ impl LogEntry {
             message_digest,
             signature_sha256,
             document_sha256,
+            document_source,
             document_ref,
+            document_ref_hmac,
         };
         e.check()?;
         Ok(e)
@@ -196,6 +291,7 @@ impl<'a> Cursor<'a> {
 mod tests {
     use super::*;
 
+    /// A version 1 record, as written before version 2 (clear reference, no source).
     fn sample() -> LogEntry {
         LogEntry {
             index: 7,
@@ -206,22 +302,38 @@ mod tests {
             message_digest: [2; 32],
             signature_sha256: [3; 32],
             document_sha256: [4; 32],
+            document_source: DocumentSource::Unrecorded,
             document_ref: Some("B-123/SIOLA/XI/2026".into()),
+            document_ref_hmac: None,
         }
+    }
+
+    fn sample_v2(source: DocumentSource, hmac: Option<Hash>) -> LogEntry {
+        LogEntry {
+            document_source: source,
+            document_ref: None,
+            document_ref_hmac: hmac,
+            ..sample()
+        }
+    }
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 
     #[test]
     fn round_trip_and_strictness() {
         let e = sample();
         let b = e.encode().expect("encodes");
+        assert_eq!(b[0], 1, "a record with a clear reference stays version 1");
         assert_eq!(LogEntry::decode(&b).expect("decodes"), e);
         let mut longer = b.clone();
         longer.push(0);
         assert!(LogEntry::decode(&longer).is_err());
         assert!(LogEntry::decode(&b[..b.len() - 1]).is_err());
-        let mut v2 = b.clone();
-        v2[0] = 2;
-        assert_eq!(LogEntry::decode(&v2), Err(EntryError::Version(2)));
+        let mut v3 = b.clone();
+        v3[0] = 3;
+        assert_eq!(LogEntry::decode(&v3), Err(EntryError::Version(3)));
         let none = LogEntry {
             document_ref: None,
             ..sample()
@@ -235,5 +347,68 @@ mod tests {
             ..sample()
         };
         assert!(bad.encode().is_err());
+    }
+
+    #[test]
+    fn version_2_records_round_trip_and_refuse_mixed_fields() {
+        for source in [DocumentSource::Server, DocumentSource::Caller] {
+            for hmac in [None, Some([9; 32])] {
+                let e = sample_v2(source, hmac);
+                let b = e.encode().expect("encodes");
+                assert_eq!(b[0], 2);
+                assert_eq!(LogEntry::decode(&b).expect("decodes"), e);
+                assert!(LogEntry::decode(&b[..b.len() - 1]).is_err());
+                let mut longer = b.clone();
+                longer.push(0);
+                assert!(LogEntry::decode(&longer).is_err());
+            }
+        }
+        // A clear reference never goes into a version 2 record, a keyed one never into v1.
+        let clear = LogEntry {
+            document_ref: Some("3171234567890001".into()),
+            ..sample_v2(DocumentSource::Server, None)
+        };
+        assert_eq!(clear.encode(), Err(EntryError::Version2("document_ref")));
+        let keyed = LogEntry {
+            document_ref_hmac: Some([1; 32]),
+            ..sample()
+        };
+        assert_eq!(
+            keyed.encode(),
+            Err(EntryError::Version2("document_ref_hmac"))
+        );
+        // Unknown source or presence codes.
+        let mut b = sample_v2(DocumentSource::Caller, None)
+            .encode()
+            .expect("enc");
+        let at = b.len() - 2;
+        b[at] = 3;
+        assert!(LogEntry::decode(&b).is_err());
+        b[at] = 2;
+        let last = b.len() - 1;
+        b[last] = 2;
+        assert!(LogEntry::decode(&b).is_err());
+    }
+
+    /// Fixed encodings, so that a change of the format (and of every leaf hash) cannot pass
+    /// unnoticed.
+    #[test]
+    fn encoding_vectors() {
+        let v1 = sample().encode().expect("v1");
+        let v2 = sample_v2(DocumentSource::Caller, Some([0xab; 32]))
+            .encode()
+            .expect("v2");
+        let common = "0000000000000007000001a226885afb03646576\
+                      0101010101010101010101010101010101010101010101010101010101010101\
+                      000c434e3d73696f6c612d646576\
+                      0202020202020202020202020202020202020202020202020202020202020202\
+                      0303030303030303030303030303030303030303030303030303030303030303\
+                      0404040404040404040404040404040404040404040404040404040404040404";
+        let common: String = common.split_whitespace().collect();
+        assert_eq!(
+            hex(&v1),
+            format!("01{common}0013{}", hex(b"B-123/SIOLA/XI/2026"))
+        );
+        assert_eq!(hex(&v2), format!("02{common}0201{}", "ab".repeat(32)));
     }
 }

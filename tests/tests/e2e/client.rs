@@ -99,7 +99,18 @@ async fn online_sign_verify_and_log_commands() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["overall"], "TOTAL-PASSED");
     assert_eq!(v["signatures"][0]["log_entry"]["index"], 0);
-    assert_eq!(v["signatures"][0]["log_entry"]["document_ref"], "B-1/2026");
+    // The reference is logged only as its keyed hash; the document hash is the server's.
+    let logged = &v["signatures"][0]["log_entry"];
+    assert!(logged["document_ref"].is_null(), "{logged}");
+    assert_eq!(logged["document_ref_hmac"].as_str().map(str::len), Some(64));
+    assert_eq!(logged["document_source"], "server");
+    // The holder finds it by the reference.
+    let mut c = cli(&server, &state);
+    c.args(["log", "entry", "--document-ref", "B-1/2026"]);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let found: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(found[0]["index"], 0, "{found}");
     // A document signed elsewhere: not passed (untrusted), not in the log; exit 1.
     let mut c = cli(&server, &state);
     c.arg("verify").arg(corpus().join("signed-other-ca.pdf"));
@@ -865,7 +876,9 @@ fn record(index: u64, pdf: &[u8]) -> Vec<u8> {
         message_digest: [2; 32],
         signature_sha256: [3; 32],
         document_sha256: segel_client::sha256(pdf),
+        document_source: tlog::DocumentSource::Server,
         document_ref: None,
+        document_ref_hmac: None,
     }
     .encode()
     .expect("record")

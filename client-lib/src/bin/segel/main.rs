@@ -245,10 +245,11 @@ enum LogCommand {
     #[command(after_help = "Examples:
   segel --dev log entry 17
   segel --dev log entry --document-sha256 3f0a…
-  segel --dev log entry --file letter-signed.pdf")]
+  segel --dev log entry --file letter-signed.pdf
+  segel --dev log entry --document-ref B-17/2026")]
     Entry {
         /// The entry's index.
-        #[arg(required_unless_present_any = ["document_sha256", "signature_sha256", "file"])]
+        #[arg(required_unless_present_any = ["document_sha256", "signature_sha256", "file", "document_ref"])]
         index: Option<u64>,
         /// SHA-256 (hex) of a signed document.
         #[arg(long, conflicts_with_all = ["index", "signature_sha256", "file"])]
@@ -259,6 +260,10 @@ enum LogCommand {
         /// A signed PDF: its entries are looked up by the file's hash.
         #[arg(long, conflicts_with = "index")]
         file: Option<PathBuf>,
+        /// The document reference given when signing. The log holds only a keyed hash of it,
+        /// so the server looks it up, for a client certificate allowed for the agency.
+        #[arg(long, conflicts_with_all = ["index", "document_sha256", "signature_sha256", "file"])]
+        document_ref: Option<String>,
     },
     /// The inclusion proof of an entry in the current checkpoint, checked, as JSON that
     /// `segel log check` verifies offline.
@@ -372,7 +377,9 @@ fn entry_json(e: &ProvenEntry) -> serde_json::Value {
         "message_digest": hex(&r.message_digest),
         "signature_sha256": hex(&r.signature_sha256),
         "document_sha256": hex(&r.document_sha256),
+        "document_source": r.document_source.as_str(),
         "document_ref": r.document_ref,
+        "document_ref_hmac": r.document_ref_hmac.map(|h| hex(&h)),
         "tree_size": e.checkpoint.checkpoint.size,
         "proof_checked": true,
     })
@@ -695,9 +702,11 @@ fn run_log(conn: &Conn, what: LogCommand) -> u8 {
             document_sha256,
             signature_sha256,
             file,
+            document_ref,
         } => online(conn, |client| async move {
             use pb::get_entry_request::Key;
             let key = match (index, document_sha256, signature_sha256, file) {
+                _ if document_ref.is_some() => Key::DocumentRef(document_ref.unwrap_or_default()),
                 (Some(i), ..) => Key::Index(i),
                 (_, Some(h), ..) => Key::DocumentSha256(unhex(&h)?),
                 (_, _, Some(h), _) => Key::SignatureSha256(unhex(&h)?),
