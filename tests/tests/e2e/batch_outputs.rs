@@ -289,6 +289,7 @@ async fn batch_sends_no_file_paths_by_default() {
             .await
             .expect("entry");
         assert_eq!(e[0].record.document_ref, None, "entry {i}");
+        assert_eq!(e[0].record.document_ref_hmac, None, "entry {i}");
         let logged = String::from_utf8_lossy(&e[0].encoded);
         for secret in ["Budi", "3171012345678901", "Siti", "warga", ".pdf"] {
             assert!(!logged.contains(secret), "entry {i} holds {secret:?}");
@@ -310,6 +311,9 @@ async fn batch_sends_no_file_paths_by_default() {
         .entries(pb::get_entry_request::Key::Index(size))
         .await
         .expect("entry");
-    assert!(e[0].record.document_ref.is_some(), "{:?}", e[0].record);
+    // …and is logged as a keyed hash only, never in clear.
+    assert!(e[0].record.document_ref_hmac.is_some(), "{:?}", e[0].record);
+    assert_eq!(e[0].record.document_ref, None, "{:?}", e[0].record);
+    assert!(!String::from_utf8_lossy(&e[0].encoded).contains("B-7"));
     server.stop().await;
 }
