@@ -129,6 +129,7 @@ impl<'a, 's> History<'a, 's> {
         let data = last.data();
         let chain: HashSet<usize> = last.sections().iter().map(|s| s.offset).collect();
         let mut opened: HashSet<usize> = HashSet::new();
+        let mut failed: HashMap<usize, u32> = HashMap::new();
         let mut revisions: Vec<Revision<'a>> = Vec::new();
         let mut incomplete = None;
         let mut budget = OPEN_BUDGET.saturating_add(data.len());
@@ -145,7 +146,12 @@ impl<'a, 's> History<'a, 's> {
             let Some(sx) = startxref_in(window) else {
                 continue;
             };
-            if !chain.contains(&sx) || !opened.insert(sx) {
+            // A section opens one revision. A prefix that does not read yet may at a later
+            // marker (a linearized file's first-page trailer names the same section as the
+            // end of the file), so a few failures per section are allowed, each charged as a
+            // walk of the whole chain.
+            let failures = failed.get(&sx).copied().unwrap_or(0);
+            if sx >= marker || !chain.contains(&sx) || opened.contains(&sx) || failures >= 4 {
                 continue;
             }
             let mut end = marker + 5;
@@ -156,8 +162,11 @@ impl<'a, 's> History<'a, 's> {
             }
             opens += 1;
             let Ok(doc) = Document::open(&data[..end]) else {
+                failed.insert(sx, failures + 1);
+                budget = budget.saturating_sub(last.sections().len() + 1);
                 continue;
             };
+            opened.insert(sx);
             let cost = open_cost(&doc);
             if revisions.len() == MAX_REVISIONS || cost > budget {
                 incomplete = Some(format!(
