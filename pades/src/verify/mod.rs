@@ -189,9 +189,18 @@ impl Report {
 /// Verify every signature in `input`.
 ///
 /// # Errors
-/// Only when the document cannot be read at all (not a PDF, broken cross-reference data); a bad
-/// signature is a report entry, not an error.
+/// Only when the document cannot be read at all (not a PDF, broken cross-reference data) or
+/// reading it needs more than its work budget ([`crate::pdf::budget`]); a bad signature is a
+/// report entry, not an error.
 pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
+    let scope = crate::pdf::budget::Scope::enter(input.len());
+    let report = verify_document(input, opts)?;
+    // A verdict built while some reading was cut short by the budget is not given.
+    scope.check()?;
+    Ok(report)
+}
+
+fn verify_document(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
     let doc = Document::open(input)?;
     let root = doc
         .trailer()
@@ -205,6 +214,8 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
     let certifier = certification(&doc, &catalog);
     let history = std::cell::OnceCell::new();
     let mut signatures = Vec::new();
+    // Each signature dictionary is checked once, for the first field that holds it.
+    let mut checked: std::collections::HashMap<ObjRef, String> = std::collections::HashMap::new();
     for f in collect_fields(&doc, &fields)? {
         if !f.is_signature || !f.has_value {
             continue;
@@ -212,6 +223,19 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
         let field = doc.resolve_dict(&Object::Reference(f.r), "a signature field")?;
         let Some(v) = field.get(b"V") else { continue };
         let mut ctx = SigCtx::new(f.name.clone());
+        if let Some(r) = v.as_ref() {
+            if let Some(first) = checked.get(&r) {
+                ctx.fail(
+                    Indication::TotalFailed,
+                    SubIndication::FormatFailure,
+                    "signature dictionary",
+                    format!("{r} is already the value of field {first:?}; a signature belongs to one field"),
+                );
+                signatures.push(ctx.finish());
+                continue;
+            }
+            checked.insert(r, f.name.clone());
+        }
         let sig = Signature {
             r: v.as_ref(),
             field: &field,
@@ -502,6 +526,15 @@ fn check_signature<'a>(
         return;
     };
 
+    if let Err(e) = doc.charge_hash(ranges.iter().map(ExactSizeIterator::len).sum()) {
+        ctx.fail(
+            Indeterminate,
+            S::FormatFailure,
+            "work budget",
+            e.to_string(),
+        );
+        return;
+    }
     // 3. Digest: of the byte ranges, or (adbe.pkcs7.sha1) of the encapsulated SHA-1.
     let content: Vec<u8>;
     let content_digest = match form {
