@@ -173,6 +173,10 @@ impl<'a> Document<'a> {
     /// looping or malformed cross-reference data, [`Error::Encrypted`] for encrypted files.
     pub fn open(data: &'a [u8]) -> Result<Self> {
         let version = check_header(data)?;
+        // A spent budget refuses at once: a caller that opens many prefixes of a file and
+        // skips the ones that fail does not scan again for each.
+        let budget = Budget::current_or_new(data.len());
+        budget.charge_parsed(data.len().min(STARTXREF_WINDOW))?;
         let startxref = find_startxref(data)?;
         let mut doc = Document {
             data,
@@ -182,7 +186,7 @@ impl<'a> Document<'a> {
             last_kind: XrefKind::Table,
             version,
             objstm_cache: RefCell::new(HashMap::new()),
-            budget: Budget::current_or_new(data.len()),
+            budget,
             resolving: RefCell::new(Vec::new()),
             sections: Vec::new(),
         };
