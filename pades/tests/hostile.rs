@@ -43,6 +43,8 @@ enum Expect {
     Readable,
     /// `verify` and `prepare` both fail, and their messages contain this.
     BothFail(&'static str),
+    /// `verify` fails with a message that contains this; `prepare` succeeds.
+    VerifyFails(&'static str),
     /// `verify` gives a report, which this checks.
     Report(fn(&pades::Report)),
 }
@@ -172,6 +174,13 @@ fn run_case(make: fn() -> Vec<u8>, expect: &Expect) {
             for e in [verified.err(), prepared.err()] {
                 let e = e.expect("must refuse");
                 assert!(e.to_string().contains(what), "{e}");
+            }
+        }
+        Expect::VerifyFails(what) => {
+            let e = verified.expect_err("verify must refuse");
+            assert!(e.to_string().contains(what), "{e}");
+            if let Err(e) = &prepared {
+                panic!("prepare refused: {e}");
             }
         }
         Expect::Readable => {
@@ -721,12 +730,8 @@ fn a_kid_listed_many_times_is_read_once() {
     );
 }
 
-/// A signed document, then an update adding 2,000 signature fields whose `/V` is the one
-/// signature; the file is padded to 1 MB so that each re-hash would cost a megabyte.
-fn shared_signature_value() -> Vec<u8> {
-    use pades::pdf::object::{Dict, Object};
-    use pades::pdf::update::Update;
-    use pades::pdf::Document;
+/// A one-page document of about `filler` bytes, signed once.
+fn signed_pdf(filler: usize) -> Vec<u8> {
     let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
         .expect("key");
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
@@ -742,16 +747,24 @@ fn shared_signature_value() -> Vec<u8> {
     )
     .expect("signer");
     let identity = pades::SignerIdentity::new(vec![cert.der().to_vec()]).expect("identity");
-    let input = pades::testing::synthetic_pdf(1, 1_000_000);
-    let signed = pades::sign(
+    let input = pades::testing::synthetic_pdf(1, filler);
+    pades::sign(
         &input,
         &SignatureRequest::new(UnixTime(1_795_000_000)),
         &signer,
         &identity,
     )
     .expect("signs")
-    .to_vec();
+    .to_vec()
+}
 
+/// A signed document, then an update adding 2,000 signature fields whose `/V` is the one
+/// signature; the file is padded to 1 MB so that each re-hash would cost a megabyte.
+fn shared_signature_value() -> Vec<u8> {
+    use pades::pdf::object::{Dict, Object};
+    use pades::pdf::update::Update;
+    use pades::pdf::Document;
+    let signed = signed_pdf(1_000_000);
     let doc = Document::open(&signed).expect("opens");
     let root = doc.trailer().get(b"Root").cloned().expect("root");
     let catalog = doc.resolve_dict(&root, "catalog").expect("catalog");
@@ -905,5 +918,92 @@ fn many_xref_sections_cost_linear_work() {
         "many_xref_sections_cost_linear_work",
         many_sections,
         Expect::Readable,
+    );
+}
+
+/// A signed document, then an update adding 1,000 signature dictionaries of their own (each a
+/// copy of the CMS), each with a byte range that covers the whole 5 MB file: every one is
+/// hashed over the whole file.
+fn many_whole_file_signatures() -> Vec<u8> {
+    use pades::pdf::object::{Dict, Object};
+    use pades::pdf::update::Update;
+    use pades::pdf::Document;
+    const PLACEHOLDER: &str = "[0 0000000000 0000000000 0000000000]";
+    let signed = signed_pdf(200_000);
+    let doc = Document::open(&signed).expect("opens");
+    let root = doc.trailer().get(b"Root").cloned().expect("root");
+    let catalog = doc.resolve_dict(&root, "catalog").expect("catalog");
+    let form_obj = catalog.get(b"AcroForm").cloned().expect("form");
+    let form_ref = form_obj.as_ref().expect("indirect form");
+    let mut form = doc.resolve_dict(&form_obj, "form").expect("form");
+    let mut fields = doc
+        .deref(form.get(b"Fields").expect("fields"))
+        .expect("fields")
+        .as_array()
+        .expect("array")
+        .to_vec();
+    let first = doc.resolve_dict(&fields[0], "field").expect("field");
+    let sig = doc
+        .resolve_dict(first.get(b"V").expect("value"), "sig")
+        .expect("sig");
+    let cms = sig
+        .get(b"Contents")
+        .and_then(Object::as_string)
+        .expect("contents");
+    let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
+    let mut update = Update::new(&doc);
+    let mut sigs = Vec::new();
+    for i in 0..1000 {
+        let s = update.allocate();
+        update.put(
+            s,
+            format!(
+                "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached\
+                 /ByteRange{PLACEHOLDER}/Contents<{hex}>>>"
+            )
+            .into_bytes(),
+        );
+        sigs.push(s);
+        let f = update.allocate();
+        let mut d = Dict::new();
+        d.set(b"FT", Object::Name(b"Sig".to_vec()));
+        d.set(b"T", Object::String(format!("Whole{i}").into_bytes()));
+        d.set(b"V", Object::Reference(s));
+        update.put_object(f, &Object::Dict(d));
+        fields.push(Object::Reference(f));
+    }
+    form.set(b"Fields", Object::Array(fields));
+    update.put_object(form_ref, &Object::Dict(form));
+    let mut tail = update.finish([7; 16]).expect("update");
+    let base = signed.len();
+    let total = base + tail.bytes.len();
+    for (r, body) in tail.body_offsets.clone() {
+        if !sigs.contains(&r) {
+            continue;
+        }
+        let text = &tail.bytes[body..];
+        let find = |what: &[u8]| {
+            text.windows(what.len())
+                .position(|w| w == what)
+                .expect("in the body")
+        };
+        let br = body + find(b"/ByteRange") + "/ByteRange".len();
+        let open = base + body + find(b"/Contents<") + "/Contents".len();
+        let close = open + 1 + hex.len() + 1;
+        let value = format!("[0 {open} {close} {}]", total - close);
+        let value = format!("{value:<width$}", width = PLACEHOLDER.len());
+        tail.bytes[br..br + value.len()].copy_from_slice(value.as_bytes());
+    }
+    let mut out = signed;
+    out.extend_from_slice(&tail.bytes);
+    out
+}
+
+#[test]
+fn signatures_that_each_cover_the_file_share_one_hash_budget() {
+    holds_budget(
+        "signatures_that_each_cover_the_file_share_one_hash_budget",
+        many_whole_file_signatures,
+        Expect::VerifyFails("work units"),
     );
 }
