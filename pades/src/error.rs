@@ -183,6 +183,12 @@ pub enum XrefError {
     },
     /// An object that the document needs has no entry.
     MissingObject(String),
+    /// Resolving a reference leads back to an object that is being resolved (a `/Length`, or
+    /// an object stream, that needs itself), or through too many references in a row.
+    ReferenceCycle {
+        /// The references being resolved, outermost first.
+        chain: String,
+    },
 }
 
 impl fmt::Display for XrefError {
@@ -203,6 +209,9 @@ impl fmt::Display for XrefError {
             }
             Self::Malformed { offset, what } => write!(f, "at byte {offset}: {what}"),
             Self::MissingObject(r) => write!(f, "object {r} is referenced but not in the table"),
+            Self::ReferenceCycle { chain } => {
+                write!(f, "resolving references loops or nests too deeply: {chain}")
+            }
         }
     }
 }
@@ -253,10 +262,13 @@ pub enum LimitError {
         /// The cap in bytes.
         limit: usize,
     },
-    /// All xref and object streams of a document together inflate to too much.
-    DecompressedTotal {
-        /// The cap in bytes.
-        limit: usize,
+    /// Reading the document would take more than its work budget (see
+    /// [`crate::pdf::budget`]): the limit grows with the input size.
+    Budget {
+        /// What ran out.
+        what: &'static str,
+        /// The limit for this input.
+        limit: u64,
     },
     /// A count (xref entries, sections, fields) is absurd.
     Count {
@@ -280,9 +292,10 @@ impl fmt::Display for LimitError {
             Self::Decompressed { limit } => {
                 write!(f, "a stream inflates to more than {limit} bytes")
             }
-            Self::DecompressedTotal { limit } => {
-                write!(f, "the document's xref and object streams inflate to more than {limit} bytes in total")
-            }
+            Self::Budget { what, limit } => write!(
+                f,
+                "reading this document needs more than {limit} {what}, the budget for a file of its size"
+            ),
             Self::Count { what, value } => write!(f, "{what} is {value}, which is absurd"),
         }
     }

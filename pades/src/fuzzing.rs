@@ -24,6 +24,13 @@ pub fn open_document(data: &[u8]) {
     );
 }
 
+/// What the document reads on this thread have cost so far, summed over every open: objects
+/// read, bytes parsed, inflated and hashed, cross-reference rows (for the hostile-document
+/// tests, which assert that these grow linearly with the input).
+pub fn work() -> crate::pdf::budget::Counters {
+    crate::pdf::budget::counters()
+}
+
 /// Parse arbitrary bytes as CMS SignedData.
 pub fn parse_cms(data: &[u8]) {
     let _ = crate::cms::parse::parse(data);

@@ -15,6 +15,7 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
+use std::rc::Rc;
 
 use crate::cms::{sha256, SignerIdentity};
 use crate::error::{Error, FieldError, LimitError, Result, StructureError};
@@ -30,6 +31,9 @@ const MAX_TREE_DEPTH: usize = 64;
 const MAX_PAGE_NODES: usize = 1_000_000;
 /// Most form fields walked when looking for names.
 const MAX_FIELDS: usize = 100_000;
+/// Bytes of fully qualified field names every document may have, on top of one per input
+/// byte.
+pub const NAMES_FLOOR: usize = 1 << 20;
 /// Extra `/Contents` room if a first estimate did not fit.
 const RETRY_SLACK: usize = 1024;
 
@@ -313,8 +317,21 @@ pub fn sign<'a>(
 ///
 /// # Errors
 /// Not a PDF, broken cross-reference data, encrypted, certified with no changes allowed, page
-/// tree cycles, bad field names or an already signed field.
+/// tree cycles, bad field names, an already signed field, or a document that needs more than
+/// its work budget to read ([`crate::pdf::budget`]).
 pub fn prepare<'a>(
+    input: &'a [u8],
+    request: &SignatureRequest,
+    contents_capacity: usize,
+) -> Result<Prepared<'a>> {
+    let scope = crate::pdf::budget::Scope::enter(input.len());
+    let prepared = prepare_document(input, request, contents_capacity)?;
+    // Nothing is prepared from a reading that the budget cut short.
+    scope.check()?;
+    Ok(prepared)
+}
+
+fn prepare_document<'a>(
     input: &'a [u8],
     request: &SignatureRequest,
     contents_capacity: usize,
@@ -669,22 +686,25 @@ pub(crate) struct FieldInfo {
     pub(crate) has_value: bool,
 }
 
+/// A field still to walk: its reference, its parent's fully qualified name (shared with its
+/// siblings), the `/FT` it inherits, its depth.
+type PendingField = (ObjRef, Rc<str>, Option<Rc<[u8]>>, usize);
+
 /// Walk the field tree (ISO 32000-2 §12.7.4) collecting fully qualified names of terminal fields.
+///
+/// Every object is resolved at most twice (once as a kid, once as a field): a kid reached again
+/// is not read again (a field reached twice is a loop). Parent names are shared, not copied per
+/// kid, and the fully qualified names built are bounded in total by [`NAMES_FLOOR`] plus the
+/// input size.
 pub(crate) fn collect_fields(doc: &Document<'_>, roots: &[Object]) -> Result<Vec<FieldInfo>> {
+    let names_limit = NAMES_FLOOR.saturating_add(doc.data().len());
+    let mut names_total = 0usize;
     let mut out = Vec::new();
+    // Fields pushed for walking (a repeat is a loop), and kids found to be widgets.
     let mut seen = HashSet::new();
-    let mut stack: Vec<(Object, String, Option<Vec<u8>>, usize)> = roots
-        .iter()
-        .rev()
-        .map(|o| (o.clone(), String::new(), None, 0))
-        .collect();
-    while let Some((obj, prefix, inherited_ft, depth)) = stack.pop() {
-        let Some(r) = obj.as_ref() else { continue };
-        if depth > MAX_TREE_DEPTH {
-            return Err(Error::structure(format!(
-                "the page tree is nested deeper than {MAX_TREE_DEPTH} levels (at {r})"
-            )));
-        }
+    let mut widgets = HashSet::new();
+    let mut stack: Vec<PendingField> = Vec::new();
+    let push_field = |seen: &mut HashSet<ObjRef>, r: ObjRef| -> Result<()> {
         if !seen.insert(r) {
             return Err(Error::structure(format!(
                 "the form field tree loops at {r}"
@@ -696,40 +716,74 @@ pub(crate) fn collect_fields(doc: &Document<'_>, roots: &[Object]) -> Result<Vec
                 value: seen.len() as u64,
             }));
         }
+        Ok(())
+    };
+    for r in roots.iter().rev().filter_map(Object::as_ref) {
+        push_field(&mut seen, r)?;
+        stack.push((r, Rc::from(""), None, 0));
+    }
+    while let Some((r, prefix, inherited_ft, depth)) = stack.pop() {
+        if depth > MAX_TREE_DEPTH {
+            return Err(Error::structure(format!(
+                "the form field tree is nested deeper than {MAX_TREE_DEPTH} levels (at {r})"
+            )));
+        }
         let d = match doc.resolve(r)? {
             Object::Dict(d) => d,
             _ => continue,
         };
         let partial = d.get(b"T").and_then(Object::as_string).map(decode_text);
-        let name = match (&partial, prefix.is_empty()) {
-            (Some(p), true) => p.clone(),
-            (Some(p), false) => format!("{prefix}.{p}"),
-            (None, _) => prefix.clone(),
+        let name: Rc<str> = match (&partial, prefix.is_empty()) {
+            (Some(p), true) => Rc::from(p.as_str()),
+            (Some(p), false) => Rc::from(format!("{prefix}.{p}")),
+            (None, _) => prefix,
         };
-        let ft = d
+        if partial.is_some() {
+            names_total = names_total.saturating_add(name.len());
+            if names_total > names_limit {
+                return Err(Error::Limit(LimitError::Budget {
+                    what: "bytes of fully qualified form field names",
+                    limit: names_limit as u64,
+                }));
+            }
+        }
+        let ft: Option<Rc<[u8]>> = d
             .get(b"FT")
             .and_then(Object::as_name)
-            .map(<[u8]>::to_vec)
+            .map(Rc::from)
             .or(inherited_ft);
         let kids: Vec<Object> = match d.get(b"Kids").map(|k| doc.deref(k)).transpose()? {
             Some(Object::Array(a)) => a,
             _ => Vec::new(),
         };
         // Kids that have /T are fields; kids without are widgets of this field.
-        let field_kids: Vec<Object> = kids
-            .into_iter()
-            .filter(|k| {
-                k.as_ref()
-                    .and_then(|kr| doc.resolve(kr).ok())
-                    .and_then(|o| o.as_dict().map(|d| d.get(b"T").is_some()))
-                    .unwrap_or(false)
-            })
-            .collect();
+        let mut field_kids = Vec::new();
+        for kr in kids.iter().filter_map(Object::as_ref) {
+            if widgets.contains(&kr) {
+                continue;
+            }
+            if seen.contains(&kr) {
+                return Err(Error::structure(format!(
+                    "the form field tree loops at {kr}"
+                )));
+            }
+            let is_field = doc
+                .resolve(kr)
+                .ok()
+                .and_then(|o| o.as_dict().map(|d| d.get(b"T").is_some()))
+                .unwrap_or(false);
+            if is_field {
+                push_field(&mut seen, kr)?;
+                field_kids.push(kr);
+            } else {
+                widgets.insert(kr);
+            }
+        }
         if field_kids.is_empty() {
             if partial.is_some() {
                 out.push(FieldInfo {
                     r,
-                    name,
+                    name: name.to_string(),
                     is_signature: ft.as_deref() == Some(b"Sig"),
                     has_value: d.get(b"V").is_some(),
                 });

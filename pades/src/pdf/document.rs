@@ -6,11 +6,16 @@
 //! signing does not grow with the number of objects in the file. Every xref entry that is used is
 //! checked: the object header at the recorded offset must name the same object, or the document
 //! is refused — the engine never "repairs" a file.
+//!
+//! Reading is bounded: every object read, byte inflated and cross-reference row stored is
+//! charged to the open's [`Budget`], and resolving a reference that leads back to an object
+//! being resolved (a `/Length` or an object stream that needs itself) is refused.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use super::budget::Budget;
 use super::filter;
 use super::object::{Dict, ObjRef, Object};
 use super::parse::{stream, Parser};
@@ -20,11 +25,11 @@ use crate::error::{Error, LimitError, NotPdfReason, Result, SyntaxError, XrefErr
 const STARTXREF_WINDOW: usize = 64 * 1024;
 /// At most this many cross-reference sections (`/Prev` links).
 const MAX_SECTIONS: usize = 10_000;
-/// Most bytes inflated from all xref and object streams of one document together (each one is
-/// also capped by the filter): a file of many small deflate bombs is refused, not held in memory.
-const MAX_TOTAL_DECODED: usize = 256 * 1024 * 1024;
-/// Largest object number accepted.
-const MAX_OBJECTS: u64 = 8_388_607;
+/// Largest object number accepted, plus one (ISO 32000-2 Annex C).
+pub(crate) const MAX_OBJECTS: u64 = 8_388_607;
+/// Most references resolved inside one another (an object's `/Length`, the object stream that
+/// holds it, that stream's `/Length`, …); real files need three or four.
+const MAX_RESOLVE_DEPTH: usize = 16;
 
 /// Where an object lives, per the cross-reference data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +66,7 @@ pub enum XrefKind {
 pub struct Document<'a> {
     data: &'a [u8],
     /// Sorted by object number, one entry each (the newest section's), after `open`.
-    entries: Vec<(u32, XrefEntry)>,
+    entries: Vec<Row>,
     trailer: Dict,
     startxref: usize,
     last_kind: XrefKind,
@@ -69,8 +74,67 @@ pub struct Document<'a> {
     objstm_cache: RefCell<HashMap<u32, Rc<ObjectStream>>>,
     /// Every cross-reference section read, newest first.
     sections: Vec<Section>,
-    /// Bytes inflated so far (xref and object streams), against [`MAX_TOTAL_DECODED`].
-    decoded_total: Cell<usize>,
+    /// What reading may still cost (shared with every document of the same scope).
+    budget: Rc<Budget>,
+    /// The references being resolved, outermost first (cycle and depth check).
+    resolving: RefCell<Vec<ObjRef>>,
+}
+
+/// One cross-reference row in 16 bytes: the object number with the kind in its top two bits,
+/// then the generation or index, then the offset or object stream number.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    num_kind: u32,
+    a: u32,
+    b: u64,
+}
+
+const KIND_SHIFT: u32 = 30;
+const NUM_MASK: u32 = (1 << KIND_SHIFT) - 1;
+
+impl Row {
+    fn new(num: u32, entry: XrefEntry) -> Self {
+        // Object numbers stay below MAX_OBJECTS < 2^23, so the kind bits are free.
+        let (kind, a, b) = match entry {
+            XrefEntry::Free => (0, 0, 0),
+            XrefEntry::InFile { offset, gen } => (1, u32::from(gen), offset as u64),
+            XrefEntry::Compressed { stream, index } => (2, index, u64::from(stream)),
+        };
+        Self {
+            num_kind: kind << KIND_SHIFT | (num & NUM_MASK),
+            a,
+            b,
+        }
+    }
+
+    fn num(self) -> u32 {
+        self.num_kind & NUM_MASK
+    }
+
+    fn entry(self) -> XrefEntry {
+        match self.num_kind >> KIND_SHIFT {
+            1 => XrefEntry::InFile {
+                // Both were checked when the row was read: an offset inside the file, a
+                // generation below 65536.
+                offset: self.b as usize,
+                gen: self.a as u16,
+            },
+            2 => XrefEntry::Compressed {
+                stream: self.b as u32,
+                index: self.a,
+            },
+            _ => XrefEntry::Free,
+        }
+    }
+}
+
+/// Pops the reference being resolved when dropped.
+struct Resolving<'d>(&'d RefCell<Vec<ObjRef>>);
+
+impl Drop for Resolving<'_> {
+    fn drop(&mut self) {
+        self.0.borrow_mut().pop();
+    }
 }
 
 /// One cross-reference section: where it is and which objects it lists.
@@ -97,7 +161,7 @@ pub(crate) struct NodeSkim {
 struct ObjectStream {
     data: Vec<u8>,
     /// (object number, offset from `/First`) per index.
-    offsets: Vec<(u32, usize)>,
+    offsets: Vec<(u32, u32)>,
     first: usize,
 }
 
@@ -109,6 +173,10 @@ impl<'a> Document<'a> {
     /// looping or malformed cross-reference data, [`Error::Encrypted`] for encrypted files.
     pub fn open(data: &'a [u8]) -> Result<Self> {
         let version = check_header(data)?;
+        // A spent budget refuses at once: a caller that opens many prefixes of a file and
+        // skips the ones that fail does not scan again for each.
+        let budget = Budget::current_or_new(data.len());
+        budget.charge_parsed(data.len().min(STARTXREF_WINDOW))?;
         let startxref = find_startxref(data)?;
         let mut doc = Document {
             data,
@@ -118,7 +186,8 @@ impl<'a> Document<'a> {
             last_kind: XrefKind::Table,
             version,
             objstm_cache: RefCell::new(HashMap::new()),
-            decoded_total: Cell::new(0),
+            budget,
+            resolving: RefCell::new(Vec::new()),
             sections: Vec::new(),
         };
         let mut seen = HashSet::new();
@@ -136,7 +205,7 @@ impl<'a> Document<'a> {
             }
             let before = doc.entries.len();
             let (kind, trailer) = doc.read_section(offset)?;
-            let mut listed: Vec<u32> = doc.entries[before..].iter().map(|(n, _)| *n).collect();
+            let mut listed: Vec<u32> = doc.entries[before..].iter().map(|r| r.num()).collect();
             listed.sort_unstable();
             listed.dedup();
             doc.sections.push(Section {
@@ -162,8 +231,9 @@ impl<'a> Document<'a> {
         }
         // Entries were pushed newest first; a stable sort keeps that order among equal numbers,
         // and dedup keeps the first, i.e. the newest.
-        doc.entries.sort_by_key(|(n, _)| *n);
-        doc.entries.dedup_by_key(|(n, _)| *n);
+        doc.entries.sort_by_key(|r| r.num());
+        doc.entries.dedup_by_key(|r| r.num());
+        doc.entries.shrink_to_fit();
         if doc.trailer.get(b"Encrypt").is_some() {
             return Err(Error::Encrypted);
         }
@@ -210,15 +280,15 @@ impl<'a> Document<'a> {
         self.entries
             .iter()
             .rev()
-            .find(|(_, e)| !matches!(e, XrefEntry::Free))
-            .map_or(0, |(n, _)| n.saturating_add(1))
+            .find(|r| !matches!(r.entry(), XrefEntry::Free))
+            .map_or(0, |r| r.num().saturating_add(1))
     }
 
     fn lookup(&self, num: u32) -> Option<XrefEntry> {
         self.entries
-            .binary_search_by_key(&num, |(n, _)| *n)
+            .binary_search_by_key(&num, |r| r.num())
             .ok()
-            .map(|i| self.entries[i].1)
+            .map(|i| self.entries[i].entry())
     }
 
     fn check_offset(&self, value: i64) -> Result<usize> {
@@ -272,10 +342,13 @@ impl<'a> Document<'a> {
                             ))
                         }
                     };
-                    table.push((num, entry));
+                    table.push(Row::new(num, entry));
                 }
+                self.budget.charge_rows(count)?;
             }
-            let trailer = match p.parse_object()? {
+            let trailer = p.parse_object();
+            self.budget.charge_object(p.pos() - offset)?;
+            let trailer = match trailer? {
                 Object::Dict(d) => d,
                 other => {
                     return Err(Error::xref_malformed(
@@ -286,9 +359,9 @@ impl<'a> Document<'a> {
             };
             // Hybrid file: a table entry in use wins, then the /XRefStm entries, then free
             // entries of the table (ISO 32000-2 §7.5.8.4).
-            for &(num, e) in &table {
-                if !matches!(e, XrefEntry::Free) {
-                    self.entries.push((num, e));
+            for &row in &table {
+                if !matches!(row.entry(), XrefEntry::Free) {
+                    self.entries.push(row);
                 }
             }
             if let Some(xs) = trailer.get(b"XRefStm") {
@@ -298,9 +371,7 @@ impl<'a> Document<'a> {
                 let xs = self.check_offset(xs)?;
                 self.read_xref_stream(xs)?;
             }
-            for &(num, e) in &table {
-                self.entries.push((num, e));
-            }
+            self.entries.extend_from_slice(&table);
             Ok((XrefKind::Table, trailer))
         } else {
             let dict = self.read_xref_stream(offset)?;
@@ -312,7 +383,9 @@ impl<'a> Document<'a> {
         let mut p = Parser::new(self.data, offset);
         p.parse_obj_header()
             .map_err(|_| Error::Xref(XrefError::NotXref { offset }))?;
-        let dict = match p.parse_object()? {
+        let dict = p.parse_object();
+        self.budget.charge_object(p.pos() - offset)?;
+        let dict = match dict? {
             Object::Dict(d) if d.has_type(b"XRef") => d,
             _ => return Err(Error::Xref(XrefError::NotXref { offset })),
         };
@@ -321,8 +394,7 @@ impl<'a> Document<'a> {
         let range = p
             .parse_stream_tail(len)?
             .ok_or_else(|| Error::xref_malformed(offset, "xref stream has no stream data"))?;
-        let decoded = filter::decode(&dict, &self.data[range], offset)?;
-        self.count_decoded(decoded.len())?;
+        let decoded = self.decode(&dict, range, offset)?;
         let w: Vec<usize> = dict
             .get(b"W")
             .and_then(Object::as_array)
@@ -365,6 +437,8 @@ impl<'a> Document<'a> {
                     value: start.saturating_add(count),
                 }));
             }
+            // Charged before the rows are stored: no more than the data holds.
+            self.budget.charge_rows(count.min(rows.len() as u64))?;
             for i in 0..count {
                 let r = rows.next().ok_or_else(|| {
                     Error::xref_malformed(offset, "xref stream data is shorter than /Index says")
@@ -399,7 +473,7 @@ impl<'a> Document<'a> {
                     // Unknown types are to be treated as null references (§7.5.8.3).
                     _ => XrefEntry::Free,
                 };
-                self.entries.push((num, entry));
+                self.entries.push(Row::new(num, entry));
             }
         }
         Ok(dict)
@@ -409,8 +483,10 @@ impl<'a> Document<'a> {
     /// (ISO 32000-2 §7.3.10).
     ///
     /// # Errors
-    /// When the xref entry points at something that is not that object, or the object is malformed.
+    /// When the xref entry points at something that is not that object, the object is
+    /// malformed, resolving it needs itself (a `/Length` cycle), or the open's budget is spent.
     pub fn resolve(&self, r: ObjRef) -> Result<Object> {
+        let _resolving = self.enter(r)?;
         match self.lookup(r.num) {
             None | Some(XrefEntry::Free) => Ok(Object::Null),
             Some(XrefEntry::InFile { offset, gen }) => {
@@ -438,10 +514,36 @@ impl<'a> Document<'a> {
                         },
                     ));
                 }
-                let mut p = Parser::new(&os.data, os.first + rel);
-                p.parse_object()
+                let start = os.first + rel as usize;
+                let mut p = Parser::new(&os.data, start);
+                let obj = p.parse_object();
+                self.budget.charge_object(p.pos() - start)?;
+                obj
             }
         }
+    }
+
+    /// Charge hashing `bytes` bytes of this document to its budget.
+    ///
+    /// # Errors
+    /// When the budget is spent.
+    pub(crate) fn charge_hash(&self, bytes: usize) -> Result<()> {
+        self.budget.charge_hash(bytes)
+    }
+
+    /// Mark `r` as being resolved until the guard is dropped; refuse a reference already being
+    /// resolved (a cycle) or one too many inside one another.
+    fn enter(&self, r: ObjRef) -> Result<Resolving<'_>> {
+        let mut stack = self.resolving.borrow_mut();
+        if stack.contains(&r) || stack.len() >= MAX_RESOLVE_DEPTH {
+            let mut chain: Vec<String> = stack.iter().map(ToString::to_string).collect();
+            chain.push(r.to_string());
+            return Err(Error::Xref(XrefError::ReferenceCycle {
+                chain: chain.join(" -> "),
+            }));
+        }
+        stack.push(r);
+        Ok(Resolving(&self.resolving))
     }
 
     /// Read only `/Type` and `/Kids` of object `r` (a page tree node), skipping everything else
@@ -471,7 +573,9 @@ impl<'a> Document<'a> {
                     return Ok(None);
                 }
                 let mut p = self.parser_after_header(offset, r)?;
-                skim(&mut p)
+                let node = skim(&mut p);
+                self.budget.charge_object(p.pos() - offset)?;
+                node
             }
             Some(XrefEntry::Compressed { .. }) => match self.resolve(r)? {
                 Object::Dict(d) => Ok(Some(NodeSkim {
@@ -530,44 +634,60 @@ impl<'a> Document<'a> {
         Ok(p)
     }
 
+    /// Parse the object `r` at `offset` (the caller has entered `r`, see [`Document::enter`]).
     fn parse_indirect_at(&self, offset: usize, r: ObjRef) -> Result<Object> {
         let mut p = self.parser_after_header(offset, r)?;
-        let obj = p.parse_object()?;
-        if let Object::Dict(d) = obj {
-            let len = match d.get(b"Length") {
-                Some(Object::Integer(l)) => Some(*l),
-                Some(Object::Reference(lr)) if *lr != r => self.resolve(*lr)?.as_i64(),
-                _ => None,
-            };
-            let save = p.pos();
-            let mut probe = p.clone();
-            if probe.eat_keyword(b"stream") {
-                p.set_pos(save);
-                let range = p
-                    .parse_stream_tail(len)?
-                    .ok_or(Error::syntax(save, SyntaxError::BadStreamLength))?;
-                return Ok(stream(d, range));
-            }
+        let obj = p.parse_object();
+        // Charged whether or not it parses: a caller that skips unreadable objects must not
+        // be able to parse the same bytes again for free.
+        self.budget.charge_object(p.pos() - offset)?;
+        let obj = obj?;
+        let Object::Dict(d) = obj else {
+            return Ok(obj);
+        };
+        let save = p.pos();
+        if !p.clone().eat_keyword(b"stream") {
             return Ok(Object::Dict(d));
         }
-        Ok(obj)
+        let len = match d.get(b"Length") {
+            Some(Object::Integer(l)) => Some(*l),
+            // Resolved like any reference: one that leads back here is a cycle.
+            Some(Object::Reference(lr)) => self.resolve(*lr)?.as_i64(),
+            _ => None,
+        };
+        let range = p
+            .parse_stream_tail(len)?
+            .ok_or(Error::syntax(save, SyntaxError::BadStreamLength))?;
+        Ok(stream(d, range))
     }
 
-    fn count_decoded(&self, len: usize) -> Result<()> {
-        let total = self.decoded_total.get().saturating_add(len);
-        self.decoded_total.set(total);
-        if total > MAX_TOTAL_DECODED {
-            return Err(Error::Limit(LimitError::DecompressedTotal {
-                limit: MAX_TOTAL_DECODED,
-            }));
+    /// Decode the stream data at `range` (xref or object stream), within what the budget
+    /// still allows to be inflated.
+    fn decode(&self, dict: &Dict, range: std::ops::Range<usize>, offset: usize) -> Result<Vec<u8>> {
+        let left = self.budget.decoded_left();
+        match filter::decode(
+            dict,
+            &self.data[range],
+            offset,
+            left.min(filter::MAX_DECODED),
+        ) {
+            Ok(data) => {
+                self.budget.charge_decoded(data.len())?;
+                Ok(data)
+            }
+            Err(Error::Limit(LimitError::Decompressed { .. })) if left < filter::MAX_DECODED => {
+                // The open's budget is spent, not only this stream's cap (sticky).
+                Err(self.budget.exhaust_decoded())
+            }
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
     fn object_stream(&self, num: u32) -> Result<Rc<ObjectStream>> {
         if let Some(os) = self.objstm_cache.borrow().get(&num) {
             return Ok(os.clone());
         }
+        let _resolving = self.enter(ObjRef::new(num, 0))?;
         let offset = match self.lookup(num) {
             Some(XrefEntry::InFile { offset, .. }) => offset,
             _ => {
@@ -585,19 +705,28 @@ impl<'a> Document<'a> {
                 ))
             }
         };
-        let data = filter::decode(&s.dict, &self.data[s.data.clone()], offset)?;
-        self.count_decoded(data.len())?;
+        let data = self.decode(&s.dict, s.data.clone(), offset)?;
         let n = s.dict.get(b"N").and_then(Object::as_i64).unwrap_or(-1);
         let first = s.dict.get(b"First").and_then(Object::as_i64).unwrap_or(-1);
         let (n, first) = match (usize::try_from(n), usize::try_from(first)) {
-            (Ok(n), Ok(f)) if f <= data.len() && n <= data.len() => (n, f),
+            (Ok(n), Ok(f)) if f <= data.len() => (n, f),
             _ => {
                 return Err(Error::xref_malformed(
                     offset,
-                    "object stream /N or /First invalid",
+                    format!(
+                        "object stream /N {n} or /First {first} invalid ({} bytes decoded)",
+                        data.len()
+                    ),
                 ))
             }
         };
+        // Each pair `num offset` takes at least four bytes ("1 0 "), the last one three.
+        if n > (first + 1) / 4 {
+            return Err(Error::xref_malformed(
+                offset,
+                format!("object stream /N {n} pairs cannot fit in its /First {first} bytes"),
+            ));
+        }
         let mut p = Parser::new(&data[..first], 0);
         let mut offsets = Vec::with_capacity(n);
         for _ in 0..n {
@@ -606,8 +735,18 @@ impl<'a> Document<'a> {
             let obj = u32::try_from(obj).map_err(|_| {
                 Error::xref_malformed(offset, "object stream object number out of range")
             })?;
-            offsets.push((obj, rel as usize));
+            let rel = u32::try_from(rel)
+                .ok()
+                .filter(|&r| (r as usize) < data.len() - first)
+                .ok_or_else(|| {
+                    Error::xref_malformed(
+                        offset,
+                        format!("object stream offset {rel} lies past its data"),
+                    )
+                })?;
+            offsets.push((obj, rel));
         }
+        self.budget.charge_parsed(first)?;
         let os = Rc::new(ObjectStream {
             data,
             offsets,

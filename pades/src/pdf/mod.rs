@@ -1,5 +1,6 @@
 //! The PDF layer: object syntax, cross-reference reading, incremental writing.
 
+pub mod budget;
 pub mod document;
 pub(crate) mod filter;
 pub mod object;

@@ -4,7 +4,7 @@
 //!
 //! The original bytes are never touched: the update is a separate `tail` that follows them.
 
-use super::document::{Document, XrefKind};
+use super::document::{Document, XrefKind, MAX_OBJECTS};
 use super::object::{Dict, ObjRef, Object};
 use crate::error::{Error, Result};
 
@@ -35,6 +35,9 @@ impl<'d, 'a> Update<'d, 'a> {
             .and_then(Object::as_i64)
             .and_then(|s| u32::try_from(s).ok())
             .unwrap_or(0);
+        // A /Size beyond what a PDF may number is ignored: every object in use is below
+        // MAX_OBJECTS, so numbering from the highest one in use is safe.
+        let size = size.min(MAX_OBJECTS as u32);
         Self {
             doc,
             next_num: size.max(doc.max_object_number()).max(1),
@@ -45,7 +48,7 @@ impl<'d, 'a> Update<'d, 'a> {
     /// Reserve a new object number.
     pub fn allocate(&mut self) -> ObjRef {
         let r = ObjRef::new(self.next_num, 0);
-        self.next_num += 1;
+        self.next_num = self.next_num.saturating_add(1);
         r
     }
 

@@ -321,6 +321,8 @@ fn link(
             name(cert)
         ))
     })?;
+    crate::pdf::budget::charge_signature_check(rsa_bits(cert.public_key()).unwrap_or(0))
+        .map_err(|e| crypto(format!("not checked: {e}")))?;
     UnparsedPublicKey::new(verification, &cert.public_key().subject_public_key.data)
         .verify(child.tbs_certificate.as_ref(), &child.signature_value.data)
         .map_err(|_| {
@@ -699,7 +701,7 @@ fn curve(spki: &SubjectPublicKeyInfo<'_>) -> Option<String> {
 }
 
 /// Bits of an RSA key's modulus, leading zeros not counted.
-fn rsa_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<usize> {
+pub(super) fn rsa_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<usize> {
     match spki.parsed().ok()? {
         x509_parser::public_key::PublicKey::RSA(k) => {
             let m = k.modulus;

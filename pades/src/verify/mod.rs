@@ -191,8 +191,9 @@ impl Report {
 /// Verify every signature in `input`.
 ///
 /// # Errors
-/// Only when the document cannot be read at all (not a PDF, broken cross-reference data); a bad
-/// signature is a report entry, not an error.
+/// Only when the document cannot be read at all (not a PDF, broken cross-reference data) or
+/// reading it needs more than its work budget ([`crate::pdf::budget`]); a bad signature is a
+/// report entry, not an error.
 pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
     verify_until(input, opts, &|| false)
 }
@@ -203,10 +204,13 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
 /// # Errors
 /// As [`verify`], and [`Error::Cancelled`](crate::Error::Cancelled) when `stop` said so.
 pub fn verify_until(input: &[u8], opts: &VerifyOptions, stop: &dyn Fn() -> bool) -> Result<Report> {
+    let scope = crate::pdf::budget::Scope::enter(input.len());
     let report = verify_document(input, opts, stop)?;
     if stop() {
         return Err(crate::error::Error::Cancelled);
     }
+    // A verdict built while some reading was cut short by the budget is not given.
+    scope.check()?;
     Ok(report)
 }
 
@@ -223,12 +227,9 @@ fn verify_document(input: &[u8], opts: &VerifyOptions, stop: &dyn Fn() -> bool) 
     let fields = FormLocation::find(&doc, &catalog)?.fields;
     let certifier = certification(&doc, &catalog);
     let history = std::cell::OnceCell::new();
-    let hash_budget = std::cell::Cell::new(
-        HASH_BUDGET_PER_BYTE
-            .saturating_mul(input.len())
-            .saturating_add(HASH_BUDGET_FLOOR),
-    );
     let mut signatures = Vec::new();
+    // Each signature dictionary is checked once, for the first field that holds it.
+    let mut checked: std::collections::HashMap<ObjRef, String> = std::collections::HashMap::new();
     for f in collect_fields(&doc, &fields)? {
         if !f.is_signature || !f.has_value {
             continue;
@@ -239,15 +240,18 @@ fn verify_document(input: &[u8], opts: &VerifyOptions, stop: &dyn Fn() -> bool) 
             break;
         }
         let mut ctx = SigCtx::new(f.name.clone());
-        if signatures.len() == MAX_SIGNATURES {
-            ctx.fail(
-                Indication::Indeterminate,
-                SubIndication::FormatFailure,
-                "signature",
-                format!("not examined: the file has more than {MAX_SIGNATURES} signatures"),
-            );
-            signatures.push(ctx.finish());
-            break;
+        if let Some(r) = v.as_ref() {
+            if let Some(first) = checked.get(&r) {
+                ctx.fail(
+                    Indication::TotalFailed,
+                    SubIndication::FormatFailure,
+                    "signature dictionary",
+                    format!("{r} is already the value of field {first:?}; a signature belongs to one field"),
+                );
+                signatures.push(ctx.finish());
+                continue;
+            }
+            checked.insert(r, f.name.clone());
         }
         let sig = Signature {
             r: v.as_ref(),
@@ -255,7 +259,6 @@ fn verify_document(input: &[u8], opts: &VerifyOptions, stop: &dyn Fn() -> bool) 
             certification: certifier
                 .filter(|(r, _)| Some(*r) == v.as_ref())
                 .map(|(_, p)| p),
-            hash_budget: &hash_budget,
         };
         match doc.resolve_dict(v, "a signature dictionary") {
             Ok(dict) => check_signature(&mut ctx, &doc, &dict, &sig, opts, &history, stop),
@@ -279,18 +282,7 @@ struct Signature<'d> {
     field: &'d Dict,
     /// DocMDP `/P` if this is the certification signature.
     certification: Option<i64>,
-    /// Bytes that may still be hashed for the document's signatures.
-    hash_budget: &'d std::cell::Cell<usize>,
 }
-
-/// Most signatures examined in one document; the rest are reported as not examined.
-const MAX_SIGNATURES: usize = 100;
-/// Bytes hashed for all signatures of a document together, per byte of the document, plus
-/// [`HASH_BUDGET_FLOOR`]: a file of many signatures over its whole length is not hashed again
-/// and again without end.
-const HASH_BUDGET_PER_BYTE: usize = 32;
-/// See [`HASH_BUDGET_PER_BYTE`].
-const HASH_BUDGET_FLOOR: usize = 64 * 1024 * 1024;
 
 /// The certification signature (catalog `/Perms /DocMDP`) and its `/P` (default 2).
 fn certification(doc: &Document<'_>, catalog: &Dict) -> Option<(ObjRef, i64)> {
@@ -552,23 +544,16 @@ fn check_signature<'a, 's>(
         return;
     };
 
-    // 3. Digest: of the byte ranges, or (adbe.pkcs7.sha1) of the encapsulated SHA-1.
-    let covered: usize = ranges.iter().map(ExactSizeIterator::len).sum();
-    match about.hash_budget.get().checked_sub(covered) {
-        Some(left) => about.hash_budget.set(left),
-        None => {
-            ctx.fail(
-                Indeterminate,
-                S::FormatFailure,
-                "digest",
-                format!(
-                    "not examined: the document's signatures together cover more than \
-                     {HASH_BUDGET_PER_BYTE} times its size"
-                ),
-            );
-            return;
-        }
+    if let Err(e) = doc.charge_hash(ranges.iter().map(ExactSizeIterator::len).sum()) {
+        ctx.fail(
+            Indeterminate,
+            S::FormatFailure,
+            "work budget",
+            e.to_string(),
+        );
+        return;
     }
+    // 3. Digest: of the byte ranges, or (adbe.pkcs7.sha1) of the encapsulated SHA-1.
     let content: Vec<u8>;
     let content_digest = match form {
         Form::Pkcs7Sha1 => {
@@ -1039,6 +1024,8 @@ fn verify_raw(
     sig: &[u8],
 ) -> Result<&'static str, String> {
     let key = signer.public_key().subject_public_key.data.as_ref();
+    crate::pdf::budget::charge_signature_check(chain::rsa_bits(signer.public_key()).unwrap_or(0))
+        .map_err(|e| format!("not checked: {e}"))?;
     let rsa = oid_is(sig_oid, oids::RSA_ENCRYPTION)
         || oid_is(sig_oid, oids::SHA256_WITH_RSA)
         || oid_is(sig_oid, oids::SHA384_WITH_RSA)
