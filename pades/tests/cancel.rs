@@ -1,33 +1,29 @@
 //! `verify_until`: a caller that stops waiting stops the work.
 
+mod common;
+
 use std::cell::Cell;
 
 use pades::testing::synthetic_pdf;
 use pades::verify::verify_until;
-use pades::{sign, Error, RsaKeySigner, SignatureAlgorithm, SignatureRequest, SignerIdentity};
+use pades::{sign, Error, SignatureRequest};
 use pades::{UnixTime, VerifyOptions};
 
 const NOW: UnixTime = UnixTime(1_795_942_800);
 
 fn signed_pdf() -> (Vec<u8>, Vec<u8>) {
-    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-        .expect("key");
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Cancel Test Seal");
-    params.not_before = rcgen::date_time_ymd(2026, 1, 1);
-    params.not_after = rcgen::date_time_ymd(2030, 1, 1);
-    let cert = params.self_signed(&key).expect("cert");
-    let signer = RsaKeySigner::from_der(&key.serialize_der(), SignatureAlgorithm::RsaPkcs1Sha256)
-        .expect("signer");
-    let identity = SignerIdentity::new(vec![cert.der().to_vec()]).expect("identity");
+    let seal = common::seal("Cancel Test Seal");
     // 40 MiB, so that hashing it takes ten slices.
     let pdf = synthetic_pdf(2, 40 << 20);
-    let out = sign(&pdf, &SignatureRequest::new(NOW), &signer, &identity)
-        .expect("sign")
-        .to_vec();
-    (out, cert.der().to_vec())
+    let out = sign(
+        &pdf,
+        &SignatureRequest::new(NOW),
+        &seal.signer,
+        &seal.identity,
+    )
+    .expect("sign")
+    .to_vec();
+    (out, seal.cert)
 }
 
 #[test]

@@ -10,40 +10,18 @@
 //! - 9 `choice`, radio group `/V /A`, widgets 10 (`/AS /A`) and 11 (`/AS /Off`);
 //! - page 4 refers to the image XObject 90 and lists annotation 91, neither of which exists.
 
+mod common;
+
+use common::Seal;
 use pades::pdf::update::Update;
 use pades::pdf::{Dict, Document, ObjRef, Object};
 use pades::verify::ChangeLevel;
-use pades::{
-    sign, verify, Indication, Report, RsaKeySigner, SignatureAlgorithm, SignatureRequest,
-    SignerIdentity, UnixTime, VerifyOptions,
-};
+use pades::{sign, verify, Indication, Report, SignatureRequest, UnixTime, VerifyOptions};
 
 const NOW: UnixTime = UnixTime(1_795_942_800);
 
-struct Seal {
-    signer: RsaKeySigner,
-    identity: SignerIdentity,
-    cert: Vec<u8>,
-}
-
 fn seal() -> Seal {
-    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-        .expect("key");
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Form Test Seal");
-    params.not_before = rcgen::date_time_ymd(2026, 1, 1);
-    params.not_after = rcgen::date_time_ymd(2030, 1, 1);
-    let cert = params.self_signed(&key).expect("cert");
-    let signer = RsaKeySigner::from_der(&key.serialize_der(), SignatureAlgorithm::RsaPkcs1Sha256)
-        .expect("signer");
-    let identity = SignerIdentity::new(vec![cert.der().to_vec()]).expect("identity");
-    Seal {
-        signer,
-        identity,
-        cert: cert.der().to_vec(),
-    }
+    common::seal("Form Test Seal")
 }
 
 fn stream(text: &str) -> String {
