@@ -23,7 +23,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use crate::pdf::object::{Dict, ObjRef, Object};
-use crate::pdf::Document;
+use crate::pdf::{Document, XrefEntry};
 
 /// How far-reaching a change is, from harmless to content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -98,6 +98,8 @@ pub(crate) struct History<'a, 's> {
     opens: usize,
     /// True when the caller stopped the work; results are then incomplete and not used.
     stop: &'s dyn Fn() -> bool,
+    /// The final document's form fields.
+    last_fields: std::cell::OnceCell<HashSet<u32>>,
 }
 
 struct Revision<'a> {
@@ -198,6 +200,7 @@ impl<'a, 's> History<'a, 's> {
             reach_budget: REACH_BUDGET.saturating_add(data.len()),
             opens,
             stop,
+            last_fields: std::cell::OnceCell::new(),
         }
     }
 
@@ -242,6 +245,12 @@ impl<'a, 's> History<'a, 's> {
                 budget: self.reach_budget,
                 exhausted: false,
                 stop: self.stop,
+                root: self.revisions[k]
+                    .doc
+                    .trailer()
+                    .get(b"Root")
+                    .and_then(Object::as_ref)
+                    .map(|r| r.num),
             };
             let root = self.revisions[k].doc.trailer().get(b"Root").cloned();
             reach.extend(&self.revisions[k].doc, root.into_iter());
@@ -263,12 +272,20 @@ impl<'a, 's> History<'a, 's> {
             let j = diffs.changes.len();
             let (older, newer) = (&self.revisions[j - 1], &self.revisions[j]);
             let mut v = Vec::new();
+            let last_fields = self.last_fields.get_or_init(|| {
+                let catalog = last
+                    .trailer()
+                    .get(b"Root")
+                    .and_then(|r| last.resolve_dict(r, "catalog").ok());
+                Roles::of(last, catalog.as_ref()).fields
+            });
             diff(
                 &older.doc,
                 &newer.doc,
                 last,
                 newer.end,
                 &mut diffs.reach,
+                last_fields,
                 &mut v,
             );
             if diffs.reach.exhausted {
@@ -337,6 +354,8 @@ struct Reach<'s> {
     /// The visit budget ran out (or the caller stopped): what is known is incomplete.
     exhausted: bool,
     stop: &'s dyn Fn() -> bool,
+    /// The catalog, whose `/DSS` is not followed.
+    root: Option<u32>,
 }
 
 impl Reach<'_> {
@@ -350,13 +369,22 @@ impl Reach<'_> {
                         continue;
                     }
                     self.visits += 1;
-                    if self.visits > self.budget || (self.visits % 4096 == 0 && (self.stop)()) {
+                    if self.visits > self.budget || (self.visits % 64 == 0 && (self.stop)()) {
                         self.exhausted = true;
                         return;
                     }
                     match doc.resolve(r) {
+                        // Numbers without an entry can only be defined by a later section,
+                        // which lists them; listed entries that do not read are re-read.
                         Ok(Object::Null) | Err(_) => {
-                            self.dangling.insert(r.num);
+                            if doc.entry(r.num).is_some_and(|e| e != XrefEntry::Free) {
+                                self.dangling.insert(r.num);
+                            }
+                        }
+                        // What the catalog shows, its validation data aside.
+                        Ok(Object::Dict(mut d)) if Some(r.num) == self.root => {
+                            d.remove(b"DSS");
+                            stack.push(Object::Dict(d));
                         }
                         Ok(obj) => stack.push(obj),
                     }
@@ -379,7 +407,16 @@ impl Reach<'_> {
         let reachable: Vec<Object> = changed
             .iter()
             .filter(|n| self.seen.contains(n))
-            .filter_map(|&n| doc.resolve(gen_of(doc, n)?).ok())
+            .filter_map(|&n| {
+                let o = doc.resolve(gen_of(doc, n)?).ok()?;
+                Some(match o {
+                    Object::Dict(mut d) if Some(n) == self.root => {
+                        d.remove(b"DSS");
+                        Object::Dict(d)
+                    }
+                    o => o,
+                })
+            })
             .collect();
         self.extend(doc, reachable.into_iter());
     }
@@ -412,6 +449,7 @@ fn diff(
     last: &Document<'_>,
     end: usize,
     reach: &mut Reach<'_>,
+    last_fields: &HashSet<u32>,
     out: &mut Vec<Change>,
 ) {
     let mut push = |level, object, field, what: String| {
@@ -452,6 +490,19 @@ fn diff(
         );
         return;
     }
+    let info = new.trailer().get(b"Info");
+    if info != old.trailer().get(b"Info")
+        && info
+            .and_then(Object::as_ref)
+            .is_some_and(|r| reach.seen.contains(&r.num))
+    {
+        push(
+            ChangeLevel::Content,
+            None,
+            None,
+            "the trailer's /Info now points at an object the signed revision shows".into(),
+        );
+    }
     if new.trailer().get(b"Encrypt").is_some() {
         push(
             ChangeLevel::Content,
@@ -480,9 +531,6 @@ fn diff(
                 continue;
             }
         };
-        if same(old, &before, new, &after) {
-            continue;
-        }
         if !matches!(before, Object::Null) && r_old.gen != r_new.gen {
             // References name a generation: the signed revision's `n g R` read one object,
             // another generation is another object (and a reference to it may have dangled).
@@ -496,6 +544,9 @@ fn diff(
                     r_new.gen
                 ),
             );
+            continue;
+        }
+        if same(old, &before, new, &after) {
             continue;
         }
         if matches!(before, Object::Null) {
@@ -549,9 +600,12 @@ fn diff(
             );
         }
     }
-    let mut ctx = Context::new(old, old_root);
+    let mut ctx = Context::new(old, old_root, &reach.seen, last_fields);
     ctx.fills = pairs
         .iter()
+        .filter(|(n, before, _)| {
+            ctx.roles.fields.contains(n) && before.as_dict().is_some_and(|a| a.get(b"T").is_some())
+        })
         .filter_map(|(n, before, after)| {
             let (a, b) = (before.as_dict()?, after.as_dict()?);
             let (va, vb) = (a.get(b"V"), b.get(b"V"));
@@ -568,6 +622,7 @@ fn diff(
         let (level, field, what) = classify(&ctx, *n, before, after, old, new, last);
         push(level, Some(*n), field, what);
     }
+    drop(ctx);
     reach.update(new, &changed);
 }
 
@@ -579,18 +634,117 @@ fn gen_of(doc: &Document<'_>, n: u32) -> Option<ObjRef> {
     }
 }
 
-/// Roles of objects in the older revision.
-struct Context {
+/// Roles of objects in the older revision, found by how its catalog reaches them (never by how
+/// an object looks: any dictionary can carry `/Type /DSS`, `/T` or `/Fields`).
+struct Context<'r> {
     root: Option<u32>,
     acroform: Option<u32>,
+    /// The trailer's `/Info`, when nothing the catalog shows reaches it.
     info: Option<u32>,
+    /// The catalog's `/DSS`, when nothing else the catalog shows reaches it.
     dss: Option<u32>,
-    /// Fields whose value the newer revision changed, by the object holding `/V`.
+    roles: Roles,
+    /// What the signed revision (and those since) show, from the catalog, `/DSS` aside.
+    shown: &'r HashSet<u32>,
+    /// Fields of the final document (each is verified as a signature if it is one).
+    last_fields: &'r HashSet<u32>,
+    /// Fields whose value the newer revision changed, by the field that holds `/V`.
     fills: HashMap<u32, Fill>,
 }
 
-impl Context {
-    fn new(old: &Document<'_>, root: Option<ObjRef>) -> Self {
+/// Objects by role in one revision.
+#[derive(Default)]
+struct Roles {
+    /// Pages (leaves of the page tree).
+    pages: HashSet<u32>,
+    /// Intermediate page tree nodes.
+    page_nodes: HashSet<u32>,
+    /// Annotations listed by pages, widgets included.
+    annots: HashSet<u32>,
+    /// Indirect `/Annots` arrays of pages.
+    annot_arrays: HashSet<u32>,
+    /// Form fields (the `/Fields` tree through `/Kids`), widgets merged with fields included.
+    fields: HashSet<u32>,
+    /// An indirect `/Fields` array.
+    fields_array: Option<u32>,
+}
+
+/// Most page tree nodes and fields walked for roles.
+const MAX_ROLE_NODES: usize = 1_000_000;
+
+impl Roles {
+    /// Walk `doc`'s page tree and field tree from its catalog.
+    fn of(doc: &Document<'_>, catalog: Option<&Dict>) -> Self {
+        let mut roles = Self::default();
+        let Some(catalog) = catalog else {
+            return roles;
+        };
+        let mut seen = HashSet::new();
+        let mut stack: Vec<ObjRef> = catalog
+            .get(b"Pages")
+            .and_then(Object::as_ref)
+            .into_iter()
+            .collect();
+        while let Some(r) = stack.pop() {
+            if seen.len() >= MAX_ROLE_NODES || !seen.insert(r.num) {
+                continue;
+            }
+            let Ok(Object::Dict(d)) = doc.resolve(r) else {
+                continue;
+            };
+            if let Some(kids) = d.get(b"Kids") {
+                roles.page_nodes.insert(r.num);
+                stack.extend(refs_of(doc, kids).into_iter().rev());
+            } else {
+                roles.pages.insert(r.num);
+                if let Some(annots) = d.get(b"Annots") {
+                    if let Some(a) = annots.as_ref() {
+                        roles.annot_arrays.insert(a.num);
+                    }
+                    roles
+                        .annots
+                        .extend(refs_of(doc, annots).iter().map(|r| r.num));
+                }
+            }
+        }
+        let form = catalog
+            .get(b"AcroForm")
+            .and_then(|f| doc.resolve_dict(f, "form").ok());
+        if let Some(fields) = form.as_ref().and_then(|f| f.get(b"Fields")) {
+            roles.fields_array = fields.as_ref().map(|r| r.num);
+            let mut stack = refs_of(doc, fields);
+            let mut walked = 0;
+            while let Some(r) = stack.pop() {
+                walked += 1;
+                if walked > MAX_ROLE_NODES || !roles.fields.insert(r.num) {
+                    continue;
+                }
+                if let Ok(Object::Dict(d)) = doc.resolve(r) {
+                    if let Some(kids) = d.get(b"Kids") {
+                        stack.extend(refs_of(doc, kids));
+                    }
+                }
+            }
+        }
+        roles
+    }
+}
+
+/// The references in an array (direct, or one reference away).
+fn refs_of(doc: &Document<'_>, o: &Object) -> Vec<ObjRef> {
+    resolve_array(doc, Some(o))
+        .iter()
+        .filter_map(Object::as_ref)
+        .collect()
+}
+
+impl<'r> Context<'r> {
+    fn new(
+        old: &Document<'_>,
+        root: Option<ObjRef>,
+        shown: &'r HashSet<u32>,
+        last_fields: &'r HashSet<u32>,
+    ) -> Self {
         let catalog = root
             .and_then(|r| old.resolve(r).ok())
             .and_then(|o| o.as_dict().cloned());
@@ -601,17 +755,28 @@ impl Context {
                 .and_then(Object::as_ref)
                 .map(|r| r.num)
         };
+        let unshown = |n: Option<u32>| n.filter(|n| !shown.contains(n));
         Self {
             root: root.map(|r| r.num),
             acroform: get(b"AcroForm"),
-            info: old
-                .trailer()
-                .get(b"Info")
-                .and_then(Object::as_ref)
-                .map(|r| r.num),
-            dss: get(b"DSS"),
+            info: unshown(
+                old.trailer()
+                    .get(b"Info")
+                    .and_then(Object::as_ref)
+                    .map(|r| r.num),
+            ),
+            dss: unshown(get(b"DSS")),
+            roles: Roles::of(old, catalog.as_ref()),
+            shown,
+            last_fields,
             fills: HashMap::new(),
         }
+    }
+
+    /// Is `v` (a new `/DSS` or `/Info` value) something the signed revision shows?
+    fn points_at_shown(&self, v: Option<&Object>) -> bool {
+        v.and_then(Object::as_ref)
+            .is_some_and(|r| self.shown.contains(&r.num))
     }
 }
 
@@ -664,7 +829,7 @@ fn names(keys: &[Vec<u8>]) -> String {
 }
 
 fn classify(
-    ctx: &Context,
+    ctx: &Context<'_>,
     n: u32,
     before: &Object,
     after: &Object,
@@ -673,9 +838,12 @@ fn classify(
     last: &Document<'_>,
 ) -> (ChangeLevel, Option<String>, String) {
     use ChangeLevel::*;
-    // Arrays: only appending allowed entries (Fields, Annots arrays).
+    // Arrays: only appending allowed entries to a page's /Annots or the form's /Fields.
     if let (Object::Array(a), Object::Array(b)) = (before, after) {
-        return appended(a, b, new, last, &format!("array object {n}"));
+        if ctx.roles.annot_arrays.contains(&n) || ctx.roles.fields_array == Some(n) {
+            return appended(ctx, a, b, new, last, &format!("array object {n}"));
+        }
+        return (Content, None, format!("array object {n} changed"));
     }
     let (Some(a), Some(b)) = (before.as_dict(), after.as_dict()) else {
         return (
@@ -699,22 +867,35 @@ fn classify(
             format!("document information changed ({})", names(&keys)),
         );
     }
-    if Some(n) == ctx.dss || a.has_type(b"DSS") {
+    if Some(n) == ctx.dss {
         return (Ltv, None, "validation data (DSS) updated".into());
     }
-    if Some(n) == ctx.root || a.has_type(b"Catalog") {
+    if Some(n) == ctx.root {
         let mut level = Ltv;
         let mut bad = Vec::new();
         for k in &keys {
             match k.as_slice() {
+                b"DSS" if ctx.points_at_shown(b.get(b"DSS")) => {
+                    level = Content;
+                    bad.push("/DSS now points at an object the signed revision shows".into());
+                }
                 b"DSS" | b"Extensions" => {}
                 // Declaring a newer PDF version (pyHanko does when it adds a PAdES signature).
                 b"Version" if version_upgrade(a.get(b"Version"), b.get(b"Version"), old) => {}
                 b"AcroForm" => {
-                    // A new or re-pointed form: judge its fields.
-                    let (l, _, what) = match b.get(b"AcroForm") {
-                        Some(f) => form_fields_change(old, a.get(b"AcroForm"), new, f, last),
-                        None => (Content, None, "the form was removed".into()),
+                    // A new, re-pointed or changed direct form: judge it as a form.
+                    let (l, what) = match b.get(b"AcroForm") {
+                        Some(f) => {
+                            let was = a
+                                .get(b"AcroForm")
+                                .and_then(|f| old.resolve_dict(f, "form").ok())
+                                .unwrap_or_default();
+                            match new.resolve_dict(f, "form") {
+                                Ok(now) => form_change(ctx, &was, &now, old, new, last),
+                                Err(_) => (Content, "the form does not read".into()),
+                            }
+                        }
+                        None => (Content, "the form was removed".into()),
                     };
                     if l > Signatures {
                         bad.push(what);
@@ -734,39 +915,22 @@ fn classify(
         };
         return (level, None, what);
     }
-    if Some(n) == ctx.acroform || a.get(b"Fields").is_some() {
-        let mut level = Ltv;
-        let mut bad = Vec::new();
-        for k in &keys {
-            match k.as_slice() {
-                b"SigFlags" => {}
-                b"Fields" => {
-                    let (l, _, what) = form_fields_change(
-                        old,
-                        Some(&Object::Dict(a.clone())),
-                        new,
-                        &Object::Dict(b.clone()),
-                        last,
-                    );
-                    if l > Signatures {
-                        bad.push(what);
-                    }
-                    level = level.max(l);
-                }
-                _ => {
-                    level = level.max(FormChanges);
-                    bad.push(format!("form /{} changed", String::from_utf8_lossy(k)));
-                }
-            }
-        }
-        let what = if bad.is_empty() {
-            "signature field added to the form".into()
-        } else {
-            bad.join(", ")
-        };
+    if Some(n) == ctx.acroform {
+        let (level, what) = form_change(ctx, a, b, old, new, last);
         return (level, None, what);
     }
-    if a.has_type(b"Page") {
+    if ctx.roles.page_nodes.contains(&n) {
+        return (
+            Content,
+            None,
+            format!(
+                "page tree node object {n} ({}) changed: {}",
+                describe(before),
+                names(&keys)
+            ),
+        );
+    }
+    if ctx.roles.pages.contains(&n) {
         let mut level = Ltv;
         let mut notes = Vec::new();
         for k in &keys {
@@ -774,6 +938,7 @@ fn classify(
                 let before = resolve_array(old, a.get(b"Annots"));
                 let cur = resolve_array(new, b.get(b"Annots"));
                 let (l, _, what) = appended(
+                    ctx,
                     &before,
                     &cur,
                     new,
@@ -792,78 +957,17 @@ fn classify(
         }
         return (level, None, notes.join("; "));
     }
-    let is_field = a.get(b"FT").is_some() || a.get(b"T").is_some() || a.get(b"Parent").is_some();
     let is_widget = a.get(b"Subtype").and_then(Object::as_name) == Some(b"Widget");
-    if is_field || is_widget {
-        let field = field_name(new, b);
-        let shown = field.as_deref().unwrap_or("?");
-        let sig = field_type(new, a).as_deref() == Some(b"Sig");
-        // The object whose value this widget shows, and how this revision changed it.
-        let owner = value_owner(new, n, a, b);
-        let fill = ctx.fills.get(&owner).copied();
-        let mut level = if sig { Signatures } else { FormFilling };
-        for k in &keys {
-            match k.as_slice() {
-                b"V" if sig => {
-                    if a.get(b"V").is_some() {
-                        return (
-                            Content,
-                            field,
-                            format!("the value of signature field object {n} was replaced"),
-                        );
-                    }
-                }
-                b"V" => {
-                    if !is_empty_value(a.get(b"V")) {
-                        level = level.max(FormChanges);
-                    }
-                }
-                key @ (b"AP" | b"AS") => {
-                    let key = String::from_utf8_lossy(key);
-                    match fill {
-                        // A new appearance for a field filled (or signed) in this revision.
-                        Some(Fill::Filled) => {}
-                        Some(Fill::Changed) => level = level.max(FormChanges),
-                        None => {
-                            return (
-                                Annotations,
-                                field.clone(),
-                                format!(
-                                    "the appearance (/{key}) of field {shown} (object {n}) \
-                                     changed but its value did not: the page shows something \
-                                     else than what was signed"
-                                ),
-                            )
-                        }
-                    }
-                    if let Some(bad) = state_mismatch(new, owner, b) {
-                        return (
-                            Annotations,
-                            field.clone(),
-                            format!("field {shown} (object {n}) {bad}"),
-                        );
-                    }
-                }
-                other => {
-                    return (
-                        Annotations,
-                        field,
-                        format!(
-                            "field/widget object {n}: /{} changed",
-                            String::from_utf8_lossy(other)
-                        ),
-                    )
-                }
-            }
-        }
-        let what = match level {
-            Signatures => format!("signature field {shown} signed"),
-            FormChanges => format!("form field {shown} changed its value"),
-            _ => format!("form field {shown} filled in"),
-        };
-        return (level, field, what);
+    let in_form = ctx.roles.fields.contains(&n)
+        || (is_widget
+            && ctx.roles.annots.contains(&n)
+            && a.get(b"Parent")
+                .and_then(Object::as_ref)
+                .is_some_and(|p| ctx.roles.fields.contains(&p.num)));
+    if in_form {
+        return field_change(ctx, n, a, b, &keys, new);
     }
-    if a.get(b"Subtype").is_some() && (a.has_type(b"Annot") || a.get(b"Rect").is_some()) {
+    if ctx.roles.annots.contains(&n) {
         return (
             Annotations,
             None,
@@ -881,48 +985,138 @@ fn classify(
     )
 }
 
-/// Is the catalog `/Version` change an upgrade (to a higher version than before)?
-fn version_upgrade(before: Option<&Object>, after: Option<&Object>, old: &Document<'_>) -> bool {
-    let parse = |o: Option<&Object>| -> Option<(u8, u8)> {
-        let n = o?.as_name()?;
-        let s = std::str::from_utf8(n).ok()?;
-        let (ma, mi) = s.split_once('.')?;
-        Some((ma.parse().ok()?, mi.parse().ok()?))
-    };
-    let was = parse(before).unwrap_or(old.version()).max(old.version());
-    parse(after).is_some_and(|v| v >= was && v <= (2, 0))
-}
-
-fn resolve_array(doc: &Document<'_>, o: Option<&Object>) -> Vec<Object> {
-    match o.map(|o| doc.deref(o)) {
-        Some(Ok(Object::Array(a))) => a,
-        _ => Vec::new(),
-    }
-}
-
-/// A form whose `/Fields` went from the old form's to the new form's.
-fn form_fields_change(
-    old: &Document<'_>,
-    old_form: Option<&Object>,
+/// A field or widget of the form changed from `a` to `b`.
+fn field_change(
+    ctx: &Context<'_>,
+    n: u32,
+    a: &Dict,
+    b: &Dict,
+    keys: &[Vec<u8>],
     new: &Document<'_>,
-    new_form: &Object,
-    last: &Document<'_>,
 ) -> (ChangeLevel, Option<String>, String) {
-    let fields = |doc: &Document<'_>, f: Option<&Object>| -> Vec<Object> {
-        let d = f.and_then(|f| doc.resolve_dict(f, "form").ok());
-        resolve_array(doc, d.as_ref().and_then(|d| d.get(b"Fields")))
+    use ChangeLevel::*;
+    let field = field_name(new, b);
+    let shown = field.as_deref().unwrap_or("?");
+    let sig = field_type(new, a).as_deref() == Some(b"Sig");
+    // The field whose value this widget shows, and how this revision changed it.
+    let owner = value_owner(new, n, b);
+    let fill = ctx.fills.get(&owner).copied();
+    let mut level = if sig { Signatures } else { FormFilling };
+    for k in keys {
+        match k.as_slice() {
+            // A value belongs to a field (a dictionary with /T); a widget's own /V shows
+            // nowhere but may fool a reader of its appearance.
+            b"V" if a.get(b"T").is_none() => {
+                return (
+                    Annotations,
+                    field,
+                    format!("a value (/V) was set on widget object {n}, which is not a field"),
+                )
+            }
+            b"V" if sig => {
+                if a.get(b"V").is_some() {
+                    return (
+                        Content,
+                        field,
+                        format!("the value of signature field object {n} was replaced"),
+                    );
+                }
+            }
+            b"V" => {
+                if !is_empty_value(a.get(b"V")) {
+                    level = level.max(FormChanges);
+                }
+            }
+            key @ (b"AP" | b"AS") => {
+                let key = String::from_utf8_lossy(key);
+                match fill {
+                    // A new appearance for a field filled (or signed) in this revision.
+                    Some(Fill::Filled) => {}
+                    Some(Fill::Changed) => level = level.max(FormChanges),
+                    None => {
+                        return (
+                            Annotations,
+                            field.clone(),
+                            format!(
+                                "the appearance (/{key}) of field {shown} (object {n}) \
+                                 changed but its value did not: the page shows something \
+                                 else than what was signed"
+                            ),
+                        )
+                    }
+                }
+                if let Some(bad) = state_mismatch(new, owner, b) {
+                    return (
+                        Annotations,
+                        field.clone(),
+                        format!("field {shown} (object {n}) {bad}"),
+                    );
+                }
+            }
+            other => {
+                return (
+                    Annotations,
+                    field,
+                    format!(
+                        "field/widget object {n}: /{} changed",
+                        String::from_utf8_lossy(other)
+                    ),
+                )
+            }
+        }
+    }
+    let what = match level {
+        Signatures => format!("signature field {shown} signed"),
+        FormChanges => format!("form field {shown} changed its value"),
+        _ => format!("form field {shown} filled in"),
     };
-    appended(
-        &fields(old, old_form),
-        &fields(new, Some(new_form)),
-        new,
-        last,
-        "/AcroForm /Fields",
-    )
+    (level, field, what)
 }
 
-/// `cur` must be `old` with entries appended, each a signature field or widget.
+/// The form dictionary went from `was` to `now`: only `/SigFlags` and appended signature fields
+/// are signatures-level; any other change to the form (`/DR`, `/NeedAppearances`, `/DA`, …)
+/// changes how fields look and is a form change.
+fn form_change(
+    ctx: &Context<'_>,
+    was: &Dict,
+    now: &Dict,
+    old: &Document<'_>,
+    new: &Document<'_>,
+    last: &Document<'_>,
+) -> (ChangeLevel, String) {
+    use ChangeLevel::*;
+    let mut level = Ltv;
+    let mut bad = Vec::new();
+    for k in &changed_keys(was, now) {
+        match k.as_slice() {
+            b"SigFlags" => {}
+            b"Fields" => {
+                let before = resolve_array(old, was.get(b"Fields"));
+                let cur = resolve_array(new, now.get(b"Fields"));
+                let (l, _, what) = appended(ctx, &before, &cur, new, last, "/AcroForm /Fields");
+                if l > Signatures {
+                    bad.push(what);
+                }
+                level = level.max(l);
+            }
+            _ => {
+                level = level.max(FormChanges);
+                bad.push(format!("form /{} changed", String::from_utf8_lossy(k)));
+            }
+        }
+    }
+    let what = if bad.is_empty() {
+        "signature field added to the form".into()
+    } else {
+        bad.join(", ")
+    };
+    (level, what)
+}
+
+/// `cur` must be `old` with entries appended: new signature fields (or their widgets) that end
+/// up signed and verified, or invisible empty signature fields.
 fn appended(
+    ctx: &Context<'_>,
     old: &[Object],
     cur: &[Object],
     new: &Document<'_>,
@@ -957,42 +1151,59 @@ fn appended(
                 format!("{what}: appended {r} is not a dictionary"),
             );
         };
-        let sig = field_type(new, &d).as_deref() == Some(b"Sig");
-        if !sig {
-            let is_annot = d.get(b"Subtype").is_some();
-            return (
+        let is_annot = d.get(b"Subtype").is_some();
+        let other = |why: &str| {
+            (
                 if is_annot { Annotations } else { Content },
                 field_name(new, &d),
                 format!(
-                    "{what}: {r} ({}) was added",
+                    "{what}: {r} ({}) was added{why}",
                     describe(&Object::Dict(d.clone()))
                 ),
-            );
+            )
+        };
+        if ctx.shown.contains(&r.num) {
+            return other(", but it is an object the signed revision already shows");
         }
-        // A document timestamp (PAdES B-LTA) is validation data.
-        let value = last
-            .resolve(r)
-            .ok()
-            .and_then(|o| o.as_dict().and_then(|fd| fd.get(b"V").cloned()))
-            .and_then(|v| last.resolve_dict(&v, "signature value").ok());
-        if value.as_ref().is_some_and(|v| v.has_type(b"DocTimeStamp")) {
-            level = level.max(Ltv);
-            continue;
+        // The signature field: the entry itself when it has /T, else its (new) parent.
+        let field = if d.get(b"T").is_some() {
+            Some(r)
+        } else {
+            d.get(b"Parent")
+                .and_then(Object::as_ref)
+                .filter(|p| !ctx.shown.contains(&p.num))
+        };
+        let Some(field) = field else {
+            return other("");
+        };
+        let Ok(Object::Dict(fd)) = last.resolve(field) else {
+            return other("");
+        };
+        if fd.get(b"T").is_none() || field_type(last, &fd).as_deref() != Some(b"Sig") {
+            return other("");
         }
-        // A visible signature widget must belong to a field that is signed in the end;
-        // an unsigned one could paint anything over the page.
-        let signed = last
-            .resolve(r)
-            .ok()
-            .and_then(|o| o.as_dict().cloned())
-            .is_some_and(|fd| fd.get(b"V").is_some() || parent_has_value(last, &fd));
-        if !signed && !zero_area(&d) {
-            level = level.max(Annotations);
-            return (
-                level,
-                field_name(new, &d),
-                format!("{what}: an unsigned visible signature widget {r} was added"),
-            );
+        if !ctx.last_fields.contains(&field.num) {
+            return other(", outside the form's fields (so never verified)");
+        }
+        let value = fd
+            .get(b"V")
+            .and_then(|v| last.resolve_dict(v, "signature value").ok());
+        match value {
+            // An empty signature field, for a later signer: harmless while invisible.
+            None if zero_area(&d) => level = level.max(Signatures),
+            None => {
+                return (
+                    Annotations,
+                    field_name(new, &d),
+                    format!("{what}: an unsigned visible signature widget {r} was added"),
+                )
+            }
+            Some(v) if v.get(b"ByteRange").is_none() || v.get(b"Contents").is_none() => {
+                return other(", with a value that is not a signature");
+            }
+            // A document timestamp (PAdES B-LTA), invisible, is validation data.
+            Some(v) if v.has_type(b"DocTimeStamp") && zero_area(&d) => {}
+            Some(_) => level = level.max(Signatures),
         }
     }
     let added = if level == Ltv {
@@ -1003,10 +1214,23 @@ fn appended(
     (level, None, format!("{what}: {added}"))
 }
 
-fn parent_has_value(doc: &Document<'_>, d: &Dict) -> bool {
-    d.get(b"Parent")
-        .and_then(|p| doc.resolve_dict(p, "parent").ok())
-        .is_some_and(|p| p.get(b"V").is_some())
+/// Is the catalog `/Version` change an upgrade (to a higher version than before)?
+fn version_upgrade(before: Option<&Object>, after: Option<&Object>, old: &Document<'_>) -> bool {
+    let parse = |o: Option<&Object>| -> Option<(u8, u8)> {
+        let n = o?.as_name()?;
+        let s = std::str::from_utf8(n).ok()?;
+        let (ma, mi) = s.split_once('.')?;
+        Some((ma.parse().ok()?, mi.parse().ok()?))
+    };
+    let was = parse(before).unwrap_or(old.version()).max(old.version());
+    parse(after).is_some_and(|v| v >= was && v <= (2, 0))
+}
+
+fn resolve_array(doc: &Document<'_>, o: Option<&Object>) -> Vec<Object> {
+    match o.map(|o| doc.deref(o)) {
+        Some(Ok(Object::Array(a))) => a,
+        _ => Vec::new(),
+    }
 }
 
 fn zero_area(d: &Dict) -> bool {
@@ -1026,15 +1250,15 @@ fn zero_area(d: &Dict) -> bool {
     nums.len() != 4 || (nums[2] - nums[0]).abs() < 1e-9 || (nums[3] - nums[1]).abs() < 1e-9
 }
 
-/// The object number holding the value a field or widget shows: the object itself when it
-/// has (or had) `/V` or no parent, else the nearest ancestor in `doc` with a `/V`.
-fn value_owner(doc: &Document<'_>, n: u32, before: &Dict, after: &Dict) -> u32 {
-    if before.get(b"V").is_some() || after.get(b"V").is_some() {
-        return n;
-    }
-    let mut cur = after.clone();
+/// The field whose value a field or widget shows: the object itself when it has `/T` (a
+/// field, possibly merged with its widget), else the nearest ancestor in `doc` with `/T`.
+fn value_owner(doc: &Document<'_>, n: u32, d: &Dict) -> u32 {
+    let mut cur = d.clone();
     let mut owner = n;
     for _ in 0..32 {
+        if cur.get(b"T").is_some() {
+            return owner;
+        }
         let Some(p) = cur.get(b"Parent").and_then(Object::as_ref) else {
             break;
         };
@@ -1042,9 +1266,6 @@ fn value_owner(doc: &Document<'_>, n: u32, before: &Dict, after: &Dict) -> u32 {
             break;
         };
         owner = p.num;
-        if d.get(b"V").is_some() {
-            break;
-        }
         cur = d;
     }
     owner
