@@ -3,12 +3,16 @@
 //! button's `/AS`) and objects that the signed revision referred to while they did not exist
 //! must not pass; filling an empty field, a later signature and validation data must.
 //!
-//! The form (object numbers fixed; `/Size` 20):
+//! The form (object numbers fixed; `/Size` 27):
 //! - 5 `amount`, text, filled `(100.000)`, appearance stream 16;
 //! - 6 `note`, text, empty, empty appearance stream 17;
 //! - 7 `agree`, check box, `/V /Off`, `/AS /Off`; 12 `checked`, check box, `/V /Yes`;
 //! - 9 `choice`, radio group `/V /A`, widgets 10 (`/AS /A`) and 11 (`/AS /Off`);
-//! - page 4 refers to the image XObject 90 and lists annotation 91, neither of which exists.
+//! - 20 `total`, text, filled `(100.000)`, shown by its kid widget 21 (appearance 22);
+//! - 23 a FreeText annotation whose author (`/T`) is `Kepala Dinas` (appearance 24);
+//! - page 4 sits under the intermediate page tree node 25, has its resources in 26 (typed
+//!   `/DSS`, as anything may be), refers to the image XObject 90 and lists annotation 91,
+//!   neither of which exists.
 
 mod common;
 
@@ -33,9 +37,9 @@ fn form_pdf() -> Vec<u8> {
     let tx = |v: &str| format!("BT /F1 10 Tf 2 5 Td ({v}) Tj ET");
     let objects: Vec<(u32, String)> = vec![
         (1, "<< /Type /Catalog /Pages 2 0 R /AcroForm 3 0 R >>".into()),
-        (2, "<< /Type /Pages /Kids [4 0 R] /Count 1 /MediaBox [0 0 595 842] >>".into()),
-        (3, "<< /Fields [5 0 R 6 0 R 7 0 R 9 0 R 12 0 R] /DA (/F1 10 Tf 0 g) >>".into()),
-        (4, "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 14 0 R >> /XObject << /Logo 90 0 R >> >> /Contents 13 0 R /Annots [5 0 R 6 0 R 7 0 R 10 0 R 11 0 R 12 0 R 91 0 R] >>".into()),
+        (2, "<< /Type /Pages /Kids [25 0 R] /Count 1 /MediaBox [0 0 595 842] >>".into()),
+        (3, "<< /Fields [5 0 R 6 0 R 7 0 R 9 0 R 12 0 R 20 0 R] /DA (/F1 10 Tf 0 g) >>".into()),
+        (4, "<< /Type /Page /Parent 25 0 R /Resources 26 0 R /Contents 13 0 R /Annots [5 0 R 6 0 R 7 0 R 10 0 R 11 0 R 12 0 R 21 0 R 23 0 R 91 0 R] >>".into()),
         (5, "<< /FT /Tx /T (amount) /V (100.000) /Type /Annot /Subtype /Widget /Rect [100 700 300 720] /P 4 0 R /AP << /N 16 0 R >> >>".into()),
         (6, "<< /FT /Tx /T (note) /Type /Annot /Subtype /Widget /Rect [100 650 300 670] /P 4 0 R /AP << /N 17 0 R >> >>".into()),
         (7, "<< /FT /Btn /T (agree) /V /Off /AS /Off /Type /Annot /Subtype /Widget /Rect [100 600 115 615] /P 4 0 R /MK << /CA (4) >> /AP << /N << /Yes 18 0 R /Off 19 0 R >> >> >>".into()),
@@ -54,6 +58,13 @@ fn form_pdf() -> Vec<u8> {
         (17, stream("")),
         (18, stream("q BT /ZaDb 10 Tf 2 3 Td (4) Tj ET Q")),
         (19, stream("")),
+        (20, "<< /FT /Tx /T (total) /V (100.000) /Kids [21 0 R] >>".into()),
+        (21, "<< /Parent 20 0 R /Type /Annot /Subtype /Widget /Rect [100 450 300 470] /P 4 0 R /AP << /N 22 0 R >> >>".into()),
+        (22, stream(&tx("100.000"))),
+        (23, "<< /Type /Annot /Subtype /FreeText /T (Kepala Dinas) /Rect [300 700 500 730] /Contents (Disetujui) /DA (/F1 12 Tf 0 g) /AP << /N 24 0 R >> >>".into()),
+        (24, stream(&tx("Disetujui"))),
+        (25, "<< /Type /Pages /Parent 2 0 R /Kids [4 0 R] /Count 1 >>".into()),
+        (26, "<< /Type /DSS /Font << /F1 14 0 R >> /XObject << /Logo 90 0 R >> >>".into()),
     ];
     let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
@@ -62,12 +73,12 @@ fn form_pdf() -> Vec<u8> {
         out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(b"xref\n0 20\n0000000000 65535 f \n");
+    out.extend_from_slice(b"xref\n0 27\n0000000000 65535 f \n");
     for o in &offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size 20 /Root 1 0 R /Info 15 0 R >>\nstartxref\n{xref}\n%%EOF\n")
+        format!("trailer\n<< /Size 27 /Root 1 0 R /Info 15 0 R >>\nstartxref\n{xref}\n%%EOF\n")
             .as_bytes(),
     );
     out
@@ -393,4 +404,260 @@ fn eof_markers_do_not_reopen_the_document() {
     assert_eq!(revisions, 3, "original, filler update, signature");
     assert!(opens <= 4, "{opens} prefixes opened");
     assert_passes(&seal, "markers in a stream", &pdf);
+}
+
+/// The reference of the signature field named `name`.
+fn field_ref(doc: &Document<'_>, name: &str) -> ObjRef {
+    let form = dict(doc, 3);
+    pades::pdf::Object::as_array(form.get(b"Fields").expect("fields"))
+        .expect("array")
+        .iter()
+        .filter_map(Object::as_ref)
+        .find(|r| dict(doc, r.num).get(b"T").and_then(Object::as_string) == Some(name.as_bytes()))
+        .expect("field")
+}
+
+/// Page 4 with `annot` appended to its /Annots.
+fn with_annot(doc: &Document<'_>, u: &mut Update<'_, '_>, annot: ObjRef) {
+    edit_dict(doc, u, 4, |d| {
+        let mut a = d
+            .get(b"Annots")
+            .and_then(Object::as_array)
+            .expect("annots")
+            .to_vec();
+        a.push(Object::Reference(annot));
+        d.set(b"Annots", Object::Array(a));
+    });
+}
+
+#[test]
+fn dss_and_info_cannot_be_pointed_at_what_the_page_shows() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    // The catalog's /DSS pointed at the page, then the page rewritten as "validation data".
+    let dss = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 1, |d| {
+            d.set(b"DSS", Object::Reference(ObjRef::new(4, 0)))
+        });
+    });
+    assert_refused(
+        &seal,
+        "catalog /DSS at the page",
+        &dss,
+        ChangeLevel::Content,
+        "/DSS",
+    );
+    let rewritten = append(&dss, |doc, u| {
+        let c = u.allocate();
+        u.put(
+            c,
+            stream("BT /F1 12 Tf 72 760 Td (HALAMAN PALSU) Tj ET").into_bytes(),
+        );
+        edit_dict(doc, u, 4, |d| d.set(b"Contents", Object::Reference(c)));
+    });
+    // Both revisions are named: the re-pointing, and the page rewrite (not "validation data").
+    let r = report(&seal, &rewritten);
+    assert!(
+        r.signatures[0]
+            .changes
+            .iter()
+            .any(|c| c.level == ChangeLevel::Content && c.what.contains("page object 4")),
+        "{:#?}",
+        r.signatures[0].changes
+    );
+    // The trailer's /Info pointed at the page.
+    let mut info = append(&pdf, |_, u| {
+        u.put(
+            ObjRef::new(15, 0),
+            b"<< /Producer (segel form test 2) >>".to_vec(),
+        );
+    });
+    let at = pdf.len()
+        + info[pdf.len()..]
+            .windows(12)
+            .position(|w| w == b"/Info 15 0 R")
+            .expect("trailer /Info");
+    info.splice(at..at + 12, b"/Info 4 0 R ".iter().copied());
+    assert_refused(
+        &seal,
+        "trailer /Info at the page",
+        &info,
+        ChangeLevel::Content,
+        "/Info",
+    );
+    // A resource dictionary that calls itself DSS is what the page shows.
+    let typed = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 26, |d| {
+            let mut f = Dict::new();
+            f.set(b"F1", Object::Reference(ObjRef::new(8, 0)));
+            d.set(b"Font", Object::Dict(f));
+        });
+    });
+    assert_refused(
+        &seal,
+        "resources typed /DSS",
+        &typed,
+        ChangeLevel::Content,
+        "object 26",
+    );
+}
+
+#[test]
+fn widgets_added_to_a_signed_field_or_without_a_field_are_not_signatures() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    let doc = Document::open(&pdf).expect("opens");
+    let approval = field_ref(&doc, "Approval");
+    // A page-sized widget of the signed field, painting "DIBATALKAN".
+    let kid = append(&pdf, |doc, u| {
+        let w = u.allocate();
+        let ap = new_appearance(u, "DIBATALKAN");
+        let mut d = Dict::new();
+        d.set(b"Type", name("Annot"));
+        d.set(b"Subtype", name("Widget"));
+        d.set(b"Parent", Object::Reference(approval));
+        d.set(
+            b"Rect",
+            Object::Array([50, 50, 550, 800].map(Object::Integer).to_vec()),
+        );
+        d.set(b"AP", ap);
+        u.put_object(w, &Object::Dict(d));
+        with_annot(doc, u, w);
+    });
+    assert_refused(
+        &seal,
+        "widget of the signed field",
+        &kid,
+        ChangeLevel::Annotations,
+        "was added",
+    );
+    // A widget that says it is a signed signature field, with no name and a fake value.
+    let fake = append(&pdf, |doc, u| {
+        let w = u.allocate();
+        let ap = new_appearance(u, "DIBATALKAN");
+        let mut d = Dict::new();
+        d.set(b"Type", name("Annot"));
+        d.set(b"Subtype", name("Widget"));
+        d.set(b"FT", name("Sig"));
+        d.set(b"V", Object::Integer(1));
+        d.set(
+            b"Rect",
+            Object::Array([50, 50, 550, 800].map(Object::Integer).to_vec()),
+        );
+        d.set(b"AP", ap);
+        u.put_object(w, &Object::Dict(d));
+        with_annot(doc, u, w);
+    });
+    assert_refused(
+        &seal,
+        "fake signature widget",
+        &fake,
+        ChangeLevel::Annotations,
+        "was added",
+    );
+}
+
+#[test]
+fn a_value_on_a_kid_widget_or_an_annotation_is_not_a_fill() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    // The kid widget of the filled `total` gets a value of its own and shows 900.000.
+    let kid = append(&pdf, |doc, u| {
+        let ap = new_appearance(u, "900.000");
+        edit_dict(doc, u, 21, |d| {
+            d.set(b"V", Object::String(b"x".to_vec()));
+            d.set(b"AP", ap);
+        });
+    });
+    assert_refused(
+        &seal,
+        "kid widget /V",
+        &kid,
+        ChangeLevel::Annotations,
+        "object 21",
+    );
+    // A markup annotation has an author in /T, which does not make it a field.
+    let markup = append(&pdf, |doc, u| {
+        let ap = new_appearance(u, "DITOLAK");
+        edit_dict(doc, u, 23, |d| {
+            d.set(b"V", Object::String(b"DITOLAK".to_vec()));
+            d.set(b"AP", ap);
+        });
+    });
+    assert_refused(
+        &seal,
+        "annotation /V",
+        &markup,
+        ChangeLevel::Annotations,
+        "annotation object 23",
+    );
+}
+
+#[test]
+fn page_tree_nodes_are_content_even_under_a_p3_certification() {
+    let seal = seal();
+    let mut req = SignatureRequest::new(NOW);
+    req.field = Some("Certification".into());
+    req.certify = Some(3);
+    let pdf = sign(&form_pdf(), &req, &seal.signer, &seal.identity)
+        .expect("sign")
+        .to_vec();
+    assert_passes(&seal, "certified", &pdf);
+    let rotated = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 25, |d| d.set(b"Rotate", Object::Integer(180)))
+    });
+    assert_refused(
+        &seal,
+        "node /Rotate",
+        &rotated,
+        ChangeLevel::Content,
+        "page tree node object 25",
+    );
+    // An annotation change is what P=3 allows.
+    let noted = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 23, |d| {
+            d.set(b"Contents", Object::String(b"Dilihat".to_vec()))
+        });
+    });
+    assert_passes(&seal, "annotation under P=3", &noted);
+}
+
+#[test]
+fn a_generation_bump_with_the_same_bytes_is_a_change() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    let doc = Document::open(&pdf).expect("opens");
+    let body = {
+        let o = doc.resolve(ObjRef::new(13, 0)).expect("content");
+        let Object::Stream(st) = o else {
+            panic!("stream")
+        };
+        let mut b = Vec::new();
+        st.dict.write(&mut b);
+        b.extend_from_slice(b"\nstream\n");
+        b.extend_from_slice(&pdf[st.data.clone()]);
+        b.extend_from_slice(b"\nendstream");
+        b
+    };
+    let mut out = append(&pdf, |_, u| u.put(ObjRef::new(13, 0), body));
+    let tail = pdf.len();
+    let obj = tail
+        + out[tail..]
+            .windows(8)
+            .position(|w| w == b"13 0 obj")
+            .expect("obj");
+    out[obj..obj + 8].copy_from_slice(b"13 1 obj");
+    let row = tail
+        + out[tail..]
+            .windows(9)
+            .position(|w| w == b" 00000 n\r")
+            .expect("row");
+    out[row..row + 9].copy_from_slice(b" 00001 n\r");
+    assert_refused(
+        &seal,
+        "generation bump",
+        &out,
+        ChangeLevel::Content,
+        "generation 1",
+    );
 }
