@@ -884,6 +884,24 @@ fn tiny_objects() -> Vec<u8> {
     pdf.finish(x)
 }
 
+/// A form whose `/Fields` array holds four million one-digit numbers (8 MB).
+fn tiny_values() -> Vec<u8> {
+    let mut pdf = Pdf::new();
+    let values = "0 ".repeat(4_000_000);
+    skeleton(&mut pdf, &format!("/AcroForm<</Fields[{values}]>>"));
+    let x = pdf.table("/Root 1 0 R");
+    pdf.finish(x)
+}
+
+#[test]
+fn a_long_array_of_tiny_values_is_bounded() {
+    holds_budget(
+        "a_long_array_of_tiny_values_is_bounded",
+        tiny_values,
+        Expect::BothFail("values in one object"),
+    );
+}
+
 #[test]
 fn millions_of_tiny_objects_cost_linear_work() {
     holds_budget(
