@@ -902,6 +902,25 @@ fn a_long_array_of_tiny_values_is_bounded() {
     );
 }
 
+/// A form whose direct `/Fields` array holds 480,000 one-digit numbers, just under what one
+/// object may hold: read, it takes about 20 MB; every copy of it takes as much again.
+fn long_fields_array() -> Vec<u8> {
+    let mut pdf = Pdf::new();
+    let values = "0 ".repeat(480_000);
+    skeleton(&mut pdf, &format!("/AcroForm<</Fields[{values}]>>"));
+    let x = pdf.table("/Root 1 0 R");
+    pdf.finish(x)
+}
+
+#[test]
+fn a_long_fields_array_is_not_copied() {
+    holds_budget(
+        "a_long_fields_array_is_not_copied",
+        long_fields_array,
+        Expect::Readable,
+    );
+}
+
 #[test]
 fn millions_of_tiny_objects_cost_linear_work() {
     holds_budget(

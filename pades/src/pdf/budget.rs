@@ -16,7 +16,7 @@
 //! | cross-reference rows stored (16 bytes of memory each, plus 4 per section listing) | [`ROWS_FLOOR`] + `n` / [`INPUT_BYTES_PER_ROW`] |
 //!
 //! Besides the budget, each bounded where it is built: one parsed object holds at most 500,000
-//! values plus one per 20 bytes of the buffer it is parsed from (a value takes 40 bytes while
+//! values plus one per 40 bytes of the buffer it is parsed from (a value takes 40 bytes while
 //! held); references resolve at most 16 inside one another, and one that leads back to an object
 //! being resolved is a cycle; a form's fully qualified field names take at most
 //! [`NAMES_FLOOR`](crate::sign::NAMES_FLOOR) plus the input size in total.

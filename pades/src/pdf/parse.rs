@@ -13,7 +13,7 @@ use crate::error::{Error, LimitError, Result, SyntaxError};
 /// long never doubles its storage to 2^20 entries).
 pub(crate) const MAX_VALUES_FLOOR: usize = 500_000;
 /// One more value per this many bytes of the buffer.
-pub(crate) const BYTES_PER_VALUE: usize = 20;
+pub(crate) const BYTES_PER_VALUE: usize = 40;
 
 /// A cursor over PDF bytes.
 #[derive(Debug, Clone)]
