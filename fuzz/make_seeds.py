@@ -2,7 +2,7 @@
 """Write the seed corpus of the fuzz targets: small versions of every hostile-document class of
 pades/tests/hostile.rs (reference cycles, predictor rows, xref rows and /Index ranges, object
 stream /N and /First, inflate bombs, field names and kids, shared signature values, nesting,
-long tokens, many objects and sections), a few CMS blobs and objects.
+long tokens, long arrays, many objects and sections), a few CMS blobs and objects.
 
     python3 fuzz/make_seeds.py           # from the repository root; rewrites fuzz/corpus/
 
@@ -262,6 +262,12 @@ def tiny_objects():
     return p.finish(p.table("/Root 1 0 R"))
 
 
+def tiny_values():
+    p = Pdf()
+    skeleton(p, "/AcroForm<</Fields[%s]>>" % ("0 " * 20000))
+    return p.finish(p.table("/Root 1 0 R"))
+
+
 def many_sections():
     p = Pdf()
     skeleton(p)
@@ -301,6 +307,7 @@ def main():
         "deep-nesting": deep_nesting(),
         "long-tokens": long_tokens(),
         "tiny-objects": tiny_objects(),
+        "tiny-values": tiny_values(),
         "many-sections": many_sections(),
     }
     signed_path = os.path.join(shared, "signed-other-ca.pdf")

@@ -468,7 +468,7 @@ fn prepare_document<'a>(
         catalog_edits.push((b"Perms", Object::Dict(perms)));
     }
     if !catalog_edits.is_empty() {
-        let mut cat = catalog.clone();
+        let mut cat = catalog;
         for (k, v) in catalog_edits {
             cat.set(k, v);
         }
@@ -599,7 +599,7 @@ pub(crate) struct FormLocation {
 
 impl FormLocation {
     pub(crate) fn find(doc: &Document<'_>, catalog: &Dict) -> Result<Self> {
-        let (acroform_ref, acroform) = match catalog.get(b"AcroForm") {
+        let (acroform_ref, mut acroform) = match catalog.get(b"AcroForm") {
             None => (None, None),
             Some(Object::Reference(r)) => match doc.resolve(*r)? {
                 Object::Dict(d) => (Some(*r), Some(d)),
@@ -619,13 +619,18 @@ impl FormLocation {
                 )))
             }
         };
+        // A direct /Fields array is moved out of the form (not copied: it can be long), and
+        // put back by `write_with`.
         let (fields, fields_ref) = match acroform.as_ref().and_then(|a| a.get(b"Fields")) {
             None => (Vec::new(), None),
             Some(Object::Reference(r)) => match doc.resolve(*r)? {
                 Object::Array(a) => (a, Some(*r)),
                 _ => return Err(Error::structure("/AcroForm /Fields is not an array")),
             },
-            Some(Object::Array(a)) => (a.clone(), None),
+            Some(Object::Array(_)) => match acroform.as_mut().and_then(|a| a.take(b"Fields")) {
+                Some(Object::Array(a)) => (a, None),
+                _ => (Vec::new(), None),
+            },
             Some(_) => return Err(Error::structure("/AcroForm /Fields is not an array")),
         };
         let sig_flags = acroform
@@ -645,15 +650,17 @@ impl FormLocation {
     /// Write the form with `/SigFlags 3` and `new_field` added. Returns the catalog entry to
     /// set when the form is new or direct (the caller rewrites the catalog once).
     fn write_with(
-        &self,
+        self,
         update: &mut Update<'_, '_>,
         new_field: Option<ObjRef>,
     ) -> Option<(&'static [u8], Object)> {
-        let mut fields = self.fields.clone();
+        let mut fields = self.fields;
         if let Some(f) = new_field {
+            // One more, not twice as many (the array can be long).
+            fields.reserve_exact(1);
             fields.push(Object::Reference(f));
         }
-        let mut form = self.acroform.clone().unwrap_or_default();
+        let mut form = self.acroform.unwrap_or_default();
         match (self.fields_ref, new_field) {
             (Some(r), Some(_)) => update.put_object(r, &Object::Array(fields)),
             (Some(_), None) => {}

@@ -2,9 +2,9 @@
 //! and memory linear in its size.
 //!
 //! Every public entry point that reads an untrusted document ([`crate::verify::verify`],
-//! [`crate::sign::prepare`]) opens one [`Scope`]; every [`Document`](super::Document) opened on
+//! [`crate::sign::prepare`]) opens one scope; every [`Document`](super::Document) opened on
 //! the same thread while it lasts (the file, and the earlier revisions that the verifier opens as
-//! prefixes of it) draws on that scope's single [`Budget`]. A document opened outside any scope
+//! prefixes of it) draws on that scope's single budget. A document opened outside any scope
 //! gets a budget of its own.
 //!
 //! A budget counts, against limits that are a fixed floor plus a multiple of the input size:
@@ -15,8 +15,14 @@
 //! | bytes inflated from xref and object streams (all kept at most once in memory) | [`DECODED_FLOOR`] + [`DECODED_PER_BYTE`] × `n` |
 //! | cross-reference rows stored (16 bytes of memory each, plus 4 per section listing) | [`ROWS_FLOOR`] + `n` / [`INPUT_BYTES_PER_ROW`] |
 //!
+//! Besides the budget, each bounded where it is built: one parsed object holds at most 500,000
+//! values plus one per 40 bytes of the buffer it is parsed from (a value takes 40 bytes while
+//! held); references resolve at most 16 inside one another, and one that leads back to an object
+//! being resolved is a cycle; a form's fully qualified field names take at most
+//! [`NAMES_FLOOR`](crate::sign::NAMES_FLOOR) plus the input size in total.
+//!
 //! Running out is sticky: once a limit is passed, every later charge fails too, and the entry
-//! point that opened the scope returns the error ([`Scope::check`]) instead of a verdict built
+//! point that opened the scope returns the error instead of a verdict built
 //! from a partial reading.
 
 use std::cell::{Cell, RefCell};

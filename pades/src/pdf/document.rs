@@ -8,7 +8,7 @@
 //! is refused — the engine never "repairs" a file.
 //!
 //! Reading is bounded: every object read, byte inflated and cross-reference row stored is
-//! charged to the open's [`Budget`], and resolving a reference that leads back to an object
+//! charged to the open's [budget](super::budget), and resolving a reference that leads back to an object
 //! being resolved (a `/Length` or an object stream that needs itself) is refused.
 
 use std::cell::RefCell;

@@ -189,6 +189,16 @@ impl Dict {
         }
     }
 
+    /// Take the value under `key` out, leaving `null` in its place (so that a later
+    /// [`Dict::set`] puts the key back where it was).
+    pub fn take(&mut self, key: &[u8]) -> Option<Object> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| std::mem::replace(v, Object::Null))
+            .filter(|v| !matches!(v, Object::Null))
+    }
+
     /// Remove `key`.
     pub fn remove(&mut self, key: &[u8]) {
         self.entries.retain(|(k, _)| k != key);

@@ -1,11 +1,19 @@
 //! Object syntax (ISO 32000-2 §7.2, §7.3): a recursive-descent parser over a byte slice.
 //!
-//! The parser never allocates more than the input size, never recurses deeper than
-//! [`MAX_DEPTH`](super::MAX_DEPTH), and reports every error with its byte offset.
+//! The parser never recurses deeper than [`MAX_DEPTH`](super::MAX_DEPTH), never builds more than
+//! [`MAX_VALUES_FLOOR`] plus one per [`BYTES_PER_VALUE`] bytes of its buffer values in one
+//! object (each value takes 40 bytes of memory while held, so a long array of one-digit numbers
+//! would otherwise hold 20 times its size), and reports every error with its byte offset.
 
 use super::object::{is_delimiter, is_whitespace, Dict, ObjRef, Object, Stream};
 use super::MAX_DEPTH;
 use crate::error::{Error, LimitError, Result, SyntaxError};
+
+/// Values one object may hold, whatever the buffer size (just under 2^19, so that an array this
+/// long never doubles its storage to 2^20 entries).
+pub(crate) const MAX_VALUES_FLOOR: usize = 500_000;
+/// One more value per this many bytes of the buffer.
+pub(crate) const BYTES_PER_VALUE: usize = 40;
 
 /// A cursor over PDF bytes.
 #[derive(Debug, Clone)]
@@ -14,11 +22,20 @@ pub(crate) struct Parser<'a> {
     pos: usize,
     /// Added to positions in error messages (for decoded object streams, 0 otherwise).
     base: usize,
+    /// Values built in the current object, against `max_values`.
+    values: usize,
+    max_values: usize,
 }
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(buf: &'a [u8], pos: usize) -> Self {
-        Self { buf, pos, base: 0 }
+        Self {
+            buf,
+            pos,
+            base: 0,
+            values: 0,
+            max_values: MAX_VALUES_FLOOR + buf.len() / BYTES_PER_VALUE,
+        }
     }
 
     pub(crate) fn pos(&self) -> usize {
@@ -110,6 +127,7 @@ impl<'a> Parser<'a> {
 
     /// Parse any direct object (streams are handled by the caller, see [`Parser::parse_stream_tail`]).
     pub(crate) fn parse_object(&mut self) -> Result<Object> {
+        self.values = 0;
         self.parse_at_depth(0)
     }
 
@@ -117,6 +135,13 @@ impl<'a> Parser<'a> {
         if depth > MAX_DEPTH {
             return Err(Error::Limit(LimitError::Nesting {
                 offset: self.base + self.pos,
+            }));
+        }
+        self.values += 1;
+        if self.values > self.max_values {
+            return Err(Error::Limit(LimitError::Count {
+                what: "the number of values in one object",
+                value: self.values as u64,
             }));
         }
         self.skip_ws();
@@ -632,6 +657,21 @@ mod tests {
         assert!(matches!(
             parse_one(deep.as_bytes()),
             Err(Error::Limit(LimitError::Nesting { .. }))
+        ));
+    }
+
+    #[test]
+    fn values_in_one_object_are_bounded() {
+        let n = MAX_VALUES_FLOOR;
+        // n values: the array itself and n - 1 numbers.
+        let fits = format!("[{}]", "0 ".repeat(n - 1));
+        assert!(parse_one(fits.as_bytes()).is_ok());
+        // 2n values in about 4n bytes: more than n + 4n / BYTES_PER_VALUE.
+        let over = format!("[{}]", "0 ".repeat(2 * n));
+        assert!(2 * n > MAX_VALUES_FLOOR + over.len() / BYTES_PER_VALUE);
+        assert!(matches!(
+            parse_one(over.as_bytes()),
+            Err(Error::Limit(LimitError::Count { .. }))
         ));
     }
 
