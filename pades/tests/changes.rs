@@ -661,3 +661,38 @@ fn a_generation_bump_with_the_same_bytes_is_a_change() {
         "generation 1",
     );
 }
+
+#[test]
+fn signatures_in_any_field_order_compare_each_revision_once() {
+    // Eight signatures, then the form's /Fields reversed (the last signature is asked about
+    // first): the revisions are compared once, not once per signature.
+    let seal = seal();
+    let mut pdf = form_pdf();
+    for i in 0..8 {
+        pdf = signed(&seal, &pdf, &format!("S{i}"));
+    }
+    let reversed = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 3, |d| {
+            let mut f = d
+                .get(b"Fields")
+                .and_then(Object::as_array)
+                .expect("fields")
+                .to_vec();
+            f.reverse();
+            d.set(b"Fields", Object::Array(f));
+        });
+    });
+    let objects = |data: &[u8]| {
+        let before = pades::fuzzing::work().objects;
+        let r = report(&seal, data);
+        (r, pades::fuzzing::work().objects - before)
+    };
+    let (r, in_order) = objects(&pdf);
+    assert!(r.all_passed(), "{r:#?}");
+    let (r, any_order) = objects(&reversed);
+    assert!(!r.all_passed(), "the reordering itself is a form change");
+    assert!(
+        any_order < 2 * in_order,
+        "{any_order} objects read in reverse order, {in_order} in order"
+    );
+}

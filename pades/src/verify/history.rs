@@ -110,15 +110,13 @@ struct Revision<'a> {
     doc: Document<'a>,
 }
 
-/// Changes per revision, computed in order from `base`, with what the revision before each
-/// reaches.
+/// Changes per revision, computed in order from the first, with what the revisions before
+/// each reach.
 struct Diffs<'s> {
-    /// The revision the comparisons started from.
-    base: usize,
-    /// `changes[j]`: revision `j` against `j - 1`, for `j > base`.
+    /// `changes[j]`: revision `j` against `j - 1` (nothing for the first).
     changes: Vec<Vec<Change>>,
-    /// Object numbers reached from the catalog of any revision from `base` to the last
-    /// compared one (a superset of the last one's: removing a reference is itself a change).
+    /// Object numbers reached from the catalog of any revision up to the last compared one (a
+    /// superset of the last one's: removing a reference is itself a change).
     reach: Reach<'s>,
 }
 
@@ -236,8 +234,11 @@ impl<'a, 's> History<'a, 's> {
             )];
         };
         let mut cell = self.diffs.borrow_mut();
-        if cell.as_ref().is_none_or(|d| k < d.base) {
-            // Compare from this revision on; an earlier base only ever adds to what is known.
+        if cell.is_none() {
+            // Every comparison is made once, in order from the first revision, whichever
+            // signature asks first; what the revisions reach only grows along the way.
+            let first = &self.revisions[0].doc;
+            let root = first.trailer().get(b"Root").cloned();
             let mut reach = Reach {
                 seen: HashSet::new(),
                 dangling: HashSet::new(),
@@ -245,22 +246,12 @@ impl<'a, 's> History<'a, 's> {
                 budget: self.reach_budget,
                 exhausted: false,
                 stop: self.stop,
-                root: self.revisions[k]
-                    .doc
-                    .trailer()
-                    .get(b"Root")
-                    .and_then(Object::as_ref)
-                    .map(|r| r.num),
+                root: root.as_ref().and_then(Object::as_ref).map(|r| r.num),
             };
-            let root = self.revisions[k].doc.trailer().get(b"Root").cloned();
-            reach.extend(&self.revisions[k].doc, root.into_iter());
+            reach.extend(first, root.into_iter());
             let mut changes = Vec::with_capacity(self.revisions.len());
-            changes.resize_with(k + 1, Vec::new);
-            *cell = Some(Diffs {
-                base: k,
-                changes,
-                reach,
-            });
+            changes.push(Vec::new());
+            *cell = Some(Diffs { changes, reach });
         }
         let Some(diffs) = cell.as_mut() else {
             return Vec::new();
