@@ -3,13 +3,16 @@
 //! button's `/AS`) and objects that the signed revision referred to while they did not exist
 //! must not pass; filling an empty field, a later signature and validation data must.
 //!
-//! The form (object numbers fixed; `/Size` 27):
+//! The form (object numbers fixed; `/Size` 29):
 //! - 5 `amount`, text, filled `(100.000)`, appearance stream 16;
 //! - 6 `note`, text, empty, empty appearance stream 17;
 //! - 7 `agree`, check box, `/V /Off`, `/AS /Off`; 12 `checked`, check box, `/V /Yes`;
 //! - 9 `choice`, radio group `/V /A`, widgets 10 (`/AS /A`) and 11 (`/AS /Off`);
 //! - 20 `total`, text, filled `(100.000)`, shown by its kid widget 21 (appearance 22);
-//! - 23 a FreeText annotation whose author (`/T`) is `Kepala Dinas` (appearance 24);
+//! - 23 a FreeText annotation whose author (`/T`) is `Kepala Dinas` (appearance 24), listed
+//!   among the fields too;
+//! - 27 an empty invisible signature field `Locked` whose `/Lock` (28) includes `amount`;
+//! - the page font 14 is also listed in the page's `/Annots`;
 //! - page 4 sits under the intermediate page tree node 25, has its resources in 26 (typed
 //!   `/DSS`, as anything may be), refers to the image XObject 90 and lists annotation 91,
 //!   neither of which exists.
@@ -38,8 +41,8 @@ fn form_pdf() -> Vec<u8> {
     let objects: Vec<(u32, String)> = vec![
         (1, "<< /Type /Catalog /Pages 2 0 R /AcroForm 3 0 R >>".into()),
         (2, "<< /Type /Pages /Kids [25 0 R] /Count 1 /MediaBox [0 0 595 842] >>".into()),
-        (3, "<< /Fields [5 0 R 6 0 R 7 0 R 9 0 R 12 0 R 20 0 R] /DA (/F1 10 Tf 0 g) >>".into()),
-        (4, "<< /Type /Page /Parent 25 0 R /Resources 26 0 R /Contents 13 0 R /Annots [5 0 R 6 0 R 7 0 R 10 0 R 11 0 R 12 0 R 21 0 R 23 0 R 91 0 R] >>".into()),
+        (3, "<< /Fields [5 0 R 6 0 R 7 0 R 9 0 R 12 0 R 20 0 R 23 0 R 27 0 R] /DA (/F1 10 Tf 0 g) >>".into()),
+        (4, "<< /Type /Page /Parent 25 0 R /Resources 26 0 R /Contents 13 0 R /Annots [5 0 R 6 0 R 7 0 R 10 0 R 11 0 R 12 0 R 21 0 R 23 0 R 91 0 R 27 0 R 14 0 R] >>".into()),
         (5, "<< /FT /Tx /T (amount) /V (100.000) /Type /Annot /Subtype /Widget /Rect [100 700 300 720] /P 4 0 R /AP << /N 16 0 R >> >>".into()),
         (6, "<< /FT /Tx /T (note) /Type /Annot /Subtype /Widget /Rect [100 650 300 670] /P 4 0 R /AP << /N 17 0 R >> >>".into()),
         (7, "<< /FT /Btn /T (agree) /V /Off /AS /Off /Type /Annot /Subtype /Widget /Rect [100 600 115 615] /P 4 0 R /MK << /CA (4) >> /AP << /N << /Yes 18 0 R /Off 19 0 R >> >> >>".into()),
@@ -65,6 +68,8 @@ fn form_pdf() -> Vec<u8> {
         (24, stream(&tx("Disetujui"))),
         (25, "<< /Type /Pages /Parent 2 0 R /Kids [4 0 R] /Count 1 >>".into()),
         (26, "<< /Type /DSS /Font << /F1 14 0 R >> /XObject << /Logo 90 0 R >> >>".into()),
+        (27, "<< /FT /Sig /T (Locked) /Lock 28 0 R /Type /Annot /Subtype /Widget /Rect [0 0 0 0] /P 4 0 R >>".into()),
+        (28, "<< /Type /SigFieldLock /Action /Include /Fields [(amount)] >>".into()),
     ];
     let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
@@ -73,12 +78,12 @@ fn form_pdf() -> Vec<u8> {
         out.extend_from_slice(format!("{n} 0 obj\n{body}\nendobj\n").as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(b"xref\n0 27\n0000000000 65535 f \n");
+    out.extend_from_slice(b"xref\n0 29\n0000000000 65535 f \n");
     for o in &offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size 27 /Root 1 0 R /Info 15 0 R >>\nstartxref\n{xref}\n%%EOF\n")
+        format!("trailer\n<< /Size 29 /Root 1 0 R /Info 15 0 R >>\nstartxref\n{xref}\n%%EOF\n")
             .as_bytes(),
     );
     out
@@ -694,5 +699,142 @@ fn signatures_in_any_field_order_compare_each_revision_once() {
     assert!(
         any_order < 2 * in_order,
         "{any_order} objects read in reverse order, {in_order} in order"
+    );
+}
+
+/// The lock's signature is refused for a change its lock forbids (the change itself may be
+/// allowed by the certification).
+fn assert_locked(seal: &Seal, what: &str, pdf: &[u8], needle: &str) {
+    let r = report(seal, pdf);
+    let s = &r.signatures[0];
+    assert_ne!(s.indication, Indication::TotalPassed, "{what}: {s:#?}");
+    assert!(s.reason.contains(needle), "{what}: reason {:?}", s.reason);
+}
+
+fn certified(seal: &Seal, field: &str, p: u8) -> Vec<u8> {
+    let mut req = SignatureRequest::new(NOW);
+    req.field = Some(field.into());
+    req.certify = Some(p);
+    sign(&form_pdf(), &req, &seal.signer, &seal.identity)
+        .expect("sign")
+        .to_vec()
+}
+
+#[test]
+fn an_indirect_or_malformed_rect_is_visible() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    for (what, rect) in [
+        ("indirect", None),
+        ("five numbers", Some(vec![0, 0, 595, 842, 1])),
+    ] {
+        let out = append(&pdf, |doc, u| {
+            let w = u.allocate();
+            let rect = match &rect {
+                Some(v) => Object::Array(v.iter().map(|&i| Object::Integer(i)).collect()),
+                None => {
+                    let r = u.allocate();
+                    u.put(r, b"[0 0 595 842]".to_vec());
+                    Object::Reference(r)
+                }
+            };
+            let ap = new_appearance(u, "DIBATALKAN");
+            let mut d = Dict::new();
+            d.set(b"FT", name("Sig"));
+            d.set(b"T", Object::String(b"Kosong".to_vec()));
+            d.set(b"Type", name("Annot"));
+            d.set(b"Subtype", name("Widget"));
+            d.set(b"Rect", rect);
+            d.set(b"AP", ap);
+            u.put_object(w, &Object::Dict(d));
+            with_annot(doc, u, w);
+            edit_dict(doc, u, 3, |f| {
+                let mut a = f
+                    .get(b"Fields")
+                    .and_then(Object::as_array)
+                    .expect("fields")
+                    .to_vec();
+                a.push(Object::Reference(w));
+                f.set(b"Fields", Object::Array(a));
+            });
+        });
+        assert_refused(
+            &seal,
+            what,
+            &out,
+            ChangeLevel::Annotations,
+            "unsigned visible signature widget",
+        );
+    }
+}
+
+#[test]
+fn objects_a_page_draws_are_content_whatever_else_lists_them() {
+    // The page's font is also listed as an annotation: under P=3 annotations may change,
+    // what the page draws may not.
+    let seal = seal();
+    let pdf = certified(&seal, "Certification", 3);
+    let out = append(&pdf, |doc, u| {
+        edit_dict(doc, u, 14, |d| d.set(b"BaseFont", name("Courier")));
+    });
+    assert_refused(
+        &seal,
+        "font listed in /Annots",
+        &out,
+        ChangeLevel::Content,
+        "which a page draws",
+    );
+}
+
+#[test]
+fn annotations_listed_among_fields_are_not_filled() {
+    let seal = seal();
+    let pdf = signed(&seal, &form_pdf(), "Approval");
+    let out = append(&pdf, |doc, u| {
+        let ap = new_appearance(u, "DITOLAK");
+        edit_dict(doc, u, 23, |d| {
+            d.set(b"V", Object::String(b"DITOLAK".to_vec()));
+            d.set(b"AP", ap);
+        });
+    });
+    assert_refused(
+        &seal,
+        "FreeText in /Fields",
+        &out,
+        ChangeLevel::Annotations,
+        "annotation object 23",
+    );
+}
+
+#[test]
+fn field_locks_cover_form_wide_changes_and_renamed_fields() {
+    let seal = seal();
+    // P=2 with `amount` locked: a form-wide redraw (/DR, /NeedAppearances) touches it.
+    let p2 = certified(&seal, "Locked", 2);
+    assert_passes(&seal, "certified with a lock", &p2);
+    let redrawn = append(&p2, |doc, u| {
+        edit_dict(doc, u, 3, |f| {
+            f.set(b"NeedAppearances", Object::Bool(true));
+            let mut dr = Dict::new();
+            dr.set(b"Font", Object::Dict(Dict::new()));
+            f.set(b"DR", Object::Dict(dr));
+        });
+    });
+    assert_locked(&seal, "/DR under a lock", &redrawn, "fields are locked");
+    // P=3 with the same lock: renaming `amount` does not free it.
+    let p3 = certified(&seal, "Locked", 3);
+    let renamed = append(&p3, |doc, u| {
+        let ap = new_appearance(u, "900.000");
+        edit_dict(doc, u, 5, |d| {
+            d.set(b"T", Object::String(b"amount ".to_vec()));
+            d.set(b"V", Object::String(b"900.000".to_vec()));
+            d.set(b"AP", ap);
+        });
+    });
+    assert_locked(
+        &seal,
+        "renamed locked field",
+        &renamed,
+        "field amount is locked",
     );
 }

@@ -224,6 +224,11 @@ impl Dict {
         self.get(b"Type").and_then(Object::as_name) == Some(ty)
     }
 
+    /// Append `key`, known not to be present yet.
+    pub(crate) fn push_new(&mut self, key: Vec<u8>, value: Object) {
+        self.entries.push((key, value));
+    }
+
     pub(crate) fn push_unchecked(&mut self, key: Vec<u8>, value: Object) {
         // A repeated key: ISO 32000-2 §7.3.7 leaves it undefined; we keep the first (as
         // pdf.js and qpdf do) so that a later duplicate cannot shadow what others see.

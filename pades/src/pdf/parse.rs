@@ -198,6 +198,9 @@ impl<'a> Parser<'a> {
 
     fn parse_dict_body(&mut self, depth: usize) -> Result<Dict> {
         let mut dict = Dict::new();
+        // Keys already seen, once the dictionary is long enough for a linear search per key to
+        // cost more than a set (a dictionary of K keys must not take K² to read).
+        let mut keys: Option<std::collections::HashSet<Vec<u8>>> = None;
         loop {
             self.skip_ws();
             match self.peek() {
@@ -209,7 +212,16 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     let key = self.parse_name_body()?;
                     let value = self.parse_at_depth(depth + 1)?;
-                    dict.push_unchecked(key, value);
+                    if dict.len() < 16 {
+                        dict.push_unchecked(key, value);
+                    } else {
+                        let keys = keys
+                            .get_or_insert_with(|| dict.iter().map(|(k, _)| k.to_vec()).collect());
+                        // A repeated key keeps its first value (see `Dict::push_unchecked`).
+                        if keys.insert(key.clone()) {
+                            dict.push_new(key, value);
+                        }
+                    }
                 }
                 Some(b) => return Err(self.err(SyntaxError::UnexpectedByte(b))),
                 None => return Err(self.err(SyntaxError::UnexpectedEnd)),
@@ -703,5 +715,19 @@ mod tests {
             Err(Error::Syntax { offset, .. }) => assert_eq!(offset, 8),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_long_dictionary_keeps_the_first_of_repeated_keys() {
+        let mut text = String::from("<<");
+        for i in 0..40 {
+            text.push_str(&format!(" /K{i} {i}"));
+        }
+        text.push_str(" /K3 99 /K39 99 >>");
+        let o = p(&text);
+        let d = o.as_dict().expect("dict");
+        assert_eq!(d.len(), 40);
+        assert_eq!(d.get(b"K3"), Some(&Object::Integer(3)));
+        assert_eq!(d.get(b"K39"), Some(&Object::Integer(39)));
     }
 }

@@ -67,8 +67,11 @@ pub struct Change {
     pub level: ChangeLevel,
     /// The object changed, if one.
     pub object: Option<u32>,
-    /// The form field concerned, if any (fully qualified name).
+    /// The form field concerned, if any (fully qualified name, as in the older revision).
     pub field: Option<String>,
+    /// The change concerns every field (the form's resources or drawing defaults changed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub every_field: bool,
     /// What changed, in words.
     pub what: String,
 }
@@ -81,6 +84,9 @@ const MAX_REVISIONS: usize = 500;
 /// of them (each revision re-reads the chain it extends), beyond one unit per input byte. A
 /// file that needs more is judged changed, not examined for seconds.
 const OPEN_BUDGET: usize = 1_000_000;
+
+/// Changes listed one by one in a signature's report; the rest are summed up in one.
+const MAX_REPORTED_CHANGES: usize = 1000;
 
 /// Objects visited when finding what a revision reaches, over all comparisons of one file,
 /// beyond one per input byte.
@@ -218,6 +224,7 @@ impl<'a, 's> History<'a, 's> {
             level: ChangeLevel::Content,
             object: None,
             field: None,
+            every_field: false,
             what,
         };
         if let Some(why) = &self.incomplete {
@@ -285,6 +292,7 @@ impl<'a, 's> History<'a, 's> {
                     level: ChangeLevel::Content,
                     object: None,
                     field: None,
+                    every_field: false,
                     what: format!(
                         "the revisions reach more objects than can be examined ({} visits)",
                         self.reach_budget
@@ -293,7 +301,33 @@ impl<'a, 's> History<'a, 's> {
             }
             diffs.changes.push(v);
         }
-        diffs.changes[k + 1..].iter().flatten().cloned().collect()
+        // Reported in full up to a limit, then summed up in one change that keeps the highest
+        // level (and, if any field was concerned, concerns them all), so that a report does not
+        // grow with signatures times changes.
+        let mut out = Vec::new();
+        let mut rest: Option<(usize, ChangeLevel, bool, usize)> = None;
+        for c in diffs.changes[k + 1..].iter().flatten() {
+            if out.len() < MAX_REPORTED_CHANGES {
+                out.push(c.clone());
+                continue;
+            }
+            let (count, level, fields, _) =
+                rest.get_or_insert((0, ChangeLevel::Ltv, false, c.revision_end));
+            *count += 1;
+            *level = (*level).max(c.level);
+            *fields |= c.field.is_some() || c.every_field;
+        }
+        if let Some((count, level, fields, end)) = rest {
+            out.push(Change {
+                revision_end: end,
+                level,
+                object: None,
+                field: None,
+                every_field: fields,
+                what: format!("{count} more changes, up to {}", level.as_str()),
+            });
+        }
+        out
     }
 }
 
@@ -449,7 +483,8 @@ fn diff(
             level,
             object,
             field,
-            what,
+            every_field: false,
+            what: bounded(what),
         })
     };
     // The newer chain must reach the older revision's section through /Prev.
@@ -595,7 +630,12 @@ fn diff(
     ctx.fills = pairs
         .iter()
         .filter(|(n, before, _)| {
-            ctx.roles.fields.contains(n) && before.as_dict().is_some_and(|a| a.get(b"T").is_some())
+            ctx.roles.fields.contains(n)
+                && before.as_dict().is_some_and(|a| {
+                    a.get(b"T").is_some()
+                        && (a.get(b"Subtype").is_none()
+                            || a.get(b"Subtype").and_then(Object::as_name) == Some(b"Widget"))
+                })
         })
         .filter_map(|(n, before, after)| {
             let (a, b) = (before.as_dict()?, after.as_dict()?);
@@ -613,8 +653,33 @@ fn diff(
         let (level, field, what) = classify(&ctx, *n, before, after, old, new, last);
         push(level, Some(*n), field, what);
     }
+    // A change to the form itself (its resources, drawing defaults) concerns every field.
+    for c in out.iter_mut() {
+        if c.object
+            .is_some_and(|n| Some(n) == ctx.acroform || Some(n) == ctx.root)
+            && c.level >= ChangeLevel::FormChanges
+        {
+            c.every_field = true;
+        }
+    }
     drop(ctx);
     reach.update(new, &changed);
+}
+
+/// Most bytes of a change's description.
+const WHAT_BYTES: usize = 400;
+
+/// `what`, cut to [`WHAT_BYTES`] at a character boundary.
+fn bounded(mut what: String) -> String {
+    if what.len() > WHAT_BYTES {
+        let mut at = WHAT_BYTES;
+        while !what.is_char_boundary(at) {
+            at -= 1;
+        }
+        what.truncate(at);
+        what.push('…');
+    }
+    what
 }
 
 fn gen_of(doc: &Document<'_>, n: u32) -> Option<ObjRef> {
@@ -658,6 +723,8 @@ struct Roles {
     fields: HashSet<u32>,
     /// An indirect `/Fields` array.
     fields_array: Option<u32>,
+    /// What pages draw: everything reached from their `/Contents` and `/Resources`.
+    drawn: HashSet<u32>,
 }
 
 /// Most page tree nodes and fields walked for roles.
@@ -688,6 +755,25 @@ impl Roles {
                 stack.extend(refs_of(doc, kids).into_iter().rev());
             } else {
                 roles.pages.insert(r.num);
+                let mut from: Vec<Object> = [b"Contents".as_slice(), b"Resources"]
+                    .iter()
+                    .filter_map(|k| d.get(k).cloned())
+                    .collect();
+                while let Some(o) = from.pop() {
+                    match o {
+                        Object::Reference(r)
+                            if roles.drawn.len() < MAX_ROLE_NODES && roles.drawn.insert(r.num) =>
+                        {
+                            if let Ok(o) = doc.resolve(r) {
+                                from.push(o);
+                            }
+                        }
+                        Object::Array(a) => from.extend(a),
+                        Object::Dict(d) => from.extend(d.iter().map(|(_, v)| v.clone())),
+                        Object::Stream(s) => from.extend(s.dict.iter().map(|(_, v)| v.clone())),
+                        _ => {}
+                    }
+                }
                 if let Some(annots) = d.get(b"Annots") {
                     if let Some(a) = annots.as_ref() {
                         roles.annot_arrays.insert(a.num);
@@ -798,25 +884,43 @@ fn describe(o: &Object) -> String {
 
 /// Keys whose values differ between two dictionaries.
 fn changed_keys(a: &Dict, b: &Dict) -> Vec<Vec<u8>> {
-    let mut keys: Vec<Vec<u8>> = Vec::new();
-    for (k, v) in a.iter() {
-        if b.get(k) != Some(v) {
-            keys.push(k.to_vec());
-        }
-    }
-    for (k, _) in b.iter() {
-        if a.get(k).is_none() && !keys.iter().any(|x| x == k) {
-            keys.push(k.to_vec());
-        }
-    }
+    // Maps, not `Dict::get`: a dictionary of K keys is compared in O(K log K), not O(K²).
+    let am: HashMap<&[u8], &Object> = a.iter().collect();
+    let bm: HashMap<&[u8], &Object> = b.iter().collect();
+    let mut keys: Vec<Vec<u8>> = a
+        .iter()
+        .filter(|(k, v)| bm.get(k) != Some(v))
+        .map(|(k, _)| k.to_vec())
+        .collect();
+    keys.extend(
+        b.iter()
+            .filter(|(k, _)| !am.contains_key(k))
+            .map(|(k, _)| k.to_vec()),
+    );
+    keys.sort_unstable();
+    keys.dedup();
     keys
 }
 
+/// Most keys named in a change's description, and most bytes of each name.
+const NAMED_KEYS: usize = 8;
+const NAME_BYTES: usize = 40;
+
 fn names(keys: &[Vec<u8>]) -> String {
-    keys.iter()
-        .map(|k| format!("/{}", String::from_utf8_lossy(k)))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out: Vec<String> = keys
+        .iter()
+        .take(NAMED_KEYS)
+        .map(|k| {
+            format!(
+                "/{}",
+                String::from_utf8_lossy(&k[..k.len().min(NAME_BYTES)])
+            )
+        })
+        .collect();
+    if keys.len() > NAMED_KEYS {
+        out.push(format!("and {} more", keys.len() - NAMED_KEYS));
+    }
+    out.join(" ")
 }
 
 fn classify(
@@ -910,6 +1014,17 @@ fn classify(
         let (level, what) = form_change(ctx, a, b, old, new, last);
         return (level, None, what);
     }
+    if ctx.roles.drawn.contains(&n) {
+        return (
+            Content,
+            None,
+            format!(
+                "object {n} ({}), which a page draws, changed: {}",
+                describe(before),
+                names(&keys)
+            ),
+        );
+    }
     if ctx.roles.page_nodes.contains(&n) {
         return (
             Content,
@@ -949,14 +1064,17 @@ fn classify(
         return (level, None, notes.join("; "));
     }
     let is_widget = a.get(b"Subtype").and_then(Object::as_name) == Some(b"Widget");
-    let in_form = ctx.roles.fields.contains(&n)
+    // A field is a widget or a dictionary without /Subtype: another annotation listed among
+    // the fields is still an annotation.
+    let field_like = a.get(b"Subtype").is_none() || is_widget;
+    let in_form = field_like && ctx.roles.fields.contains(&n)
         || (is_widget
             && ctx.roles.annots.contains(&n)
             && a.get(b"Parent")
                 .and_then(Object::as_ref)
                 .is_some_and(|p| ctx.roles.fields.contains(&p.num)));
     if in_form {
-        return field_change(ctx, n, a, b, &keys, new);
+        return field_change(ctx, n, a, b, &keys, old, new);
     }
     if ctx.roles.annots.contains(&n) {
         return (
@@ -983,10 +1101,12 @@ fn field_change(
     a: &Dict,
     b: &Dict,
     keys: &[Vec<u8>],
+    old: &Document<'_>,
     new: &Document<'_>,
 ) -> (ChangeLevel, Option<String>, String) {
     use ChangeLevel::*;
-    let field = field_name(new, b);
+    // Named as signed: a rename must not slip past a lock on the old name.
+    let field = field_name(old, a);
     let shown = field.as_deref().unwrap_or("?");
     let sig = field_type(new, a).as_deref() == Some(b"Sig");
     // The field whose value this widget shows, and how this revision changed it.
@@ -1181,7 +1301,7 @@ fn appended(
             .and_then(|v| last.resolve_dict(v, "signature value").ok());
         match value {
             // An empty signature field, for a later signer: harmless while invisible.
-            None if zero_area(&d) => level = level.max(Signatures),
+            None if zero_area(new, &d) => level = level.max(Signatures),
             None => {
                 return (
                     Annotations,
@@ -1193,7 +1313,7 @@ fn appended(
                 return other(", with a value that is not a signature");
             }
             // A document timestamp (PAdES B-LTA), invisible, is validation data.
-            Some(v) if v.has_type(b"DocTimeStamp") && zero_area(&d) => {}
+            Some(v) if v.has_type(b"DocTimeStamp") && zero_area(new, &d) => {}
             Some(_) => level = level.max(Signatures),
         }
     }
@@ -1224,21 +1344,18 @@ fn resolve_array(doc: &Document<'_>, o: Option<&Object>) -> Vec<Object> {
     }
 }
 
-fn zero_area(d: &Dict) -> bool {
-    let nums: Vec<f64> = d
-        .get(b"Rect")
-        .and_then(Object::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|o| match o {
-                    Object::Integer(i) => Some(*i as f64),
-                    Object::Real(r) => Some(*r),
-                    _ => None,
-                })
-                .collect()
+/// Does the widget `d` cover no area? Its `/Rect` (direct or not, and each number too) must
+/// read as four numbers with a zero width or height; anything else counts as visible.
+fn zero_area(doc: &Document<'_>, d: &Dict) -> bool {
+    let nums: Vec<f64> = resolve_array(doc, d.get(b"Rect"))
+        .iter()
+        .filter_map(|o| match doc.deref(o).ok()? {
+            Object::Integer(i) => Some(i as f64),
+            Object::Real(r) => Some(r),
+            _ => None,
         })
-        .unwrap_or_default();
-    nums.len() != 4 || (nums[2] - nums[0]).abs() < 1e-9 || (nums[3] - nums[1]).abs() < 1e-9
+        .collect();
+    nums.len() == 4 && ((nums[2] - nums[0]).abs() < 1e-9 || (nums[3] - nums[1]).abs() < 1e-9)
 }
 
 /// The field whose value a field or widget shows: the object itself when it has `/T` (a

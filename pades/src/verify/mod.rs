@@ -323,15 +323,32 @@ fn locks(params: &Dict, name: &str) -> bool {
             .get(b"Fields")
             .and_then(Object::as_array)
             .is_some_and(|a| {
-                a.iter()
-                    .filter_map(Object::as_string)
-                    .any(|s| crate::sign::decode_text(s) == name)
+                a.iter().filter_map(Object::as_string).any(|s| {
+                    // A listed field locks its descendants too (`a` locks `a.b`).
+                    let listed = crate::sign::decode_text(s);
+                    name == listed
+                        || name
+                            .strip_prefix(listed.as_str())
+                            .is_some_and(|rest| rest.starts_with('.'))
+                })
             })
     };
     match params.get(b"Action").and_then(Object::as_name) {
         Some(b"All") => true,
         Some(b"Include") => listed(),
         Some(b"Exclude") => !listed(),
+        _ => false,
+    }
+}
+
+/// Does a FieldMDP lock cover any field at all?
+fn locks_any(params: &Dict) -> bool {
+    match params.get(b"Action").and_then(Object::as_name) {
+        Some(b"All" | b"Exclude") => true,
+        Some(b"Include") => params
+            .get(b"Fields")
+            .and_then(Object::as_array)
+            .is_some_and(|a| !a.is_empty()),
         _ => false,
     }
 }
@@ -819,6 +836,19 @@ fn judge_changes(ctx: &mut SigCtx, about: &Signature<'_>, doc: &Document<'_>, si
         return;
     }
     for c in &changes {
+        if c.every_field && c.level >= ChangeLevel::FormFilling && lock_params.iter().any(locks_any)
+        {
+            ctx.fail(
+                Indication::Indeterminate,
+                SubIndication::SigConstraintsFailure,
+                "changes-after-signing",
+                format!(
+                    "fields are locked by this signature (FieldMDP) but {}",
+                    c.what
+                ),
+            );
+            return;
+        }
         if c.level >= ChangeLevel::FormFilling {
             if let Some(name) = &c.field {
                 if lock_params.iter().any(|p| locks(p, name)) {
@@ -1125,5 +1155,38 @@ fn check_ess(
         )))
     } else {
         Err("the signing-certificate attribute names another certificate than the signer's".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(action: &str, fields: &[&str]) -> Dict {
+        let mut d = Dict::new();
+        d.set(b"Action", Object::Name(action.as_bytes().to_vec()));
+        d.set(
+            b"Fields",
+            Object::Array(
+                fields
+                    .iter()
+                    .map(|f| Object::String(f.as_bytes().to_vec()))
+                    .collect(),
+            ),
+        );
+        d
+    }
+
+    #[test]
+    fn a_listed_field_locks_its_descendants() {
+        let l = lock("Include", &["person"]);
+        assert!(locks(&l, "person"));
+        assert!(locks(&l, "person.name"));
+        assert!(!locks(&l, "personnel"));
+        let x = lock("Exclude", &["person"]);
+        assert!(!locks(&x, "person.name"));
+        assert!(locks(&x, "amount"));
+        assert!(locks_any(&x));
+        assert!(!locks_any(&lock("Include", &[])));
     }
 }
