@@ -422,6 +422,20 @@ fn field_ref(doc: &Document<'_>, name: &str) -> ObjRef {
         .expect("field")
 }
 
+/// A new widget over `rect` showing "DIBATALKAN", with `extra` keys.
+fn banner_widget(u: &mut Update<'_, '_>, rect: Object, extra: impl FnOnce(&mut Dict)) -> ObjRef {
+    let w = u.allocate();
+    let ap = new_appearance(u, "DIBATALKAN");
+    let mut d = Dict::new();
+    d.set(b"Type", name("Annot"));
+    d.set(b"Subtype", name("Widget"));
+    d.set(b"Rect", rect);
+    d.set(b"AP", ap);
+    extra(&mut d);
+    u.put_object(w, &Object::Dict(d));
+    w
+}
+
 /// Page 4 with `annot` appended to its /Annots.
 fn with_annot(doc: &Document<'_>, u: &mut Update<'_, '_>, annot: ObjRef) {
     edit_dict(doc, u, 4, |d| {
@@ -515,18 +529,8 @@ fn widgets_added_to_a_signed_field_or_without_a_field_are_not_signatures() {
     let approval = field_ref(&doc, "Approval");
     // A page-sized widget of the signed field, painting "DIBATALKAN".
     let kid = append(&pdf, |doc, u| {
-        let w = u.allocate();
-        let ap = new_appearance(u, "DIBATALKAN");
-        let mut d = Dict::new();
-        d.set(b"Type", name("Annot"));
-        d.set(b"Subtype", name("Widget"));
-        d.set(b"Parent", Object::Reference(approval));
-        d.set(
-            b"Rect",
-            Object::Array([50, 50, 550, 800].map(Object::Integer).to_vec()),
-        );
-        d.set(b"AP", ap);
-        u.put_object(w, &Object::Dict(d));
+        let rect = Object::Array([50, 50, 550, 800].map(Object::Integer).to_vec());
+        let w = banner_widget(u, rect, |d| d.set(b"Parent", Object::Reference(approval)));
         with_annot(doc, u, w);
     });
     assert_refused(
@@ -538,19 +542,11 @@ fn widgets_added_to_a_signed_field_or_without_a_field_are_not_signatures() {
     );
     // A widget that says it is a signed signature field, with no name and a fake value.
     let fake = append(&pdf, |doc, u| {
-        let w = u.allocate();
-        let ap = new_appearance(u, "DIBATALKAN");
-        let mut d = Dict::new();
-        d.set(b"Type", name("Annot"));
-        d.set(b"Subtype", name("Widget"));
-        d.set(b"FT", name("Sig"));
-        d.set(b"V", Object::Integer(1));
-        d.set(
-            b"Rect",
-            Object::Array([50, 50, 550, 800].map(Object::Integer).to_vec()),
-        );
-        d.set(b"AP", ap);
-        u.put_object(w, &Object::Dict(d));
+        let rect = Object::Array([50, 50, 550, 800].map(Object::Integer).to_vec());
+        let w = banner_widget(u, rect, |d| {
+            d.set(b"FT", name("Sig"));
+            d.set(b"V", Object::Integer(1));
+        });
         with_annot(doc, u, w);
     });
     assert_refused(
@@ -729,7 +725,6 @@ fn an_indirect_or_malformed_rect_is_visible() {
         ("five numbers", Some(vec![0, 0, 595, 842, 1])),
     ] {
         let out = append(&pdf, |doc, u| {
-            let w = u.allocate();
             let rect = match &rect {
                 Some(v) => Object::Array(v.iter().map(|&i| Object::Integer(i)).collect()),
                 None => {
@@ -738,15 +733,10 @@ fn an_indirect_or_malformed_rect_is_visible() {
                     Object::Reference(r)
                 }
             };
-            let ap = new_appearance(u, "DIBATALKAN");
-            let mut d = Dict::new();
-            d.set(b"FT", name("Sig"));
-            d.set(b"T", Object::String(b"Kosong".to_vec()));
-            d.set(b"Type", name("Annot"));
-            d.set(b"Subtype", name("Widget"));
-            d.set(b"Rect", rect);
-            d.set(b"AP", ap);
-            u.put_object(w, &Object::Dict(d));
+            let w = banner_widget(u, rect, |d| {
+                d.set(b"FT", name("Sig"));
+                d.set(b"T", Object::String(b"Kosong".to_vec()));
+            });
             with_annot(doc, u, w);
             edit_dict(doc, u, 3, |f| {
                 let mut a = f

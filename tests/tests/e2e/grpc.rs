@@ -25,9 +25,27 @@ pub(crate) async fn start(max_document_bytes: usize) -> TestServer {
     let data = tempfile::tempdir().expect("tempdir");
     let mut raw = config::dev(&pki().path, &data.path().join("log"), "127.0.0.1:0");
     raw.max_document_bytes = max_document_bytes;
+    let (port, stop, done) = spawn(raw).await;
+    TestServer {
+        port,
+        stop: Some(stop),
+        done,
+        _data: data,
+    }
+}
+
+/// Serve the configuration `raw` on a fresh loopback port: the port, the sender that stops
+/// the server, and its task.
+pub(crate) async fn spawn(
+    raw: config::RawConfig,
+) -> (
+    u16,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let cfg = raw
         .resolve(segel_client::offline::now().0)
-        .expect("dev configuration");
+        .expect("configuration");
     let log = segel_server::serve::open_log(&cfg).expect("log");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -41,12 +59,7 @@ pub(crate) async fn start(max_document_bytes: usize) -> TestServer {
         .await
         .expect("serve");
     });
-    TestServer {
-        port,
-        stop: Some(stop),
-        done,
-        _data: data,
-    }
+    (port, stop, done)
 }
 
 impl TestServer {

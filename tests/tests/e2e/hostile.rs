@@ -43,22 +43,7 @@ async fn start(adjust: impl FnOnce(&mut RawConfig)) -> Server {
     let mut raw = raw_config(data.path());
     raw.max_document_bytes = 4 * 1024 * 1024;
     adjust(&mut raw);
-    let cfg = raw
-        .resolve(segel_client::offline::now().0)
-        .expect("configuration");
-    let log = segel_server::serve::open_log(&cfg).expect("log");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let done = tokio::spawn(async move {
-        segel_server::serve::serve(cfg, log, listener, async {
-            let _ = stopped.await;
-        })
-        .await
-        .expect("serve");
-    });
+    let (port, stop, done) = super::grpc::spawn(raw).await;
     Server {
         port,
         stop: Some(stop),
