@@ -750,30 +750,31 @@ impl Roles {
             let Ok(Object::Dict(d)) = doc.resolve(r) else {
                 continue;
             };
+            // What the node or page draws: its content, and its (inheritable) resources.
+            let mut from: Vec<Object> = [b"Contents".as_slice(), b"Resources"]
+                .iter()
+                .filter_map(|k| d.get(k).cloned())
+                .collect();
+            while let Some(o) = from.pop() {
+                match o {
+                    Object::Reference(r)
+                        if roles.drawn.len() < MAX_ROLE_NODES && roles.drawn.insert(r.num) =>
+                    {
+                        if let Ok(o) = doc.resolve(r) {
+                            from.push(o);
+                        }
+                    }
+                    Object::Array(a) => from.extend(a),
+                    Object::Dict(d) => from.extend(d.iter().map(|(_, v)| v.clone())),
+                    Object::Stream(s) => from.extend(s.dict.iter().map(|(_, v)| v.clone())),
+                    _ => {}
+                }
+            }
             if let Some(kids) = d.get(b"Kids") {
                 roles.page_nodes.insert(r.num);
                 stack.extend(refs_of(doc, kids).into_iter().rev());
             } else {
                 roles.pages.insert(r.num);
-                let mut from: Vec<Object> = [b"Contents".as_slice(), b"Resources"]
-                    .iter()
-                    .filter_map(|k| d.get(k).cloned())
-                    .collect();
-                while let Some(o) = from.pop() {
-                    match o {
-                        Object::Reference(r)
-                            if roles.drawn.len() < MAX_ROLE_NODES && roles.drawn.insert(r.num) =>
-                        {
-                            if let Ok(o) = doc.resolve(r) {
-                                from.push(o);
-                            }
-                        }
-                        Object::Array(a) => from.extend(a),
-                        Object::Dict(d) => from.extend(d.iter().map(|(_, v)| v.clone())),
-                        Object::Stream(s) => from.extend(s.dict.iter().map(|(_, v)| v.clone())),
-                        _ => {}
-                    }
-                }
                 if let Some(annots) = d.get(b"Annots") {
                     if let Some(a) = annots.as_ref() {
                         roles.annot_arrays.insert(a.num);
@@ -1301,7 +1302,7 @@ fn appended(
             .and_then(|v| last.resolve_dict(v, "signature value").ok());
         match value {
             // An empty signature field, for a later signer: harmless while invisible.
-            None if zero_area(new, &d) => level = level.max(Signatures),
+            None if invisible(new, &d) => level = level.max(Signatures),
             None => {
                 return (
                     Annotations,
@@ -1313,7 +1314,7 @@ fn appended(
                 return other(", with a value that is not a signature");
             }
             // A document timestamp (PAdES B-LTA), invisible, is validation data.
-            Some(v) if v.has_type(b"DocTimeStamp") && zero_area(new, &d) => {}
+            Some(v) if v.has_type(b"DocTimeStamp") && invisible(new, &d) => {}
             Some(_) => level = level.max(Signatures),
         }
     }
@@ -1342,6 +1343,12 @@ fn resolve_array(doc: &Document<'_>, o: Option<&Object>) -> Vec<Object> {
         Some(Ok(Object::Array(a))) => a,
         _ => Vec::new(),
     }
+}
+
+/// Is the appended entry `d` drawn nowhere? A field that is no widget (no `/Subtype`, no
+/// `/Rect`) draws nothing itself: its widgets are judged where they are added to a page.
+fn invisible(doc: &Document<'_>, d: &Dict) -> bool {
+    (d.get(b"Subtype").is_none() && d.get(b"Rect").is_none()) || zero_area(doc, d)
 }
 
 /// Does the widget `d` cover no area? Its `/Rect` (direct or not, and each number too) must
