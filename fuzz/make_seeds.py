@@ -289,7 +289,7 @@ def write(target, name, data):
 
 
 def main():
-    shared = os.path.join(ROOT, "..", "..", "shared", "corpus")
+    shared = os.path.join(ROOT, "..", "tests", "corpus")
     seeds = {
         "length-cycle": length_cycle(),
         "objstm-own-length": objstm_own_length(),
@@ -340,7 +340,7 @@ def main():
     }
     for name, data in objects.items():
         write("pdf_object", name, data)
-    vectors = os.path.join(ROOT, "..", "..", "shared", "tlog-vectors", "signed-note")
+    vectors = os.path.join(ROOT, "..", "tlog", "tests", "vectors", "signed-note")
     if os.path.isdir(vectors):
         for name in sorted(os.listdir(vectors))[:8]:
             path = os.path.join(vectors, name)

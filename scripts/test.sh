@@ -31,7 +31,7 @@ fi
 
 say "engine purity: no I/O crates or file system calls in pades and tlog"
 if grep -rnE '\b(tokio|tonic|sled|clap)\b|std::fs|std::net|File::' pades/src tlog/src; then
-  echo "pades and tlog must stay pure (see shared/STYLE.md)"; exit 1
+  echo "pades and tlog must stay pure: bytes in, values out (README, Layout)"; exit 1
 fi
 if grep -nE '^(tokio|tonic|sled|clap)' pades/Cargo.toml tlog/Cargo.toml; then
   echo "pades and tlog must not depend on I/O crates"; exit 1

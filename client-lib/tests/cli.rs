@@ -12,7 +12,7 @@ fn segel(args: &[&str]) -> Output {
 
 fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
+        .join("../tests/corpus")
         .join(name)
 }
 

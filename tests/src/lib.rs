@@ -24,11 +24,11 @@ pub fn root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// `../shared/corpus` beside the project, or `SEGEL_CORPUS`.
+/// The test corpus (`tests/corpus`), or `SEGEL_CORPUS`.
 pub fn corpus() -> PathBuf {
     std::env::var_os("SEGEL_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/corpus"))
+        .unwrap_or_else(|| root().join("tests/corpus"))
 }
 
 /// Files of the corpus with their expected outcome (`sign`, `reject`), from MANIFEST.tsv.

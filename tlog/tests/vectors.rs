@@ -1,4 +1,4 @@
-//! The shared test vectors (`../shared/tlog-vectors`): RFC 6962 reference roots, the
+//! The test vectors (`tests/vectors`, with their sources in `NOTICE`): RFC 6962 reference roots, the
 //! transparency-dev inclusion and consistency probes, and the C2SP signed-note cases.
 
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use tlog::{
 };
 
 fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tlog-vectors")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 fn json(path: &Path) -> Value {
