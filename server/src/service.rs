@@ -161,7 +161,7 @@ impl Segel {
             .log
             .entry(index)
             .map_err(store_status)?
-            .ok_or_else(|| Status::not_found(format!("no log entry {index}")))?;
+            .ok_or_else(|| crate::status::not_found(format!("no log entry {index}")))?;
         let record = e.encode().map_err(|e| internal(&e))?;
         Ok(pb::LogEntry {
             index,
@@ -212,14 +212,14 @@ impl Segel {
             .agencies
             .get(agency_id)
             .cloned()
-            .ok_or_else(|| Status::not_found(format!("unknown agency {agency_id:?}")))?;
+            .ok_or_else(|| crate::status::not_found(format!("unknown agency {agency_id:?}")))?;
         if !self
             .allow
             .get(caller)
             .is_some_and(|a| a.contains(agency_id))
         {
             tracing::warn!(%caller, agency = agency_id, "signing refused: not allowed for this agency");
-            return Err(Status::permission_denied(format!(
+            return Err(crate::status::not_allowed(format!(
                 "client {caller:?} may not seal for agency {agency_id:?}"
             )));
         }
@@ -239,11 +239,10 @@ impl Segel {
         check_sign_request(&caller, &r)?;
         let agency = self.authorize(&caller, &r.agency_id)?;
         if r.pdf.len() > self.max_document_bytes {
-            return Err(Status::resource_exhausted(format!(
-                "the document has {} bytes; the limit is {}",
-                r.pdf.len(),
-                self.max_document_bytes
-            )));
+            return Err(crate::status::document_too_large(
+                Some(r.pdf.len() as u64),
+                self.max_document_bytes,
+            ));
         }
         let s = self.clone();
         tokio::spawn(async move { s.sign_task(caller, agency, r).await })
@@ -325,7 +324,7 @@ impl Segel {
             } else {
                 "another document, digest or other signing options".to_string()
             };
-            let mut status = Status::already_exists(format!(
+            let mut status = crate::status::request_id_reused(format!(
                 "request_id {request_id:?} was already used with {what}; a new request needs a \
                  new request_id"
             ));
@@ -358,7 +357,7 @@ impl Segel {
         &self,
         work: impl FnOnce() -> Result<(T, NewEntry), Status> + Send + 'static,
     ) -> Result<(T, LoggedAt), Status> {
-        let shutting_down = |_| Status::unavailable("shutting down");
+        let shutting_down = |_| crate::status::shutting_down();
         let _permit = self
             .signing
             .clone()
@@ -527,7 +526,7 @@ impl Segel {
                         .clone()
                         .acquire_owned()
                         .await
-                        .map_err(|_| Status::unavailable("shutting down"))?;
+                        .map_err(|_| crate::status::shutting_down())?;
                     tokio::task::spawn_blocking(move || {
                         rebuild_update(&agency, &pdf, &opts, &entry, &replay)
                     })
@@ -934,10 +933,10 @@ impl pb::signer_server::Signer for SignerService {
         check_sign_request(&caller, &meta)?;
         self.0.authorize(&caller, &meta.agency_id)?;
         if meta.size_hint > self.0.max_document_bytes as u64 {
-            return Err(Status::resource_exhausted(format!(
-                "the document has {} bytes; the limit is {}",
-                meta.size_hint, self.0.max_document_bytes
-            )));
+            return Err(crate::status::document_too_large(
+                Some(meta.size_hint),
+                self.0.max_document_bytes,
+            ));
         }
         // One allocation for the document and the update that will follow it, when the size
         // is announced: peak memory stays the document plus a constant.
@@ -950,10 +949,10 @@ impl pb::signer_server::Signer for SignerService {
             match msg.part {
                 Some(Part::Chunk(c)) => {
                     if pdf.len() + c.len() > self.0.max_document_bytes {
-                        return Err(Status::resource_exhausted(format!(
-                            "the document exceeds the limit of {} bytes",
-                            self.0.max_document_bytes
-                        )));
+                        return Err(crate::status::document_too_large(
+                            None,
+                            self.0.max_document_bytes,
+                        ));
                     }
                     pdf.extend_from_slice(&c);
                 }
@@ -1066,11 +1065,10 @@ impl pb::verifier_server::Verifier for VerifierService {
         let s = self.0.clone();
         let pdf = req.into_inner().pdf;
         if pdf.len() > s.max_document_bytes {
-            return Err(Status::resource_exhausted(format!(
-                "the document has {} bytes; the limit is {}",
-                pdf.len(),
-                s.max_document_bytes
-            )));
+            return Err(crate::status::document_too_large(
+                Some(pdf.len() as u64),
+                s.max_document_bytes,
+            ));
         }
         let anchors = s.trust_anchors.clone();
         // Bounded per core; abandoned at once when the caller goes away or at shutdown, and
@@ -1168,7 +1166,7 @@ impl Segel {
             .map(|a| a.iter().collect())
             .unwrap_or_default();
         if agencies.is_empty() {
-            return Err(Status::permission_denied(format!(
+            return Err(crate::status::not_allowed(format!(
                 "client {caller:?} may not seal for any agency, so it may not look up references"
             )));
         }

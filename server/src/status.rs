@@ -68,3 +68,32 @@ pub fn identity(e: &crate::identity::IdentityError, what: &str) -> Status {
         }
     }
 }
+
+/// NOT_FOUND: `what` does not exist (a log entry, an agency).
+pub fn not_found(what: String) -> Status {
+    Status::not_found(what)
+}
+
+/// PERMISSION_DENIED: the caller may not do this, and why.
+pub fn not_allowed(why: String) -> Status {
+    Status::permission_denied(why)
+}
+
+/// RESOURCE_EXHAUSTED: a document of `bytes` bytes (unknown while it streams in) is over the
+/// configured `limit`.
+pub fn document_too_large(bytes: Option<u64>, limit: usize) -> Status {
+    Status::resource_exhausted(match bytes {
+        Some(b) => format!("the document has {b} bytes; the limit is {limit}"),
+        None => format!("the document exceeds the limit of {limit} bytes"),
+    })
+}
+
+/// ALREADY_EXISTS: a request id used before for another request.
+pub fn request_id_reused(why: String) -> Status {
+    Status::already_exists(why)
+}
+
+/// UNAVAILABLE: the server is shutting down.
+pub fn shutting_down() -> Status {
+    Status::unavailable("shutting down")
+}
