@@ -198,8 +198,9 @@ pub fn verify(input: &[u8], opts: &VerifyOptions) -> Result<Report> {
     verify_until(input, opts, &|| false)
 }
 
-/// [`verify`], checking `stop` between steps of the work (at least every few MiB hashed or
-/// a few thousand objects visited): once it returns true the work ends soon after.
+/// [`verify`], checking `stop` between steps of the work (every signature, every 4 MiB
+/// hashed, every revision compared, every 64 objects visited): once it returns true the work
+/// ends soon after. Reading itself is bounded by the call's work budget.
 ///
 /// # Errors
 /// As [`verify`], and [`Error::Cancelled`](crate::Error::Cancelled) when `stop` said so.
