@@ -19,7 +19,7 @@ use segel_client::{hex, render, ClientError};
 use segel_proto::v1 as pb;
 
 /// mimalloc, as in the server: a batch allocates and frees every file's buffers, messages and
-/// PDF objects, and the load tool's batch figures (README, "Performance") are measured with it.
+/// PDF objects, and the load tool's batch figures (docs/performance.md) are measured with it.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
