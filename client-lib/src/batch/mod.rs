@@ -23,19 +23,21 @@
 //!   identical bytes and gets the same entry back.
 //! - Stopping (Ctrl-C) lets the files in flight finish; the others are reported as not signed.
 
-use std::ffi::{CStr, CString, OsStr, OsString};
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Component, Path, PathBuf};
+mod output;
+
+use output::{check_folders, identity, remove_stale_temporaries, Target, DIR_OPEN};
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
-use rustix::io::Errno;
+use rustix::fs::Mode;
 use segel_proto::v1 as pb;
 
 use crate::error::ClientError;
-use crate::offline::{enable_direct, is_temp_name, sync_filesystem, temp_name, write_parts};
+use crate::offline::sync_filesystem;
 use crate::online::{Client, SignRequest};
 
 /// How to run a batch.
@@ -562,349 +564,6 @@ pub async fn sign_file_by_digest(
     Ok((log_index, bytes))
 }
 
-/// Remove the temporary files of an earlier run that was killed before its renames
-/// (`.NAME.segel-PID….tmp`, see [`crate::offline::temp_name`]); they never hold a finished
-/// output. Walks from the output folder's descriptor without following links, so it removes
-/// nothing outside the folder; the descriptors open at once are those of one branch.
-fn remove_stale_temporaries(root: &OwnedFd) {
-    let Ok(root) = rustix::fs::openat(root, c".", DIR_OPEN, Mode::empty()) else {
-        return;
-    };
-    // Subfolders still to walk: (their folder, their name).
-    let mut pending: Vec<(Arc<OwnedFd>, CString)> = Vec::new();
-    let mut dir = Arc::new(root);
-    loop {
-        if let Ok(entries) = rustix::fs::Dir::read_from(&*dir) {
-            for e in entries.flatten() {
-                let name = e.file_name();
-                if matches!(name.to_bytes(), b"." | b"..") {
-                    continue;
-                }
-                match entry_type(&dir, name, e.file_type()) {
-                    FileType::Directory => pending.push((dir.clone(), name.to_owned())),
-                    FileType::RegularFile if is_temp_name(name.to_bytes()) => {
-                        let _ = rustix::fs::unlinkat(&*dir, name, AtFlags::empty());
-                    }
-                    _ => {}
-                }
-            }
-        }
-        dir = loop {
-            let Some((parent, name)) = pending.pop() else {
-                return;
-            };
-            // Not through a link, should one have replaced the folder since it was listed.
-            if let Ok(fd) =
-                rustix::fs::openat(&*parent, name.as_c_str(), SUBDIR_OPEN, Mode::empty())
-            {
-                break Arc::new(fd);
-            }
-        };
-    }
-}
-
-/// The type of the entry `name` of `dir`, as its folder listing gave it or, where the
-/// filesystem does not say there, as `fstatat` does (without following a link).
-fn entry_type(dir: &OwnedFd, name: &CStr, listed: FileType) -> FileType {
-    if listed != FileType::Unknown {
-        return listed;
-    }
-    rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
-        .map_or(FileType::Unknown, |st| FileType::from_raw_mode(st.st_mode))
-}
-
-/// Opening a folder: read-only, a folder or an error.
-const DIR_OPEN: OFlags = OFlags::RDONLY
-    .union(OFlags::DIRECTORY)
-    .union(OFlags::CLOEXEC);
-
-/// Opening a folder below the output folder: also never through a link.
-const SUBDIR_OPEN: OFlags = DIR_OPEN.union(OFlags::NOFOLLOW);
-
-/// Refuse an output folder that is the input folder, contains it or lies inside it, compared
-/// as canonical paths (the output folder as it will be once created), and the same folder also
-/// by identity (a bind mount of it): outputs would land among the inputs (and overwrite them),
-/// or be found as inputs and signed again.
-fn check_folders(input: &Path, output: &Path) -> Result<(), ClientError> {
-    let i = input.canonicalize().map_err(|source| ClientError::Read {
-        path: input.to_path_buf(),
-        source,
-    })?;
-    let o = canonical_to_be(output).map_err(|source| ClientError::Write {
-        path: output.to_path_buf(),
-        source,
-    })?;
-    let relation = if o == i || identity(&o).is_some_and(|o| identity(&i) == Some(o)) {
-        "is"
-    } else if i.starts_with(&o) {
-        "contains"
-    } else if o.starts_with(&i) {
-        "is inside"
-    } else {
-        return Ok(());
-    };
-    Err(ClientError::FoldersOverlap {
-        input: i,
-        output: o,
-        relation,
-    })
-}
-
-/// The identity (device, inode) of the file or folder at `path`, if there is one.
-fn identity(path: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
-}
-
-/// The canonical form of `path`, which may not exist yet: its longest existing ancestor
-/// canonicalized, followed by the rest (which, not existing, holds no links; `..` there is
-/// taken lexically).
-fn canonical_to_be(path: &Path) -> std::io::Result<PathBuf> {
-    let path = std::path::absolute(path)?;
-    let parts: Vec<Component> = path.components().collect();
-    for k in (1..=parts.len()).rev() {
-        let head: PathBuf = parts[..k].iter().collect();
-        let mut c = match head.canonicalize() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        for part in &parts[k..] {
-            match part {
-                Component::ParentDir => {
-                    c.pop();
-                }
-                Component::Normal(n) => c.push(n),
-                _ => {}
-            }
-        }
-        return Ok(c);
-    }
-    Ok(path)
-}
-
-/// Where one output goes: a name in a folder held open. Reached from the output folder one
-/// name at a time with `O_NOFOLLOW` ([`Target::below`]), so no folder on the way can be a link,
-/// and replacing one by a link later does not move where the output goes.
-#[derive(Clone)]
-struct Target {
-    /// The folder that holds it.
-    dir: Arc<OwnedFd>,
-    /// Its name there.
-    name: OsString,
-    /// Its path, for messages and the report.
-    path: PathBuf,
-}
-
-impl Target {
-    /// The output `rel` (a relative path of plain names) below the output folder `root`
-    /// (opened at `root_path`): every folder on the way opened without following links, and
-    /// created when missing. A folder on the way that is a link is
-    /// [`ClientError::SymlinkedOutput`].
-    fn below(root: &Arc<OwnedFd>, root_path: &Path, rel: &Path) -> Result<Self, ClientError> {
-        let path = root_path.join(rel);
-        let mut names = Vec::new();
-        for c in rel.components() {
-            match c {
-                Component::Normal(n) => names.push(n),
-                _ => {
-                    return Err(ClientError::Write {
-                        path,
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::InvalidInput,
-                            "not a plain relative path below the output folder",
-                        ),
-                    })
-                }
-            }
-        }
-        let Some((name, folders)) = names.split_last() else {
-            return Err(ClientError::Write {
-                path,
-                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"),
-            });
-        };
-        let mut dir = root.clone();
-        let mut at = root_path.to_path_buf();
-        for folder in folders {
-            at.push(folder);
-            let opened = match rustix::fs::openat(&*dir, *folder, SUBDIR_OPEN, Mode::empty()) {
-                Err(Errno::NOENT) => {
-                    match rustix::fs::mkdirat(&*dir, *folder, Mode::from_raw_mode(0o777)) {
-                        Ok(()) | Err(Errno::EXIST) => {}
-                        Err(e) => {
-                            return Err(ClientError::Write {
-                                path: at,
-                                source: e.into(),
-                            })
-                        }
-                    }
-                    rustix::fs::openat(&*dir, *folder, SUBDIR_OPEN, Mode::empty())
-                }
-                other => other,
-            };
-            dir = match opened {
-                Ok(fd) => Arc::new(fd),
-                Err(e) => return Err(refusal(&dir, folder, at, e)),
-            };
-        }
-        Ok(Self {
-            dir,
-            name: name.to_os_string(),
-            path,
-        })
-    }
-
-    /// The output as it is now, if there is one of a size in `sizes` (`None` otherwise: none,
-    /// or one that is not read). A link there is [`ClientError::SymlinkedOutput`]; anything but
-    /// a regular file (a folder, a FIFO, which would block the read) is an error too.
-    fn read_existing(
-        &self,
-        sizes: std::ops::RangeInclusive<u64>,
-    ) -> Result<Option<Vec<u8>>, ClientError> {
-        use std::io::Read;
-        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-        let fd = match rustix::fs::openat(&*self.dir, &self.name, flags, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::NOENT) => return Ok(None),
-            Err(e) => return Err(refusal(&self.dir, &self.name, self.path.clone(), e)),
-        };
-        let st = rustix::fs::fstat(&fd).map_err(|e| self.error(e.into()))?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return Err(self.error(not_a_file()));
-        }
-        if !u64::try_from(st.st_size).is_ok_and(|n| sizes.contains(&n)) {
-            return Ok(None);
-        }
-        let mut buf = Vec::new();
-        buf.try_reserve_exact(usize::try_from(st.st_size).unwrap_or(0))
-            .map_err(|e| self.error(std::io::Error::other(e)))?;
-        std::fs::File::from(fd)
-            .read_to_end(&mut buf)
-            .map_err(|e| ClientError::Read {
-                path: self.path.clone(),
-                source: e,
-            })?;
-        Ok(Some(buf))
-    }
-
-    /// Write `parts` to the output, atomically: into a new temporary file in the same folder
-    /// (`O_EXCL`: a name already taken, by anything, is passed over and never opened), with
-    /// direct I/O from [`crate::offline::DIRECT_FROM`] on, then renamed over the output. Not
-    /// synced (see [`sync_filesystem`]). A link at the output's name is
-    /// [`ClientError::SymlinkedOutput`] and stays as it is.
-    fn write(&self, parts: &[&[u8]]) -> Result<(), ClientError> {
-        let total = parts.iter().map(|p| p.len()).sum::<usize>();
-        let flags =
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let mut created = None;
-        for attempt in 0..crate::offline::TEMP_NAMES {
-            let tmp = temp_name(&self.name, attempt);
-            match rustix::fs::openat(&*self.dir, &tmp, flags, Mode::from_raw_mode(0o666)) {
-                Ok(fd) => {
-                    created = Some((tmp, std::fs::File::from(fd)));
-                    break;
-                }
-                Err(Errno::EXIST) => {}
-                Err(e) => return Err(self.error(e.into())),
-            }
-        }
-        let Some((tmp, f)) = created else {
-            return Err(self.error(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                format!(
-                    "its {} temporary names are all taken in its folder",
-                    crate::offline::TEMP_NAMES
-                ),
-            )));
-        };
-        let direct = total >= crate::offline::DIRECT_FROM && enable_direct(&f);
-        let result = write_parts(&f, parts, direct)
-            .map_err(|e| self.error(e))
-            .and_then(|()| {
-                drop(f);
-                self.rename_into_place(&tmp)
-            });
-        if result.is_err() {
-            let _ = rustix::fs::unlinkat(&*self.dir, &tmp, AtFlags::empty());
-        }
-        result
-    }
-
-    /// Rename the temporary file `tmp` over the output: where there is none yet, only if none
-    /// appeared meanwhile (`RENAME_NOREPLACE`); over a regular file; never over a link (refused)
-    /// or anything else. The window left: a link put at the output's name between the look and
-    /// the rename over a regular file is replaced by the output (a rename never follows a link
-    /// at its target, so nothing is written through it).
-    fn rename_into_place(&self, tmp: &OsStr) -> Result<(), ClientError> {
-        let dir = &*self.dir;
-        for _ in 0..2 {
-            match rustix::fs::statat(dir, &self.name, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(st) => {
-                    return match FileType::from_raw_mode(st.st_mode) {
-                        FileType::Symlink => Err(ClientError::SymlinkedOutput {
-                            path: self.path.clone(),
-                        }),
-                        FileType::RegularFile => rustix::fs::renameat(dir, tmp, dir, &self.name)
-                            .map_err(|e| self.error(e.into())),
-                        _ => Err(self.error(not_a_file())),
-                    }
-                }
-                Err(Errno::NOENT) => {
-                    match rustix::fs::renameat_with(
-                        dir,
-                        tmp,
-                        dir,
-                        &self.name,
-                        RenameFlags::NOREPLACE,
-                    ) {
-                        Ok(()) => return Ok(()),
-                        // Something appeared at the name since: look again.
-                        Err(Errno::EXIST) => {}
-                        // A filesystem without RENAME_NOREPLACE.
-                        Err(Errno::INVAL | Errno::NOSYS) => {
-                            return rustix::fs::renameat(dir, tmp, dir, &self.name)
-                                .map_err(|e| self.error(e.into()))
-                        }
-                        Err(e) => return Err(self.error(e.into())),
-                    }
-                }
-                Err(e) => return Err(self.error(e.into())),
-            }
-        }
-        Err(self.error(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            "the output kept changing while it was written",
-        )))
-    }
-
-    fn error(&self, source: std::io::Error) -> ClientError {
-        ClientError::Write {
-            path: self.path.clone(),
-            source,
-        }
-    }
-}
-
-/// The error of opening `name` in `dir` (at `path`) without following links: a link there is
-/// [`ClientError::SymlinkedOutput`].
-fn refusal(dir: &OwnedFd, name: &OsStr, path: PathBuf, e: Errno) -> ClientError {
-    let link = rustix::fs::statat(dir.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW)
-        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink);
-    if link {
-        ClientError::SymlinkedOutput { path }
-    } else {
-        ClientError::Write {
-            path,
-            source: e.into(),
-        }
-    }
-}
-
-fn not_a_file() -> std::io::Error {
-    std::io::Error::other("something other than a regular file is at the output's name")
-}
-
 async fn one(s: &Arc<Shared>, rel: &Path) -> FileResult {
     let started = Instant::now();
     let output = s.opts.output.join(rel);
@@ -1281,6 +940,9 @@ where
 
 #[cfg(test)]
 mod tests {
+    use rustix::fs::FileType;
+
+    use super::output::canonical_to_be;
     use super::*;
 
     #[test]
