@@ -1,0 +1,167 @@
+//! What the store keeps beside the log entries: new entries, idempotency records and their
+//! keys, and the keyed hash of document references.
+
+use tlog::{Hash, LogEntry};
+
+use super::*;
+
+/// The secret that keys the reference hashes of the log (`ref.key`, 32 random bytes).
+#[derive(Clone)]
+pub struct RefKey(aws_lc_rs::hmac::Key);
+
+impl std::fmt::Debug for RefKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefKey")
+    }
+}
+
+impl RefKey {
+    pub(super) fn new(secret: &[u8]) -> Self {
+        Self(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            secret,
+        ))
+    }
+
+    /// The keyed hash logged for `reference` given for `agency`:
+    /// HMAC-SHA256(key, "segel document_ref v1" ‖ 0 ‖ u64 len(agency) ‖ agency ‖ reference).
+    /// Bound to the agency, so the same reference in two agencies cannot be linked.
+    pub fn hmac(&self, agency: &str, reference: &str) -> Hash {
+        let mut c = aws_lc_rs::hmac::Context::with_key(&self.0);
+        c.update(b"segel document_ref v1\0");
+        c.update(&(agency.len() as u64).to_be_bytes());
+        c.update(agency.as_bytes());
+        c.update(reference.as_bytes());
+        let mut h = [0; 32];
+        h.copy_from_slice(c.sign().as_ref());
+        h
+    }
+}
+
+/// What a caller gives to be logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    /// The record; its `index` is ignored and assigned by the log.
+    pub record: LogEntry,
+    /// Idempotency record written atomically with the entry, if the caller gave a request id.
+    pub request: Option<RequestRecord>,
+}
+
+/// What a retry with the same request id gets back: written in the same atomic batch as the
+/// entry, so it exists exactly when the entry is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Caller identity and request id (the key; stored as its SHA-256).
+    pub key: Vec<u8>,
+    /// What identifies the request: a hash of the agency, the document or digest and every
+    /// option that shapes the signature. The same key with another fingerprint is refused.
+    pub fingerprint: Hash,
+    /// What rebuilds the answer together with the retried request and the log entry (at most
+    /// [`MAX_REPLAY`] bytes): the signing time and the signature value, say.
+    pub replay: Vec<u8>,
+}
+
+/// The format byte of idempotency records under `i`.
+pub(super) const REQUEST_FORMAT: u8 = 2;
+
+pub(super) fn i_key(key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(33);
+    k.push(b'i');
+    k.extend_from_slice(&sha256(key));
+    k
+}
+
+/// Older records (`r` ‖ key), read for retries of requests made before `i` records existed.
+pub(super) fn r_key(key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(key.len() + 1);
+    k.push(b'r');
+    k.extend_from_slice(key);
+    k
+}
+
+/// A stored idempotency record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredRequest {
+    /// A record of this version.
+    Current {
+        /// The first request's fingerprint ([`RequestRecord::fingerprint`]).
+        fingerprint: Hash,
+        /// The entry it produced.
+        index: u64,
+        /// What rebuilds the answer ([`RequestRecord::replay`]).
+        replay: Vec<u8>,
+    },
+    /// An older record: the SHA-256 of the input and the whole answer. It did not keep the
+    /// signing options, so a retry is matched by its document (or SignDigest fingerprint) and
+    /// by the agency of its entry. No new record is written in this form.
+    Legacy {
+        /// SHA-256 of the PDF (SignPdf) or the SignDigest fingerprint.
+        input_sha256: Hash,
+        /// The entry it produced.
+        index: u64,
+        /// The update (SignPdf) or the SignDigest record of time and CMS.
+        update: Vec<u8>,
+    },
+}
+
+impl StoredRequest {
+    /// The entry the request produced.
+    pub fn index(&self) -> u64 {
+        match self {
+            Self::Current { index, .. } | Self::Legacy { index, .. } => *index,
+        }
+    }
+
+    pub(super) fn encode(fingerprint: &Hash, index: u64, replay: &[u8]) -> Vec<u8> {
+        let mut v = Vec::with_capacity(41 + replay.len());
+        v.push(REQUEST_FORMAT);
+        v.extend_from_slice(fingerprint);
+        v.extend_from_slice(&index.to_be_bytes());
+        v.extend_from_slice(replay);
+        v
+    }
+
+    pub(super) fn decode(v: &[u8]) -> Option<Self> {
+        if v.first() != Some(&REQUEST_FORMAT) || v.len() > MAX_REQUEST_VALUE {
+            return None;
+        }
+        Some(Self::Current {
+            fingerprint: v.get(1..33)?.try_into().ok()?,
+            index: u64::from_be_bytes(v.get(33..41)?.try_into().ok()?),
+            replay: v.get(41..)?.to_vec(),
+        })
+    }
+
+    pub(super) fn decode_legacy(v: &[u8]) -> Option<Self> {
+        let input_sha256: Hash = v.get(..32)?.try_into().ok()?;
+        let index = u64::from_be_bytes(v.get(32..40)?.try_into().ok()?);
+        Some(Self::Legacy {
+            input_sha256,
+            index,
+            update: v.get(40..)?.to_vec(),
+        })
+    }
+}
+
+impl NewEntry {
+    /// The entry's field limits, and an idempotency record small enough to be stored.
+    pub(super) fn check(&self) -> Result<(), StoreError> {
+        self.record.check()?;
+        if let Some(r) = &self.request {
+            if r.replay.len() > MAX_REPLAY {
+                return Err(StoreError::TooLarge(format!(
+                    "an idempotency record of {} bytes exceeds the limit of {MAX_REPLAY}",
+                    r.replay.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn at(&self, index: u64) -> LogEntry {
+        LogEntry {
+            index,
+            ..self.record.clone()
+        }
+    }
+}
