@@ -39,14 +39,20 @@ fn opts(key: &str, cert: &str, pss: bool) -> SignFileOptions {
 }
 
 fn trust() -> PathBuf {
-    // Our root and the corpus' other CA, in one PEM.
-    let dir = std::env::temp_dir().join(format!("segel-trust-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join("trust.pem");
-    let mut pem = std::fs::read(pki().file("doc-root.pem")).expect("root");
-    pem.extend(std::fs::read(corpus().join("other-ca-root.pem")).expect("other root"));
-    std::fs::write(&path, pem).expect("write trust");
-    path
+    // Our root and the corpus' other CA, in one PEM, written once per test process (tests run
+    // in parallel: a file rewritten while another test reads it reads as empty).
+    static TRUST: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TRUST
+        .get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("segel-trust-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("dir");
+            let path = dir.join("trust.pem");
+            let mut pem = std::fs::read(pki().file("doc-root.pem")).expect("root");
+            pem.extend(std::fs::read(corpus().join("other-ca-root.pem")).expect("other root"));
+            std::fs::write(&path, pem).expect("write trust");
+            path
+        })
+        .clone()
 }
 
 fn verify(file: &Path) -> pades::Report {
