@@ -54,24 +54,11 @@ pub fn blocking_threads() -> usize {
         .max(8)
 }
 
-/// Lower-case hexadecimal of `b`.
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// The SHA-256 state after `data` (to finish, or to continue with what follows it).
 pub(crate) fn sha256_state(data: &[u8]) -> aws_lc_rs::digest::Context {
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     ctx.update(data);
     ctx
-}
-
-/// SHA-256 of `data`.
-pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
-    let mut out = [0; 32];
-    out.copy_from_slice(d.as_ref());
-    out
 }
 
 #[cfg(test)]

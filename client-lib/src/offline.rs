@@ -2,7 +2,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use pades::{RsaKeySigner, SignatureAlgorithm, SignatureRequest, SignerIdentity, UnixTime};
 
@@ -22,14 +21,6 @@ pub struct SignFileOptions {
     pub pss: bool,
     /// Field, page, reason, location… (its `time` is overwritten with the clock).
     pub request: SignatureRequest,
-}
-
-/// The current time.
-pub fn now() -> UnixTime {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    UnixTime(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 /// Result of signing a file.
@@ -74,7 +65,7 @@ pub fn sign_file(
     })?;
     let data = crate::read_file(input)?;
     let mut request = opts.request.clone();
-    request.time = now();
+    request.time = UnixTime::now();
     let signed =
         pades::sign(&data, &request, &signer, &identity).map_err(|source| ClientError::Engine {
             path: input.to_path_buf(),
@@ -332,7 +323,7 @@ pub fn verify_file(path: &Path, trust: &Path) -> Result<pades::Report, ClientErr
         &data,
         &pades::VerifyOptions {
             trust_anchors: anchors,
-            time: now(),
+            time: UnixTime::now(),
         },
     )
     .map_err(|source| ClientError::Engine {

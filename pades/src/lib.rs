@@ -25,6 +25,7 @@ pub mod cms;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod options;
 pub mod pdf;
 pub mod pem;
 pub mod sign;
@@ -33,8 +34,9 @@ pub mod testing;
 pub mod time;
 pub mod verify;
 
-pub use cms::SignerIdentity;
+pub use cms::{sha256, SignerIdentity};
 pub use error::{Error, Result};
+pub use options::SignOptions;
 pub use sign::{prepare, sign, Prepared, SignatureRequest, SignedPdf};
 pub use signer::{RsaKeySigner, SignatureAlgorithm, Signer};
 pub use time::UnixTime;

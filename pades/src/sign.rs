@@ -245,7 +245,7 @@ impl<'a> Prepared<'a> {
             });
         }
         let base = self.input.len();
-        let hex = crate::pdf::object::hex(cms);
+        let hex = hex::encode_upper(cms);
         let at = self.contents.start - base;
         self.tail[at..at + hex.len()].copy_from_slice(hex.as_bytes());
         let message_digest = self.digest();

@@ -4,7 +4,25 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct UnixTime(pub i64);
 
+/// Milliseconds since the Unix epoch by the system clock (0 for a clock before 1970): the one
+/// place the workspace reads the time of day. The engine never calls it; callers pass times in.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 impl UnixTime {
+    /// The system clock, now (for callers: the engine itself never reads the clock).
+    pub fn now() -> Self {
+        Self::from_ms(now_ms())
+    }
+
+    /// The second that `ms` milliseconds since the epoch fall in.
+    pub fn from_ms(ms: i64) -> Self {
+        Self(ms.div_euclid(1000))
+    }
+
     /// The civil date and time `(year, month, day, hour, minute, second)` in UTC.
     pub fn civil(self) -> (i64, u32, u32, u32, u32, u32) {
         let days = self.0.div_euclid(86_400);

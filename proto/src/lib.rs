@@ -10,6 +10,8 @@ pub mod v1 {
     tonic::include_proto!("segel.v1");
 }
 
+mod convert;
+
 /// The `bytes` crate of the generated documents' fields (`pdf`, `signed_pdf`, chunks).
 pub use bytes;
 

@@ -592,9 +592,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn now() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
+        pades::UnixTime::now().0
     }
 
     fn pki() -> (tempfile::TempDir, PathBuf) {

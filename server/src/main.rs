@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -109,7 +109,7 @@ fn run_log(c: &LogCommand) -> anyhow::Result<ExitCode> {
                         "log intact: {} entries, {} nodes, root {}, external checkpoint at {} — checked in {:.3} s",
                         r.size,
                         r.nodes,
-                        hex(&r.root),
+                        hex::encode(r.root),
                         r.external_size.map_or("none".into(), |s| s.to_string()),
                         t.elapsed().as_secs_f64()
                     );
@@ -131,10 +131,6 @@ fn run_log(c: &LogCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyhow::Result<()> {
     let key = store::load_or_create_key(dir, origin).context("log key")?;
     let log = Arc::new(Log::open(dir, origin, key).context("opening the log")?);
@@ -151,9 +147,7 @@ fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyho
         handles.push(std::thread::spawn(move || -> anyhow::Result<()> {
             for i in 0..per {
                 let doc = tlog::leaf_hash(format!("{pid}/{th}/{i}").as_bytes());
-                let ms = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64);
+                let ms = pades::time::now_ms();
                 let a = log.append(NewEntry {
                     record: tlog::LogEntry {
                         index: 0,
@@ -172,7 +166,7 @@ fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyho
                 })?;
                 if acks {
                     let mut o = stdout.lock().map_err(|_| anyhow::anyhow!("stdout lock"))?;
-                    writeln!(o, "ack {} {}", a.index, hex(&doc))?;
+                    writeln!(o, "ack {} {}", a.index, hex::encode(doc))?;
                     o.flush()?;
                 }
             }
@@ -211,10 +205,9 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
         }
         (None, false) => anyhow::bail!("give --config FILE, or --dev for development mode"),
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let config = raw.resolve(now).context("configuration")?;
+    let config = raw
+        .resolve(pades::UnixTime::now().0)
+        .context("configuration")?;
     if args.check {
         println!(
             "configuration OK: listen {}, log in {}, {} agencies, {} allowed clients",

@@ -12,10 +12,6 @@ use segel_server::store::{check_dir, load_or_create_key, Log};
 
 const ORIGIN: &str = "segel.dev/log";
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// Run the load child until `after` acks arrived or `wait` passed, then SIGKILL it; return
 /// every acknowledged (index, document hash) it printed.
 fn run_and_kill(dir: &Path, wait: Duration) -> Vec<(u64, String)> {
@@ -104,7 +100,7 @@ fn acknowledged_entries_survive_sigkill() {
                 )
             });
             assert_eq!(
-                &hex(&e.document_sha256),
+                &hex::encode(e.document_sha256),
                 doc,
                 "round {round}: entry {i} changed"
             );

@@ -26,7 +26,7 @@ use segel_tests::{
 
 fn opts(key: &str, cert: &str, pss: bool) -> SignFileOptions {
     let p = pki();
-    let mut request = pades::SignatureRequest::new(offline::now());
+    let mut request = pades::SignatureRequest::new(pades::UnixTime::now());
     request.reason = Some("Persetujuan rekomendasi".into());
     request.location = Some("Jakarta".into());
     SignFileOptions {

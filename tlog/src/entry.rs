@@ -317,10 +317,6 @@ mod tests {
         }
     }
 
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
-
     #[test]
     fn round_trip_and_strictness() {
         let e = sample();
@@ -406,9 +402,12 @@ mod tests {
                       0404040404040404040404040404040404040404040404040404040404040404";
         let common: String = common.split_whitespace().collect();
         assert_eq!(
-            hex(&v1),
-            format!("01{common}0013{}", hex(b"B-123/SIOLA/XI/2026"))
+            hex::encode(&v1),
+            format!("01{common}0013{}", hex::encode(b"B-123/SIOLA/XI/2026"))
         );
-        assert_eq!(hex(&v2), format!("02{common}0201{}", "ab".repeat(32)));
+        assert_eq!(
+            hex::encode(&v2),
+            format!("02{common}0201{}", "ab".repeat(32))
+        );
     }
 }

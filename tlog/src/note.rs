@@ -91,12 +91,8 @@ impl NoteVerifier {
     pub fn to_vkey(&self) -> String {
         let mut k = vec![ED25519_TYPE];
         k.extend_from_slice(&self.public);
-        format!("{}+{}+{}", self.name, hex(&self.id), B64.encode(k))
+        format!("{}+{}+{}", self.name, hex::encode(self.id), B64.encode(k))
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// An Ed25519 note signer (the log key). Key material stays inside aws-lc-rs.

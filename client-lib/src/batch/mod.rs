@@ -293,8 +293,8 @@ pub fn request_id(
     seed.extend_from_slice(rel.as_os_str().as_encoded_bytes());
     seed.push(0);
     seed.extend_from_slice(input_sha256);
-    let h = crate::sha256(&seed);
-    format!("batch-{}", crate::hex(&h[..20]))
+    let h = pades::sha256(&seed);
+    format!("batch-{}", hex::encode(&h[..20]))
 }
 
 struct Shared {
@@ -658,7 +658,7 @@ fn verifies(input: &[u8], out: &[u8], trust: &[Vec<u8>]) -> bool {
         out,
         &pades::VerifyOptions {
             trust_anchors: trust.to_vec(),
-            time: crate::offline::now(),
+            time: pades::UnixTime::now(),
         },
     ) else {
         return false;
@@ -759,7 +759,7 @@ async fn digest_attempts(
     input: &Arc<Vec<u8>>,
     output: &Target,
 ) -> Result<(Outcome, u64), ClientError> {
-    let now = crate::offline::now().0;
+    let now = pades::UnixTime::now().0;
     // A second attempt only when the server kept another signing time for this request id (an
     // earlier attempt that reached it, in a run that was killed or lost power): the file is
     // prepared with that time, so the digest, and the entry returned, are the same.
@@ -800,13 +800,7 @@ async fn digest_attempt(
     time: i64,
     named: Option<i64>,
 ) -> Result<(Outcome, u64), ClientError> {
-    let mut request = pades::SignatureRequest::new(pades::UnixTime(time));
-    let o = &s.opts.options;
-    request.reason = (!o.reason.is_empty()).then(|| o.reason.clone());
-    request.location = (!o.location.is_empty()).then(|| o.location.clone());
-    request.contact_info = (!o.contact_info.is_empty()).then(|| o.contact_info.clone());
-    request.field = (!o.field_name.is_empty()).then(|| o.field_name.clone());
-    request.page = o.page.max(1);
+    let request = pades::SignOptions::from(&s.opts.options).request(pades::UnixTime(time));
     let capacity = s.capacity;
     let engine = |source| ClientError::Engine {
         path: output.path.clone(),

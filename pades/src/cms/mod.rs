@@ -244,7 +244,7 @@ pub(crate) fn parse_cert(der: &[u8], index: usize) -> Result<X509Certificate<'_>
 }
 
 /// SHA-256 of `data`.
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+pub fn sha256(data: &[u8]) -> [u8; 32] {
     let d = digest::digest(&digest::SHA256, data);
     let mut out = [0; 32];
     out.copy_from_slice(d.as_ref());

@@ -302,20 +302,9 @@ fn write_string(s: &[u8], out: &mut Vec<u8>) {
         out.push(b')');
     } else {
         out.push(b'<');
-        out.extend_from_slice(hex(s).as_bytes());
+        out.extend_from_slice(hex::encode_upper(s).as_bytes());
         out.push(b'>');
     }
-}
-
-/// Upper-case hexadecimal of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
 }
 
 #[cfg(test)]

@@ -475,13 +475,11 @@ fn check_signature<'a, 's>(
         );
     }
 
-    ctx.report.signature_sha256 = Some(hex(aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA256,
-        si.signature,
-    )
-    .as_ref()));
+    ctx.report.signature_sha256 = Some(hex::encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, si.signature).as_ref(),
+    ));
     if dalg == DigestAlgorithm::Sha256 && form != Form::Pkcs7Sha1 {
-        ctx.report.message_digest = Some(hex(content_digest.as_ref()));
+        ctx.report.message_digest = Some(hex::encode(content_digest.as_ref()));
     }
 
     // 4. Signer certificate and signature.
@@ -571,10 +569,6 @@ fn hash_ranges(
         }
     }
     true
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Signature forms (ISO 32000-2 §12.8.3).

@@ -21,7 +21,6 @@ mod verifier;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use segel_proto::v1 as pb;
 use tokio::sync::{Mutex, Semaphore};
@@ -323,7 +322,7 @@ impl Segel {
         };
         let entry = self
             .log
-            .entry(done.index())
+            .entry(done.index)
             .map_err(store_status)?
             .ok_or_else(|| internal(&"an idempotency record without its entry"))?;
         let other_agency = entry.agency != agency;
@@ -348,9 +347,9 @@ impl Segel {
         }
         let (checkpoint, size) = self.checkpoint_and_size();
         let at = LoggedAt {
-            entry: self.entry_pb(done.index())?,
+            entry: self.entry_pb(done.index)?,
             checkpoint,
-            proof: self.proof_pb(done.index(), size)?,
+            proof: self.proof_pb(done.index, size)?,
             consistency: None,
         };
         Ok(Some(Earlier {
@@ -426,21 +425,7 @@ impl Segel {
                 &document_sha256,
                 r.document_ref.as_bytes(),
             ]);
-            // Records written before the fingerprint covered field boundaries.
-            let legacy = || {
-                sha256(&[
-                    b"segel SignDigest v1\0",
-                    agency.id.as_bytes(),
-                    &[0, u8::from(r.pss)],
-                    &digest,
-                    &document_sha256,
-                    r.document_ref.as_bytes(),
-                ])
-            };
-            let same = |s: &StoredRequest| match s {
-                StoredRequest::Current { fingerprint: f, .. } => *f == fingerprint,
-                StoredRequest::Legacy { input_sha256, .. } => *input_sha256 == legacy(),
-            };
+            let same = |s: &StoredRequest| s.fingerprint == fingerprint;
             if let Some(e) = self.earlier(
                 key.as_deref(),
                 &r.request_id,
@@ -448,19 +433,14 @@ impl Segel {
                 same,
                 digest_stored_time,
             )? {
-                let cms = match e.stored {
-                    StoredRequest::Current { replay, .. } => {
-                        let (_, signature) = split_replay(&replay)?;
-                        check_replayed_signature(&e.entry, signature)?;
-                        let attrs = agency.identity.signed_attributes(&digest);
-                        agency.identity.content_info(
-                            &attrs,
-                            agency.signer(r.pss).algorithm(),
-                            signature,
-                        )
-                    }
-                    StoredRequest::Legacy { update, .. } => digest_record_cms(update),
-                };
+                let (_, signature) = split_replay(&e.stored.replay)?;
+                check_replayed_signature(&e.entry, signature)?;
+                let attrs = agency.identity.signed_attributes(&digest);
+                let cms = agency.identity.content_info(
+                    &attrs,
+                    agency.signer(r.pss).algorithm(),
+                    signature,
+                );
                 return Ok(e.at.digest_reply(cms));
             }
             let signing_time = r.signing_time;
@@ -517,33 +497,25 @@ impl Segel {
         let opts = r.options.unwrap_or_default();
         // The input's own hash identifies an idempotent request's document: computed here only
         // to compare with an earlier attempt's; a new attempt takes it from signing's own pass.
-        let same = |s: &StoredRequest| match s {
-            StoredRequest::Current { fingerprint, .. } => {
-                *fingerprint
-                    == pdf_fingerprint(&agency.id, &sha256(&[&r.pdf]), &opts, &r.document_ref)
-            }
-            StoredRequest::Legacy { input_sha256, .. } => *input_sha256 == sha256(&[&r.pdf]),
+        let same = |s: &StoredRequest| {
+            s.fingerprint
+                == pdf_fingerprint(&agency.id, &pades::sha256(&r.pdf), &opts, &r.document_ref)
         };
         if let Some(e) = self.earlier(key.as_deref(), &r.request_id, &agency.id, same, |_| None)? {
-            let update = match e.stored {
-                StoredRequest::Current { replay, .. } => {
-                    let pdf = r.pdf.clone();
-                    let entry = e.entry;
-                    // Rebuilding parses the document like signing does: same CPU limit.
-                    let _cpu = self
-                        .cpu
-                        .clone()
-                        .acquire_owned()
-                        .await
-                        .map_err(|_| crate::status::shutting_down())?;
-                    tokio::task::spawn_blocking(move || {
-                        rebuild_update(&agency, &pdf, &opts, &entry, &replay)
-                    })
-                    .await
-                    .map_err(|e| internal(&e))??
-                }
-                StoredRequest::Legacy { update, .. } => update.into(),
-            };
+            let pdf = r.pdf.clone();
+            let (entry, replay) = (e.entry, e.stored.replay);
+            // Rebuilding parses the document like signing does: same CPU limit.
+            let _cpu = self
+                .cpu
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| crate::status::shutting_down())?;
+            let update = tokio::task::spawn_blocking(move || {
+                rebuild_update(&agency, &pdf, &opts, &entry, &replay)
+            })
+            .await
+            .map_err(|e| internal(&e))??;
             return Ok(e.at.pdf_reply(r.pdf, update));
         }
         let pdf = r.pdf;
@@ -552,7 +524,7 @@ impl Segel {
         let ((pdf, update), at) = self
             .sign_and_log(move || {
                 let (t, ms) = now();
-                let request = signature_request(&opts, t);
+                let request = pades::SignOptions::from(&opts).request(t);
                 let signer = agency.signer(opts.pss);
                 let signed = pades::sign(&pdf, &request, signer, &agency.identity)
                     .map_err(|e| crate::status::engine_status(&e))?;
@@ -620,7 +592,7 @@ impl Agency {
             certificate_sha256: self.cert_sha256,
             caller: format!("CN={caller}"),
             message_digest,
-            signature_sha256: sha256(&[signature]),
+            signature_sha256: pades::sha256(signature),
             document_sha256: document.sha256,
             document_source: document.source,
             document_ref: None,
@@ -681,50 +653,8 @@ fn caller_cn<T>(req: &Request<T>, what: &str) -> Result<String, Status> {
         .map_err(|e| crate::status::identity(&e, what))
 }
 
-fn sha256(parts: &[&[u8]]) -> [u8; 32] {
-    let mut c = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    for p in parts {
-        c.update(p);
-    }
-    let mut h = [0; 32];
-    h.copy_from_slice(c.finish().as_ref());
-    h
-}
-
+/// Now, as the signing time (seconds) and the log time (milliseconds) of one clock reading.
 fn now() -> (pades::UnixTime, i64) {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    (
-        pades::UnixTime(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
-        i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{digest_record, digest_record_cms, digest_record_time};
-    use proptest::prelude::*;
-
-    proptest! {
-        /// What a SignDigest keeps gives back its time and CMS.
-        #[test]
-        fn digest_records_round_trip(time in any::<i64>(), cms in proptest::collection::vec(any::<u8>(), 0..600)) {
-            let stored = digest_record(time, &cms);
-            prop_assert_eq!(digest_record_time(&stored), (time != 0).then_some(time));
-            prop_assert_eq!(digest_record_cms(stored), cms);
-        }
-
-        /// Any stored bytes are read without a panic; a record from before the time was kept
-        /// (a DER CMS, first byte 0x30) is the CMS and has no time.
-        #[test]
-        fn any_stored_bytes_are_read(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-            let _ = digest_record_time(&bytes);
-            let cms = digest_record_cms(bytes.clone());
-            if bytes.first() == Some(&0x30) {
-                prop_assert_eq!(digest_record_time(&bytes), None);
-                prop_assert_eq!(cms, bytes);
-            }
-        }
-    }
+    let ms = pades::time::now_ms();
+    (pades::UnixTime::from_ms(ms), ms)
 }

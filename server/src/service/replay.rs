@@ -17,21 +17,6 @@ pub(super) struct Earlier {
     pub(super) at: LoggedAt,
 }
 
-/// The signature request of SignPdf options at `time`.
-pub(super) fn signature_request(
-    opts: &pb::SignOptions,
-    time: pades::UnixTime,
-) -> pades::SignatureRequest {
-    let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    let mut request = pades::SignatureRequest::new(time);
-    request.reason = text(&opts.reason);
-    request.location = text(&opts.location);
-    request.contact_info = text(&opts.contact_info);
-    request.field = text(&opts.field_name);
-    request.page = opts.page.max(1);
-    request
-}
-
 /// What identifies a SignPdf request for a retry: the agency, the input document and every
 /// option that shapes the signature (`update_only` shapes only the reply).
 pub(super) fn pdf_fingerprint(
@@ -88,7 +73,7 @@ pub(super) fn check_replayed_signature(
     entry: &tlog::LogEntry,
     signature: &[u8],
 ) -> Result<(), Status> {
-    if sha256(&[signature]) != entry.signature_sha256 {
+    if pades::sha256(signature) != entry.signature_sha256 {
         return Err(internal(&format!(
             "the idempotency record of entry {} holds another signature than the entry",
             entry.index
@@ -99,13 +84,10 @@ pub(super) fn check_replayed_signature(
 
 /// The signing time a SignDigest record tells a caller whose retry does not match.
 pub(super) fn digest_stored_time(s: &StoredRequest) -> Option<i64> {
-    match s {
-        StoredRequest::Current { replay, .. } => split_replay(replay)
-            .ok()
-            .map(|(t, _)| t)
-            .filter(|&t| t != 0),
-        StoredRequest::Legacy { update, .. } => digest_record_time(update),
-    }
+    split_replay(&s.replay)
+        .ok()
+        .map(|(t, _)| t)
+        .filter(|&t| t != 0)
 }
 
 /// Rebuild the update of an earlier SignPdf from the retried document, its options and the
@@ -123,7 +105,7 @@ pub(super) fn rebuild_update(
         key: agency.signer(opts.pss),
         signature,
     };
-    let request = signature_request(opts, pades::UnixTime(time));
+    let request = pades::SignOptions::from(opts).request(pades::UnixTime(time));
     let signed = pades::sign(pdf, &request, &replayed, &agency.identity)
         .map_err(|e| crate::status::engine_status(&e))?;
     if signed.document_sha256() != entry.document_sha256 {
@@ -160,35 +142,6 @@ impl pades::Signer for Replayed<'_> {
     }
 }
 
-/// What an idempotent SignDigest kept in older records: a format byte (1), the caller's signing
-/// time (i64, big-endian), the CMS. (Records written before the time was kept hold the CMS
-/// alone; a DER CMS starts with 0x30, never with 1.) Read for retries of those requests.
-#[cfg(test)]
-pub(super) fn digest_record(signing_time: i64, cms: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(9 + cms.len());
-    v.push(1);
-    v.extend_from_slice(&signing_time.to_be_bytes());
-    v.extend_from_slice(cms);
-    v
-}
-
-pub(super) fn digest_record_time(stored: &[u8]) -> Option<i64> {
-    match stored {
-        // 0: the caller did not say.
-        [1, rest @ ..] => {
-            Some(i64::from_be_bytes(rest.get(..8)?.try_into().ok()?)).filter(|&t| t != 0)
-        }
-        _ => None,
-    }
-}
-
-pub(super) fn digest_record_cms(mut stored: Vec<u8>) -> Vec<u8> {
-    if stored.first() == Some(&1) && stored.len() >= 9 {
-        stored.drain(..9);
-    }
-    stored
-}
-
 /// The idempotency key of a request: caller identity and request id (none without an id).
 pub(super) fn request_key(caller: &str, request_id: &str) -> Option<Vec<u8>> {
     (!request_id.is_empty()).then(|| {
@@ -197,4 +150,27 @@ pub(super) fn request_key(caller: &str, request_id: &str) -> Option<Vec<u8>> {
         k.extend_from_slice(request_id.as_bytes());
         k
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{replay_record, split_replay};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// What a request keeps for its replay gives back its time and signature value.
+        #[test]
+        fn replay_records_round_trip(time in any::<i64>(), sig in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let stored = replay_record(time, &sig);
+            let (t, s) = split_replay(&stored).expect("split");
+            prop_assert_eq!(t, time);
+            prop_assert_eq!(s, &sig[..]);
+        }
+
+        /// Stored bytes too short for a time are refused, never a panic.
+        #[test]
+        fn short_replay_records_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..8)) {
+            prop_assert!(split_replay(&bytes).is_err());
+        }
+    }
 }

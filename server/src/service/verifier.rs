@@ -67,7 +67,7 @@ impl pb::verifier_server::Verifier for VerifierService {
                 if let Some(h) = unhex32(sh) {
                     for i in s.log.find_by_signature(&h).map_err(store_status)? {
                         let e = s.log.entry(i).map_err(store_status)?;
-                        if e.is_some_and(|e| hex(&e.message_digest) == *md) && i < size {
+                        if e.is_some_and(|e| hex::encode(e.message_digest) == *md) && i < size {
                             v.log_entry = Some(s.entry_pb(i)?);
                             v.inclusion_proof = Some(s.proof_pb(i, size)?);
                             break;
@@ -83,10 +83,6 @@ impl pb::verifier_server::Verifier for VerifierService {
             checkpoint: Some(checkpoint),
         }))
     }
-}
-
-pub(super) fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 pub(super) fn unhex32(s: &str) -> Option<[u8; 32]> {

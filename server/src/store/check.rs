@@ -109,7 +109,7 @@ pub(super) fn check_inner(
             if k.as_ref() != n_key(level, i as u64) {
                 return Err(StoreError::Integrity(format!(
                     "node {level}/{i} is missing or out of place (found key {})",
-                    hex(&k)
+                    hex::encode(&k)
                 )));
             }
             if v.as_ref() != h {
@@ -138,7 +138,7 @@ pub(super) fn check_inner(
     if let Some(extra) = stored.next().transpose()? {
         return Err(StoreError::Integrity(format!(
             "a node lies past the tree size (key {})",
-            hex(&extra.0)
+            hex::encode(&extra.0)
         )));
     }
     let levels = Levels(levels);
@@ -160,23 +160,11 @@ pub(super) fn check_inner(
     for kv in db.scan_prefix(b"i") {
         let (k, v) = kv?;
         match StoredRequest::decode(&v) {
-            Some(r) if r.index() < size && k.len() == 33 => {}
+            Some(r) if r.index < size && k.len() == 33 => {}
             _ => {
                 return Err(StoreError::Integrity(format!(
                     "idempotency record {} is malformed or points past the tree size",
-                    hex(&k)
-                )))
-            }
-        }
-    }
-    for kv in db.scan_prefix(b"r") {
-        let (k, v) = kv?;
-        match StoredRequest::decode_legacy(&v) {
-            Some(r) if r.index() < size => {}
-            _ => {
-                return Err(StoreError::Integrity(format!(
-                    "idempotency record {} is malformed or points past the tree size",
-                    hex(&k)
+                    hex::encode(&k)
                 )))
             }
         }
@@ -187,7 +175,7 @@ pub(super) fn check_inner(
             if k.as_ref() != META_SIZE && k.as_ref() != META_CHECKPOINT {
                 return Err(StoreError::Integrity(format!(
                     "unknown key {} in the database",
-                    hex(&k)
+                    hex::encode(&k)
                 )));
             }
         }
@@ -196,7 +184,7 @@ pub(super) fn check_inner(
         let (k, _) = kv?;
         return Err(StoreError::Integrity(format!(
             "unknown key {} in the database",
-            hex(&k)
+            hex::encode(&k)
         )));
     }
     // The external checkpoint.
@@ -225,8 +213,4 @@ pub(super) fn check_inner(
         },
         indexes,
     ))
-}
-
-pub(super) fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

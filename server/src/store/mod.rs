@@ -143,12 +143,6 @@ impl From<TlogError> for StoreError {
     }
 }
 
-fn sha256(b: &[u8]) -> Hash {
-    let mut h = [0; 32];
-    h.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b).as_ref());
-    h
-}
-
 fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     move |e| StoreError::Io {
         path: path.to_path_buf(),
@@ -595,12 +589,10 @@ impl Log {
         let malformed = || StoreError::Integrity("a malformed idempotency record".into());
         let r = if let Some(v) = self.shared.db.get(i_key(key))? {
             StoredRequest::decode(&v).ok_or_else(malformed)?
-        } else if let Some(v) = self.shared.db.get(r_key(key))? {
-            StoredRequest::decode_legacy(&v).ok_or_else(malformed)?
         } else {
             return Ok(None);
         };
-        Ok((r.index() < self.size()).then_some(r))
+        Ok((r.index < self.size()).then_some(r))
     }
 
     /// The keyed hash this log records for `reference` given for `agency`.
@@ -775,7 +767,7 @@ mod tests {
                 document_sha256: doc,
                 document_source: tlog::DocumentSource::Server,
                 document_ref: None,
-                document_ref_hmac: (i % 2 == 0).then(|| sha256(format!("B-{i}").as_bytes())),
+                document_ref_hmac: (i % 2 == 0).then(|| pades::sha256(format!("B-{i}").as_bytes())),
             },
             request: None,
         }
@@ -1136,7 +1128,7 @@ mod tests {
         let index = log.append(with(vec![2; MAX_REPLAY])).expect("append").index;
         assert_eq!(
             log.request(&key).expect("read"),
-            Some(StoredRequest::Current {
+            Some(StoredRequest {
                 fingerprint: [7; 32],
                 index,
                 replay: vec![2; MAX_REPLAY],
@@ -1152,25 +1144,7 @@ mod tests {
             "the key is a hash, not the caller and id"
         );
         assert!(stored[0].1.len() <= MAX_REQUEST_VALUE);
-        // An older record (whole update) is still read, and passes the startup check.
-        let mut legacy = vec![3; 32];
-        legacy.extend_from_slice(&0u64.to_be_bytes());
-        legacy.extend_from_slice(b"update");
-        db.insert(r_key(b"siola-dev\0old"), legacy).expect("insert");
-        db.flush().expect("flush");
-        drop(db);
-        let log = open(&dir).expect("reopen");
-        assert_eq!(
-            log.request(b"siola-dev\0old").expect("read"),
-            Some(StoredRequest::Legacy {
-                input_sha256: [3; 32],
-                index: 0,
-                update: b"update".to_vec(),
-            })
-        );
-        drop(log);
-        // A malformed current record is refused at startup.
-        let db = raw(&dir);
+        // A malformed record is refused at startup.
         db.insert(i_key(b"x"), vec![2, 1, 2]).expect("insert");
         db.flush().expect("flush");
         drop(db);

@@ -67,51 +67,22 @@ pub(super) const REQUEST_FORMAT: u8 = 2;
 pub(super) fn i_key(key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(33);
     k.push(b'i');
-    k.extend_from_slice(&sha256(key));
-    k
-}
-
-/// Older records (`r` ‖ key), read for retries of requests made before `i` records existed.
-pub(super) fn r_key(key: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(key.len() + 1);
-    k.push(b'r');
-    k.extend_from_slice(key);
+    k.extend_from_slice(&pades::sha256(key));
     k
 }
 
 /// A stored idempotency record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoredRequest {
-    /// A record of this version.
-    Current {
-        /// The first request's fingerprint ([`RequestRecord::fingerprint`]).
-        fingerprint: Hash,
-        /// The entry it produced.
-        index: u64,
-        /// What rebuilds the answer ([`RequestRecord::replay`]).
-        replay: Vec<u8>,
-    },
-    /// An older record: the SHA-256 of the input and the whole answer. It did not keep the
-    /// signing options, so a retry is matched by its document (or SignDigest fingerprint) and
-    /// by the agency of its entry. No new record is written in this form.
-    Legacy {
-        /// SHA-256 of the PDF (SignPdf) or the SignDigest fingerprint.
-        input_sha256: Hash,
-        /// The entry it produced.
-        index: u64,
-        /// The update (SignPdf) or the SignDigest record of time and CMS.
-        update: Vec<u8>,
-    },
+pub struct StoredRequest {
+    /// The first request's fingerprint ([`RequestRecord::fingerprint`]).
+    pub fingerprint: Hash,
+    /// The entry it produced.
+    pub index: u64,
+    /// What rebuilds the answer ([`RequestRecord::replay`]).
+    pub replay: Vec<u8>,
 }
 
 impl StoredRequest {
-    /// The entry the request produced.
-    pub fn index(&self) -> u64 {
-        match self {
-            Self::Current { index, .. } | Self::Legacy { index, .. } => *index,
-        }
-    }
-
     pub(super) fn encode(fingerprint: &Hash, index: u64, replay: &[u8]) -> Vec<u8> {
         let mut v = Vec::with_capacity(41 + replay.len());
         v.push(REQUEST_FORMAT);
@@ -125,20 +96,10 @@ impl StoredRequest {
         if v.first() != Some(&REQUEST_FORMAT) || v.len() > MAX_REQUEST_VALUE {
             return None;
         }
-        Some(Self::Current {
+        Some(Self {
             fingerprint: v.get(1..33)?.try_into().ok()?,
             index: u64::from_be_bytes(v.get(33..41)?.try_into().ok()?),
             replay: v.get(41..)?.to_vec(),
-        })
-    }
-
-    pub(super) fn decode_legacy(v: &[u8]) -> Option<Self> {
-        let input_sha256: Hash = v.get(..32)?.try_into().ok()?;
-        let index = u64::from_be_bytes(v.get(32..40)?.try_into().ok()?);
-        Some(Self::Legacy {
-            input_sha256,
-            index,
-            update: v.get(40..)?.to_vec(),
         })
     }
 }

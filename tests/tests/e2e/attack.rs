@@ -23,7 +23,7 @@ fn verify_bytes(data: &[u8]) -> Result<pades::Report, pades::Error> {
         data,
         &pades::VerifyOptions {
             trust_anchors: anchors,
-            time: offline::now(),
+            time: pades::UnixTime::now(),
         },
     )
 }
@@ -369,8 +369,12 @@ fn legacy_pkcs7_sha1_signatures_are_verified_and_reported() {
     };
     let work = tempfile::tempdir().expect("tempdir");
     let pdf = std::fs::read(corpus().join("reportlab-1page.pdf")).expect("corpus");
-    let prepared =
-        pades::prepare(&pdf, &pades::SignatureRequest::new(offline::now()), 8192).expect("prepare");
+    let prepared = pades::prepare(
+        &pdf,
+        &pades::SignatureRequest::new(pades::UnixTime::now()),
+        8192,
+    )
+    .expect("prepare");
     let [_, a, b, d] = prepared.byte_range();
     let mut data = prepared.embed(&[]).expect("empty").to_vec();
     let at = data

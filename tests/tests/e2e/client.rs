@@ -508,7 +508,7 @@ async fn a_digest_rerun_that_lost_its_signing_time_gets_the_same_entry() {
         async move {
             let pdf = std::fs::read(corpus().join("gs-ps2pdf.pdf")).expect("corpus");
             std::fs::write(input.join(name), &pdf).expect("write");
-            let time = segel_client::offline::now().0 - ago;
+            let time = pades::UnixTime::now().0 - ago;
             let prepared = pades::prepare(
                 &pdf,
                 &pades::SignatureRequest::new(pades::UnixTime(time)),
@@ -519,7 +519,7 @@ async fn a_digest_rerun_that_lost_its_signing_time_gets_the_same_entry() {
             req.request_id = segel_client::batch::request_id(
                 "dev",
                 Path::new(name),
-                &segel_client::sha256(&pdf),
+                &pades::sha256(&pdf),
                 Some(&outdir),
             );
             let sealed = client
@@ -875,7 +875,7 @@ fn record(index: u64, pdf: &[u8]) -> Vec<u8> {
         caller: "CN=siola-dev".into(),
         message_digest: [2; 32],
         signature_sha256: [3; 32],
-        document_sha256: segel_client::sha256(pdf),
+        document_sha256: pades::sha256(pdf),
         document_source: tlog::DocumentSource::Server,
         document_ref: None,
         document_ref_hmac: None,

@@ -44,7 +44,7 @@ pub(crate) async fn spawn(
     tokio::task::JoinHandle<()>,
 ) {
     let cfg = raw
-        .resolve(segel_client::offline::now().0)
+        .resolve(pades::UnixTime::now().0)
         .expect("configuration");
     let log = segel_server::serve::open_log(&cfg).expect("log");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -465,7 +465,7 @@ async fn a_30_mb_document_is_signed_by_streaming() {
         &signed,
         &pades::VerifyOptions {
             trust_anchors: anchors,
-            time: segel_client::offline::now(),
+            time: pades::UnixTime::now(),
         },
     )
     .expect("reads");
@@ -511,7 +511,7 @@ async fn remote_signing_by_digest() {
     let mut signer = SignerClient::new(server.channel(Some("client")).await);
     let pdf = std::fs::read(corpus().join("gs-ps2pdf.pdf")).expect("corpus");
     // The caller prepares the PDF itself, with room for the CMS.
-    let time = segel_client::offline::now();
+    let time = pades::UnixTime::now();
     let prepared =
         pades::prepare(&pdf, &pades::SignatureRequest::new(time), 16 * 1024).expect("prepare");
     let digest_request = || pb::SignDigestRequest {

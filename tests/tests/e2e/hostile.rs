@@ -616,7 +616,7 @@ async fn revoked_client_certificate_is_refused() {
 
     // At start-up, a CRL that does not parse or that another CA signed is refused, naming it.
     let data = tempfile::tempdir().expect("tempdir");
-    let now = segel_client::offline::now().0;
+    let now = pades::UnixTime::now().0;
     let mut raw = raw_config(data.path());
     let junk = work.path().join("junk.crl");
     std::fs::write(

@@ -259,7 +259,7 @@ async fn sign_digest_entry_records_the_document_hash_as_the_callers_claim() {
     let server = start().await;
     let mut signer = server.signer().await;
     let pdf = std::fs::read(corpus().join("gs-ps2pdf.pdf")).expect("corpus");
-    let time = segel_client::offline::now();
+    let time = pades::UnixTime::now();
     let prepared =
         pades::prepare(&pdf, &pades::SignatureRequest::new(time), 16 * 1024).expect("prepare");
     let resp = signer
@@ -568,7 +568,7 @@ async fn document_ref_is_not_stored_in_clear() {
     }
     // After a restart the lookup still works (the index is rebuilt from the records).
     let cfg = config::dev(&pki().path, &log_dir, "127.0.0.1:0")
-        .resolve(segel_client::offline::now().0)
+        .resolve(pades::UnixTime::now().0)
         .expect("configuration");
     let log = segel_server::serve::open_log(&cfg).expect("reopens");
     assert_eq!(

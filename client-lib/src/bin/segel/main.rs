@@ -15,7 +15,7 @@ use segel_client::logcheck::ProvenEntry;
 use segel_client::offline::{self, SignFileOptions};
 use segel_client::online::{Client, SignRequest};
 use segel_client::settings::Settings;
-use segel_client::{hex, render, ClientError};
+use segel_client::{render, ClientError};
 use segel_proto::v1 as pb;
 
 /// mimalloc, as in the server: a batch allocates and frees every file's buffers, messages and
@@ -354,32 +354,28 @@ where
 
 fn unhex(s: &str) -> Result<Vec<u8>, ClientError> {
     let s = s.trim();
-    if s.len() % 2 != 0 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return Err(ClientError::Settings(format!(
+    hex::decode(s).map_err(|_| {
+        ClientError::Settings(format!(
             "{s:?} is not hexadecimal (64 hex digits for a SHA-256)"
-        )));
-    }
-    Ok((0..s.len())
-        .step_by(2)
-        .filter_map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect())
+        ))
+    })
 }
 
 fn entry_json(e: &ProvenEntry) -> serde_json::Value {
     let r = &e.record;
     serde_json::json!({
         "index": e.index,
-        "leaf_hash": hex(&e.leaf_hash),
+        "leaf_hash": hex::encode(e.leaf_hash),
         "time_ms": r.time_ms,
         "agency": r.agency,
         "caller": r.caller,
-        "certificate_sha256": hex(&r.certificate_sha256),
-        "message_digest": hex(&r.message_digest),
-        "signature_sha256": hex(&r.signature_sha256),
-        "document_sha256": hex(&r.document_sha256),
+        "certificate_sha256": hex::encode(r.certificate_sha256),
+        "message_digest": hex::encode(r.message_digest),
+        "signature_sha256": hex::encode(r.signature_sha256),
+        "document_sha256": hex::encode(r.document_sha256),
         "document_source": r.document_source.as_str(),
         "document_ref": r.document_ref,
-        "document_ref_hmac": r.document_ref_hmac.map(|h| hex(&h)),
+        "document_ref_hmac": r.document_ref_hmac.map(hex::encode),
         "tree_size": e.checkpoint.checkpoint.size,
         "proof_checked": true,
     })
@@ -437,7 +433,7 @@ fn run(cli: Cli) -> u8 {
                 );
                 return exit::USAGE;
             };
-            let mut request = pades::SignatureRequest::new(offline::now());
+            let mut request = pades::SignatureRequest::new(pades::UnixTime::now());
             request.reason = look.reason;
             request.location = look.location;
             request.contact_info = look.contact;
@@ -712,7 +708,7 @@ fn run_log(conn: &Conn, what: LogCommand) -> u8 {
                 (_, _, Some(h), _) => Key::SignatureSha256(unhex(&h)?),
                 (_, _, _, Some(f)) => {
                     let data = segel_client::read_file(&f)?;
-                    Key::DocumentSha256(segel_client::sha256(&data).to_vec())
+                    Key::DocumentSha256(pades::sha256(&data).to_vec())
                 }
                 _ => return Ok(exit::USAGE),
             };
@@ -740,9 +736,9 @@ fn run_log(conn: &Conn, what: LogCommand) -> u8 {
             let proof = ProofFile {
                 index: e.index,
                 record: base64_encode(&e.encoded),
-                leaf_hash: hex(&e.leaf_hash),
+                leaf_hash: hex::encode(e.leaf_hash),
                 tree_size: e.checkpoint.checkpoint.size,
-                hashes: e.proof.iter().map(|h| hex(h)).collect(),
+                hashes: e.proof.iter().map(hex::encode).collect(),
                 checkpoint: e.checkpoint.note.clone(),
             };
             println!(
@@ -826,7 +822,7 @@ fn check_proof_file(conn: &Conn, path: &std::path::Path) -> Result<String, Strin
         "entry {} (agency {}, document {}) is in the log of {} entries whose checkpoint is signed by {}",
         e.index,
         e.record.agency,
-        hex(&e.record.document_sha256),
+        hex::encode(e.record.document_sha256),
         cp.checkpoint.size,
         key
     ))
