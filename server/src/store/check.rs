@@ -1,11 +1,47 @@
 //! The start-up and offline check: every record re-hashed, every node recomputed, the
 //! checkpoint and the external slots compared, the indexes rebuilt.
 
+use std::fs;
 use std::path::Path;
 
 use tlog::{Hash, LogEntry, NoteVerifier};
 
-use super::*;
+use super::external::{parse_checkpoint, read_external};
+use super::index::Indexes;
+use super::nodes::Levels;
+use super::sled_backend::SledBackend;
+use super::{
+    io, n_key, read_size, Backend, RefKey, StoreError, StoredRequest, META_CHECKPOINT, META_SIZE,
+};
+
+/// Result of a full check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Entries checked.
+    pub size: u64,
+    /// Nodes checked.
+    pub nodes: u64,
+    /// The recomputed root.
+    pub root: Hash,
+    /// The external checkpoint's size, if one exists.
+    pub external_size: Option<u64>,
+}
+
+/// Open the on-disk database of `dir` read-only in spirit (nothing is written) and run the
+/// full check with the verifier key in `dir/log.vkey`.
+///
+/// # Errors
+/// As [`check`], plus a missing or malformed verifier key, or no database in `dir`.
+pub fn check_dir(dir: &Path) -> Result<CheckReport, StoreError> {
+    let vpath = dir.join("log.vkey");
+    let vkey = fs::read_to_string(&vpath).map_err(io(&vpath))?;
+    let verifier = NoteVerifier::parse(vkey.trim()).map_err(|e| StoreError::Io {
+        path: vpath.clone(),
+        message: e.to_string(),
+    })?;
+    let db = SledBackend::open_existing(dir)?;
+    check(&db, dir, &verifier, None)
+}
 
 /// The full check: every record decodes and sits at its index, every stored node equals the
 /// one recomputed from the records, (with `indexes`) the indexes list exactly the records,
@@ -15,7 +51,7 @@ use super::*;
 /// # Errors
 /// [`StoreError::Integrity`] or [`StoreError::BehindExternal`] naming the first problem.
 pub fn check(
-    db: &sled::Db,
+    db: &dyn Backend,
     dir: &Path,
     verifier: &NoteVerifier,
     origin: Option<&str>,
@@ -25,7 +61,7 @@ pub fn check(
 
 /// The check, optionally building the in-memory lookups on the way (at startup).
 pub(super) fn check_inner(
-    db: &sled::Db,
+    db: &dyn Backend,
     dir: &Path,
     verifier: &NoteVerifier,
     origin: Option<&str>,
@@ -106,13 +142,13 @@ pub(super) fn check_inner(
                 .next()
                 .transpose()?
                 .ok_or_else(|| StoreError::Integrity(format!("node {level}/{i} is missing")))?;
-            if k.as_ref() != n_key(level, i as u64) {
+            if k != n_key(level, i as u64) {
                 return Err(StoreError::Integrity(format!(
                     "node {level}/{i} is missing or out of place (found key {})",
                     hex::encode(&k)
                 )));
             }
-            if v.as_ref() != h {
+            if v != h {
                 return Err(StoreError::Integrity(if level == 1 {
                     format!(
                         "entries {} and {} do not match the tree (record changed?)",
@@ -170,9 +206,9 @@ pub(super) fn check_inner(
         }
     }
     for (from, to) in gaps {
-        for kv in db.range(from..to) {
+        for kv in db.scan(from, Some(to)) {
             let (k, _) = kv?;
-            if k.as_ref() != META_SIZE && k.as_ref() != META_CHECKPOINT {
+            if k != META_SIZE && k != META_CHECKPOINT {
                 return Err(StoreError::Integrity(format!(
                     "unknown key {} in the database",
                     hex::encode(&k)
@@ -180,7 +216,7 @@ pub(super) fn check_inner(
             }
         }
     }
-    if let Some(kv) = db.range(&b"\xff\xff"[..]..).next() {
+    if let Some(kv) = db.scan(b"\xff\xff", None).next() {
         let (k, _) = kv?;
         return Err(StoreError::Integrity(format!(
             "unknown key {} in the database",

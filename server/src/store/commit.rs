@@ -4,14 +4,63 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use tlog::NoteSigner;
 
-use super::*;
+use super::external::External;
+use super::log::{Appended, Shared};
+use super::nodes::{DbNodes, Overlay};
+use super::records::i_key;
+use super::{
+    e_key, n_key, sign_checkpoint, Batch, NewEntry, StoreError, StoredRequest, COMMIT_DELAY,
+    MAX_BATCH, META_CHECKPOINT, META_SIZE,
+};
 
-/// A batch applied to sled, waiting to be made durable and acknowledged.
+/// One queued append and where its outcome goes.
+pub(super) struct Job {
+    pub(super) entry: NewEntry,
+    pub(super) reply: Reply,
+}
+
+/// An append on its way ([`Log::announce`](super::Log::announce)); ends when dropped.
+#[must_use = "an announcement ends when it is dropped"]
+pub struct Announcement(pub(super) Arc<Shared>);
+
+impl Drop for Announcement {
+    fn drop(&mut self) {
+        self.0.announced.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl std::fmt::Debug for Announcement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Announcement")
+    }
+}
+
+/// Where an append's outcome goes: a waiting thread or a waiting task.
+pub(super) enum Reply {
+    Thread(SyncSender<Result<Appended, StoreError>>),
+    Task(tokio::sync::oneshot::Sender<Result<Appended, StoreError>>),
+}
+
+impl Reply {
+    fn send(self, outcome: Result<Appended, StoreError>) {
+        // A caller that stopped waiting has nothing to be told; the entry stays logged.
+        match self {
+            Self::Thread(tx) => {
+                let _ = tx.send(outcome);
+            }
+            Self::Task(tx) => {
+                let _ = tx.send(outcome);
+            }
+        }
+    }
+}
+
+/// A batch applied to the database, waiting to be made durable and acknowledged.
 pub(super) struct Applied {
     pub(super) jobs: Vec<Job>,
     pub(super) first_index: u64,
@@ -23,10 +72,11 @@ pub(super) struct Applied {
 /// one is made durable:
 ///
 /// ```text
-///  callers ─Job─▶ applier: index, nodes, checkpoint signed, sled batch applied
+///  callers ─Job─▶ applier: index, nodes, checkpoint signed, one atomic batch applied
 ///                    │ Applied
 ///                    ▼
-///                 syncer: sled flush + fdatasync, then external checkpoint, then answers
+///                 syncer: Backend::flush (sled: flush + fdatasync), then external
+///                         checkpoint, then answers
 /// ```
 /// Nothing is acknowledged, and the published size does not move, before both the database
 /// and the external checkpoint are durable. After any failure both stages refuse everything
@@ -38,14 +88,13 @@ pub(super) fn writer_loop(
     origin: &str,
     dir: &Path,
 ) {
-    let data_file = sled_dir(dir).join("db");
     let failed: Arc<Mutex<Option<StoreError>>> = Arc::new(Mutex::new(None));
     let (to_sync, synced) = sync_channel::<Applied>(2);
     let syncer = {
         let (shared, failed, dir) = (shared.clone(), failed.clone(), dir.to_path_buf());
         std::thread::Builder::new()
             .name("log-syncer".into())
-            .spawn(move || syncer_loop(&shared, &synced, &data_file, &dir, &failed))
+            .spawn(move || syncer_loop(&shared, &synced, &dir, &failed))
     };
     let Ok(syncer) = syncer else {
         return;
@@ -113,13 +162,10 @@ pub(super) fn refuse(jobs: Vec<Job>, e: &StoreError) {
 pub(super) fn syncer_loop(
     shared: &Shared,
     rx: &Receiver<Applied>,
-    data_file: &Path,
     dir: &Path,
     failed: &Mutex<Option<StoreError>>,
 ) {
     let mut external = External::open(dir);
-    // sled's data file, kept open for its fdatasync (sled 0.34 keeps one file, never replaced).
-    let mut file = None;
     while let Ok(first) = rx.recv() {
         // Everything applied so far is made durable by one flush.
         let mut batches = vec![first];
@@ -132,7 +178,7 @@ pub(super) fn syncer_loop(
             (None, Err(e)) => Err(e.clone()),
             (None, Ok(ext)) => {
                 let last = batches.last().map(|b| b.note.clone()).unwrap_or_default();
-                sync(&shared.db, data_file, &mut file).and_then(|()| ext.write(&last))
+                shared.db.flush().and_then(|()| ext.write(&last))
             }
         };
         match result {
@@ -198,21 +244,21 @@ pub(super) fn apply(
     origin: &str,
 ) -> Result<(u64, String), StoreError> {
     let mut overlay = Overlay {
-        db: DbNodes(&shared.db),
+        db: DbNodes(&*shared.db),
         fresh: HashMap::new(),
     };
-    let mut batch = sled::Batch::default();
+    let mut batch = Batch::default();
     for (i, job) in jobs.iter().enumerate() {
         let index = size0 + i as u64;
         let bytes = job.entry.at(index).encode()?;
         let leaf = tlog::leaf_hash(&bytes);
         for (level, idx, h) in tlog::append_nodes(&overlay, index, leaf)? {
             if level > 0 {
-                batch.insert(&n_key(level, idx), &h);
+                batch.insert(n_key(level, idx), h);
             }
             overlay.fresh.insert((level, idx), h);
         }
-        batch.insert(&e_key(index), bytes);
+        batch.insert(e_key(index), bytes);
         if let Some(r) = &job.entry.request {
             batch.insert(
                 i_key(&r.key),
@@ -223,8 +269,8 @@ pub(super) fn apply(
     let size = size0 + jobs.len() as u64;
     let root = tlog::root(&overlay, size)?;
     let note = sign_checkpoint(key, origin, size, root)?;
-    batch.insert(META_SIZE, &size.to_be_bytes());
+    batch.insert(META_SIZE, size.to_be_bytes());
     batch.insert(META_CHECKPOINT, note.as_bytes());
-    shared.db.apply_batch(batch)?;
+    shared.db.apply(batch)?;
     Ok((size, note))
 }

@@ -2,11 +2,12 @@
 //! tail or a restored older copy of the database is caught at start-up.
 
 use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use tlog::{Checkpoint, NoteVerifier, SignedNote};
 
-use super::*;
+use super::{io, StoreError};
 
 /// Size of one external checkpoint slot.
 pub(super) const SLOT: usize = 16 * 1024;

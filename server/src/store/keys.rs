@@ -2,11 +2,13 @@
 //! temporary file, a rename and a folder sync, refused when others can read them.
 
 use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
-use tlog::{NoteSigner, NoteVerifier};
+use tlog::NoteSigner;
 
-use super::*;
+use super::{io, RefKey, StoreError};
 
 /// Key material, wiped when dropped.
 pub(super) type Secret = zeroize::Zeroizing<Vec<u8>>;
@@ -76,7 +78,7 @@ pub(super) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// The reference key of the log in `dir`, and the new secret to write when there was none
-/// (written by [`Log::open`] only after the check found no reference hashes made with a lost
+/// (written by [`Log::open`](super::Log::open) only after the check found no reference hashes made with a lost
 /// key).
 pub(super) fn load_ref_key(dir: &Path) -> Result<(RefKey, Option<Secret>), StoreError> {
     let path = dir.join(REF_KEY);
@@ -127,26 +129,4 @@ pub fn load_or_create_key(dir: &Path, name: &str) -> Result<NoteSigner, StoreErr
         .map_err(io(&vkey))?;
     write_secret(dir, "log.key", &der)?;
     Ok(signer)
-}
-
-/// Open the database of `dir` read-only in spirit (nothing is written) and run the full check
-/// with the verifier key in `dir/log.vkey`.
-///
-/// # Errors
-/// As [`check`], plus a missing or malformed verifier key.
-pub fn check_dir(dir: &Path) -> Result<CheckReport, StoreError> {
-    let vpath = dir.join("log.vkey");
-    let vkey = fs::read_to_string(&vpath).map_err(io(&vpath))?;
-    let verifier = NoteVerifier::parse(vkey.trim()).map_err(|e| StoreError::Io {
-        path: vpath.clone(),
-        message: e.to_string(),
-    })?;
-    if !sled_dir(dir).join("db").is_file() {
-        return Err(StoreError::Io {
-            path: sled_dir(dir),
-            message: "no log database here".into(),
-        });
-    }
-    let db = open_db(dir)?;
-    check(&db, dir, &verifier, None)
 }

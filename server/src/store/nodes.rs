@@ -3,25 +3,26 @@
 
 use std::collections::HashMap;
 
-use tlog::{Hash, TlogError};
+use tlog::{Hash, NodeReader, TlogError};
 
-use super::*;
+use super::{e_key, n_key, Backend};
 
-pub(super) struct DbNodes<'a>(pub(super) &'a sled::Db);
+/// The nodes stored in the database; leaves are the hashes of the stored entries.
+pub(super) struct DbNodes<'a>(pub(super) &'a dyn Backend);
 
 impl NodeReader for DbNodes<'_> {
     fn node(&self, level: u8, index: u64) -> Result<Hash, TlogError> {
         if level == 0 {
             // Leaf hashes are not stored twice: they are the hashes of the records.
-            return match self.0.get(e_key(index)) {
+            return match self.0.get(&e_key(index)) {
                 Ok(Some(v)) => Ok(tlog::leaf_hash(&v)),
                 Ok(None) => Err(TlogError::Store(format!("entry {index} is missing"))),
                 Err(e) => Err(TlogError::Store(e.to_string())),
             };
         }
-        match self.0.get(n_key(level, index)) {
+        match self.0.get(&n_key(level, index)) {
             Ok(Some(v)) => v
-                .as_ref()
+                .as_slice()
                 .try_into()
                 .map_err(|_| TlogError::Store(format!("node {level}/{index} is not 32 bytes"))),
             Ok(None) => Err(TlogError::Store(format!("node {level}/{index} is missing"))),

@@ -3,7 +3,7 @@
 
 use tlog::{Hash, LogEntry};
 
-use super::*;
+use super::{StoreError, MAX_REPLAY, MAX_REQUEST_VALUE};
 
 /// The secret that keys the reference hashes of the log (`ref.key`, 32 random bytes).
 #[derive(Clone)]

@@ -443,7 +443,7 @@ async fn no_blob_file_after_signing_with_largest_values() {
         .expect("signed")
         .into_inner();
     assert!(
-        signed.signed_pdf.len() - pdf.len() > segel_server::store::SLED_BLOB_THRESHOLD,
+        signed.signed_pdf.len() - pdf.len() > segel_server::store::sled_backend::BLOB_THRESHOLD,
         "the update must be larger than sled's blob threshold for this test to mean anything"
     );
     let again = signer
