@@ -352,7 +352,7 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| vec![2, 4, 8, 16]);
     let dir = tempfile::tempdir()?;
     let certs = dir.path().join("certs");
-    segel_server::devpki::generate(&certs)?;
+    segel_devpki::generate(&certs)?;
 
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let load_certs = |name: &str| -> anyhow::Result<Vec<CertificateDer<'static>>> {

@@ -659,7 +659,7 @@ async fn run(server_rt: tokio::runtime::Handle) -> anyhow::Result<()> {
     }
     let dir = tempfile::tempdir()?;
     let certs = dir.path().join("certs");
-    segel_server::devpki::generate(&certs)?;
+    segel_devpki::generate(&certs)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;
