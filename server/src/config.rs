@@ -598,7 +598,7 @@ mod tests {
     fn pki() -> (tempfile::TempDir, PathBuf) {
         let t = tempfile::tempdir().expect("tempdir");
         let certs = t.path().join("certs");
-        crate::devpki::generate(&certs).expect("dev PKI");
+        segel_devpki::generate(&certs).expect("dev PKI");
         (t, certs)
     }
 

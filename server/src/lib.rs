@@ -3,12 +3,12 @@
 //! The Segel signing server: agency keys and policy ([`config`]), the gRPC services
 //! ([`service`], errors mapped in [`status`]), the caller's identity ([`identity`]), serving
 //! with mutual TLS ([`serve`], [`tls`]) under limits against hostile callers ([`limits`]), the
-//! signature log on sled ([`store`]), and the development PKI generator ([`devpki`]).
+//! signature log on sled ([`store`]). The development PKI that `--dev` serves with comes from the
+//! `segel-devpki` crate.
 
 #![forbid(unsafe_code)]
 
 pub mod config;
-pub mod devpki;
 pub mod identity;
 pub mod limits;
 pub mod metrics;

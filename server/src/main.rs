@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use segel_server::devpki;
+use segel_devpki as devpki;
 use segel_server::store::{self, Log, NewEntry};
 
 /// mimalloc: the request path allocates per request (frames, messages, PDF objects); the
@@ -269,7 +269,7 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
         println!("log {} — {} entries; verifier key:\n  {}", config.data.display(), log.size(), log.verifier().to_vkey());
         if args.dev {
             println!(
-                "sign a file with this server: cargo run -p segel-client --bin segel -- --dev --certs {certs} --server https://localhost:{port} sign --agency dev IN.pdf -o OUT.pdf",
+                "sign a file with this server: cargo run -p segel-cli --bin segel -- --dev --certs {certs} --server https://localhost:{port} sign --agency dev IN.pdf -o OUT.pdf",
                 certs = args.certs.display(),
                 port = addr.port(),
             );

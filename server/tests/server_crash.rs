@@ -111,7 +111,7 @@ async fn channel(port: u16, certs: &Path) -> Channel {
 async fn every_signature_received_is_in_the_log_after_sigkill() {
     let t = tempfile::tempdir().expect("tempdir");
     let certs = t.path().join("certs");
-    segel_server::devpki::generate(&certs).expect("dev PKI");
+    segel_devpki::generate(&certs).expect("dev PKI");
     let cfg = config(t.path(), &certs);
     let pdf = pades::testing::synthetic_pdf(2, 20 * 1024);
     for round in 0..3u64 {
@@ -203,7 +203,7 @@ async fn metrics_count_signatures_and_log_size() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let t = tempfile::tempdir().expect("tempdir");
     let certs = t.path().join("certs");
-    segel_server::devpki::generate(&certs).expect("dev PKI");
+    segel_devpki::generate(&certs).expect("dev PKI");
     let cfg = config(t.path(), &certs);
     let (mut child, port, metrics) = spawn_with_metrics(&cfg);
     let mut client = SignerClient::new(channel(port, &certs).await);

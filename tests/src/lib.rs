@@ -62,7 +62,7 @@ pub fn pki() -> &'static Pki {
     PKI.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("certs");
-        segel_server::devpki::generate(&path).expect("dev PKI");
+        segel_devpki::generate(&path).expect("dev PKI");
         let nss = dir.path().join("nss");
         std::fs::create_dir_all(&nss).expect("nss dir");
         if tool("certutil").is_some() {
@@ -299,7 +299,7 @@ pub fn segel_bin() -> PathBuf {
         if !bin.is_file() {
             let release = profile_dir.file_name().is_some_and(|n| n == "release");
             let mut cmd = Command::new(env!("CARGO"));
-            cmd.args(["build", "-p", "segel-client", "--bin", "segel"]);
+            cmd.args(["build", "-p", "segel-cli", "--bin", "segel"]);
             if release {
                 cmd.arg("--release");
             }

@@ -20,10 +20,10 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-/// The development PKI, from the server crate's generator.
+/// The development PKI, from its generator crate.
 fn pki(dir: &Path) -> PathBuf {
     let certs = dir.join("certs");
-    segel_server::devpki::generate(&certs).expect("dev PKI");
+    segel_devpki::generate(&certs).expect("dev PKI");
     certs
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""In-process signing time of pyHanko (the peer), for the README's performance table.
+"""In-process signing time of pyHanko (the peer), for the engine's performance table.
 
-    .venv/bin/python scripts/peer_pyhanko.py KEY CERT CHAIN FILE [FILE ...]
+    .venv/bin/python bench/peer_pyhanko.py KEY CERT CHAIN FILE [FILE ...]
 
 Prints the median of 15 runs per file (PAdES B-B, RSA key from PEM, incremental update),
 excluding interpreter start-up and key loading, to compare with `cargo bench -p pades`.
