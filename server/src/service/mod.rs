@@ -1,4 +1,5 @@
-//! The gRPC services: thin handlers turning protobuf into engine and log calls.
+//! The gRPC services ([`SignerService`], [`VerifierService`], [`LogService`], one file each)
+//! and the signing core they share (here, with idempotency in `replay.rs`).
 //!
 //! Signing requires a client certificate (mutual TLS) whose subject CN the configuration allows
 //! for the requested agency; verification and log reads are open. A signature is returned only
@@ -16,8 +17,9 @@
 //! limit.
 //!
 //! **The edge.** Handlers turn each request into a checked command ([`crate::command`]), call
-//! the signing core or the log, and turn the result ([`crate::reply`]) into the reply; the core
-//! below never sees a protobuf type.
+//! the signing core or the log, and turn the result ([`crate::reply`]) into the reply. The core
+//! (authorisation, idempotency, signing and logging) takes commands and returns results, never
+//! protobuf types; errors become statuses in [`crate::status`] only.
 
 mod log;
 mod replay;
@@ -157,12 +159,12 @@ impl Segel {
         })
     }
 
-    /// [`Self::logged`] as the wire's entry, for the handlers.
+    /// [`Self::logged`] as the wire's entry (for the handlers).
     fn entry_pb(&self, index: u64) -> Result<pb::LogEntry, Status> {
         self.logged(index).map(Into::into)
     }
 
-    /// [`Self::inclusion`] as the wire's proof, for the handlers.
+    /// [`Self::inclusion`] as the wire's proof (for the handlers).
     fn proof_pb(&self, index: u64, size: u64) -> Result<pb::InclusionProof, Status> {
         self.inclusion(index, size).map(Into::into)
     }
