@@ -150,3 +150,19 @@ fn two_dev_servers_run_side_by_side_with_their_own_metrics_or_none() {
         "{stderr}"
     );
 }
+
+/// `--metrics-listen` is development mode's: a configuration file sets its own
+/// `metrics_listen`, so giving both is a usage error rather than a flag silently ignored.
+#[test]
+fn metrics_listen_is_refused_beside_a_configuration_file() {
+    let o = Command::new(env!("CARGO_BIN_EXE_segel-server"))
+        .args(["--config", "segel.toml", "--metrics-listen", "off"])
+        .output()
+        .expect("run segel-server");
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("--metrics-listen") && stderr.contains("cannot be used with"),
+        "{stderr}"
+    );
+}
