@@ -1,17 +1,20 @@
 //! # segel-server
 //!
 //! The Segel signing server: agency keys and policy ([`config`]), the gRPC services
-//! ([`service`], errors mapped in [`status`]), the caller's identity ([`identity`]), serving
+//! ([`service`]: requests checked into [`command`]s, results turned into replies in [`reply`],
+//! errors mapped in [`status`]), the caller's identity ([`identity`]), serving
 //! with mutual TLS ([`serve`], [`tls`]) under limits against hostile callers ([`limits`]), the
 //! signature log on sled ([`store`]). The development PKI that `--dev` serves with comes from the
 //! `segel-devpki` crate.
 
 #![forbid(unsafe_code)]
 
+pub mod command;
 pub mod config;
 pub mod identity;
 pub mod limits;
 pub mod metrics;
+pub mod reply;
 pub mod serve;
 pub mod service;
 pub mod status;

@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use segel_devpki as devpki;
+use segel_server::config::{MetricsListen, DEV_METRICS_LISTEN};
 use segel_server::store::{self, Log, NewEntry};
 
 /// mimalloc: the request path allocates per request (frames, messages, PDF objects); the
@@ -16,31 +17,55 @@ use segel_server::store::{self, Log, NewEntry};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The Segel signing server.
+/// The Segel signing server: seals PDF documents (PAdES) with agency keys over gRPC with mutual
+/// TLS, logs every signature in a Merkle log, and verifies signed documents.
 #[derive(Debug, Parser)]
-#[command(name = "segel-server", version, about)]
+#[command(
+    name = "segel-server",
+    version,
+    about = "The Segel signing server: PAdES seals over gRPC (mutual TLS), every signature in a \
+             Merkle log",
+    after_help = "Serve with --config FILE, or with --dev for development. Two development \
+                  servers run side by side with different --listen, --data and \
+                  --metrics-listen (or --metrics-listen off)."
+)]
 struct Args {
-    /// Development mode: generate the development PKI (if missing) in --certs, open the log in
-    /// --data and serve on --listen with the development configuration.
+    /// Development mode: generate the development PKI in --certs (if missing), open the log in
+    /// --data and serve on --listen (loopback only) with the development configuration
+    /// (agency `dev`, client `siola-dev`), metrics on --metrics-listen.
     #[arg(long)]
     dev: bool,
-    /// Configuration file (TOML; see the README).
-    #[arg(long, conflicts_with = "dev")]
+    /// Serve with this configuration file (TOML: listen address, log directory, TLS,
+    /// agencies, who may seal for which, limits; see the README).
+    #[arg(long, value_name = "FILE", conflicts_with = "dev")]
     config: Option<PathBuf>,
-    /// Only check the configuration (files, keys, certificates) and exit.
+    /// Check the configuration instead of serving: read every file, load and match every key
+    /// and certificate, print the settings and exit (with --dev, after generating the
+    /// development PKI if missing).
     #[arg(long)]
     check: bool,
-    /// Listen address in development mode: a loopback address only (the development PKI's
-    /// keys are not secret).
-    #[arg(long, default_value = "127.0.0.1:50051")]
+    /// Development mode: the address to serve on, a loopback address only (the development
+    /// PKI's keys are not secret). A configuration file sets its own `listen`.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50051")]
     listen: String,
-    /// Log directory in development mode.
-    #[arg(long, default_value = "data")]
+    /// Development mode: the log directory (created, with a new log key, if missing). A
+    /// configuration file sets its own `data`.
+    #[arg(long, value_name = "DIR", default_value = "data")]
     data: PathBuf,
-    /// Where the development PKI lives.
-    #[arg(long, default_value = "certs-dev")]
+    /// Development mode: the folder of the development PKI (generated there if missing).
+    #[arg(long, value_name = "DIR", default_value = "certs-dev")]
     certs: PathBuf,
-    /// Regenerate the development PKI even if it exists.
+    /// Development mode: where to serve Prometheus metrics (plain HTTP, GET /metrics), or
+    /// `off` for none. A configuration file sets its own `metrics_listen`.
+    #[arg(
+        long,
+        value_name = "ADDR|off",
+        default_value = DEV_METRICS_LISTEN,
+        requires = "dev",
+        conflicts_with = "config"
+    )]
+    metrics_listen: MetricsListen,
+    /// Development mode: generate the development PKI anew even if it exists.
     #[arg(long, requires = "dev")]
     regenerate: bool,
     #[command(subcommand)]
@@ -49,36 +74,39 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The signature log.
+    /// Work on a signature log directory without serving: check it, or load it.
     #[command(subcommand)]
     Log(LogCommand),
 }
 
 #[derive(Debug, Subcommand)]
 enum LogCommand {
-    /// Full check: recompute every leaf and node, check indexes, checkpoints and the external
-    /// checkpoint. Exit 0 if the log is intact, 1 if not.
+    /// Check a log directory offline: every record decodes and sits at its index, every node
+    /// is recomputed, nothing lies past the tree size, the checkpoint is signed by the log's
+    /// key (log.vkey) and names the recomputed root, and the external checkpoint is neither
+    /// ahead nor forked. Exit 0 if the log is intact, 1 if not (or if it cannot be read).
     Verify {
         /// The log directory.
         #[arg(long)]
         data: PathBuf,
     },
-    /// Append synthetic entries as fast as durability allows (load tool and crash-test
-    /// child). Prints `ack INDEX DOCUMENT-SHA256` for every acknowledged append with --acks.
+    /// Append synthetic entries as fast as durability allows, then print the rate on stderr
+    /// (a load test, and the child of the crash tests). With --acks, prints `ack INDEX
+    /// DOCUMENT-SHA256` on stdout for every durable append.
     Load {
         /// The log directory (created, with a new log key, if missing).
         #[arg(long)]
         data: PathBuf,
-        /// Entries to append in all.
+        /// Entries to append in all (divided evenly among the threads, the remainder dropped).
         #[arg(long, default_value_t = 10_000)]
         count: u64,
-        /// Concurrent callers.
+        /// Threads appending at once (0 is read as 1).
         #[arg(long, default_value_t = 1)]
         threads: u64,
-        /// Print every acknowledgement.
+        /// Print every acknowledgement (`ack INDEX DOCUMENT-SHA256`) on stdout.
         #[arg(long)]
         acks: bool,
-        /// Origin line of the log.
+        /// The log's origin line (its public name); an existing log's must be the same.
         #[arg(long, default_value = "segel.dev/log")]
         origin: String,
     },
@@ -200,7 +228,7 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
             dev_listen_is_loopback(&args.listen)?;
             prepare_dev_pki(args)?;
             let mut c = config::dev(&args.certs, &args.data, &args.listen);
-            c.metrics_listen = Some("127.0.0.1:9464".into());
+            c.metrics_listen = args.metrics_listen.setting();
             c
         }
         (None, false) => anyhow::bail!("give --config FILE, or --dev for development mode"),

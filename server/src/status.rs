@@ -3,7 +3,15 @@
 
 use tonic::Status;
 
+use crate::command::CommandError;
 use crate::store::StoreError;
+
+/// A malformed request: INVALID_ARGUMENT naming the field and what is wrong with it.
+impl From<CommandError> for Status {
+    fn from(e: CommandError) -> Self {
+        Status::invalid_argument(e.to_string())
+    }
+}
 
 /// A document or option the engine refused: INVALID_ARGUMENT with the engine's reason; a
 /// failing key operation is INTERNAL; work the caller stopped waiting for is CANCELLED.
@@ -31,11 +39,6 @@ pub fn store_status(e: StoreError) -> Status {
             Status::internal("the signature log failed; see the server log")
         }
     }
-}
-
-/// INVALID_ARGUMENT.
-pub fn invalid(what: &str) -> Status {
-    Status::invalid_argument(what.to_string())
 }
 
 /// INTERNAL, logged.

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use segel_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::status::{invalid, store_status};
+use crate::command::{ConsistencyQuery, EntryQuery, InclusionQuery};
+use crate::status::store_status;
 
 use super::*;
 
@@ -19,17 +20,12 @@ impl Segel {
     /// reference, perhaps a citizen's number, was used).
     pub(super) fn find_by_reference(
         &self,
-        caller: Result<String, Status>,
+        caller: &str,
         reference: &str,
     ) -> Result<Vec<u64>, Status> {
-        let caller = caller?;
-        check_len("document_ref", reference, limits::DOCUMENT_REF)?;
-        if reference.is_empty() {
-            return Err(invalid("document_ref is empty"));
-        }
         let mut agencies: Vec<&String> = self
             .allow
-            .get(&caller)
+            .get(caller)
             .map(|a| a.iter().collect())
             .unwrap_or_default();
         if agencies.is_empty() {
@@ -49,11 +45,17 @@ impl Segel {
         out.sort_unstable();
         Ok(out)
     }
-}
 
-pub(super) fn hash32(b: &[u8], what: &str) -> Result<[u8; 32], Status> {
-    b.try_into()
-        .map_err(|_| invalid(&format!("{what} must be 32 bytes")))
+    /// The indices of the entries `query` asks for; `caller` is needed only for a lookup by
+    /// document reference (the rest of the log is public).
+    fn find(&self, caller: Result<String, Status>, query: &EntryQuery) -> Result<Vec<u64>, Status> {
+        match query {
+            EntryQuery::DocumentRef(reference) => self.find_by_reference(&caller?, reference),
+            EntryQuery::Index(i) => Ok(vec![*i]),
+            EntryQuery::DocumentSha256(h) => self.log.find_by_document(h).map_err(store_status),
+            EntryQuery::SignatureSha256(h) => self.log.find_by_signature(h).map_err(store_status),
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -62,37 +64,20 @@ impl pb::log_server::Log for LogService {
         &self,
         _req: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
-        Ok(Response::new(self.0.checkpoint()))
+        Ok(Response::new(self.0.checkpoint().into()))
     }
 
     async fn get_entry(
         &self,
         req: Request<pb::GetEntryRequest>,
     ) -> Result<Response<pb::GetEntryResponse>, Status> {
-        use pb::get_entry_request::Key;
-        let s = &self.0;
-        // Only a lookup by reference needs the caller; the rest of the log is public.
         let caller = caller_cn(&req, "looking up by document_ref");
-        let indices = match req.into_inner().key {
-            Some(Key::DocumentRef(reference)) => s.find_by_reference(caller, &reference)?,
-            Some(Key::Index(i)) => vec![i],
-            Some(Key::DocumentSha256(h)) => s
-                .log
-                .find_by_document(&hash32(&h, "document_sha256")?)
-                .map_err(store_status)?,
-            Some(Key::SignatureSha256(h)) => s
-                .log
-                .find_by_signature(&hash32(&h, "signature_sha256")?)
-                .map_err(store_status)?,
-            None => {
-                return Err(invalid(
-                    "give an index, a document_sha256, a signature_sha256 or a document_ref",
-                ))
-            }
-        };
-        let entries = indices
+        let query = EntryQuery::try_from(req.into_inner())?;
+        let entries = self
+            .0
+            .find(caller, &query)?
             .into_iter()
-            .map(|i| s.entry_pb(i))
+            .map(|i| self.0.entry_pb(i))
             .collect::<Result<_, _>>()?;
         Ok(Response::new(pb::GetEntryResponse { entries }))
     }
@@ -101,34 +86,18 @@ impl pb::log_server::Log for LogService {
         &self,
         req: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::InclusionProof>, Status> {
-        let r = req.into_inner();
-        let size = if r.tree_size == 0 {
-            self.0.log.size()
-        } else {
-            r.tree_size
-        };
-        self.0.proof_pb(r.index, size).map(Response::new)
+        let q = InclusionQuery::from(req.into_inner());
+        let size = q.tree_size.unwrap_or_else(|| self.0.log.size());
+        self.0.proof_pb(q.index, size).map(Response::new)
     }
 
     async fn get_consistency_proof(
         &self,
         req: Request<pb::GetConsistencyProofRequest>,
     ) -> Result<Response<pb::ConsistencyProof>, Status> {
-        let r = req.into_inner();
-        let new = if r.new_size == 0 {
-            self.0.log.size()
-        } else {
-            r.new_size
-        };
-        let hashes = self
-            .0
-            .log
-            .consistency_proof(r.old_size, new)
-            .map_err(store_status)?;
-        Ok(Response::new(pb::ConsistencyProof {
-            old_size: r.old_size,
-            new_size: new,
-            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
-        }))
+        let q = ConsistencyQuery::from(req.into_inner());
+        let new = q.new_size.unwrap_or_else(|| self.0.log.size());
+        let proof = self.0.consistency(q.old_size, new)?;
+        Ok(Response::new(proof.into()))
     }
 }

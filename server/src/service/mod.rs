@@ -1,4 +1,5 @@
-//! The gRPC services: thin handlers turning protobuf into engine and log calls.
+//! The gRPC services ([`SignerService`], [`VerifierService`], [`LogService`], one file each)
+//! and the signing core they share (here, with idempotency in `replay.rs`).
 //!
 //! Signing requires a client certificate (mutual TLS) whose subject CN the configuration allows
 //! for the requested agency; verification and log reads are open. A signature is returned only
@@ -11,8 +12,14 @@
 //! the request, the stored signing time and signature value, and checked against the log
 //! entry); with another agency or other options it is ALREADY_EXISTS.
 //!
-//! **Bounded strings.** Every string of a signing request is bounded ([`limits`]); a longer
-//! one is INVALID_ARGUMENT naming the field and the limit.
+//! **Bounded strings.** Every string of a signing request is bounded
+//! ([`crate::command::limits`]); a longer one is INVALID_ARGUMENT naming the field and the
+//! limit.
+//!
+//! **The edge.** Handlers turn each request into a checked command ([`crate::command`]), call
+//! the signing core or the log, and turn the result ([`crate::reply`]) into the reply. The core
+//! (authorisation, idempotency, signing and logging) takes commands and returns results, never
+//! protobuf types; errors become statuses in [`crate::status`] only.
 
 mod log;
 mod replay;
@@ -26,72 +33,17 @@ use segel_proto::v1 as pb;
 use tokio::sync::{Mutex, Semaphore};
 use tonic::{Request, Status};
 
+use crate::command::{Caller, SignDigest, SignPdf};
 use crate::config::{Agency, Config};
-use crate::status::{internal, invalid, store_status};
+use crate::reply::{
+    Checkpoint, ConsistencyProof, InclusionProof, LoggedAt, LoggedEntry, SignedDigest, SignedPdf,
+};
+use crate::status::{internal, store_status};
 use crate::store::{Log, NewEntry, RequestRecord, StoredRequest};
 pub use log::LogService;
 use replay::*;
 pub use signer::SignerService;
 pub use verifier::VerifierService;
-
-/// Limits on the strings of requests, in bytes of UTF-8.
-pub mod limits {
-    /// `agency_id` (the log entry's limit).
-    pub const AGENCY_ID: usize = 64;
-    /// `request_id`.
-    pub const REQUEST_ID: usize = 128;
-    /// `document_ref` (logged only as its keyed hash).
-    pub const DOCUMENT_REF: usize = 256;
-    /// `options.reason` (`/Reason`).
-    pub const REASON: usize = 256;
-    /// `options.location` (`/Location`).
-    pub const LOCATION: usize = 256;
-    /// `options.contact_info` (`/ContactInfo`).
-    pub const CONTACT_INFO: usize = 256;
-    /// `options.field_name` (the signature field's name; the engine also wants it printable and
-    /// without dots).
-    pub const FIELD_NAME: usize = 64;
-    /// The caller's identity (the client certificate's CN), logged as `CN=…`.
-    pub const CALLER: usize = 256;
-}
-
-/// INVALID_ARGUMENT when `value` is longer than `limit` bytes, naming the field.
-fn check_len(field: &str, value: &str, limit: usize) -> Result<(), Status> {
-    if value.len() > limit {
-        return Err(invalid(&format!(
-            "{field} has {} bytes; the limit is {limit}",
-            value.len()
-        )));
-    }
-    Ok(())
-}
-
-/// The bounds of a SignPdf request (everything but the document, bounded by the config).
-fn check_sign_request(caller: &str, r: &pb::SignPdfRequest) -> Result<(), Status> {
-    check_len("the client certificate's CN", caller, limits::CALLER)?;
-    check_len("agency_id", &r.agency_id, limits::AGENCY_ID)?;
-    check_len("request_id", &r.request_id, limits::REQUEST_ID)?;
-    check_len("document_ref", &r.document_ref, limits::DOCUMENT_REF)?;
-    if let Some(o) = &r.options {
-        check_len("options.reason", &o.reason, limits::REASON)?;
-        check_len("options.location", &o.location, limits::LOCATION)?;
-        check_len(
-            "options.contact_info",
-            &o.contact_info,
-            limits::CONTACT_INFO,
-        )?;
-        check_len("options.field_name", &o.field_name, limits::FIELD_NAME)?;
-    }
-    Ok(())
-}
-
-/// The bounds of a SignDigest request (its hashes are checked to be 32 bytes).
-fn check_digest_request(caller: &str, r: &pb::SignDigestRequest) -> Result<(), Status> {
-    check_len("the client certificate's CN", caller, limits::CALLER)?;
-    check_len("agency_id", &r.agency_id, limits::AGENCY_ID)?;
-    check_len("request_id", &r.request_id, limits::REQUEST_ID)?;
-    check_len("document_ref", &r.document_ref, limits::DOCUMENT_REF)
-}
 
 /// Shared state of all services.
 pub struct Segel {
@@ -142,13 +94,13 @@ impl Segel {
         })
     }
 
-    fn checkpoint(&self) -> pb::Checkpoint {
+    fn checkpoint(&self) -> Checkpoint {
         self.checkpoint_and_size().0
     }
 
     /// The latest checkpoint and the tree size it names, read together, so that proofs made at
     /// that size check against that very note even while appends go on.
-    fn checkpoint_and_size(&self) -> (pb::Checkpoint, u64) {
+    fn checkpoint_and_size(&self) -> (Checkpoint, u64) {
         let note = self.log.checkpoint();
         let size = note
             .lines()
@@ -156,7 +108,7 @@ impl Segel {
             .and_then(|l| l.parse().ok())
             .unwrap_or(0);
         (
-            pb::Checkpoint {
+            Checkpoint {
                 note,
                 verifier_key: self.log.verifier().to_vkey(),
             },
@@ -164,58 +116,76 @@ impl Segel {
         )
     }
 
-    fn entry_pb(&self, index: u64) -> Result<pb::LogEntry, Status> {
+    /// The entry at `index`; NOT_FOUND beyond the log.
+    fn logged(&self, index: u64) -> Result<LoggedEntry, Status> {
         let e = self
             .log
             .entry(index)
             .map_err(store_status)?
             .ok_or_else(|| crate::status::not_found(format!("no log entry {index}")))?;
         let record = e.encode().map_err(|e| internal(&e))?;
-        Ok(pb::LogEntry {
-            index,
-            leaf_hash: tlog::leaf_hash(&record).to_vec(),
-            record,
+        Ok(LoggedEntry { index, record })
+    }
+
+    /// The consistency proof from `old` to `new`.
+    fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, Status> {
+        let hashes = self.log.consistency_proof(old, new).map_err(store_status)?;
+        Ok(ConsistencyProof {
+            old_size: old,
+            new_size: new,
+            hashes,
         })
     }
 
-    /// The consistency proof from `old` to `new` (none from an empty log, or between equal
-    /// sizes: nothing to prove).
-    fn consistency_pb(&self, old: u64, new: u64) -> Result<Option<pb::ConsistencyProof>, Status> {
+    /// The consistency proof from `old` to `new` of a log that just grew (none from an empty
+    /// log, or between equal sizes: nothing to prove).
+    fn growth(&self, old: u64, new: u64) -> Result<Option<ConsistencyProof>, Status> {
         if old == 0 || old >= new {
             return Ok(None);
         }
-        let hashes = self.log.consistency_proof(old, new).map_err(store_status)?;
-        Ok(Some(pb::ConsistencyProof {
-            old_size: old,
-            new_size: new,
-            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
-        }))
+        self.consistency(old, new).map(Some)
     }
 
-    fn proof_pb(&self, index: u64, size: u64) -> Result<pb::InclusionProof, Status> {
+    /// The proof of entry `index` in the tree of `size` entries.
+    fn inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, Status> {
         let hashes = self
             .log
             .inclusion_proof(index, size)
             .map_err(store_status)?;
-        Ok(pb::InclusionProof {
+        Ok(InclusionProof {
             leaf_index: index,
             tree_size: size,
-            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+            hashes,
         })
     }
-}
 
-/// A signed document: the caller's bytes, the update to append, and the response fields.
-struct Signed {
-    pdf: bytes::Bytes,
-    update: bytes::Bytes,
-    meta: pb::SignPdfResponse,
+    /// [`Self::logged`] as the wire's entry (for the handlers).
+    fn entry_pb(&self, index: u64) -> Result<pb::LogEntry, Status> {
+        self.logged(index).map(Into::into)
+    }
+
+    /// [`Self::inclusion`] as the wire's proof (for the handlers).
+    fn proof_pb(&self, index: u64, size: u64) -> Result<pb::InclusionProof, Status> {
+        self.inclusion(index, size).map(Into::into)
+    }
+
+    /// RESOURCE_EXHAUSTED for a document of `bytes` bytes over the configured limit.
+    fn check_document_size(&self, bytes: u64) -> Result<(), Status> {
+        if bytes > self.max_document_bytes as u64 {
+            return Err(crate::status::document_too_large(
+                Some(bytes),
+                self.max_document_bytes,
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Segel {
     /// Is `caller` allowed to seal for `agency_id`? NOT_FOUND for an unknown agency,
     /// PERMISSION_DENIED otherwise.
-    fn authorize(&self, caller: &str, agency_id: &str) -> Result<Arc<Agency>, Status> {
+    fn authorize(&self, caller: &Caller, agency_id: &str) -> Result<Arc<Agency>, Status> {
+        let caller = caller.as_str();
         let agency = self
             .agencies
             .get(agency_id)
@@ -239,19 +209,9 @@ impl Segel {
     /// The work runs in a task of its own: a caller that goes away (deadline, cancelled
     /// stream) does not release the request id's lock before the entry is durable, so a
     /// retry waits for it and returns it instead of signing a second time.
-    async fn sign(
-        self: &Arc<Self>,
-        caller: String,
-        r: pb::SignPdfRequest,
-    ) -> Result<Signed, Status> {
-        check_sign_request(&caller, &r)?;
-        let agency = self.authorize(&caller, &r.agency_id)?;
-        if r.pdf.len() > self.max_document_bytes {
-            return Err(crate::status::document_too_large(
-                Some(r.pdf.len() as u64),
-                self.max_document_bytes,
-            ));
-        }
+    async fn sign(self: &Arc<Self>, caller: Caller, r: SignPdf) -> Result<SignedPdf, Status> {
+        let agency = self.authorize(&caller, &r.agency)?;
+        self.check_document_size(r.pdf.len() as u64)?;
         let s = self.clone();
         tokio::spawn(async move { s.sign_task(caller, agency, r).await })
             .await
@@ -260,13 +220,27 @@ impl Segel {
 
     async fn sign_task(
         &self,
-        caller: String,
+        caller: Caller,
         agency: Arc<Agency>,
-        r: pb::SignPdfRequest,
-    ) -> Result<Signed, Status> {
+        r: SignPdf,
+    ) -> Result<SignedPdf, Status> {
         let key = request_key(&caller, &r.request_id);
         self.under_request_lock(key, |key| self.sign_once(caller, agency, r, key))
             .await
+    }
+
+    /// `SignDigest`: authorise, then sign and log on a task of its own (a caller that goes
+    /// away cannot end the attempt between the signature and its durable log entry).
+    async fn sign_digest(
+        self: &Arc<Self>,
+        caller: Caller,
+        r: SignDigest,
+    ) -> Result<SignedDigest, Status> {
+        let agency = self.authorize(&caller, &r.agency)?;
+        let s = self.clone();
+        tokio::spawn(async move { s.sign_digest_task(caller, agency, r).await })
+            .await
+            .map_err(|e| internal(&e))?
     }
 
     /// Idempotency: one attempt per (caller, request id) at a time, so that concurrent retries
@@ -347,9 +321,9 @@ impl Segel {
         }
         let (checkpoint, size) = self.checkpoint_and_size();
         let at = LoggedAt {
-            entry: self.entry_pb(done.index)?,
+            entry: self.logged(done.index)?,
             checkpoint,
-            proof: self.proof_pb(done.index, size)?,
+            proof: self.inclusion(done.index, size)?,
             consistency: None,
         };
         Ok(Some(Earlier {
@@ -394,13 +368,13 @@ impl Segel {
             .map_err(store_status)?;
         tracing::info!(index = appended.index, "signed and logged");
         let at = LoggedAt {
-            entry: self.entry_pb(appended.index)?,
-            checkpoint: pb::Checkpoint {
+            entry: self.logged(appended.index)?,
+            checkpoint: Checkpoint {
                 note: appended.checkpoint.clone(),
                 verifier_key: self.log.verifier().to_vkey(),
             },
-            proof: self.proof_pb(appended.index, appended.size)?,
-            consistency: self.consistency_pb(appended.previous_size, appended.size)?,
+            proof: self.inclusion(appended.index, appended.size)?,
+            consistency: self.growth(appended.previous_size, appended.size)?,
         };
         Ok((out, at))
     }
@@ -408,23 +382,14 @@ impl Segel {
     /// `SignDigest` after its checks: sign the digest, log it, under the request id's lock.
     async fn sign_digest_task(
         &self,
-        caller: String,
+        caller: Caller,
         agency: Arc<Agency>,
-        r: pb::SignDigestRequest,
-        digest: [u8; 32],
-        document_sha256: [u8; 32],
-    ) -> Result<pb::SignDigestResponse, Status> {
+        r: SignDigest,
+    ) -> Result<SignedDigest, Status> {
         let key = request_key(&caller, &r.request_id);
         self.under_request_lock(key, |key| async move {
-            // What identifies the request for a retry: everything that shapes the CMS.
-            let fingerprint = fields(&[
-                b"segel SignDigest v2",
-                agency.id.as_bytes(),
-                &[u8::from(r.pss)],
-                &digest,
-                &document_sha256,
-                r.document_ref.as_bytes(),
-            ]);
+            let digest = r.message_digest;
+            let fingerprint = digest_fingerprint(&agency.id, &r);
             let same = |s: &StoredRequest| s.fingerprint == fingerprint;
             if let Some(e) = self.earlier(
                 key.as_deref(),
@@ -441,7 +406,7 @@ impl Segel {
                     agency.signer(r.pss).algorithm(),
                     signature,
                 );
-                return Ok(e.at.digest_reply(cms));
+                return Ok(SignedDigest { cms, at: e.at });
             }
             let signing_time = r.signing_time;
             let document_ref_hmac = self.reference_hmac(&agency.id, &r.document_ref);
@@ -462,7 +427,7 @@ impl Segel {
                             digest,
                             &signature,
                             Document {
-                                sha256: document_sha256,
+                                sha256: r.document_sha256,
                                 source: tlog::DocumentSource::Caller,
                                 ref_hmac: document_ref_hmac,
                             },
@@ -476,7 +441,7 @@ impl Segel {
                     Ok((cms, entry))
                 })
                 .await?;
-            Ok(at.digest_reply(cms))
+            Ok(SignedDigest { cms, at })
         })
         .await
     }
@@ -489,12 +454,12 @@ impl Segel {
     /// One signing attempt under the request id's lock (if any).
     async fn sign_once(
         &self,
-        caller: String,
+        caller: Caller,
         agency: Arc<Agency>,
-        r: pb::SignPdfRequest,
+        r: SignPdf,
         key: Option<Vec<u8>>,
-    ) -> Result<Signed, Status> {
-        let opts = r.options.unwrap_or_default();
+    ) -> Result<SignedPdf, Status> {
+        let opts = r.options;
         // The input's own hash identifies an idempotent request's document: computed here only
         // to compare with an earlier attempt's; a new attempt takes it from signing's own pass.
         let same = |s: &StoredRequest| {
@@ -516,7 +481,11 @@ impl Segel {
             })
             .await
             .map_err(|e| internal(&e))??;
-            return Ok(e.at.pdf_reply(r.pdf, update));
+            return Ok(SignedPdf {
+                pdf: r.pdf,
+                update,
+                at: e.at,
+            });
         }
         let pdf = r.pdf;
         let document_ref_hmac = self.reference_hmac(&agency.id, &r.document_ref);
@@ -524,7 +493,7 @@ impl Segel {
         let ((pdf, update), at) = self
             .sign_and_log(move || {
                 let (t, ms) = now();
-                let request = pades::SignOptions::from(&opts).request(t);
+                let request = opts.request(t);
                 let signer = agency.signer(opts.pss);
                 let signed = pades::sign(&pdf, &request, signer, &agency.identity)
                     .map_err(|e| crate::status::engine_status(&e))?;
@@ -555,7 +524,7 @@ impl Segel {
                 Ok(((pdf, update), entry))
             })
             .await?;
-        Ok(at.pdf_reply(pdf, update))
+        Ok(SignedPdf { pdf, update, at })
     }
 }
 
@@ -579,7 +548,7 @@ impl Agency {
     /// The log record of a signature by this agency's key for `caller` (a client CN).
     fn record(
         &self,
-        caller: &str,
+        caller: &Caller,
         time_ms: i64,
         message_digest: [u8; 32],
         signature: &[u8],
@@ -590,49 +559,13 @@ impl Agency {
             time_ms,
             agency: self.id.clone(),
             certificate_sha256: self.cert_sha256,
-            caller: format!("CN={caller}"),
+            caller: format!("CN={}", caller.as_str()),
             message_digest,
             signature_sha256: pades::sha256(signature),
             document_sha256: document.sha256,
             document_source: document.source,
             document_ref: None,
             document_ref_hmac: document.ref_hmac,
-        }
-    }
-}
-
-/// Where a signature was logged: its entry, and a checkpoint with the entry's proof in it.
-struct LoggedAt {
-    entry: pb::LogEntry,
-    checkpoint: pb::Checkpoint,
-    proof: pb::InclusionProof,
-    /// From the previous checkpoint to `checkpoint`, for an entry logged just now.
-    consistency: Option<pb::ConsistencyProof>,
-}
-
-impl LoggedAt {
-    fn pdf_reply(self, pdf: bytes::Bytes, update: bytes::Bytes) -> Signed {
-        Signed {
-            pdf,
-            update,
-            meta: pb::SignPdfResponse {
-                signed_pdf: bytes::Bytes::new(),
-                update: bytes::Bytes::new(),
-                entry: Some(self.entry),
-                checkpoint: Some(self.checkpoint),
-                inclusion_proof: Some(self.proof),
-                consistency_proof: self.consistency,
-            },
-        }
-    }
-
-    fn digest_reply(self, cms: Vec<u8>) -> pb::SignDigestResponse {
-        pb::SignDigestResponse {
-            cms,
-            entry: Some(self.entry),
-            checkpoint: Some(self.checkpoint),
-            inclusion_proof: Some(self.proof),
-            consistency_proof: self.consistency,
         }
     }
 }
@@ -647,7 +580,8 @@ fn record(agency: &str, started: std::time::Instant, error: Option<&Status>) {
     }
 }
 
-/// The caller's identity (see [`crate::identity`]) for `what`, which requires one.
+/// The caller's identity (see [`crate::identity`]) for `what`, which requires one (its CN,
+/// not yet bounded: see [`Caller`]).
 fn caller_cn<T>(req: &Request<T>, what: &str) -> Result<String, Status> {
     crate::identity::caller(req.peer_certs().as_ref())
         .map_err(|e| crate::status::identity(&e, what))

@@ -1,9 +1,9 @@
 //! Idempotency: the fingerprint of a signing request, the record kept for it, and the
 //! rebuilding of a retried request's answer, byte for byte, from that record.
 
-use segel_proto::v1 as pb;
 use tonic::Status;
 
+use crate::command::{Caller, SignDigest};
 use crate::config::Agency;
 use crate::status::internal;
 use crate::store::StoredRequest;
@@ -22,20 +22,35 @@ pub(super) struct Earlier {
 pub(super) fn pdf_fingerprint(
     agency: &str,
     input_sha256: &[u8; 32],
-    o: &pb::SignOptions,
+    o: &pades::SignOptions,
     document_ref: &str,
 ) -> [u8; 32] {
+    // An option not given is empty text, as on the wire.
+    let text = |t: &Option<String>| t.as_deref().unwrap_or_default().as_bytes().to_vec();
     fields(&[
         b"segel SignPdf v2",
         agency.as_bytes(),
         input_sha256,
-        o.reason.as_bytes(),
-        o.location.as_bytes(),
-        o.contact_info.as_bytes(),
-        o.field_name.as_bytes(),
+        &text(&o.reason),
+        &text(&o.location),
+        &text(&o.contact_info),
+        &text(&o.field),
         &[u8::from(o.pss)],
         &o.page.max(1).to_be_bytes(),
         document_ref.as_bytes(),
+    ])
+}
+
+/// What identifies a SignDigest request for a retry: the agency and everything that shapes the
+/// CMS or the log entry.
+pub(super) fn digest_fingerprint(agency: &str, r: &SignDigest) -> [u8; 32] {
+    fields(&[
+        b"segel SignDigest v2",
+        agency.as_bytes(),
+        &[u8::from(r.pss)],
+        &r.message_digest,
+        &r.document_sha256,
+        r.document_ref.as_bytes(),
     ])
 }
 
@@ -95,7 +110,7 @@ pub(super) fn digest_stored_time(s: &StoredRequest) -> Option<i64> {
 pub(super) fn rebuild_update(
     agency: &Agency,
     pdf: &[u8],
-    opts: &pb::SignOptions,
+    opts: &pades::SignOptions,
     entry: &tlog::LogEntry,
     replay: &[u8],
 ) -> Result<bytes::Bytes, Status> {
@@ -105,7 +120,7 @@ pub(super) fn rebuild_update(
         key: agency.signer(opts.pss),
         signature,
     };
-    let request = pades::SignOptions::from(opts).request(pades::UnixTime(time));
+    let request = opts.request(pades::UnixTime(time));
     let signed = pades::sign(pdf, &request, &replayed, &agency.identity)
         .map_err(|e| crate::status::engine_status(&e))?;
     if signed.document_sha256() != entry.document_sha256 {
@@ -143,9 +158,9 @@ impl pades::Signer for Replayed<'_> {
 }
 
 /// The idempotency key of a request: caller identity and request id (none without an id).
-pub(super) fn request_key(caller: &str, request_id: &str) -> Option<Vec<u8>> {
+pub(super) fn request_key(caller: &Caller, request_id: &str) -> Option<Vec<u8>> {
     (!request_id.is_empty()).then(|| {
-        let mut k = caller.as_bytes().to_vec();
+        let mut k = caller.as_str().as_bytes().to_vec();
         k.push(0);
         k.extend_from_slice(request_id.as_bytes());
         k
@@ -154,8 +169,39 @@ pub(super) fn request_key(caller: &str, request_id: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{replay_record, split_replay};
+    use super::{fields, pdf_fingerprint, replay_record, split_replay};
     use proptest::prelude::*;
+    use segel_proto::v1 as pb;
+
+    /// The fingerprint of a request's domain options is the one of its wire fields (empty text
+    /// for an option not given, page 0 read as 1), so that records made from either match.
+    #[test]
+    fn pdf_fingerprints_hash_the_options_as_the_wire_carries_them() {
+        let given = pb::SignOptions {
+            reason: "Disetujui".into(),
+            location: "Jakarta".into(),
+            field_name: "Approval".into(),
+            pss: true,
+            contact_info: "tu@example.go.id".into(),
+            page: 2,
+        };
+        for o in [given, pb::SignOptions::default()] {
+            let wire = fields(&[
+                b"segel SignPdf v2",
+                b"dev",
+                &[9; 32],
+                o.reason.as_bytes(),
+                o.location.as_bytes(),
+                o.contact_info.as_bytes(),
+                o.field_name.as_bytes(),
+                &[u8::from(o.pss)],
+                &o.page.max(1).to_be_bytes(),
+                b"ref-1",
+            ]);
+            let domain = pades::SignOptions::from(&o);
+            assert_eq!(pdf_fingerprint("dev", &[9; 32], &domain, "ref-1"), wire);
+        }
+    }
 
     proptest! {
         /// What a request keeps for its replay gives back its time and signature value.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use segel_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
+use crate::command::VerifyPdf;
 use crate::status::store_status;
 
 use super::*;
@@ -21,13 +22,8 @@ impl pb::verifier_server::Verifier for VerifierService {
         req: Request<pb::VerifyPdfRequest>,
     ) -> Result<Response<pb::VerifyPdfResponse>, Status> {
         let s = self.0.clone();
-        let pdf = req.into_inner().pdf;
-        if pdf.len() > s.max_document_bytes {
-            return Err(crate::status::document_too_large(
-                Some(pdf.len() as u64),
-                s.max_document_bytes,
-            ));
-        }
+        let VerifyPdf { pdf } = req.into_inner().into();
+        s.check_document_size(pdf.len() as u64)?;
         let anchors = s.trust_anchors.clone();
         // Bounded per core; abandoned at once when the caller goes away or at shutdown, and
         // the engine's work stops soon after (it asks the cancellation flag as it goes).
@@ -80,7 +76,7 @@ impl pb::verifier_server::Verifier for VerifierService {
         Ok(Response::new(pb::VerifyPdfResponse {
             overall: report.overall().to_string(),
             signatures,
-            checkpoint: Some(checkpoint),
+            checkpoint: Some(checkpoint.into()),
         }))
     }
 }
