@@ -306,15 +306,10 @@ struct Shared {
     capacity: usize,
     /// In digest-only mode, the output folder (canonical) that request ids are scoped to.
     digest_scope: Option<PathBuf>,
-    /// Input buffers of files already done, for the next ones (see [`Shared::read`]).
-    buffers: std::sync::Mutex<Vec<Vec<u8>>>,
     /// The memory budget in MiB ([`BatchOptions::memory`]), and its size.
     budget: tokio::sync::Semaphore,
     budget_units: u32,
 }
-
-/// Inputs up to this size are read into buffers that are kept for the next files.
-const POOLED: usize = 4 << 20;
 
 impl Shared {
     /// What every file of a run needs: the agency's chain (trust for skipping, room for the
@@ -335,54 +330,12 @@ impl Shared {
                     .canonicalize()
                     .unwrap_or_else(|_| opts.output.clone())
             }),
-            buffers: std::sync::Mutex::new(Vec::new()),
             budget: tokio::sync::Semaphore::new(budget_units as usize),
             budget_units,
             client,
             opts,
             root,
         }))
-    }
-
-    /// Read the input at `path` (`size` bytes by its metadata), into the buffer of a file
-    /// already done when there is one: a fresh buffer for every file costs the allocator fresh
-    /// pages, which the kernel must clear (on this project's VM that showed as ~3% of a
-    /// batch's CPU).
-    fn read(&self, path: &Path, size: u64) -> Result<Vec<u8>, ClientError> {
-        use std::io::Read;
-        let mut buf = self
-            .buffers
-            .lock()
-            .ok()
-            .and_then(|mut b| b.pop())
-            .unwrap_or_default();
-        buf.clear();
-        let read = (|| {
-            let mut f = std::fs::File::open(path)?;
-            // The whole file at once, as `std::fs::read` does (a size that is no longer right only
-            // costs a reallocation).
-            if let Ok(n) = usize::try_from(size) {
-                if n < isize::MAX as usize {
-                    buf.try_reserve_exact(n)?;
-                }
-            }
-            f.read_to_end(&mut buf)
-        })();
-        read.map(|_| buf).map_err(|source| ClientError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
-    }
-
-    /// Keep the input buffer of a file that is done for the next one (one per job at most).
-    fn recycle(&self, buf: Vec<u8>) {
-        if buf.capacity() <= POOLED {
-            if let Ok(mut b) = self.buffers.lock() {
-                if b.len() < self.opts.jobs.max(1) {
-                    b.push(buf);
-                }
-            }
-        }
     }
 }
 
@@ -591,7 +544,7 @@ async fn one(s: &Arc<Shared>, rel: &Path) -> FileResult {
 
 /// Files up to this size are read and written on the async workers themselves: from and to the
 /// page cache that takes tens of microseconds, less than handing the work to a blocking-pool
-/// thread and back (two context switches, which on this project's VM cost more than the copy).
+/// thread and back.
 const INLINE_IO: u64 = 1 << 20;
 
 /// Run `f` inline when the file it handles is small, on the blocking pool otherwise.
@@ -600,20 +553,6 @@ async fn io<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ClientError> + Send + 'static,
 ) -> Result<T, ClientError> {
     if bytes <= INLINE_IO {
-        f()
-    } else {
-        blocking(f).await
-    }
-}
-
-/// Run `f`, which writes an output of `bytes`, inline when the output is small, on the blocking
-/// pool otherwise: from [`crate::offline::DIRECT_FROM`] on, outputs are written with direct
-/// I/O, which waits for the disk.
-async fn write_io<T: Send + 'static>(
-    bytes: usize,
-    f: impl FnOnce() -> Result<T, ClientError> + Send + 'static,
-) -> Result<T, ClientError> {
-    if bytes < crate::offline::DIRECT_FROM {
         f()
     } else {
         blocking(f).await
@@ -686,7 +625,7 @@ async fn sign_one(
     let (input, skip) = {
         let (path, output, shared) = (path.clone(), output.clone(), s.clone());
         io(size, move || {
-            let input = shared.read(&path, size)?;
+            let input = crate::read_file(&path)?;
             let skip = already_signed(&input, &output, &shared.trust)?;
             Ok((input, skip))
         })
@@ -724,7 +663,7 @@ async fn sign_one(
         .await?;
         let out = output.clone();
         let bytes = (input.len() + update.len()) as u64;
-        write_io(bytes as usize, move || out.write(&[&input, &update])).await?;
+        io(bytes, move || out.write(&[&input, &update])).await?;
         Ok((
             Outcome::Signed {
                 log_index: entry.index,
@@ -741,13 +680,7 @@ async fn digest_one(
     input: Vec<u8>,
     output: &Target,
 ) -> Result<(Outcome, u64), ClientError> {
-    let input = Arc::new(input);
-    let result = digest_attempts(s, req, rel, &input, output).await;
-    // Every copy of the input has been let go by now (the writes have finished).
-    if let Ok(buf) = Arc::try_unwrap(input) {
-        s.recycle(buf);
-    }
-    result
+    digest_attempts(s, req, rel, &Arc::new(input), output).await
 }
 
 /// [`digest_one`] with the input read: the first attempt, and a second one prepared with the
@@ -818,7 +751,7 @@ async fn digest_attempt(
         let len = signed.len();
         let tail = signed.into_tail();
         let (input, out) = (input.clone(), output.clone());
-        write_io(len, move || out.write(&[&input, &tail])).await?;
+        io(len as u64, move || out.write(&[&input, &tail])).await?;
         return Ok((
             Outcome::Signed {
                 log_index: sealed.entry.index,

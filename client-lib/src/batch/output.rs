@@ -11,7 +11,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
 use crate::error::ClientError;
-use crate::offline::{enable_direct, is_temp_name, temp_name, write_parts};
+use crate::offline::{is_temp_name, temp_name, write_parts};
 
 /// Remove the temporary files of an earlier run that was killed before its renames
 /// (`.NAME.segel-PID….tmp`, see [`crate::offline::temp_name`]); they never hold a finished
@@ -244,12 +244,10 @@ impl Target {
     }
 
     /// Write `parts` to the output, atomically: into a new temporary file in the same folder
-    /// (`O_EXCL`: a name already taken, by anything, is passed over and never opened), with
-    /// direct I/O from [`crate::offline::DIRECT_FROM`] on, then renamed over the output. Not
-    /// synced (see [`sync_filesystem`]). A link at the output's name is
+    /// (`O_EXCL`: a name already taken, by anything, is passed over and never opened), then
+    /// renamed over the output. Not synced (see [`sync_filesystem`]). A link at the output's name is
     /// [`ClientError::SymlinkedOutput`] and stays as it is.
     pub(super) fn write(&self, parts: &[&[u8]]) -> Result<(), ClientError> {
-        let total = parts.iter().map(|p| p.len()).sum::<usize>();
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let mut created = None;
@@ -273,8 +271,7 @@ impl Target {
                 ),
             )));
         };
-        let direct = total >= crate::offline::DIRECT_FROM && enable_direct(&f);
-        let result = write_parts(&f, parts, direct)
+        let result = write_parts(&f, parts)
             .map_err(|e| self.error(e))
             .and_then(|()| {
                 drop(f);
