@@ -102,7 +102,7 @@ impl pb::signer_server::Signer for Fake {
             }
         }
         let (entry, note, hashes, size) = self.signed.clone().ok_or(Status::internal("no"))?;
-        // As a server from before `update_only`: the whole signed PDF, whatever was asked.
+        // The whole signed PDF, whatever was asked (a server may ignore `update_only`).
         Ok(Response::new(pb::SignPdfResponse {
             signed_pdf: pdf.into(),
             update: Default::default(),
