@@ -16,7 +16,6 @@ use segel_client::offline::{self, SignFileOptions};
 use segel_client::online::{Client, SignRequest};
 use segel_client::settings::Settings;
 use segel_client::{render, ClientError};
-use segel_proto::v1 as pb;
 
 /// mimalloc, as in the server: a batch allocates and frees every file's buffers, messages and
 /// PDF objects, and the load tool's batch figures (docs/performance.md) are measured with it.
@@ -224,14 +223,16 @@ struct Look {
 }
 
 impl Look {
-    fn options(&self) -> pb::SignOptions {
-        pb::SignOptions {
-            reason: self.reason.clone().unwrap_or_default(),
-            location: self.location.clone().unwrap_or_default(),
-            field_name: self.field.clone().unwrap_or_default(),
-            pss: self.pss,
-            contact_info: self.contact.clone().unwrap_or_default(),
+    fn options(&self) -> pades::SignOptions {
+        // An empty text is no text, as on the wire.
+        let text = |t: &Option<String>| t.clone().filter(|t| !t.is_empty());
+        pades::SignOptions {
+            field: text(&self.field),
             page: self.page,
+            reason: text(&self.reason),
+            location: text(&self.location),
+            contact_info: text(&self.contact),
+            pss: self.pss,
         }
     }
 }
@@ -329,7 +330,7 @@ fn settings(c: &Conn) -> Result<Settings, ClientError> {
 fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
     segel_client::runtime_builder()
         .build()
-        .map_err(|e| ClientError::Settings(format!("cannot start the async runtime: {e}")))
+        .map_err(|source| ClientError::Runtime { source })
 }
 
 /// Run an online command: connect, then `f`.
@@ -354,10 +355,8 @@ where
 
 fn unhex(s: &str) -> Result<Vec<u8>, ClientError> {
     let s = s.trim();
-    hex::decode(s).map_err(|_| {
-        ClientError::Settings(format!(
-            "{s:?} is not hexadecimal (64 hex digits for a SHA-256)"
-        ))
+    hex::decode(s).map_err(|_| ClientError::NotHex {
+        text: s.to_string(),
     })
 }
 
@@ -700,7 +699,7 @@ fn run_log(conn: &Conn, what: LogCommand) -> u8 {
             file,
             document_ref,
         } => online(conn, |client| async move {
-            use pb::get_entry_request::Key;
+            use segel_client::online::EntryKey as Key;
             let key = match (index, document_sha256, signature_sha256, file) {
                 _ if document_ref.is_some() => Key::DocumentRef(document_ref.unwrap_or_default()),
                 (Some(i), ..) => Key::Index(i),
@@ -727,7 +726,7 @@ fn run_log(conn: &Conn, what: LogCommand) -> u8 {
         }),
         LogCommand::Proof { index } => online(conn, |client| async move {
             let entries = client
-                .entries(pb::get_entry_request::Key::Index(index))
+                .entries(segel_client::online::EntryKey::Index(index))
                 .await?;
             let Some(e) = entries.first() else {
                 eprintln!("segel: no entry {index} in this log");
@@ -805,12 +804,12 @@ fn check_proof_file(conn: &Conn, path: &std::path::Path) -> Result<String, Strin
         .iter()
         .map(|h| unhex(h).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    let entry = pb::LogEntry {
+    let entry = segel_client::logcheck::UncheckedEntry {
         index: p.index,
         leaf_hash: unhex(&p.leaf_hash).map_err(|e| e.to_string())?,
         record,
     };
-    let proof = pb::InclusionProof {
+    let proof = segel_client::logcheck::InclusionProof {
         leaf_index: p.index,
         tree_size: p.tree_size,
         hashes,

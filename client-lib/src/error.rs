@@ -38,9 +38,55 @@ pub enum ClientError {
         /// Why.
         source: pades::error::SignerError,
     },
-    /// The connection settings are incomplete or malformed.
+    /// The connection settings are incomplete or malformed: what the user configured (flags,
+    /// environment, settings file) and how to put it right.
     #[error("{0}")]
     Settings(String),
+    /// A command-line argument that should be hexadecimal (a SHA-256) is not.
+    #[error("{text:?} is not hexadecimal (64 hex digits for a SHA-256)")]
+    NotHex {
+        /// The argument, trimmed.
+        text: String,
+    },
+    /// The state file (the log key and newest checkpoint kept for a server) cannot be read as
+    /// one.
+    #[error("{path}: {source} (remove the file to start afresh)")]
+    StateFile {
+        /// The state file.
+        path: PathBuf,
+        /// Why it does not parse.
+        source: serde_json::Error,
+    },
+    /// The agency asked for is not among those this client may seal for.
+    #[error(
+        "this client may not seal for agency {agency:?}; it may for: {}",
+        if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") }
+    )]
+    AgencyNotAllowed {
+        /// The agency asked for.
+        agency: String,
+        /// The agencies the server lets this client use.
+        allowed: Vec<String>,
+    },
+    /// The async runtime could not be started.
+    #[error("cannot start the async runtime: {source}")]
+    Runtime {
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A task of the client's own failed (it panicked): a bug, not a problem of the input.
+    #[error("internal error: {source}")]
+    Task {
+        /// The task's failure.
+        source: tokio::task::JoinError,
+    },
+    /// Preparing the same file twice with the same signing time gave two digests: a bug in the
+    /// engine, not a problem of the input (the second preparation is refused, nothing written).
+    #[error("internal error: preparing {path} twice gave two digests")]
+    PreparedTwice {
+        /// The output the file was prepared for.
+        path: PathBuf,
+    },
     /// The server could not be reached or the TLS handshake failed.
     #[error("cannot connect to {server}: {detail}")]
     Connect {
@@ -122,8 +168,9 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// True when the input could not be read at all, or the command cannot run as given
-    /// (exit code 2 territory), as opposed to a document that was read and refused.
+    /// True when the input could not be read at all, the command cannot run as given, or the
+    /// client itself failed (exit code 2 territory), as opposed to a document that was read and
+    /// refused.
     pub fn is_unreadable_input(&self) -> bool {
         matches!(
             self,
@@ -131,6 +178,12 @@ impl ClientError {
                 | Self::Pem { .. }
                 | Self::Key { .. }
                 | Self::Settings(_)
+                | Self::NotHex { .. }
+                | Self::StateFile { .. }
+                | Self::AgencyNotAllowed { .. }
+                | Self::Runtime { .. }
+                | Self::Task { .. }
+                | Self::PreparedTwice { .. }
                 | Self::FoldersOverlap { .. }
         )
     }

@@ -35,11 +35,9 @@ pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, ClientError> {
 /// The async runtime the `segel` CLI runs on, for embedders that want the same: multi-threaded,
 /// I/O and timers enabled, and a blocking pool of at most [`blocking_threads`] threads.
 ///
-/// The batch writes its outputs with direct I/O on the blocking pool, and tokio's default would
-/// start a thread for every file in flight (up to 512). Each new thread costs its creation and
-/// its allocator's fresh pages, which the kernel must clear: with `--jobs 64` over 1,000 files of
-/// 100 KB that was about half of the CLI's system time (0.60–0.72 s against 0.34–0.39 s) and
-/// 20–60 MB of memory, for writers that two cores and one disk cannot use at once.
+/// The batch reads and writes large files on the blocking pool, where tokio's default would
+/// start a thread for every file in flight (up to 512), each with its own stack and allocator
+/// arenas, for writers that a few cores and one disk cannot use at once.
 pub fn runtime_builder() -> tokio::runtime::Builder {
     let mut b = tokio::runtime::Builder::new_multi_thread();
     b.max_blocking_threads(blocking_threads()).enable_all();

@@ -6,7 +6,6 @@
 //! only with a consistency proof linking it to the newest (so a server that shows different
 //! histories to different callers, or rewrites its own, is caught by any client that saw both).
 
-use segel_proto::v1 as pb;
 use tlog::{Checkpoint, Hash, LogEntry, NoteVerifier, SignedNote};
 
 /// Why an answer about the log was refused.
@@ -74,6 +73,40 @@ pub struct ProvenEntry {
     pub checkpoint: VerifiedCheckpoint,
     /// The inclusion proof's hashes.
     pub proof: Vec<Hash>,
+}
+
+/// A log entry as a server gave it, not yet checked against a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UncheckedEntry {
+    /// Its index.
+    pub index: u64,
+    /// Its leaf hash, as given (checked against the record).
+    pub leaf_hash: Vec<u8>,
+    /// The encoded record (the tlog entry format, version byte first).
+    pub record: Vec<u8>,
+}
+
+/// An inclusion proof as a server gave it: the path from a leaf to the root of a tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InclusionProof {
+    /// The leaf's index.
+    pub leaf_index: u64,
+    /// The tree's size.
+    pub tree_size: u64,
+    /// The path's hashes, as given (each must have 32 bytes).
+    pub hashes: Vec<Vec<u8>>,
+}
+
+/// A consistency proof as a server gave it: a tree of `old_size` leaves is a prefix of the one
+/// of `new_size` (RFC 9162, section 2.1.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    /// The older tree's size.
+    pub old_size: u64,
+    /// The newer tree's size.
+    pub new_size: u64,
+    /// The proof's hashes, as given (each must have 32 bytes).
+    pub hashes: Vec<Vec<u8>>,
 }
 
 /// What a [`LogView`] needs before it can accept a checkpoint.
@@ -213,7 +246,7 @@ impl LogView {
     pub fn accept(
         &mut self,
         cp: VerifiedCheckpoint,
-        proof: Option<&pb::ConsistencyProof>,
+        proof: Option<&ConsistencyProof>,
     ) -> Result<(), LogCheckError> {
         match self.needs(&cp)? {
             Need::Nothing => {}
@@ -257,7 +290,7 @@ impl LogView {
         &self,
         cp: &VerifiedCheckpoint,
         anchor: &VerifiedCheckpoint,
-        proof: &pb::ConsistencyProof,
+        proof: &ConsistencyProof,
     ) -> Result<(), LogCheckError> {
         let (a, b) = (&cp.checkpoint, &anchor.checkpoint);
         if a.size == b.size {
@@ -298,8 +331,8 @@ impl LogView {
     /// [`LogCheckError::Entry`] saying what does not match.
     pub fn check_entry(
         &self,
-        entry: &pb::LogEntry,
-        proof: &pb::InclusionProof,
+        entry: &UncheckedEntry,
+        proof: &InclusionProof,
         cp: &VerifiedCheckpoint,
     ) -> Result<ProvenEntry, LogCheckError> {
         let bad = |detail: String| LogCheckError::Entry {
@@ -341,19 +374,20 @@ impl LogView {
     }
 }
 
+/// An honest log for tests: leaves, a key and its signed checkpoints and proofs, computed
+/// directly from the leaves (independently of `tlog`'s proof code).
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
-    use proptest::prelude::*;
 
     /// An honest log of `n` leaves, its key and its signed checkpoints.
-    struct Honest {
-        signer: std::sync::Arc<tlog::NoteSigner>,
-        leaves: Vec<Hash>,
+    pub(crate) struct Honest {
+        pub(crate) signer: std::sync::Arc<tlog::NoteSigner>,
+        pub(crate) leaves: Vec<Hash>,
     }
 
     impl Honest {
-        fn new(n: usize) -> Self {
+        pub(crate) fn new(n: usize) -> Self {
             let (signer, _) = tlog::NoteSigner::generate("test.example/log").expect("key");
             let leaves = (0..n)
                 .map(|i| tlog::leaf_hash(format!("entry {i}").as_bytes()))
@@ -364,11 +398,11 @@ mod tests {
             }
         }
 
-        fn root(&self, size: usize) -> Hash {
+        pub(crate) fn root(&self, size: usize) -> Hash {
             root_of(&self.leaves[..size])
         }
 
-        fn note(&self, size: usize) -> String {
+        pub(crate) fn note(&self, size: usize) -> String {
             let cp = Checkpoint {
                 origin: "test.example/log".into(),
                 size: size as u64,
@@ -378,12 +412,12 @@ mod tests {
             self.signer.sign(&cp.to_text()).expect("sign")
         }
 
-        fn view(&self) -> LogView {
+        pub(crate) fn view(&self) -> LogView {
             LogView::new(&self.signer.verifier().to_vkey(), None).expect("view")
         }
 
         /// RFC 9162 consistency proof (SUBPROOF), computed from the leaves directly.
-        fn consistency(&self, old: usize, new: usize) -> pb::ConsistencyProof {
+        pub(crate) fn consistency(&self, old: usize, new: usize) -> ConsistencyProof {
             fn sub(leaves: &[Hash], m: usize, complete: bool) -> Vec<Hash> {
                 let n = leaves.len();
                 if m == n {
@@ -404,7 +438,7 @@ mod tests {
                     p
                 }
             }
-            pb::ConsistencyProof {
+            ConsistencyProof {
                 old_size: old as u64,
                 new_size: new as u64,
                 hashes: sub(&self.leaves[..new], old, true)
@@ -415,7 +449,7 @@ mod tests {
         }
     }
 
-    fn split(n: usize) -> usize {
+    pub(crate) fn split(n: usize) -> usize {
         let mut k = 1;
         while k * 2 < n {
             k *= 2;
@@ -423,7 +457,7 @@ mod tests {
         k
     }
 
-    fn root_of(leaves: &[Hash]) -> Hash {
+    pub(crate) fn root_of(leaves: &[Hash]) -> Hash {
         match leaves.len() {
             0 => tlog::EMPTY_ROOT,
             1 => leaves[0],
@@ -433,6 +467,13 @@ mod tests {
             }
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{root_of, Honest};
+    use super::*;
+    use proptest::prelude::*;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
@@ -510,8 +551,8 @@ mod tests {
             let view = log.view();
             prop_assert!(view.check_note(&note).is_err());
             let cp = view.check_note(&log.note(4)).expect("signed");
-            let entry = pb::LogEntry { index, leaf_hash: tlog::leaf_hash(&record).to_vec(), record };
-            let proof = pb::InclusionProof { leaf_index: index, tree_size: size, hashes };
+            let entry = UncheckedEntry { index, leaf_hash: tlog::leaf_hash(&record).to_vec(), record };
+            let proof = InclusionProof { leaf_index: index, tree_size: size, hashes };
             prop_assert!(view.check_entry(&entry, &proof, &cp).is_err());
         }
     }
@@ -538,12 +579,12 @@ mod tests {
         let view = log.view();
         let cp = view.check_note(&log.note(3)).expect("signed");
         // Proof for leaf 2 of 3: the root of leaves 0..2.
-        let proof = pb::InclusionProof {
+        let proof = InclusionProof {
             leaf_index: 2,
             tree_size: 3,
             hashes: vec![root_of(&log.leaves[..2]).to_vec()],
         };
-        let entry = pb::LogEntry {
+        let entry = UncheckedEntry {
             index: 2,
             leaf_hash: log.leaves[2].to_vec(),
             record: record.clone(),

@@ -90,8 +90,7 @@ pub fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), ClientError>
 
 /// [`write_atomically`] without any fsync: the file appears complete or not at all to every
 /// process (the rename is atomic), but it is durable only after [`sync_filesystem`]. For many
-/// files at once (a batch), where one filesystem sync at the end replaces an fsync per file
-/// (on this project's machine an fsync costs ~0.5 ms of CPU, more than a signature).
+/// files at once (a batch), where one filesystem sync at the end replaces an fsync per file.
 ///
 /// # Errors
 /// As [`write_atomically`].
@@ -112,133 +111,26 @@ pub fn sync_filesystem(dir: &Path) -> Result<(), ClientError> {
     rustix::fs::syncfs(&d).map_err(|e| err(e.into()))
 }
 
-/// Outputs from this size on are written with direct I/O (`O_DIRECT`) where the filesystem
-/// allows it: the bytes go from this process's memory to the disk without a copy into new
-/// page-cache pages. A batch writes thousands of outputs that nobody reads back soon; on this
-/// project's VM every new page-cache page is also a first touch of memory the host must back.
-/// Smaller files go through the page cache.
-pub const DIRECT_FROM: usize = 64 * 1024;
-
-/// Direct I/O's alignment of buffer, offset and length (a page: enough for every block size).
-const ALIGN: usize = 4096;
-
-/// The most written by one direct write (bounds the aligned copy kept per thread).
-const DIRECT_CHUNK: usize = 1 << 20;
-
 /// Create `path` for writing, new (`O_EXCL`: an existing file, or a symbolic link, at that name
-/// is an `AlreadyExists` error, never opened or followed), with `O_DIRECT` when `direct` and
-/// the filesystem takes it; says whether it did.
-fn create(path: &Path, direct: bool) -> std::io::Result<(fs::File, bool)> {
+/// is an `AlreadyExists` error, never opened or followed).
+fn create(path: &Path) -> std::io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let f = fs::OpenOptions::new()
+    fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::CLOEXEC).bits() as i32)
-        .open(path)?;
-    let direct = direct && enable_direct(&f);
-    Ok((f, direct))
+        .open(path)
 }
 
-/// Switch `f` to direct I/O (`O_DIRECT`); false when its filesystem does not take it (it stays
-/// buffered then). Set on the open file rather than at `open`, where a refusal would come
-/// after the file was created.
-pub(crate) fn enable_direct(f: &fs::File) -> bool {
-    rustix::fs::fcntl_getfl(f)
-        .and_then(|flags| rustix::fs::fcntl_setfl(f, flags | rustix::fs::OFlags::DIRECT))
-        .is_ok()
-}
-
-/// Write `parts` one after the other from the start of `f`. With `direct` (`f` was opened with
-/// `O_DIRECT`) the whole blocks go directly from an aligned copy and the last partial block
-/// through the page cache (direct I/O cannot write it); a filesystem that refuses the direct
-/// writes gets everything through the page cache.
-pub(crate) fn write_parts(f: &fs::File, parts: &[&[u8]], direct: bool) -> std::io::Result<()> {
+/// Write `parts` one after the other from the start of `f`.
+pub(crate) fn write_parts(f: &fs::File, parts: &[&[u8]]) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
-    let total = parts.iter().map(|p| p.len()).sum::<usize>();
-    let mut at = 0;
-    if direct {
-        let head = total / ALIGN * ALIGN;
-        match write_direct(f, parts, head) {
-            Ok(()) => at = head,
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {}
-            Err(e) => return Err(e),
-        }
-        if at == total {
-            return Ok(());
-        }
-        let flags = rustix::fs::fcntl_getfl(f)?;
-        rustix::fs::fcntl_setfl(f, flags - rustix::fs::OFlags::DIRECT)?;
-    }
-    let mut offset = at as u64;
-    for p in parts_from(parts, at) {
+    let mut offset = 0;
+    for p in parts {
         f.write_all_at(p, offset)?;
         offset += p.len() as u64;
     }
     Ok(())
-}
-
-/// The bytes of `parts` (one after the other) from position `from` on, as slices of them.
-fn parts_from<'a>(parts: &'a [&'a [u8]], from: usize) -> impl Iterator<Item = &'a [u8]> {
-    let mut skip = from;
-    parts.iter().filter_map(move |p| {
-        if skip >= p.len() {
-            skip -= p.len();
-            None
-        } else {
-            let rest = &p[skip..];
-            skip = 0;
-            Some(rest)
-        }
-    })
-}
-
-thread_local! {
-    /// The aligned copy direct writes go from, kept per thread (its pages stay mapped, so they
-    /// are not faulted in again for every file).
-    static DIRECT_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Write the first `head` bytes (a multiple of [`ALIGN`]) of `parts` to `f` (opened with
-/// `O_DIRECT`), in chunks of at most [`DIRECT_CHUNK`] copied to an aligned buffer.
-fn write_direct(f: &fs::File, parts: &[&[u8]], head: usize) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    if head == 0 {
-        return Ok(());
-    }
-    let chunk = head.min(DIRECT_CHUNK);
-    DIRECT_BUFFER.with(|b| {
-        let mut b = b.borrow_mut();
-        if b.len() < chunk + ALIGN {
-            b.resize(chunk + ALIGN, 0);
-        }
-        let start = b.as_ptr().align_offset(ALIGN);
-        let buf = &mut b[start..start + chunk];
-        let mut offset = 0;
-        while offset < head {
-            let n = (head - offset).min(chunk);
-            let mut filled = 0;
-            for p in parts_from(parts, offset) {
-                let take = p.len().min(n - filled);
-                buf[filled..filled + take].copy_from_slice(&p[..take]);
-                filled += take;
-                if filled == n {
-                    break;
-                }
-            }
-            let mut done = 0;
-            while done < n {
-                let w = f.write_at(&buf[done..n], (offset + done) as u64)?;
-                if w == 0 || w % ALIGN != 0 {
-                    // Short of a whole block: the rest cannot go directly. Everything is
-                    // written again through the page cache.
-                    return Err(rustix::io::Errno::INVAL.into());
-                }
-                done += w;
-            }
-            offset += n;
-        }
-        Ok(())
-    })
 }
 
 /// Temporary names tried for one output before giving up (see [`temp_name`]).
@@ -272,13 +164,12 @@ fn write_file(path: &Path, parts: &[&[u8]], sync: bool) -> Result<(), ClientErro
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let name = path.file_name().unwrap_or_default();
-    let total = parts.iter().map(|p| p.len()).sum::<usize>();
     // A new temporary file: a name already taken (by an earlier write, or by a file or link
     // planted there) is passed over, never opened.
     let mut created = None;
     for attempt in 0..TEMP_NAMES {
         let tmp = dir.join(temp_name(name, attempt));
-        match create(&tmp, total >= DIRECT_FROM) {
+        match create(&tmp) {
             Ok(f) => {
                 created = Some((tmp, f));
                 break;
@@ -287,14 +178,14 @@ fn write_file(path: &Path, parts: &[&[u8]], sync: bool) -> Result<(), ClientErro
             Err(e) => return Err(err(e)),
         }
     }
-    let Some((tmp, (f, direct))) = created else {
+    let Some((tmp, f)) = created else {
         return Err(err(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
             format!("{TEMP_NAMES} temporary names for it are all taken in its folder"),
         )));
     };
     let result = (|| {
-        write_parts(&f, parts, direct)?;
+        write_parts(&f, parts)?;
         if sync {
             f.sync_all()?;
         }
@@ -345,22 +236,9 @@ mod tests {
     }
 
     #[test]
-    fn direct_writes_are_used_where_the_filesystem_takes_them() {
+    fn large_outputs_keep_every_byte() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (_, direct) = create(&dir.path().join("a"), true).expect("create");
-        // The project's CI and development machines keep their temporary files on ext4.
-        let ext4 = rustix::fs::statfs(dir.path()).is_ok_and(|s| s.f_type == 0xEF53);
-        if ext4 {
-            assert!(direct, "ext4 takes O_DIRECT");
-        }
-        let (_, direct) = create(&dir.path().join("b"), false).expect("create");
-        assert!(!direct);
-    }
-
-    #[test]
-    fn large_outputs_cross_chunks_and_keep_every_byte() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let a = bytes(DIRECT_CHUNK + 3 * ALIGN + 17, 1);
+        let a = bytes((1 << 20) + 3 * 4096 + 17, 1);
         let b = bytes(10_001, 2);
         let path = dir.path().join("out.pdf");
         write_atomically_unsynced(&path, &[&a, &b]).expect("write");
@@ -372,24 +250,14 @@ mod tests {
     }
 
     #[test]
-    fn a_whole_number_of_blocks_is_written_whole() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let a = bytes(DIRECT_FROM, 3);
-        let b = bytes(2 * ALIGN, 4);
-        let path = dir.path().join("out.pdf");
-        write_atomically_unsynced(&path, &[&a, &b]).expect("write");
-        assert_eq!(std::fs::read(&path).expect("read"), [a, b].concat());
-    }
-
-    #[test]
     fn existing_temp_file_is_not_followed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let victim = dir.path().join("victim");
         std::fs::write(&victim, b"keep").expect("victim");
         let out = dir.path().join("out");
         std::fs::create_dir(&out).expect("mkdir");
-        // A link and a file at the first two temporary names, for a small and a direct write.
-        for (name, size) in [("small.pdf", 100), ("large.pdf", DIRECT_FROM + 5)] {
+        // A link and a file at the first two temporary names, for a small and a large write.
+        for (name, size) in [("small.pdf", 100), ("large.pdf", 64 * 1024 + 5)] {
             let name = std::ffi::OsStr::new(name);
             std::os::unix::fs::symlink(&victim, out.join(temp_name(name, 0))).expect("link");
             std::fs::write(out.join(temp_name(name, 1)), b"planted").expect("planted");
@@ -419,16 +287,16 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
-        /// Whatever the sizes and the split into parts, with or without direct I/O, the file
-        /// holds the parts one after the other and nothing else.
+        /// Whatever the sizes and the split into parts, the file holds the parts one after the
+        /// other and nothing else.
         #[test]
-        fn parts_are_written_in_order(sizes in proptest::collection::vec(0usize..20_000, 1..5), direct in any::<bool>()) {
+        fn parts_are_written_in_order(sizes in proptest::collection::vec(0usize..20_000, 1..5)) {
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join("f");
             let parts: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(k, &n)| bytes(n, k as u8)).collect();
             let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-            let (f, opened_direct) = create(&path, direct).expect("create");
-            write_parts(&f, &refs, opened_direct).expect("write");
+            let f = create(&path).expect("create");
+            write_parts(&f, &refs).expect("write");
             drop(f);
             prop_assert_eq!(std::fs::read(&path).expect("read"), parts.concat());
         }

@@ -3,6 +3,8 @@
 
 #[path = "e2e/attack.rs"]
 mod attack;
+#[path = "e2e/batch.rs"]
+mod batch;
 #[path = "e2e/batch_outputs.rs"]
 mod batch_outputs;
 #[path = "e2e/client.rs"]
@@ -13,6 +15,8 @@ mod grpc;
 mod hostile;
 #[path = "e2e/log_safety.rs"]
 mod log_safety;
+#[path = "e2e/lying_server.rs"]
+mod lying_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -11,7 +11,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
 use crate::error::ClientError;
-use crate::offline::{enable_direct, is_temp_name, temp_name, write_parts};
+use crate::offline::{is_temp_name, temp_name, write_parts};
 
 /// Remove the temporary files of an earlier run that was killed before its renames
 /// (`.NAME.segel-PID….tmp`, see [`crate::offline::temp_name`]); they never hold a finished
@@ -244,12 +244,10 @@ impl Target {
     }
 
     /// Write `parts` to the output, atomically: into a new temporary file in the same folder
-    /// (`O_EXCL`: a name already taken, by anything, is passed over and never opened), with
-    /// direct I/O from [`crate::offline::DIRECT_FROM`] on, then renamed over the output. Not
-    /// synced (see [`sync_filesystem`]). A link at the output's name is
+    /// (`O_EXCL`: a name already taken, by anything, is passed over and never opened), then
+    /// renamed over the output. Not synced (see [`sync_filesystem`]). A link at the output's name is
     /// [`ClientError::SymlinkedOutput`] and stays as it is.
     pub(super) fn write(&self, parts: &[&[u8]]) -> Result<(), ClientError> {
-        let total = parts.iter().map(|p| p.len()).sum::<usize>();
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let mut created = None;
@@ -273,8 +271,7 @@ impl Target {
                 ),
             )));
         };
-        let direct = total >= crate::offline::DIRECT_FROM && enable_direct(&f);
-        let result = write_parts(&f, parts, direct)
+        let result = write_parts(&f, parts)
             .map_err(|e| self.error(e))
             .and_then(|()| {
                 drop(f);
@@ -358,4 +355,134 @@ pub(super) fn refusal(dir: &OwnedFd, name: &OsStr, path: PathBuf, e: Errno) -> C
 
 pub(super) fn not_a_file() -> std::io::Error {
     std::io::Error::other("something other than a regular file is at the output's name")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(dir: &Path) -> Arc<OwnedFd> {
+        Arc::new(rustix::fs::open(dir, DIR_OPEN, Mode::empty()).expect("open"))
+    }
+
+    #[test]
+    fn the_output_folder_to_be_is_compared_as_a_canonical_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let top = dir.path().canonicalize().expect("canonical");
+        std::fs::create_dir_all(top.join("a/b")).expect("mkdir");
+        std::os::unix::fs::symlink(top.join("a/b"), top.join("link")).expect("symlink");
+        for (given, expected) in [
+            ("a/b", "a/b"),
+            ("link", "a/b"),
+            ("link/../x", "a/x"),
+            ("a/new/../b", "a/b"),
+            ("a/new/deeper/../..", "a"),
+            ("link/new/./c", "a/b/new/c"),
+        ] {
+            assert_eq!(
+                canonical_to_be(&top.join(given)).expect("canonical"),
+                top.join(expected),
+                "{given}"
+            );
+        }
+        let input = top.join("a/b");
+        for (output, relation) in [
+            ("a", "contains"),
+            ("link", "is"),
+            ("link/new/c", "is inside"),
+        ] {
+            match check_folders(&input, &top.join(output)) {
+                Err(ClientError::FoldersOverlap { relation: r, .. }) => {
+                    assert_eq!(r, relation, "{output}")
+                }
+                other => panic!("{output}: {other:?}"),
+            }
+        }
+        check_folders(&input, &top.join("a/c")).expect("siblings");
+        check_folders(&input, &top.join("a/bb")).expect("a longer name is not inside");
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_without_following_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (out, elsewhere) = (dir.path().join("out"), dir.path().join("elsewhere"));
+        std::fs::create_dir_all(out.join("sub/deeper")).expect("mkdir");
+        std::fs::create_dir_all(&elsewhere).expect("mkdir");
+        let stale = [".a.pdf.segel-1.tmp", "sub/deeper/.b.pdf.segel-22-3.tmp"];
+        for f in stale {
+            std::fs::write(out.join(f), b"partial").expect("write");
+        }
+        // Kept: an output, a temporary name that is a link (and its target), and everything
+        // behind a linked folder.
+        std::fs::write(out.join("sub/c.pdf"), b"output").expect("write");
+        std::fs::write(elsewhere.join(".d.pdf.segel-1.tmp"), b"not ours").expect("write");
+        std::os::unix::fs::symlink(&elsewhere, out.join("linked")).expect("symlink");
+        let victim = elsewhere.join("victim");
+        std::fs::write(&victim, b"keep").expect("write");
+        std::os::unix::fs::symlink(&victim, out.join(".e.pdf.segel-1.tmp")).expect("symlink");
+        remove_stale_temporaries(&root(&out));
+        for f in stale {
+            assert!(!out.join(f).exists(), "{f} left");
+        }
+        assert!(out.join("sub/c.pdf").exists());
+        assert!(elsewhere.join(".d.pdf.segel-1.tmp").exists());
+        assert!(std::fs::symlink_metadata(out.join(".e.pdf.segel-1.tmp")).is_ok());
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"keep");
+    }
+
+    #[test]
+    fn outputs_replace_regular_files_only_and_never_through_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).expect("mkdir");
+        let root = root(&out);
+        // New, then over an earlier output.
+        let t = Target::below(&root, &out, Path::new("x/y/a.pdf")).expect("target");
+        t.write(&[b"one"]).expect("write");
+        t.write(&[b"two"]).expect("write");
+        assert_eq!(std::fs::read(out.join("x/y/a.pdf")).expect("read"), b"two");
+        // A link at the name, planted after the target was made: refused, left as it is.
+        std::fs::write(dir.path().join("victim"), b"keep").expect("write");
+        std::os::unix::fs::symlink(dir.path().join("victim"), out.join("x/y/b.pdf"))
+            .expect("symlink");
+        let t = Target::below(&root, &out, Path::new("x/y/b.pdf")).expect("target");
+        match t.write(&[b"three"]) {
+            Err(ClientError::SymlinkedOutput { path }) => assert_eq!(path, out.join("x/y/b.pdf")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            t.read_existing(0..=100),
+            Err(ClientError::SymlinkedOutput { .. })
+        ));
+        assert_eq!(
+            std::fs::read(dir.path().join("victim")).expect("read"),
+            b"keep"
+        );
+        assert_eq!(std::fs::read_dir(out.join("x/y")).expect("dir").count(), 2);
+        // A folder on the way replaced by a link after its target was made: the output still
+        // goes to the folder that was opened, never through the link.
+        let t = Target::below(&root, &out, Path::new("x/y/c.pdf")).expect("target");
+        std::fs::rename(out.join("x/y"), dir.path().join("moved")).expect("move");
+        std::fs::create_dir_all(dir.path().join("else")).expect("mkdir");
+        std::os::unix::fs::symlink(dir.path().join("else"), out.join("x/y")).expect("symlink");
+        t.write(&[b"four"]).expect("write");
+        assert_eq!(
+            std::fs::read(dir.path().join("moved/c.pdf")).expect("read"),
+            b"four"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("else"))
+                .expect("dir")
+                .count(),
+            0
+        );
+        assert!(matches!(
+            Target::below(&root, &out, Path::new("x/y/d.pdf")),
+            Err(ClientError::SymlinkedOutput { path }) if path == out.join("x/y")
+        ));
+        // Anything but plain names below the output folder is refused.
+        for rel in ["../a.pdf", "/etc/a.pdf", "x/../../a.pdf", ""] {
+            assert!(Target::below(&root, &out, Path::new(rel)).is_err(), "{rel}");
+        }
+    }
 }

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use segel_client::batch::{BatchOptions, FileResult, Outcome};
-use segel_client::online::Client;
-use segel_proto::v1 as pb;
+use segel_client::online::{Client, EntryKey};
 
 use crate::client::{cli, log_size, output, settings, text};
 use crate::grpc::start;
@@ -284,10 +283,7 @@ async fn batch_sends_no_file_paths_by_default() {
     let size = log_size(&server).await;
     assert_eq!(size, 4);
     for i in 0..size {
-        let e = client
-            .entries(pb::get_entry_request::Key::Index(i))
-            .await
-            .expect("entry");
+        let e = client.entries(EntryKey::Index(i)).await.expect("entry");
         assert_eq!(e[0].record.document_ref, None, "entry {i}");
         assert_eq!(e[0].record.document_ref_hmac, None, "entry {i}");
         let logged = String::from_utf8_lossy(&e[0].encoded);
@@ -307,10 +303,7 @@ async fn batch_sends_no_file_paths_by_default() {
     )
     .await;
     assert_eq!(code, Some(0), "{text}");
-    let e = client
-        .entries(pb::get_entry_request::Key::Index(size))
-        .await
-        .expect("entry");
+    let e = client.entries(EntryKey::Index(size)).await.expect("entry");
     // …and is logged as a keyed hash only, never in clear.
     assert!(e[0].record.document_ref_hmac.is_some(), "{:?}", e[0].record);
     assert_eq!(e[0].record.document_ref, None, "{:?}", e[0].record);

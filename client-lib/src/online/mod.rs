@@ -14,8 +14,11 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
+mod checkpoint;
+mod types;
+mod wire;
+
+pub use types::{Agency, EntryKey, Sealed, SealedDigest, SignRequest, Verdict, Verification};
 
 use bytes::Bytes;
 use segel_proto::v1 as pb;
@@ -25,8 +28,9 @@ use segel_proto::v1::{
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::error::ClientError;
-use crate::logcheck::{LogCheckError, LogView, Need, ProvenEntry, VerifiedCheckpoint};
+use crate::logcheck::{ConsistencyProof, LogView, ProvenEntry, VerifiedCheckpoint};
 use crate::settings::Settings;
+use checkpoint::{Checkpoints, Kept, SignedCheckpoint};
 
 /// Documents above this size go by `SignPdfStream`, in chunks of [`CHUNK`].
 pub const STREAM_ABOVE: usize = 4 << 20;
@@ -34,45 +38,6 @@ pub const STREAM_ABOVE: usize = 4 << 20;
 pub const CHUNK: usize = 1 << 20;
 /// Largest answer accepted in one message.
 const MAX_MESSAGE: usize = 256 << 20;
-/// Checkpoints remembered as verified (consistent with the newest), so that answers carrying
-/// one of them need no further proof.
-const REMEMBERED: usize = 4096;
-/// Consistency proofs carried by answers that are kept for older checkpoints arriving later.
-const OFFERS_KEPT: usize = 1024;
-/// How often, at most, the state file is rewritten while answers arrive.
-const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// What to sign and how.
-#[derive(Debug, Clone, Default)]
-pub struct SignRequest {
-    /// The agency whose key seals the document.
-    pub agency: String,
-    /// Idempotency key: a retry with the same id returns the same signature and log entry.
-    pub request_id: String,
-    /// The document's reference (e.g. the letter number), recorded in the log.
-    pub document_ref: String,
-    /// Reason, location, field, page, PSS.
-    pub options: pb::SignOptions,
-}
-
-impl SignRequest {
-    /// A request for `agency` with default options and no request id.
-    pub fn new(agency: &str) -> Self {
-        Self {
-            agency: agency.to_string(),
-            ..Self::default()
-        }
-    }
-}
-
-/// A signed document and its log entry, proven in a checkpoint.
-#[derive(Debug, Clone)]
-pub struct Sealed {
-    /// The signed PDF: the input followed by the incremental update.
-    pub pdf: Bytes,
-    /// The log entry, with its inclusion proof checked.
-    pub entry: ProvenEntry,
-}
 
 /// What `signed` adds to `pdf`, when it extends it (the update, sharing `signed`'s buffer).
 fn tail_of(what: &str, pdf: &[u8], signed: Bytes) -> Result<Bytes, ClientError> {
@@ -85,114 +50,14 @@ fn tail_of(what: &str, pdf: &[u8], signed: Bytes) -> Result<Bytes, ClientError> 
     Ok(signed.slice(pdf.len()..))
 }
 
-/// A CMS for a locally prepared PDF, and its log entry.
-#[derive(Debug, Clone)]
-pub struct SealedDigest {
-    /// DER CMS `SignedData` to embed in `/Contents`.
-    pub cms: Vec<u8>,
-    /// The log entry, with its inclusion proof checked.
-    pub entry: ProvenEntry,
-}
-
-/// The server's verdict on one signature.
-#[derive(Debug, Clone)]
-pub struct Verdict {
-    /// Signature field.
-    pub field: String,
-    /// TOTAL-PASSED, TOTAL-FAILED or INDETERMINATE.
-    pub indication: String,
-    /// Why, when not passed.
-    pub sub_indication: String,
-    /// Signer's subject.
-    pub signer: String,
-    /// Human-readable reason.
-    pub reason: String,
-    /// The engine's full report (JSON).
-    pub report_json: String,
-    /// The log entry of this signature, proven in the answer's checkpoint; `None`: not in
-    /// this log.
-    pub entry: Option<ProvenEntry>,
-}
-
-/// The server's verification of a PDF.
-#[derive(Debug, Clone)]
-pub struct Verification {
-    /// TOTAL-PASSED only if every signature passed.
-    pub overall: String,
-    /// Per signature.
-    pub signatures: Vec<Verdict>,
-    /// The checkpoint the entries are proven against.
-    pub checkpoint: VerifiedCheckpoint,
-}
-
-struct ViewState {
-    view: LogView,
-    /// Checkpoint notes already verified and known consistent with the newest (by their
-    /// text), so that answers carrying one need neither a signature check nor a proof.
-    known: HashMap<String, VerifiedCheckpoint>,
-    /// Their order of arrival, to forget the oldest.
-    order: VecDeque<String>,
-    /// Consistency proofs that answers carried, by the size they start from, each with the
-    /// checkpoint (known consistent) it leads to: an answer that arrives later with an older
-    /// checkpoint of that size is linked through it, without a request.
-    offers: std::collections::BTreeMap<u64, (pb::ConsistencyProof, VerifiedCheckpoint)>,
-    /// The last note whose signature was checked (not yet known consistent, perhaps): the
-    /// answers of one log commit all carry the same note and arrive together, so the ones
-    /// behind the first need not check its signature again.
-    signed: Option<(String, VerifiedCheckpoint)>,
-    /// Size of the newest checkpoint in the state file, and when it was written.
-    saved_size: Option<u64>,
-    saved_at: std::time::Instant,
-}
-
-/// Keep the consistency proof an answer carried when it leads to `linked` (a checkpoint known
-/// consistent with the newest), for an older checkpoint of its starting size that comes later.
-fn keep_offer(
-    st: &mut ViewState,
-    offered: Option<&pb::ConsistencyProof>,
-    linked: &VerifiedCheckpoint,
-) {
-    let Some(p) = offered else { return };
-    if p.new_size != linked.checkpoint.size || p.old_size >= p.new_size {
-        return;
-    }
-    st.offers.insert(p.old_size, (p.clone(), linked.clone()));
-    while st.offers.len() > OFFERS_KEPT {
-        st.offers.pop_first();
-    }
-}
-
-/// A checkpoint already known consistent (by its note), keeping the proof its answer carried.
-fn known(
-    st: &mut ViewState,
-    note: &str,
-    offered: Option<&pb::ConsistencyProof>,
-) -> Option<VerifiedCheckpoint> {
-    let v = st.known.get(note).cloned()?;
-    keep_offer(st, offered, &v);
-    Some(v)
-}
-
 /// A connection to a Segel server.
+///
+/// Every checkpoint in an answer is checked and linked to the newest one seen (see
+/// `online/checkpoint.rs`); the newest is kept in the state folder when the client is dropped.
 pub struct Client {
     channel: Channel,
     server: String,
-    state_file: Option<PathBuf>,
-    view: tokio::sync::Mutex<ViewState>,
-    /// Held while a consistency proof is fetched and checked.
-    proving: tokio::sync::Mutex<()>,
-    /// Consistency proofs fetched so far.
-    proofs: std::sync::atomic::AtomicU64,
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        if let Ok(st) = self.view.try_lock() {
-            if st.view.newest().map(|n| n.checkpoint.size) != st.saved_size {
-                self.save(&st.view);
-            }
-        }
-    }
+    checkpoints: Checkpoints,
 }
 
 impl std::fmt::Debug for Client {
@@ -216,20 +81,6 @@ fn bad(what: &str, detail: impl Into<String>) -> ClientError {
         what: what.to_string(),
         detail: detail.into(),
     }
-}
-
-fn log_err(what: &str, source: LogCheckError) -> ClientError {
-    ClientError::Log {
-        what: what.to_string(),
-        source,
-    }
-}
-
-/// What the state file holds for one server.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Stored {
-    log_key: String,
-    checkpoint: Option<String>,
 }
 
 impl Client {
@@ -306,83 +157,31 @@ impl Client {
                      `cargo run -p segel-server -- --dev`)"
                 ))
             })?;
-        let state_file = settings.state_dir().map(|d| {
-            let name: String = server
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
-            d.join(format!("{name}.json"))
-        });
-        let stored = match &state_file {
-            Some(f) if f.exists() => {
-                let text = std::fs::read_to_string(f).map_err(|source| ClientError::Read {
-                    path: f.clone(),
-                    source,
-                })?;
-                Some(serde_json::from_str::<Stored>(&text).map_err(|e| {
-                    ClientError::Settings(format!(
-                        "{}: {e} (remove the file to start afresh)",
-                        f.display()
-                    ))
-                })?)
-            }
-            _ => None,
-        };
+        let state_file = settings
+            .state_dir()
+            .map(|d| checkpoint::state_file(&d, &server));
+        let kept = Kept::read(state_file)?;
         let mut log = LogClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE);
-        let cp = log
-            .get_checkpoint(pb::GetCheckpointRequest {})
-            .await
-            .map_err(|s| refused("GetCheckpoint", &s))?
-            .into_inner();
-        let key = match (&settings.log_key, &stored) {
-            (Some(k), _) => k.clone(),
-            (None, Some(s)) => s.log_key.clone(),
-            (None, None) => cp.verifier_key.clone(),
-        };
-        let newest = stored
-            .as_ref()
-            .filter(|s| s.log_key == key)
-            .and_then(|s| s.checkpoint.clone());
-        let view = LogView::new(&key, newest.as_deref()).map_err(|e| log_err("the log key", e))?;
-        view.check_key(&cp.verifier_key).map_err(|e| {
-            let what = match (&settings.log_key, &state_file) {
-                (Some(_), _) => "GetCheckpoint (the key is pinned by --log-key, SEGEL_LOG_KEY \
-                                 or the settings file)"
-                    .to_string(),
-                (None, Some(f)) => format!(
-                    "GetCheckpoint (the key was trusted on first use and kept in {}; remove that \
-                     file only if this server's log was deliberately replaced, e.g. a new \
-                     development data folder)",
-                    f.display()
-                ),
-                (None, None) => "GetCheckpoint".to_string(),
-            };
-            log_err(&what, e)
-        })?;
+        let cp = wire::checkpoint(
+            log.get_checkpoint(pb::GetCheckpointRequest {})
+                .await
+                .map_err(|s| refused("GetCheckpoint", &s))?
+                .into_inner(),
+        );
+        let checkpoints = Checkpoints::new(settings.log_key.as_deref(), kept, &cp)?;
         let client = Self {
             channel,
             server,
-            state_file,
-            view: tokio::sync::Mutex::new(ViewState {
-                view,
-                known: HashMap::new(),
-                order: VecDeque::new(),
-                offers: std::collections::BTreeMap::new(),
-                signed: None,
-                saved_size: None,
-                saved_at: std::time::Instant::now() - SAVE_EVERY,
-            }),
-            proving: tokio::sync::Mutex::new(()),
-            proofs: std::sync::atomic::AtomicU64::new(0),
+            checkpoints,
         };
-        client.observe("GetCheckpoint", &cp).await?;
+        client.observe("GetCheckpoint", &cp, None).await?;
         Ok(client)
     }
 
     /// How many consistency proofs this client has fetched (one per new checkpoint it had
     /// to link to the newest it knew).
     pub fn consistency_proofs_fetched(&self) -> u64 {
-        self.proofs.load(std::sync::atomic::Ordering::Relaxed)
+        self.checkpoints.proofs_fetched()
     }
 
     /// The server URL.
@@ -392,7 +191,7 @@ impl Client {
 
     /// The trusted log key and the newest checkpoint accepted.
     pub async fn view(&self) -> LogView {
-        self.view.lock().await.view.clone()
+        self.checkpoints.view().await
     }
 
     fn signer(&self) -> SignerClient<Channel> {
@@ -406,179 +205,22 @@ impl Client {
     }
 
     /// Check a checkpoint from the server (signature; consistency with the newest seen,
-    /// fetching a proof when needed) and accept it.
+    /// fetching a proof when needed and `offered` does not give it) and accept it.
     async fn observe(
         &self,
         what: &str,
-        cp: &pb::Checkpoint,
+        cp: &SignedCheckpoint,
+        offered: Option<&ConsistencyProof>,
     ) -> Result<VerifiedCheckpoint, ClientError> {
-        self.observe_with(what, cp, None).await
-    }
-
-    /// [`Client::observe`], with the consistency proof the answer carried (`offered`, from
-    /// the log's previous checkpoint to `cp`): used instead of a request when it links exactly
-    /// the sizes needed, and kept for older checkpoints of its starting size that arrive later;
-    /// checked like any fetched proof.
-    async fn observe_with(
-        &self,
-        what: &str,
-        cp: &pb::Checkpoint,
-        offered: Option<&pb::ConsistencyProof>,
-    ) -> Result<VerifiedCheckpoint, ClientError> {
-        let verified = {
-            let mut st = self.view.lock().await;
-            st.view
-                .check_key(&cp.verifier_key)
-                .map_err(|e| log_err(what, e))?;
-            if let Some(v) = known(&mut st, &cp.note, offered) {
-                return Ok(v);
-            }
-            match &st.signed {
-                Some((note, v)) if *note == cp.note => v.clone(),
-                _ => {
-                    let v = st.view.check_note(&cp.note).map_err(|e| log_err(what, e))?;
-                    st.signed = Some((cp.note.clone(), v.clone()));
-                    v
-                }
-            }
-        };
-        // Only advancing the newest checkpoint is serialized (`proving`), so the newest cannot
-        // move while its proof is fetched. A checkpoint not newer than the newest is linked to
-        // it concurrently: the newest of that moment (`anchor`) stays a prefix of every later
-        // newest, so a checkpoint that is a prefix of the anchor is a prefix of the log.
-        loop {
-            let (anchor, need, offer) = {
-                let mut st = self.view.lock().await;
-                if let Some(v) = known(&mut st, &cp.note, offered) {
-                    return Ok(v);
-                }
-                let need = st.view.needs(&verified).map_err(|e| log_err(what, e))?;
-                let offer = st.offers.get(&verified.checkpoint.size).cloned();
-                (st.view.newest().cloned(), need, offer)
-            };
-            if let Some(anchor) = anchor.filter(|a| verified.checkpoint.size <= a.checkpoint.size) {
-                // An older checkpoint. A newer answer may have carried the proof from its size
-                // to a checkpoint known consistent (a prefix of the newest, so an anchor too).
-                let (proof, anchor) = match offer {
-                    Some((proof, linked)) => (Some(proof), linked),
-                    None => (self.fetch_consistency(need, offered).await?, anchor),
-                };
-                let empty = pb::ConsistencyProof::default();
-                let mut st = self.view.lock().await;
-                st.view
-                    .check_prefix(&verified, &anchor, proof.as_ref().unwrap_or(&empty))
-                    .map_err(|e| log_err(what, e))?;
-                self.remember(&mut st, &cp.note, &verified, offered);
-                return Ok(verified);
-            }
-            // Newer than the newest (or the first): advance, one at a time.
-            let _proving = self.proving.lock().await;
-            let need = {
-                let mut st = self.view.lock().await;
-                if let Some(v) = known(&mut st, &cp.note, offered) {
-                    return Ok(v);
-                }
-                if st
-                    .view
-                    .newest()
-                    .is_some_and(|n| verified.checkpoint.size <= n.checkpoint.size)
-                {
-                    // Another answer advanced past it meanwhile: link it as an older one.
-                    continue;
-                }
-                st.view.needs(&verified).map_err(|e| log_err(what, e))?
-            };
-            let proof = self.fetch_consistency(need, offered).await?;
-            let mut st = self.view.lock().await;
-            st.view
-                .accept(verified.clone(), proof.as_ref())
-                .map_err(|e| log_err(what, e))?;
-            self.remember(&mut st, &cp.note, &verified, offered);
-            return Ok(verified);
-        }
-    }
-
-    async fn fetch_consistency(
-        &self,
-        need: Need,
-        offered: Option<&pb::ConsistencyProof>,
-    ) -> Result<Option<pb::ConsistencyProof>, ClientError> {
-        let Need::Consistency { old, new } = need else {
-            return Ok(None);
-        };
-        if let Some(p) = offered.filter(|p| p.old_size == old && p.new_size == new) {
-            return Ok(Some(p.clone()));
-        }
-        self.proofs
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Some(
-            self.log()
-                .get_consistency_proof(pb::GetConsistencyProofRequest {
-                    old_size: old,
-                    new_size: new,
-                })
-                .await
-                .map_err(|s| refused("GetConsistencyProof", &s))?
-                .into_inner(),
-        ))
-    }
-
-    /// Record an accepted checkpoint (and the consistency proof its answer carried); keep the
-    /// newest in the state file now and then.
-    fn remember(
-        &self,
-        st: &mut ViewState,
-        note: &str,
-        verified: &VerifiedCheckpoint,
-        offered: Option<&pb::ConsistencyProof>,
-    ) {
-        keep_offer(st, offered, verified);
-        st.known.insert(note.to_string(), verified.clone());
-        st.order.push_back(note.to_string());
-        if st.order.len() > REMEMBERED {
-            if let Some(old) = st.order.pop_front() {
-                st.known.remove(&old);
-            }
-        }
-        let newest = st.view.newest().map(|n| n.checkpoint.size);
-        if newest != st.saved_size && st.saved_at.elapsed() >= SAVE_EVERY {
-            self.save(&st.view);
-            st.saved_size = newest;
-            st.saved_at = std::time::Instant::now();
-        }
+        self.checkpoints
+            .observe(what, cp, offered, |old, new| self.consistency(old, new))
+            .await
     }
 
     /// Write the newest checkpoint accepted to the state file now (it is also written at most
     /// every second while answers arrive, and when the client is dropped).
     pub async fn save_state(&self) {
-        let mut st = self.view.lock().await;
-        let newest = st.view.newest().map(|n| n.checkpoint.size);
-        if newest != st.saved_size {
-            self.save(&st.view);
-            st.saved_size = newest;
-            st.saved_at = std::time::Instant::now();
-        }
-    }
-
-    /// Keep the newest checkpoint in the state file (best effort: a read-only state folder
-    /// only loses the memory between runs).
-    fn save(&self, view: &LogView) {
-        let Some(f) = &self.state_file else { return };
-        let stored = Stored {
-            log_key: view.verifier_key(),
-            checkpoint: view.newest().map(|n| n.note.clone()),
-        };
-        let Ok(text) = serde_json::to_vec_pretty(&stored) else {
-            return;
-        };
-        if let Some(d) = f.parent() {
-            let _ = std::fs::create_dir_all(d);
-        }
-        // Not fsynced: losing the last second of it only makes the next run trust an older
-        // checkpoint (and still demand consistency with it).
-        if let Err(e) = crate::offline::write_atomically_unsynced(f, &[&text]) {
-            eprintln!("segel: warning: {e}");
-        }
+        self.checkpoints.save_state().await;
     }
 
     async fn prove(
@@ -595,25 +237,35 @@ impl Client {
                 "the entry, checkpoint or inclusion proof is missing",
             ));
         };
-        let verified = self.observe_with(what, &cp, offered.as_ref()).await?;
-        let st = self.view.lock().await;
-        st.view
-            .check_entry(&entry, &proof, &verified)
-            .map_err(|e| log_err(what, e))
+        let offered = offered.map(wire::consistency);
+        let verified = self
+            .observe(what, &wire::checkpoint(cp), offered.as_ref())
+            .await?;
+        self.checkpoints
+            .check_entry(
+                what,
+                &wire::entry(entry),
+                &wire::inclusion(proof),
+                &verified,
+            )
+            .await
     }
 
     /// The agencies this client may seal for, with their certificate chains (DER).
     ///
     /// # Errors
     /// Refusals (no client certificate: UNAUTHENTICATED).
-    pub async fn agencies(&self) -> Result<Vec<pb::Agency>, ClientError> {
+    pub async fn agencies(&self) -> Result<Vec<Agency>, ClientError> {
         Ok(self
             .signer()
             .list_agencies(pb::ListAgenciesRequest {})
             .await
             .map_err(|s| refused("ListAgencies", &s))?
             .into_inner()
-            .agencies)
+            .agencies
+            .into_iter()
+            .map(wire::agency)
+            .collect())
     }
 
     /// Sign a whole PDF on the server (unary up to [`STREAM_ABOVE`], streamed above). The
@@ -645,17 +297,9 @@ impl Client {
         input_state: Option<aws_lc_rs::digest::Context>,
     ) -> Result<(Bytes, ProvenEntry), ClientError> {
         let what = "SignPdf";
-        let meta = pb::SignPdfRequest {
-            agency_id: req.agency.clone(),
-            pdf: Bytes::new(),
-            request_id: req.request_id.clone(),
-            document_ref: req.document_ref.clone(),
-            options: Some(req.options.clone()),
-            size_hint: pdf.len() as u64,
-            update_only: false,
-        };
+        let meta = wire::sign_pdf_metadata(req, pdf.len());
         // Unary for most documents, streamed above STREAM_ABOVE; either way the update alone is
-        // asked for (a server from before `update_only` sends the whole signed PDF instead).
+        // asked for (a server that sends the whole signed PDF anyway is understood too).
         let (signed, mut r) = if pdf.len() <= STREAM_ABOVE {
             let mut r = self
                 .signer()
@@ -844,18 +488,15 @@ impl Client {
         let cp = r
             .checkpoint
             .ok_or_else(|| bad(what, "no checkpoint in the answer"))?;
-        let checkpoint = self.observe(what, &cp).await?;
+        let checkpoint = self.observe(what, &wire::checkpoint(cp), None).await?;
         let mut signatures = Vec::new();
         for v in r.signatures {
             let entry = match (v.log_entry, v.inclusion_proof) {
-                (Some(e), Some(p)) => {
-                    let st = self.view.lock().await;
-                    Some(
-                        st.view
-                            .check_entry(&e, &p, &checkpoint)
-                            .map_err(|e| log_err(what, e))?,
-                    )
-                }
+                (Some(e), Some(p)) => Some(
+                    self.checkpoints
+                        .check_entry(what, &wire::entry(e), &wire::inclusion(p), &checkpoint)
+                        .await?,
+                ),
                 (None, None) => None,
                 _ => return Err(bad(what, "a log entry without its proof")),
             };
@@ -887,7 +528,8 @@ impl Client {
             .await
             .map_err(|s| refused("GetCheckpoint", &s))?
             .into_inner();
-        self.observe("GetCheckpoint", &cp).await
+        self.observe("GetCheckpoint", &wire::checkpoint(cp), None)
+            .await
     }
 
     /// Entries by index, document hash or signature hash, each proven in the current
@@ -895,14 +537,13 @@ impl Client {
     ///
     /// # Errors
     /// Refusals (an index beyond the log: NOT_FOUND) and answers that do not check out.
-    pub async fn entries(
-        &self,
-        key: pb::get_entry_request::Key,
-    ) -> Result<Vec<ProvenEntry>, ClientError> {
+    pub async fn entries(&self, key: EntryKey) -> Result<Vec<ProvenEntry>, ClientError> {
         let what = "GetEntry";
         let found = self
             .log()
-            .get_entry(pb::GetEntryRequest { key: Some(key) })
+            .get_entry(pb::GetEntryRequest {
+                key: Some(wire::entry_key(key)),
+            })
             .await
             .map_err(|s| refused(what, &s))?
             .into_inner()
@@ -919,11 +560,10 @@ impl Client {
                 .await
                 .map_err(|s| refused("GetInclusionProof", &s))?
                 .into_inner();
-            let st = self.view.lock().await;
             out.push(
-                st.view
-                    .check_entry(&e, &proof, &cp)
-                    .map_err(|e| log_err(what, e))?,
+                self.checkpoints
+                    .check_entry(what, &wire::entry(e), &wire::inclusion(proof), &cp)
+                    .await?,
             );
         }
         Ok(out)
@@ -934,20 +574,17 @@ impl Client {
     ///
     /// # Errors
     /// Refusals.
-    pub async fn consistency(
-        &self,
-        old: u64,
-        new: u64,
-    ) -> Result<pb::ConsistencyProof, ClientError> {
-        Ok(self
-            .log()
-            .get_consistency_proof(pb::GetConsistencyProofRequest {
-                old_size: old,
-                new_size: new,
-            })
-            .await
-            .map_err(|s| refused("GetConsistencyProof", &s))?
-            .into_inner())
+    pub async fn consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, ClientError> {
+        Ok(wire::consistency(
+            self.log()
+                .get_consistency_proof(pb::GetConsistencyProofRequest {
+                    old_size: old,
+                    new_size: new,
+                })
+                .await
+                .map_err(|s| refused("GetConsistencyProof", &s))?
+                .into_inner(),
+        ))
     }
 }
 
@@ -956,7 +593,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_whole_signed_pdf_from_an_older_server_gives_its_update() {
+    fn a_whole_signed_pdf_in_the_answer_gives_its_update() {
         let pdf = b"%PDF-1.7 body %%EOF";
         let mut whole = pdf.to_vec();
         whole.extend_from_slice(b"\nupdate\n%%EOF");

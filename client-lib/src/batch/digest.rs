@@ -1,0 +1,165 @@
+//! Digest-only signing of one file: prepared here, only its digest sent (`SignDigest`), the CMS
+//! that comes back embedded, the output written. A request id the server already logged with
+//! another signing time is prepared again with that time, so a rerun gets the same entry back.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::file::{blocking, io, retry, INLINE_IO};
+use super::output::Target;
+use super::{request_id, Shared};
+use crate::error::ClientError;
+use crate::online::{SealedDigest, SignRequest};
+
+/// Sign `input` by its digest into `output`; with `rel` (a batch's file) under the request id
+/// of that path and the content, otherwise under `req`'s. The log index of its entry and the
+/// output's size.
+pub(super) async fn digest_one(
+    s: &Arc<Shared>,
+    req: &SignRequest,
+    rel: Option<&Path>,
+    input: Vec<u8>,
+    output: &Target,
+) -> Result<(u64, u64), ClientError> {
+    digest_attempts(s, req, rel, &Arc::new(input), output).await
+}
+
+/// [`digest_one`] with the input read: the first attempt, and a second one prepared with the
+/// signing time the server kept for the request id, if it names one.
+async fn digest_attempts(
+    s: &Arc<Shared>,
+    req: &SignRequest,
+    rel: Option<&Path>,
+    input: &Arc<Vec<u8>>,
+    output: &Target,
+) -> Result<(u64, u64), ClientError> {
+    let now = pades::UnixTime::now().0;
+    // A second attempt only when the server kept another signing time for this request id (an
+    // earlier attempt that reached it, in a run that was killed or lost power): the file is
+    // prepared with that time, so the digest, and the entry returned, are the same.
+    match digest_attempt(s, req, rel, input, output, now, None).await {
+        Err(ClientError::EarlierSigningTime {
+            time: first,
+            request_id,
+        }) if first != now => {
+            // Not a time to take on trust: a server could use it to backdate the file. It may
+            // not lie ahead, and the entry it leads to must have been logged then.
+            if first > now + NAMED_TIME_SLACK {
+                return Err(ClientError::BadAnswer {
+                    what: "SignDigest".into(),
+                    detail: format!(
+                        "the server says request id {request_id:?} was first used at {first}, in the future"
+                    ),
+                });
+            }
+            digest_attempt(s, req, rel, input, output, first, Some(first)).await
+        }
+        other => other,
+    }
+}
+
+/// How far a signing time the server names may lie from now (ahead) or from the time its entry
+/// was logged: the clocks of client and server, and the network between preparing and logging.
+const NAMED_TIME_SLACK: i64 = 15 * 60;
+
+/// Sign one prepared file by its digest, prepared with `time`; with `rel` (a batch's file) under
+/// the request id of that path and the content, otherwise under `req`'s. `named`: the time the
+/// server named for this request id; the entry it returns must have been logged then.
+async fn digest_attempt(
+    s: &Arc<Shared>,
+    req: &SignRequest,
+    rel: Option<&Path>,
+    input: &Arc<Vec<u8>>,
+    output: &Target,
+    time: i64,
+    named: Option<i64>,
+) -> Result<(u64, u64), ClientError> {
+    let request = s.opts.options.request(pades::UnixTime(time));
+    let capacity = s.capacity;
+    let engine = |source| ClientError::Engine {
+        path: output.path.clone(),
+        source,
+    };
+    if input.len() as u64 <= INLINE_IO {
+        // A small file is prepared once, here on the async worker (tens of microseconds, less
+        // than two hand-offs to the blocking pool), and kept prepared across the network wait.
+        let p = pades::prepare(input.as_slice(), &request, capacity).map_err(engine)?;
+        let digest = p.digest();
+        let req = with_id(s, req, rel, &p.input_sha256());
+        let sealed = retry(s, || s.client.sign_digest(&req, digest, time)).await?;
+        check_named(named, &sealed)?;
+        let signed = p.embed(&sealed.cms).map_err(engine)?;
+        let len = signed.len();
+        let tail = signed.into_tail();
+        let (input, out) = (input.clone(), output.clone());
+        io(len as u64, move || out.write(&[&input, &tail])).await?;
+        return Ok((sealed.entry.index, len as u64));
+    }
+    let input = input.clone();
+    let (digest, input_sha256) = {
+        let (input, request) = (input.clone(), request.clone());
+        let path = output.path.clone();
+        blocking(move || {
+            let p = pades::prepare(&input, &request, capacity)
+                .map_err(|source| ClientError::Engine { path, source })?;
+            Ok((p.digest(), p.input_sha256()))
+        })
+        .await?
+    };
+    let req = with_id(s, req, rel, &input_sha256);
+    let sealed = retry(s, || s.client.sign_digest(&req, digest, time)).await?;
+    check_named(named, &sealed)?;
+    let out = output.clone();
+    let cms = sealed.cms;
+    let bytes = blocking(move || {
+        // Prepared again (the same bytes: same input, same time): the prepared state borrows
+        // the input, which cannot cross to the blocking pool and back.
+        let p =
+            pades::prepare(&input, &request, capacity).map_err(|source| ClientError::Engine {
+                path: out.path.clone(),
+                source,
+            })?;
+        if p.digest() != digest {
+            return Err(ClientError::PreparedTwice { path: out.path });
+        }
+        let signed = p.embed(&cms).map_err(|source| ClientError::Engine {
+            path: out.path.clone(),
+            source,
+        })?;
+        out.write(&signed.parts())?;
+        Ok(signed.len() as u64)
+    })
+    .await?;
+    Ok((sealed.entry.index, bytes))
+}
+
+/// `req` with the request id of a batch's file `rel` whose content hashes to `input_sha256`;
+/// `req` as it is without `rel`.
+fn with_id(
+    s: &Shared,
+    req: &SignRequest,
+    rel: Option<&Path>,
+    input_sha256: &[u8; 32],
+) -> SignRequest {
+    let mut req = req.clone();
+    if let Some(rel) = rel {
+        req.request_id = request_id(&s.opts.agency, rel, input_sha256, s.digest_scope.as_deref());
+    }
+    req
+}
+
+/// After the server named the signing time of an earlier request: its entry was logged then.
+fn check_named(named: Option<i64>, sealed: &SealedDigest) -> Result<(), ClientError> {
+    let Some(t) = named else { return Ok(()) };
+    let logged = sealed.entry.record.time_ms.div_euclid(1000);
+    if (logged - t).abs() > NAMED_TIME_SLACK {
+        return Err(ClientError::BadAnswer {
+            what: "SignDigest".into(),
+            detail: format!(
+                "the server named signing time {t} for request id entry {}, logged at {logged}",
+                sealed.entry.index
+            ),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! What the online calls take and give: requests, sealed documents and verdicts, agencies and
+//! the keys entries are looked up by. Plain domain types: the wire's messages stay in
+//! [`super::wire`].
+
+use bytes::Bytes;
+
+use crate::logcheck::{ProvenEntry, VerifiedCheckpoint};
+
+/// What to sign and how.
+#[derive(Debug, Clone, Default)]
+pub struct SignRequest {
+    /// The agency whose key seals the document.
+    pub agency: String,
+    /// Idempotency key: a retry with the same id returns the same signature and log entry.
+    pub request_id: String,
+    /// The document's reference (e.g. the letter number), recorded in the log.
+    pub document_ref: String,
+    /// Reason, location, field, page, PSS.
+    pub options: pades::SignOptions,
+}
+
+impl SignRequest {
+    /// A request for `agency` with default options and no request id.
+    pub fn new(agency: &str) -> Self {
+        Self {
+            agency: agency.to_string(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A signed document and its log entry, proven in a checkpoint.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    /// The signed PDF: the input followed by the incremental update.
+    pub pdf: Bytes,
+    /// The log entry, with its inclusion proof checked.
+    pub entry: ProvenEntry,
+}
+
+/// A CMS for a locally prepared PDF, and its log entry.
+#[derive(Debug, Clone)]
+pub struct SealedDigest {
+    /// DER CMS `SignedData` to embed in `/Contents`.
+    pub cms: Vec<u8>,
+    /// The log entry, with its inclusion proof checked.
+    pub entry: ProvenEntry,
+}
+
+/// The server's verdict on one signature.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// Signature field.
+    pub field: String,
+    /// TOTAL-PASSED, TOTAL-FAILED or INDETERMINATE.
+    pub indication: String,
+    /// Why, when not passed.
+    pub sub_indication: String,
+    /// Signer's subject.
+    pub signer: String,
+    /// Human-readable reason.
+    pub reason: String,
+    /// The engine's full report (JSON).
+    pub report_json: String,
+    /// The log entry of this signature, proven in the answer's checkpoint; `None`: not in
+    /// this log.
+    pub entry: Option<ProvenEntry>,
+}
+
+/// The server's verification of a PDF.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    /// TOTAL-PASSED only if every signature passed.
+    pub overall: String,
+    /// Per signature.
+    pub signatures: Vec<Verdict>,
+    /// The checkpoint the entries are proven against.
+    pub checkpoint: VerifiedCheckpoint,
+}
+
+/// An agency this client may seal for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agency {
+    /// Its id (what [`SignRequest::agency`] names).
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// Its certificate chain, DER, signer first.
+    pub certificate_chain: Vec<Vec<u8>>,
+}
+
+/// What log entries are looked up by ([`super::Client::entries`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKey {
+    /// The entry at this index.
+    Index(u64),
+    /// The entries of the signed document with this SHA-256.
+    DocumentSha256(Vec<u8>),
+    /// The entries of the signature value with this SHA-256.
+    SignatureSha256(Vec<u8>),
+    /// The entries recorded with this document reference.
+    DocumentRef(String),
+}
