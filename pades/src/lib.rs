@@ -30,6 +30,7 @@ pub mod pdf;
 pub mod pem;
 pub mod sign;
 pub mod signer;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
 pub mod verify;
