@@ -831,7 +831,7 @@ async fn digest_attempt(
         let (input, request) = (input.clone(), request.clone());
         let path = output.path.clone();
         blocking(move || {
-            let p = pades::prepare(&input, &request, capacity)
+            let p = pades::prepare(input.as_slice(), &request, capacity)
                 .map_err(|source| ClientError::Engine { path, source })?;
             Ok((p.digest(), p.input_sha256()))
         })
@@ -845,11 +845,12 @@ async fn digest_attempt(
     let bytes = blocking(move || {
         // Prepared again (the same bytes: same input, same time): the prepared state borrows
         // the input, which cannot cross to the blocking pool and back.
-        let p =
-            pades::prepare(&input, &request, capacity).map_err(|source| ClientError::Engine {
+        let p = pades::prepare(input.as_slice(), &request, capacity).map_err(|source| {
+            ClientError::Engine {
                 path: out.path.clone(),
                 source,
-            })?;
+            }
+        })?;
         if p.digest() != digest {
             return Err(ClientError::Settings(
                 "internal error: preparing the file twice gave two digests".into(),

@@ -36,9 +36,9 @@ use crate::cms::der::{tag, Reader};
 use crate::cms::parse::{DigestAlgorithm, SignedData, SignerId};
 use crate::cms::{der, oids, parse_cert};
 use crate::error::Result;
+use crate::pdf::form::{collect_fields, FormLocation};
 use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::{Document, XrefEntry};
-use crate::sign::{collect_fields, FormLocation};
 use crate::time::UnixTime;
 use history::History;
 /// What to verify against.
