@@ -11,7 +11,8 @@
 //!                                         ▼
 //!                                     SignedPdf = input ++ tail
 //! ```
-//! [`sign`] runs all stages with a [`Signer`]; a caller that signs elsewhere runs them one by one.
+//! [`sign`] runs all stages with a [`Signer`](crate::Signer); a caller that signs elsewhere runs
+//! them one by one.
 
 mod dictionary;
 mod embed;
