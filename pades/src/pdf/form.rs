@@ -84,9 +84,9 @@ impl FormLocation {
         })
     }
 
-    /// Whether `/SigFlags` lacks the bits `SignaturesExist` and `AppendOnly` (the form must be
-    /// rewritten to set them even when no field is added).
-    pub(crate) fn lacks_sig_flags(&self) -> bool {
+    /// Whether `/SigFlags` is anything but exactly `SignaturesExist | AppendOnly` (3): the form
+    /// is then rewritten to set both even when no field is added.
+    pub(crate) fn needs_sig_flags(&self) -> bool {
         self.sig_flags != 3
     }
 

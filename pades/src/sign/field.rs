@@ -91,7 +91,7 @@ pub(super) fn place_field(
             let mut d = doc.resolve_dict(&Object::Reference(f.r), "the signature field")?;
             d.set(b"V", Object::Reference(sig_ref));
             update.put_object(f.r, &Object::Dict(d));
-            if form.lacks_sig_flags() {
+            if form.needs_sig_flags() {
                 catalog_edits.extend(form.write_with(update, None));
             }
         }
