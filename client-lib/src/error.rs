@@ -80,13 +80,6 @@ pub enum ClientError {
         /// The task's failure.
         source: tokio::task::JoinError,
     },
-    /// Preparing the same file twice with the same signing time gave two digests: a bug in the
-    /// engine, not a problem of the input (the second preparation is refused, nothing written).
-    #[error("internal error: preparing {path} twice gave two digests")]
-    PreparedTwice {
-        /// The output the file was prepared for.
-        path: PathBuf,
-    },
     /// The server could not be reached or the TLS handshake failed.
     #[error("cannot connect to {server}: {detail}")]
     Connect {
@@ -183,7 +176,6 @@ impl ClientError {
                 | Self::AgencyNotAllowed { .. }
                 | Self::Runtime { .. }
                 | Self::Task { .. }
-                | Self::PreparedTwice { .. }
                 | Self::FoldersOverlap { .. }
         )
     }

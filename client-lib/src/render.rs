@@ -14,14 +14,7 @@ pub fn text(file: &str, report: &Report) -> String {
     for (i, sig) in report.signatures.iter().enumerate() {
         let signer = sig.signer.as_deref().unwrap_or("unknown signer");
         let verdict = match sig.sub_indication {
-            Some(sub) => format!(
-                "{}/{}",
-                sig.indication,
-                serde_json::to_value(sub)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            ),
+            Some(sub) => format!("{}/{sub}", sig.indication),
             None => sig.indication.to_string(),
         };
         let _ = writeln!(
@@ -37,8 +30,12 @@ pub fn text(file: &str, report: &Report) -> String {
     for (i, sig) in report.signatures.iter().enumerate() {
         let _ = writeln!(s, "\n#{} {}", i + 1, sig.field);
         let _ = writeln!(s, "  sub-filter:   {}", sig.sub_filter);
-        if let Some(t) = &sig.claimed_time {
-            let _ = writeln!(s, "  claimed time: {t} (from /M, not a trusted time)");
+        if let Some(t) = sig.claimed_time {
+            let _ = writeln!(
+                s,
+                "  claimed time: {} (from /M, not a trusted time)",
+                t.rfc3339()
+            );
         }
         let _ = writeln!(s, "  byte range:   {:?}", sig.byte_range);
         let cov = match sig.coverage {
@@ -47,7 +44,8 @@ pub fn text(file: &str, report: &Report) -> String {
             Coverage::Invalid => "invalid".to_string(),
         };
         let _ = writeln!(s, "  coverage:     {cov}");
-        let _ = writeln!(s, "  form:         {}", sig.level);
+        let form = sig.level.map_or("", pades::verify::SignatureForm::describe);
+        let _ = writeln!(s, "  form:         {form}");
         if let Some(p) = sig.certification {
             let _ = writeln!(s, "  certifies:    DocMDP /P {p}");
         }

@@ -18,6 +18,13 @@
 //! signing-certificate-v2, the signer's chain embedded without the root, and the claimed time in
 //! the signature dictionary's `/M`. The document is changed by incremental update only: the
 //! output starts with the input's exact bytes.
+//!
+//! [`prepare`] and [`sign()`] keep their input as given ([`sign::Input`]: borrowed, owned or
+//! shared bytes), so a [`Prepared`] document can wait for a remote signer on another thread
+//! without preparing the file again.
+//!
+//! The cargo feature `testing` (off by default) adds `pades::testing`, synthetic PDFs for tests
+//! and benchmarks.
 
 #![forbid(unsafe_code)]
 
@@ -30,6 +37,7 @@ pub mod pdf;
 pub mod pem;
 pub mod sign;
 pub mod signer;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
 pub mod verify;

@@ -1,5 +1,6 @@
 //! Test and benchmark support: synthetic PDFs of a chosen size and page count. Pure (returns
-//! bytes); compiled always so that benches, examples and fuzz seeds can share it.
+//! bytes); compiled only with the `testing` feature, which tests, benchmarks and examples
+//! enable.
 
 /// A valid PDF with `pages` pages (one small content stream each) and one filler stream of
 /// about `filler` bytes of incompressible data, classic xref table.

@@ -62,6 +62,52 @@ fn stages_run_one_by_one() {
     check(&signed.to_vec(), &cert);
 }
 
+#[test]
+fn a_document_prepared_from_a_shared_buffer_crosses_threads_and_embeds_the_same_bytes() {
+    let (signer, cert) = key_and_cert(SignatureAlgorithm::RsaPkcs1Sha256);
+    let identity = SignerIdentity::new(vec![cert.clone()]).expect("identity");
+    let shared = std::sync::Arc::new(synthetic_pdf(2, 5000));
+    let req = SignatureRequest::new(NOW);
+    let capacity = identity.content_info_len(signer.algorithm(), signer.signature_len());
+
+    let borrowed = prepare(shared.as_slice(), &req, capacity).expect("prepare borrowed");
+    let attrs = identity.signed_attributes(&borrowed.digest());
+    let cms = identity.content_info(
+        &attrs,
+        signer.algorithm(),
+        &signer.sign(&attrs).expect("sign"),
+    );
+    let expected = borrowed.embed(&cms).expect("fits").to_vec();
+
+    // The prepared document owns its share of the input: it outlives this scope's borrow and
+    // moves to another thread, which digests and embeds without preparing again.
+    let owned = prepare(std::sync::Arc::clone(&shared), &req, capacity).expect("prepare shared");
+    let (digest, signed) = std::thread::spawn(move || {
+        let digest = owned.digest();
+        (digest, owned.embed(&cms).expect("fits"))
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(
+        digest,
+        pades::sha256(&covered_bytes(&expected, &signed.byte_range()))
+    );
+    assert_eq!(
+        signed.to_vec(),
+        expected,
+        "the same bytes as the borrowed path"
+    );
+    assert_eq!(signed.parts()[0], shared.as_slice());
+    check(&expected, &cert);
+}
+
+/// The bytes a `/ByteRange` covers.
+fn covered_bytes(file: &[u8], br: &[usize; 4]) -> Vec<u8> {
+    let mut v = file[br[0]..br[0] + br[1]].to_vec();
+    v.extend_from_slice(&file[br[2]..br[2] + br[3]]);
+    v
+}
+
 /// A signer that announces shorter signatures than it makes (as a remote signer might).
 struct Understated(RsaKeySigner);
 

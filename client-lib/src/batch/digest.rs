@@ -95,34 +95,25 @@ async fn digest_attempt(
         io(len as u64, move || out.write(&[&input, &tail])).await?;
         return Ok((sealed.entry.index, len as u64));
     }
-    let input = input.clone();
-    let (digest, input_sha256) = {
+    // A large file is prepared once on the blocking pool; the prepared state shares the input
+    // and is kept across the network wait, then embedded and written on the pool again.
+    let prepared = {
         let (input, request) = (input.clone(), request.clone());
         let path = output.path.clone();
         blocking(move || {
-            let p = pades::prepare(&input, &request, capacity)
-                .map_err(|source| ClientError::Engine { path, source })?;
-            Ok((p.digest(), p.input_sha256()))
+            pades::prepare(input, &request, capacity)
+                .map_err(|source| ClientError::Engine { path, source })
         })
         .await?
     };
-    let req = with_id(s, req, rel, &input_sha256);
+    let digest = prepared.digest();
+    let req = with_id(s, req, rel, &prepared.input_sha256());
     let sealed = retry(s, || s.client.sign_digest(&req, digest, time)).await?;
     check_named(named, &sealed)?;
     let out = output.clone();
     let cms = sealed.cms;
     let bytes = blocking(move || {
-        // Prepared again (the same bytes: same input, same time): the prepared state borrows
-        // the input, which cannot cross to the blocking pool and back.
-        let p =
-            pades::prepare(&input, &request, capacity).map_err(|source| ClientError::Engine {
-                path: out.path.clone(),
-                source,
-            })?;
-        if p.digest() != digest {
-            return Err(ClientError::PreparedTwice { path: out.path });
-        }
-        let signed = p.embed(&cms).map_err(|source| ClientError::Engine {
+        let signed = prepared.embed(&cms).map_err(|source| ClientError::Engine {
             path: out.path.clone(),
             source,
         })?;

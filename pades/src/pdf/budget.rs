@@ -19,7 +19,7 @@
 //! values plus one per 40 bytes of the buffer it is parsed from (a value takes 40 bytes while
 //! held); references resolve at most 16 inside one another, and one that leads back to an object
 //! being resolved is a cycle; a form's fully qualified field names take at most
-//! [`NAMES_FLOOR`](crate::sign::NAMES_FLOOR) plus the input size in total.
+//! [`NAMES_FLOOR`](super::form::NAMES_FLOOR) plus the input size in total.
 //!
 //! Running out is sticky: once a limit is passed, every later charge fails too, and the entry
 //! point that opened the scope returns the error instead of a verdict built

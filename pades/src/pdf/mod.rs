@@ -3,8 +3,10 @@
 pub mod budget;
 pub mod document;
 pub(crate) mod filter;
+pub mod form;
 pub mod object;
 pub(crate) mod parse;
+pub(crate) mod text;
 pub mod update;
 
 /// Deepest nesting of arrays and dictionaries accepted.

@@ -44,7 +44,7 @@ pub(super) fn locks(params: &Dict, name: &str) -> bool {
             .is_some_and(|a| {
                 a.iter().filter_map(Object::as_string).any(|s| {
                     // A listed field locks its descendants too (`a` locks `a.b`).
-                    let listed = crate::sign::decode_text(s);
+                    let listed = crate::pdf::text::decode_text(s);
                     name == listed
                         || name
                             .strip_prefix(listed.as_str())

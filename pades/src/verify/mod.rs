@@ -18,16 +18,20 @@
 
 mod byte_range;
 pub mod chain;
+mod checks;
 mod crypto;
 pub mod history;
 mod mdp;
 mod report;
 
 use byte_range::{check_byte_range, placement};
+use checks::check_signature;
 use crypto::{check_ess, find_signer, verify_raw};
 pub use history::{Change, ChangeLevel};
 use mdp::{certification, judge_changes};
-pub use report::{Check, Coverage, Indication, Report, SignatureReport, SubIndication};
+pub use report::{
+    Check, Coverage, Indication, Report, SignatureForm, SignatureReport, SubIndication,
+};
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use x509_parser::prelude::X509Certificate;
@@ -36,11 +40,12 @@ use crate::cms::der::{tag, Reader};
 use crate::cms::parse::{DigestAlgorithm, SignedData, SignerId};
 use crate::cms::{der, oids, parse_cert};
 use crate::error::Result;
+use crate::pdf::form::{collect_fields, FormLocation};
 use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::{Document, XrefEntry};
-use crate::sign::{collect_fields, FormLocation};
 use crate::time::UnixTime;
 use history::History;
+
 /// What to verify against.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
@@ -162,7 +167,7 @@ impl SigCtx {
                 claimed_time: None,
                 byte_range: Vec::new(),
                 coverage: Coverage::Invalid,
-                level: String::new(),
+                level: None,
                 certification: None,
                 changes: Vec::new(),
                 indication: Indication::TotalPassed,
@@ -225,366 +230,5 @@ impl SigCtx {
             }
         }
         self.report
-    }
-}
-
-#[allow(clippy::too_many_lines)]
-fn check_signature<'a, 's>(
-    ctx: &mut SigCtx,
-    doc: &Document<'a>,
-    sig: &Dict,
-    about: &Signature<'_>,
-    opts: &VerifyOptions,
-    history: &std::cell::OnceCell<History<'a, 's>>,
-    stop: &'s dyn Fn() -> bool,
-) {
-    use Indication::{Indeterminate, TotalFailed};
-    use SubIndication as S;
-    let input = doc.data();
-    let sub_filter = sig
-        .get(b"SubFilter")
-        .and_then(Object::as_name)
-        .map(|n| String::from_utf8_lossy(n).into_owned())
-        .unwrap_or_default();
-    ctx.report.sub_filter.clone_from(&sub_filter);
-    ctx.report.certification = about.certification;
-    let claimed = sig
-        .get(b"M")
-        .and_then(Object::as_string)
-        .and_then(UnixTime::parse_pdf_date);
-    ctx.report.claimed_time = claimed.map(UnixTime::rfc3339);
-    let form = match sub_filter.as_str() {
-        "ETSI.CAdES.detached" => Form::Cades,
-        "adbe.pkcs7.detached" => Form::Pkcs7Detached,
-        "adbe.pkcs7.sha1" => Form::Pkcs7Sha1,
-        other => {
-            ctx.fail(
-                Indeterminate,
-                S::FormatFailure,
-                "sub-filter",
-                format!("/SubFilter /{other} is not a PDF signature form this verifier knows"),
-            );
-            return;
-        }
-    };
-    ctx.report.level = form.describe().into();
-
-    // 1. ByteRange, and the revision it covers.
-    let Some(contents) = sig.get(b"Contents").and_then(Object::as_string) else {
-        ctx.fail(
-            TotalFailed,
-            S::FormatFailure,
-            "contents",
-            "/Contents is missing or not a string".into(),
-        );
-        return;
-    };
-    let br: Vec<i64> = sig
-        .get(b"ByteRange")
-        .and_then(Object::as_array)
-        .map(|a| a.iter().filter_map(Object::as_i64).collect())
-        .unwrap_or_default();
-    ctx.report.byte_range.clone_from(&br);
-    let (ranges, coverage) = match check_byte_range(input, &br, contents) {
-        Ok(x) => x,
-        Err(why) => {
-            ctx.fail(TotalFailed, S::FormatFailure, "byte-range", why);
-            return;
-        }
-    };
-    ctx.report.coverage = coverage;
-    let end = ranges[1].end;
-    let signed_doc = match placement(doc, history, stop, about.r, sig, &ranges) {
-        Ok(d) => d,
-        Err(why) => {
-            ctx.fail(TotalFailed, S::FormatFailure, "byte-range", why);
-            return;
-        }
-    };
-    ctx.pass("byte-range", format!("{br:?}: its gap is exactly this signature's /Contents, its end closes the revision that holds it"));
-
-    // 2. CMS.
-    let cms_len = match der::element_len(contents) {
-        Ok(l) => l,
-        Err(e) => {
-            ctx.fail(
-                TotalFailed,
-                S::FormatFailure,
-                "cms",
-                format!("/Contents is not DER: {e}"),
-            );
-            return;
-        }
-    };
-    if contents[cms_len..].iter().any(|&b| b != 0) {
-        ctx.fail(
-            TotalFailed,
-            S::FormatFailure,
-            "cms",
-            "non-zero bytes after the CMS structure in /Contents".into(),
-        );
-        return;
-    }
-    let sd = match crate::cms::parse::parse(&contents[..cms_len]) {
-        Ok(sd) => sd,
-        Err(e) => {
-            ctx.fail(TotalFailed, S::FormatFailure, "cms", e.to_string());
-            return;
-        }
-    };
-    if sd.signer_count != 1 {
-        ctx.fail(
-            TotalFailed,
-            S::FormatFailure,
-            "cms",
-            format!(
-                "{} SignerInfos; a PDF signature has exactly one",
-                sd.signer_count
-            ),
-        );
-        return;
-    }
-    let si = &sd.signer;
-    let Some(dalg) = si.digest_algorithm else {
-        ctx.fail(
-            Indeterminate,
-            S::CryptoConstraintsFailure,
-            "digest",
-            "unknown digest algorithm".into(),
-        );
-        return;
-    };
-
-    if let Err(e) = doc.charge_hash(ranges.iter().map(ExactSizeIterator::len).sum()) {
-        ctx.fail(
-            Indeterminate,
-            S::FormatFailure,
-            "work budget",
-            e.to_string(),
-        );
-        return;
-    }
-    // 3. Digest: of the byte ranges, or (adbe.pkcs7.sha1) of the encapsulated SHA-1.
-    let content: Vec<u8>;
-    let content_digest = match form {
-        Form::Pkcs7Sha1 => {
-            let mut h =
-                aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY);
-            if !hash_ranges(&mut h, input, &ranges, stop) {
-                return;
-            }
-            let sha1 = h.finish();
-            match sd.econtent {
-                Some(e) if e == sha1.as_ref() => {
-                    ctx.pass("digest", "the encapsulated SHA-1 matches the signed bytes");
-                }
-                Some(_) => ctx.fail(
-                    TotalFailed,
-                    S::HashFailure,
-                    "digest",
-                    "the encapsulated SHA-1 does not match the signed bytes (document changed)"
-                        .into(),
-                ),
-                None => {
-                    ctx.fail(
-                        TotalFailed,
-                        S::FormatFailure,
-                        "cms",
-                        "adbe.pkcs7.sha1 without encapsulated content".into(),
-                    );
-                    return;
-                }
-            }
-            content = sd.econtent.unwrap_or_default().to_vec();
-            aws_lc_rs::digest::digest(dalg.ring(), &content)
-        }
-        Form::Cades | Form::Pkcs7Detached => {
-            if sd.econtent.is_some() {
-                ctx.fail(
-                    TotalFailed,
-                    S::FormatFailure,
-                    "cms",
-                    "a detached signature must not encapsulate content".into(),
-                );
-                return;
-            }
-            let mut h = aws_lc_rs::digest::Context::new(dalg.ring());
-            if !hash_ranges(&mut h, input, &ranges, stop) {
-                return;
-            }
-            content = if si.signed_attrs_raw.is_none() {
-                ranges
-                    .iter()
-                    .flat_map(|r| input[r.clone()].iter().copied())
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            h.finish()
-        }
-    };
-    let message: Vec<u8> = match si.signed_attrs_for_verification() {
-        Some(attrs) => {
-            let md = si
-                .attribute(oids::MESSAGE_DIGEST)
-                .and_then(|v| v.first())
-                .filter(|e| e.tag == tag::OCTET_STRING);
-            match md {
-                Some(md) if md.content == content_digest.as_ref() => {
-                    ctx.pass(
-                        "message-digest",
-                        format!("{dalg:?} messageDigest attribute matches"),
-                    );
-                }
-                Some(_) => ctx.fail(
-                    TotalFailed,
-                    S::HashFailure,
-                    "message-digest",
-                    "the signed bytes do not match the messageDigest attribute (document changed)"
-                        .into(),
-                ),
-                None => {
-                    ctx.fail(
-                        TotalFailed,
-                        S::FormatFailure,
-                        "message-digest",
-                        "no single messageDigest signed attribute".into(),
-                    );
-                    return;
-                }
-            }
-            attrs
-        }
-        None if form == Form::Cades => {
-            ctx.fail(
-                TotalFailed,
-                S::FormatFailure,
-                "cms",
-                "PAdES requires signed attributes".into(),
-            );
-            return;
-        }
-        None => content,
-    };
-    if dalg == DigestAlgorithm::Sha1 || form == Form::Pkcs7Sha1 {
-        ctx.fail(
-            Indeterminate,
-            S::CryptoConstraintsFailure,
-            "digest",
-            "SHA-1 is not accepted for signatures (collisions are practical)".into(),
-        );
-    }
-
-    ctx.report.signature_sha256 = Some(hex::encode(
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, si.signature).as_ref(),
-    ));
-    if dalg == DigestAlgorithm::Sha256 && form != Form::Pkcs7Sha1 {
-        ctx.report.message_digest = Some(hex::encode(content_digest.as_ref()));
-    }
-
-    // 4. Signer certificate and signature.
-    let Some((signer_der, signer)) = find_signer(&sd) else {
-        ctx.fail(
-            Indeterminate,
-            S::NoSigningCertificateFound,
-            "signer",
-            "the signer's certificate is not in the CMS".into(),
-        );
-        return;
-    };
-    ctx.report.signer = Some(signer.subject().to_string());
-    // A key too weak (or of a kind not accepted) is a crypto constraint, not a broken signature.
-    let key = chain::key_strength(&signer, "the signer certificate");
-    if let Err(f) = key {
-        ctx.fail(f.indication, f.sub, f.check, f.detail);
-    } else {
-        match verify_raw(
-            si.signature_algorithm,
-            dalg,
-            &signer,
-            &message,
-            si.signature,
-        ) {
-            Ok(alg) => ctx.pass("signature", format!("{alg} signature verifies")),
-            Err(why) => ctx.fail(TotalFailed, S::SigCryptoFailure, "signature", why),
-        }
-    }
-
-    // 5. ESS signing certificate.
-    match check_ess(si, signer_der) {
-        Ok(Some(d)) => ctx.pass("signing-certificate", d),
-        Ok(None) if form == Form::Cades => ctx.fail(
-            TotalFailed,
-            S::FormatFailure,
-            "signing-certificate",
-            "PAdES requires the ESS signing-certificate-v2 attribute; it is missing".into(),
-        ),
-        Ok(None) => ctx.pass(
-            "signing-certificate",
-            "absent (allowed for legacy PKCS#7 signatures)",
-        ),
-        Err(why) => ctx.fail(
-            Indeterminate,
-            S::NoSigningCertificateFound,
-            "signing-certificate",
-            why,
-        ),
-    }
-
-    // 6. Chain.
-    match chain::check(
-        signer_der,
-        &signer,
-        &sd.certificates,
-        &opts.trust_anchors,
-        opts.time,
-        claimed,
-    ) {
-        Ok(path) => ctx.pass("chain", path),
-        Err(f) => ctx.fail(f.indication, f.sub, f.check, f.detail),
-    }
-
-    // 7. What happened afterwards.
-    if end < input.len() || signed_doc.startxref() != doc.startxref() {
-        let history = history.get_or_init(|| History::new(doc, stop));
-        ctx.report.changes = history.changes_after(&signed_doc, doc);
-    }
-    judge_changes(ctx, about, doc, sig);
-}
-
-/// Feed `ranges` of `input` to `h` in slices, asking `stop` between them; false if stopped.
-fn hash_ranges(
-    h: &mut aws_lc_rs::digest::Context,
-    input: &[u8],
-    ranges: &[std::ops::Range<usize>],
-    stop: &dyn Fn() -> bool,
-) -> bool {
-    const SLICE: usize = 4 * 1024 * 1024;
-    for r in ranges {
-        for part in input[r.clone()].chunks(SLICE) {
-            if stop() {
-                return false;
-            }
-            h.update(part);
-        }
-    }
-    true
-}
-
-/// Signature forms (ISO 32000-2 §12.8.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Form {
-    Cades,
-    Pkcs7Detached,
-    Pkcs7Sha1,
-}
-
-impl Form {
-    fn describe(self) -> &'static str {
-        match self {
-            Self::Cades => "PAdES (ETSI.CAdES.detached)",
-            Self::Pkcs7Detached => "PKCS#7 detached (adbe.pkcs7.detached)",
-            Self::Pkcs7Sha1 => "PKCS#7 SHA-1 (adbe.pkcs7.sha1, legacy)",
-        }
     }
 }

@@ -1,6 +1,9 @@
 //! The verdict: ETSI EN 319 102-1 indications per signature, and for the document.
 
+use serde::Serializer;
+
 use super::history::Change;
+use crate::time::UnixTime;
 
 /// Main indication (ETSI EN 319 102-1 §5.1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -52,6 +55,58 @@ pub enum SubIndication {
     SigConstraintsFailure,
 }
 
+impl SubIndication {
+    /// The name as ETSI EN 319 102-1 writes it, e.g. `HASH_FAILURE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FormatFailure => "FORMAT_FAILURE",
+            Self::HashFailure => "HASH_FAILURE",
+            Self::SigCryptoFailure => "SIG_CRYPTO_FAILURE",
+            Self::NoSigningCertificateFound => "NO_SIGNING_CERTIFICATE_FOUND",
+            Self::NoCertificateChainFound => "NO_CERTIFICATE_CHAIN_FOUND",
+            Self::OutOfBoundsNoPoe => "OUT_OF_BOUNDS_NO_POE",
+            Self::NotYetValid => "NOT_YET_VALID",
+            Self::CryptoConstraintsFailure => "CRYPTO_CONSTRAINTS_FAILURE",
+            Self::ChainConstraintsFailure => "CHAIN_CONSTRAINTS_FAILURE",
+            Self::SigConstraintsFailure => "SIG_CONSTRAINTS_FAILURE",
+        }
+    }
+}
+
+impl std::fmt::Display for SubIndication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Signature forms this verifier knows, by `/SubFilter` (ISO 32000-2 §12.8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureForm {
+    /// `ETSI.CAdES.detached`: PAdES.
+    Cades,
+    /// `adbe.pkcs7.detached`.
+    Pkcs7Detached,
+    /// `adbe.pkcs7.sha1` (SHA-1 of the byte ranges encapsulated and signed).
+    Pkcs7Sha1,
+}
+
+impl SignatureForm {
+    /// A human description, as the report writes it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Cades => "PAdES (ETSI.CAdES.detached)",
+            Self::Pkcs7Detached => "PKCS#7 detached (adbe.pkcs7.detached)",
+            Self::Pkcs7Sha1 => "PKCS#7 SHA-1 (adbe.pkcs7.sha1, legacy)",
+        }
+    }
+}
+
+impl std::fmt::Display for SignatureForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
 /// How much of the file a signature covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
@@ -87,14 +142,18 @@ pub struct SignatureReport {
     pub sub_filter: String,
     /// Signer subject, if the certificate was found.
     pub signer: Option<String>,
-    /// Claimed signing time from `/M`, RFC 3339.
-    pub claimed_time: Option<String>,
+    /// Claimed signing time from `/M` (serialised in RFC 3339 form).
+    #[serde(serialize_with = "rfc3339")]
+    pub claimed_time: Option<UnixTime>,
     /// `/ByteRange` as written.
     pub byte_range: Vec<i64>,
     /// What the signature covers.
     pub coverage: Coverage,
-    /// Signature form: PAdES (CAdES detached), PKCS#7 detached, or PKCS#7 SHA-1 (legacy).
-    pub level: String,
+    /// Signature form: PAdES (CAdES detached), PKCS#7 detached, or PKCS#7 SHA-1 (legacy);
+    /// `None` for a `/SubFilter` this verifier does not know (serialised as its description,
+    /// or an empty string).
+    #[serde(serialize_with = "form_description")]
+    pub level: Option<SignatureForm>,
     /// DocMDP `/P` when this is a certification signature.
     pub certification: Option<i64>,
     /// Every change made to the document after this signature, classified.
@@ -107,10 +166,13 @@ pub struct SignatureReport {
     pub reason: String,
     /// Every check made.
     pub checks: Vec<Check>,
-    /// Hex SHA-256 of the signed byte ranges (what a signature log records), when computed.
-    pub message_digest: Option<String>,
-    /// Hex SHA-256 of the signature value, when the CMS was read.
-    pub signature_sha256: Option<String>,
+    /// SHA-256 of the signed byte ranges (what a signature log records), when computed
+    /// (serialised as lower-case hex).
+    #[serde(serialize_with = "lower_hex")]
+    pub message_digest: Option<[u8; 32]>,
+    /// SHA-256 of the signature value, when the CMS was read (serialised as lower-case hex).
+    #[serde(serialize_with = "lower_hex")]
+    pub signature_sha256: Option<[u8; 32]>,
 }
 
 /// The verdict for a whole document.
@@ -144,5 +206,52 @@ impl Report {
                 .signatures
                 .iter()
                 .all(|s| s.indication == Indication::TotalPassed)
+    }
+}
+
+/// A time as its RFC 3339 string.
+fn rfc3339<S: Serializer>(t: &Option<UnixTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_some(&t.rfc3339()),
+        None => s.serialize_none(),
+    }
+}
+
+/// A signature form as its description; none as an empty string.
+fn form_description<S: Serializer>(f: &Option<SignatureForm>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(f.map_or("", SignatureForm::describe))
+}
+
+/// A digest as lower-case hex.
+fn lower_hex<S: Serializer>(d: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&hex::encode(d)),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_indication_names_are_the_serialised_names() {
+        for sub in [
+            SubIndication::FormatFailure,
+            SubIndication::HashFailure,
+            SubIndication::SigCryptoFailure,
+            SubIndication::NoSigningCertificateFound,
+            SubIndication::NoCertificateChainFound,
+            SubIndication::OutOfBoundsNoPoe,
+            SubIndication::NotYetValid,
+            SubIndication::CryptoConstraintsFailure,
+            SubIndication::ChainConstraintsFailure,
+            SubIndication::SigConstraintsFailure,
+        ] {
+            assert_eq!(
+                serde_json::to_value(sub).expect("serialises"),
+                serde_json::Value::from(sub.as_str())
+            );
+        }
     }
 }

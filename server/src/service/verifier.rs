@@ -50,8 +50,7 @@ impl pb::verifier_server::Verifier for VerifierService {
                 indication: sig.indication.to_string(),
                 sub_indication: sig
                     .sub_indication
-                    .and_then(|x| serde_json::to_value(x).ok())
-                    .and_then(|x| x.as_str().map(str::to_string))
+                    .map(|x| x.to_string())
                     .unwrap_or_default(),
                 signer: sig.signer.clone().unwrap_or_default(),
                 reason: sig.reason.clone(),
@@ -59,15 +58,13 @@ impl pb::verifier_server::Verifier for VerifierService {
                 log_entry: None,
                 inclusion_proof: None,
             };
-            if let (Some(sh), Some(md)) = (&sig.signature_sha256, &sig.message_digest) {
-                if let Some(h) = unhex32(sh) {
-                    for i in s.log.find_by_signature(&h).map_err(store_status)? {
-                        let e = s.log.entry(i).map_err(store_status)?;
-                        if e.is_some_and(|e| hex::encode(e.message_digest) == *md) && i < size {
-                            v.log_entry = Some(s.entry_pb(i)?);
-                            v.inclusion_proof = Some(s.proof_pb(i, size)?);
-                            break;
-                        }
+            if let (Some(h), Some(md)) = (&sig.signature_sha256, &sig.message_digest) {
+                for i in s.log.find_by_signature(h).map_err(store_status)? {
+                    let e = s.log.entry(i).map_err(store_status)?;
+                    if e.is_some_and(|e| e.message_digest == *md) && i < size {
+                        v.log_entry = Some(s.entry_pb(i)?);
+                        v.inclusion_proof = Some(s.proof_pb(i, size)?);
+                        break;
                     }
                 }
             }
@@ -79,15 +76,4 @@ impl pb::verifier_server::Verifier for VerifierService {
             checkpoint: Some(checkpoint.into()),
         }))
     }
-}
-
-pub(super) fn unhex32(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }

@@ -579,7 +579,7 @@ pub(crate) fn field_name(doc: &Document<'_>, d: &Dict) -> Option<String> {
     let mut cur = d.clone();
     for _ in 0..32 {
         if let Some(t) = cur.get(b"T").and_then(Object::as_string) {
-            parts.push(crate::sign::decode_text(t));
+            parts.push(crate::pdf::text::decode_text(t));
         }
         match cur
             .get(b"Parent")
