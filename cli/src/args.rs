@@ -1,0 +1,259 @@
+//! The command line as the user typed it (clap derive): commands, their flags and help texts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "segel",
+    version,
+    about = "Seal and verify PDFs (PAdES), through a Segel server or offline",
+    after_help = "Examples:
+  segel --dev sign --agency dev letter.pdf -o letter-signed.pdf
+  segel --dev verify letter-signed.pdf
+  segel --dev batch --agency dev letters/ signed/ --jobs 16 --report report.json
+  segel --dev log checkpoint
+  segel sign letter.pdf -o out.pdf --key agency.key --cert agency.pem   (offline)
+
+Connection settings come from the flags, then SEGEL_SERVER, SEGEL_CA, SEGEL_CERT, SEGEL_KEY,
+SEGEL_LOG_KEY, SEGEL_STATE, then the file --config (or SEGEL_CONFIG, or
+~/.config/segel/config.toml), then --dev (the files in certs-dev/ and https://localhost:50051)."
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) conn: Conn,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// How to reach the server (online commands).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connection (online commands)")]
+pub(crate) struct Conn {
+    /// Server URL, e.g. https://segel.example.go.id:50051 [env: SEGEL_SERVER].
+    #[arg(long, global = true)]
+    pub(crate) server: Option<String>,
+    /// CA certificate(s) of the server's TLS certificate, PEM [env: SEGEL_CA].
+    #[arg(long, global = true)]
+    pub(crate) ca: Option<PathBuf>,
+    /// This client's TLS certificate, PEM, for signing [env: SEGEL_CERT].
+    #[arg(long, global = true)]
+    pub(crate) client_cert: Option<PathBuf>,
+    /// This client's TLS private key, PEM [env: SEGEL_KEY].
+    #[arg(long, global = true)]
+    pub(crate) client_key: Option<PathBuf>,
+    /// The log's verifier key to pin (C2SP), as printed by the server [env: SEGEL_LOG_KEY].
+    #[arg(long, global = true)]
+    pub(crate) log_key: Option<String>,
+    /// Folder keeping the newest checkpoint seen [env: SEGEL_STATE; default
+    /// ~/.local/state/segel].
+    #[arg(long, global = true)]
+    pub(crate) state: Option<PathBuf>,
+    /// Settings file (TOML: server, ca, cert, key, log_key, state) [env: SEGEL_CONFIG].
+    #[arg(long, global = true)]
+    pub(crate) config: Option<PathBuf>,
+    /// Use the development server and the files in --certs.
+    #[arg(long, global = true)]
+    pub(crate) dev: bool,
+    /// Folder of the development PKI for --dev.
+    #[arg(long, global = true, default_value = "certs-dev")]
+    pub(crate) certs: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Sign a PDF: online with --agency (the server seals and logs it), or offline with --key
+    /// and --cert.
+    #[command(after_help = "Examples:
+  segel --dev sign --agency dev letter.pdf -o letter-signed.pdf --reason 'Disetujui'
+  segel sign letter.pdf -o out.pdf --key agency.key --cert agency.pem --chain chain.pem")]
+    Sign {
+        /// The PDF to sign.
+        input: PathBuf,
+        /// Where to write the signed PDF (written atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Online: the agency whose key seals the document.
+        #[arg(long, conflicts_with_all = ["key", "cert", "chain", "name", "certify"])]
+        agency: Option<String>,
+        /// Online: idempotency key; a retry with the same id returns the same signature.
+        #[arg(long, requires = "agency")]
+        request_id: Option<String>,
+        /// Online: the document's reference (e.g. the letter number), recorded in the log.
+        #[arg(long, requires = "agency")]
+        document_ref: Option<String>,
+        /// Online: send only the digest of the locally prepared file (large files).
+        #[arg(long, requires = "agency")]
+        digest_only: bool,
+        /// Offline: private key, PEM (PKCS#8 or PKCS#1), unencrypted, ideally mode 0600.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Offline: signer certificate, PEM.
+        #[arg(long)]
+        cert: Option<PathBuf>,
+        /// Offline: intermediate (and root) certificates, PEM; roots are not embedded.
+        #[arg(long)]
+        chain: Option<PathBuf>,
+        #[command(flatten)]
+        look: Look,
+        /// Offline: /Name of the signer (normally taken from the certificate by viewers).
+        #[arg(long)]
+        name: Option<String>,
+        /// Offline: certify the document (first signature only) with DocMDP permissions: 1 no
+        /// changes, 2 form filling and signing, 3 also annotations.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
+        certify: Option<u8>,
+    },
+    /// Verify every signature of a PDF: online (the server's verdict, each log entry's
+    /// inclusion proof checked here), or offline with --trust. Exit 0 only if every signature
+    /// is TOTAL-PASSED.
+    #[command(after_help = "Examples:
+  segel --dev verify letter-signed.pdf
+  segel verify letter-signed.pdf --trust doc-root.pem --json")]
+    Verify {
+        /// The PDF.
+        file: PathBuf,
+        /// Offline: trust anchors, PEM.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign every PDF under a folder into another, through one connection.
+    #[command(after_help = "Examples:
+  segel --dev batch --agency dev letters/ signed/
+  segel --dev batch --agency dev scans/ signed/ --digest-only --jobs 4 --report report.csv
+
+A rerun skips outputs that exist and verify, and retries use the same request ids, so an
+interrupted batch never logs a document twice. Ctrl-C lets the files in flight finish.
+
+No file name or path is sent to the server (names often hold personal data, and the log is
+public) unless --document-ref-from-path is given. The output folder must lie outside the input
+folder and not contain it. An output, or an output subfolder, that is a symbolic link fails
+that file: nothing is written through a link.
+Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage or connection.")]
+    Batch {
+        /// The agency whose key seals the documents.
+        #[arg(long)]
+        agency: String,
+        /// Folder of PDFs (searched recursively).
+        input: PathBuf,
+        /// Folder for the signed PDFs (same relative paths).
+        output: PathBuf,
+        /// Files in flight at once.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        jobs: u16,
+        /// MiB of input documents in memory at once, over all the files in flight: a large
+        /// scan waits until it fits (and one larger than this runs alone).
+        #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+        memory_mib: u32,
+        /// Prepare each PDF here and send only its digest (nothing large crosses the network).
+        #[arg(long)]
+        digest_only: bool,
+        /// Write a report: CSV if the name ends in .csv, JSON otherwise.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Seconds one attempt at one file may take before it is retried.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// Send each file's path (relative to the input folder) as its document reference,
+        /// which the server records in its public log as a hash. Off by default: file names
+        /// often hold personal data (names, ID numbers).
+        #[arg(long)]
+        document_ref_from_path: bool,
+        #[command(flatten)]
+        look: Look,
+    },
+    /// Read the signature log; every answer is checked against the log's key and the newest
+    /// checkpoint seen.
+    Log {
+        #[command(subcommand)]
+        what: LogCommand,
+    },
+}
+
+/// Appearance and kind of the signature.
+#[derive(Debug, Args)]
+pub(crate) struct Look {
+    /// /Reason of the signature.
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
+    /// /Location of the signature.
+    #[arg(long)]
+    pub(crate) location: Option<String>,
+    /// /ContactInfo of the signature.
+    #[arg(long)]
+    pub(crate) contact: Option<String>,
+    /// Signature field name; an existing empty signature field of that name is signed.
+    #[arg(long)]
+    pub(crate) field: Option<String>,
+    /// Page (1-based) that carries a new field's widget.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) page: u32,
+    /// Sign with RSASSA-PSS instead of PKCS#1 v1.5.
+    #[arg(long)]
+    pub(crate) pss: bool,
+}
+
+impl Look {
+    pub(crate) fn options(&self) -> pades::SignOptions {
+        // An empty text is no text, as on the wire.
+        let text = |t: &Option<String>| t.clone().filter(|t| !t.is_empty());
+        pades::SignOptions {
+            field: text(&self.field),
+            page: self.page,
+            reason: text(&self.reason),
+            location: text(&self.location),
+            contact_info: text(&self.contact),
+            pss: self.pss,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LogCommand {
+    /// The current checkpoint (signed note), checked and accepted.
+    #[command(after_help = "Example:\n  segel --dev log checkpoint")]
+    Checkpoint,
+    /// Entries by index, by document or signature hash, or for a signed PDF.
+    #[command(after_help = "Examples:
+  segel --dev log entry 17
+  segel --dev log entry --document-sha256 3f0a…
+  segel --dev log entry --file letter-signed.pdf
+  segel --dev log entry --document-ref B-17/2026")]
+    Entry {
+        /// The entry's index.
+        #[arg(required_unless_present_any = ["document_sha256", "signature_sha256", "file", "document_ref"])]
+        index: Option<u64>,
+        /// SHA-256 (hex) of a signed document.
+        #[arg(long, conflicts_with_all = ["index", "signature_sha256", "file"])]
+        document_sha256: Option<String>,
+        /// SHA-256 (hex) of a signature value.
+        #[arg(long, conflicts_with_all = ["index", "file"])]
+        signature_sha256: Option<String>,
+        /// A signed PDF: its entries are looked up by the file's hash.
+        #[arg(long, conflicts_with = "index")]
+        file: Option<PathBuf>,
+        /// The document reference given when signing. The log holds only a keyed hash of it,
+        /// so the server looks it up, for a client certificate allowed for the agency.
+        #[arg(long, conflicts_with_all = ["index", "document_sha256", "signature_sha256", "file"])]
+        document_ref: Option<String>,
+    },
+    /// The inclusion proof of an entry in the current checkpoint, checked, as JSON that
+    /// `segel log check` verifies offline.
+    #[command(after_help = "Examples:
+  segel --dev log proof 17 > proof.json
+  segel log check proof.json --log-key 'segel-log+…'")]
+    Proof {
+        /// The entry's index.
+        index: u64,
+    },
+    /// Check a proof saved by `segel log proof`, offline: the checkpoint's signature by the
+    /// log key (--log-key, or SEGEL_LOG_KEY), the entry's leaf hash and the inclusion proof.
+    Check {
+        /// The proof file (JSON).
+        proof: PathBuf,
+    },
+}
