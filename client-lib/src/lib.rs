@@ -6,7 +6,12 @@
 //!   proof checked against the log's key and the newest checkpoint seen ([`logcheck`]);
 //! - [`batch`]: signing folders of PDFs with bounded concurrency, resumable, with a report;
 //! - [`offline`]: signing and verifying files with the `pades` engine and a local key;
-//! - [`settings`], [`pem`], [`render`]: what the `segel` CLI is made of.
+//! - [`settings`] (where to connect, from flags, the environment and a file), [`pem`] (reading
+//!   keys and certificates) and [`render`] (a verification report as text or JSON), shared with
+//!   the `segel` CLI (crate `segel-cli`), which adds only arguments, progress and exit codes.
+//!
+//! The API speaks domain types (`pades::SignOptions`, `tlog::LogEntry`, its own result types),
+//! never protobuf: the wire messages stay inside [`online`].
 
 #![forbid(unsafe_code)]
 

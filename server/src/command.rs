@@ -87,7 +87,7 @@ fn bounded(field: &'static str, value: String, limit: usize) -> Result<String, C
 }
 
 /// A 32-byte hash field.
-fn sha256(field: &'static str, b: &[u8]) -> Result<[u8; 32], CommandError> {
+fn hash_field(field: &'static str, b: &[u8]) -> Result<[u8; 32], CommandError> {
     b.try_into().map_err(|_| CommandError::NotSha256 { field })
 }
 
@@ -229,7 +229,7 @@ impl TryFrom<pb::SignDigestRequest> for SignDigest {
         let document_sha256 = if r.document_sha256.is_empty() {
             [0; 32]
         } else {
-            sha256("document_sha256", &r.document_sha256)?
+            hash_field("document_sha256", &r.document_sha256)?
         };
         Ok(Self {
             agency,
@@ -279,10 +279,10 @@ impl TryFrom<pb::GetEntryRequest> for EntryQuery {
         match r.key {
             Some(Key::Index(i)) => Ok(Self::Index(i)),
             Some(Key::DocumentSha256(h)) => {
-                Ok(Self::DocumentSha256(sha256("document_sha256", &h)?))
+                Ok(Self::DocumentSha256(hash_field("document_sha256", &h)?))
             }
             Some(Key::SignatureSha256(h)) => {
-                Ok(Self::SignatureSha256(sha256("signature_sha256", &h)?))
+                Ok(Self::SignatureSha256(hash_field("signature_sha256", &h)?))
             }
             Some(Key::DocumentRef(reference)) => {
                 let reference = bounded("document_ref", reference, limits::DOCUMENT_REF)?;

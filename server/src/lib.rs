@@ -4,7 +4,8 @@
 //! ([`service`]: requests checked into [`command`]s, results turned into replies in [`reply`],
 //! errors mapped in [`status`]), the caller's identity ([`identity`]), serving
 //! with mutual TLS ([`serve`], [`tls`]) under limits against hostile callers ([`limits`]), the
-//! signature log on sled ([`store`]). The development PKI that `--dev` serves with comes from the
+//! signature log ([`store`]: the Merkle log over a small storage trait, with sled on disk and a
+//! memory backend for tests). The development PKI that `--dev` serves with comes from the
 //! `segel-devpki` crate.
 
 #![forbid(unsafe_code)]

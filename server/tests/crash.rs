@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use segel_server::store::{check_dir, load_or_create_key, Log};
 
@@ -72,9 +72,7 @@ fn parse_ack(line: &str, acks: &mut Vec<(u64, String)>) {
 fn acknowledged_entries_survive_sigkill() {
     let t = tempfile::tempdir().expect("tempdir");
     let dir = t.path().join("log");
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(7, |d| d.subsec_nanos());
+    let seed = u32::try_from(pades::time::now_ms() % 1_000_000).unwrap_or(7);
     let mut total = 0;
     for round in 0..5u32 {
         // A different kill moment each round: 50..450 ms after the first acks.

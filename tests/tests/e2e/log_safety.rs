@@ -476,7 +476,7 @@ async fn no_blob_file_after_signing_with_largest_values() {
 async fn document_ref_is_not_stored_in_clear() {
     let server = start().await;
     let mut signer = server.signer().await;
-    // A citizen's number as the reference, as `segel batch` used to send file names.
+    // A citizen's number as the reference (file names often hold one).
     let nik = "3171234567890001";
     let pdf = corpus_pdf();
     let mut r = request("dev", &pdf, "nik-1");
