@@ -226,6 +226,7 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
         }
         (None, true) => {
             dev_listen_is_loopback(&args.listen)?;
+            dev_metrics_is_loopback(args.metrics_listen)?;
             prepare_dev_pki(args)?;
             let mut c = config::dev(&args.certs, &args.data, &args.listen);
             c.metrics_listen = args.metrics_listen.setting();
@@ -335,6 +336,18 @@ fn dev_listen_is_loopback(listen: &str) -> anyhow::Result<()> {
          serves with the development PKI, whose keys are not secret; use 127.0.0.1 or [::1], \
          or a configuration file (--config) for anything reachable from other machines"
     );
+    Ok(())
+}
+
+/// Development mode's metrics stay on this machine too, like everything else it serves.
+fn dev_metrics_is_loopback(metrics: MetricsListen) -> anyhow::Result<()> {
+    if let MetricsListen::At(addr) = metrics {
+        anyhow::ensure!(
+            addr.ip().is_loopback(),
+            "--dev refuses --metrics-listen {addr}: it is not a loopback address; use 127.0.0.1 \
+             or [::1], `off`, or a configuration file (--config) for metrics other machines read"
+        );
+    }
     Ok(())
 }
 

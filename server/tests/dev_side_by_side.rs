@@ -151,6 +151,33 @@ fn two_dev_servers_run_side_by_side_with_their_own_metrics_or_none() {
     );
 }
 
+/// Development mode serves nothing beyond this machine: metrics on a reachable address are
+/// refused, like a reachable `--listen`.
+#[test]
+fn dev_metrics_on_a_reachable_address_are_refused() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let o = Command::new(env!("CARGO_BIN_EXE_segel-server"))
+        .args([
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "0.0.0.0:0",
+        ])
+        .arg("--certs")
+        .arg(t.path().join("certs"))
+        .arg("--data")
+        .arg(t.path().join("data"))
+        .output()
+        .expect("run segel-server");
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("--dev refuses --metrics-listen 0.0.0.0:0"),
+        "{stderr}"
+    );
+}
+
 /// `--metrics-listen` is development mode's: a configuration file sets its own
 /// `metrics_listen`, so giving both is a usage error rather than a flag silently ignored.
 #[test]

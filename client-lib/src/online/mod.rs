@@ -542,7 +542,7 @@ impl Client {
         let found = self
             .log()
             .get_entry(pb::GetEntryRequest {
-                key: Some(wire::entry_key(key)),
+                key: Some(wire::entry_key(key.clone())),
             })
             .await
             .map_err(|s| refused(what, &s))?
@@ -560,11 +560,17 @@ impl Client {
                 .await
                 .map_err(|s| refused("GetInclusionProof", &s))?
                 .into_inner();
-            out.push(
-                self.checkpoints
-                    .check_entry(what, &wire::entry(e), &wire::inclusion(proof), &cp)
-                    .await?,
-            );
+            let entry = self
+                .checkpoints
+                .check_entry(what, &wire::entry(e), &wire::inclusion(proof), &cp)
+                .await?;
+            if !key.matches(&entry) {
+                return Err(ClientError::BadAnswer {
+                    what: what.into(),
+                    detail: format!("entry {} is not one asked for ({key:?})", entry.index),
+                });
+            }
+            out.push(entry);
         }
         Ok(out)
     }

@@ -101,3 +101,16 @@ pub enum EntryKey {
     /// The entries recorded with this document reference.
     DocumentRef(String),
 }
+
+impl EntryKey {
+    /// Whether a proven entry is one this key asks for. A document reference is logged only
+    /// as a keyed hash the server alone can compute, so any entry may answer it.
+    pub fn matches(&self, e: &crate::logcheck::ProvenEntry) -> bool {
+        match self {
+            Self::Index(i) => e.index == *i,
+            Self::DocumentSha256(h) => e.record.document_sha256.as_slice() == h.as_slice(),
+            Self::SignatureSha256(h) => e.record.signature_sha256.as_slice() == h.as_slice(),
+            Self::DocumentRef(_) => true,
+        }
+    }
+}

@@ -188,7 +188,7 @@ pub(super) fn check_inner(
     let gaps: [(&[u8], &[u8]); 5] = [
         (b"", b"e"),
         (b"f", b"i"),
-        (b"j", b"m"),
+        (b"j", b"m\0"),
         (b"m\0", b"n"),
         (b"o", b"\xff\xff"),
     ];

@@ -495,7 +495,7 @@ fn anything_past_the_tree_size_or_unknown_is_detected<H: Harness>() {
     let err = open(&h).expect_err("must refuse");
     assert!(err.to_string().contains("past the tree size"), "{err}");
     // Keys under no prefix the log writes, between and after its prefixes, are refused.
-    for key in [b"zz".as_slice(), b"r-key", b"a"] {
+    for key in [b"zz".as_slice(), b"r-key", b"a", b"m", b"m:other"] {
         let h2 = filled::<H>(4);
         {
             let mut b = Batch::default();

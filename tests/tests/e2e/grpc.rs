@@ -321,6 +321,41 @@ async fn refusals_carry_the_right_codes() {
     big.resize(limit + 1000, b' ');
     let e = ok.sign_pdf(request(big, "")).await.expect_err("refused");
     assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    // One order for every request: its shape, then the caller's rights, then the size. A
+    // malformed digest is INVALID_ARGUMENT whoever sends it; a well-formed one from a caller
+    // without rights is PERMISSION_DENIED.
+    let digest = |d: Vec<u8>| pb::SignDigestRequest {
+        agency_id: "dev".into(),
+        message_digest: d,
+        ..Default::default()
+    };
+    let e = denied
+        .sign_digest(digest(vec![1; 31]))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    assert!(e.message().contains("message_digest"), "{e}");
+    let e = denied
+        .sign_digest(digest(vec![1; 32]))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    // Looking up by document reference: a malformed reference is INVALID_ARGUMENT, a
+    // well-formed one without a client certificate UNAUTHENTICATED.
+    let mut log = LogClient::new(server.channel(None).await);
+    let by_ref = |r: String| pb::GetEntryRequest {
+        key: Some(pb::get_entry_request::Key::DocumentRef(r)),
+    };
+    let e = log
+        .get_entry(by_ref("x".repeat(300)))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    let e = log
+        .get_entry(by_ref("B-17/2026".into()))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Code::Unauthenticated, "{e}");
     server.stop().await;
 }
 

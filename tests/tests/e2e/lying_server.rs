@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use segel_client::online::{Client, SignRequest};
+use segel_client::online::{Client, EntryKey, SignRequest};
 use segel_client::settings::Settings;
 use segel_client::ClientError;
 use segel_proto::v1 as pb;
@@ -56,17 +56,27 @@ impl pb::log_server::Log for Fake {
         };
         Ok(Response::new(cp))
     }
+    /// The signed entry, whatever is asked.
     async fn get_entry(
         &self,
         _: Request<pb::GetEntryRequest>,
     ) -> Result<Response<pb::GetEntryResponse>, Status> {
-        Err(Status::unimplemented("fake"))
+        let (entry, ..) = self.signed.clone().ok_or(Status::unimplemented("fake"))?;
+        Ok(Response::new(pb::GetEntryResponse {
+            entries: vec![entry],
+        }))
     }
+    /// The signed entry's proof, whatever is asked.
     async fn get_inclusion_proof(
         &self,
         _: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::InclusionProof>, Status> {
-        Err(Status::unimplemented("fake"))
+        let (entry, _, hashes, size) = self.signed.clone().ok_or(Status::unimplemented("fake"))?;
+        Ok(Response::new(pb::InclusionProof {
+            leaf_index: entry.index,
+            tree_size: size,
+            hashes,
+        }))
     }
     async fn get_consistency_proof(
         &self,
@@ -299,6 +309,25 @@ async fn a_lying_server_is_caught_by_the_client() {
             "honest" => {
                 let sealed = r.expect("an honest answer is accepted");
                 assert_eq!(sealed.entry.index, 1);
+                // Lookups answered with a valid entry, but not the one asked for: refused.
+                let got = client.entries(EntryKey::Index(1)).await.expect("asked for");
+                assert_eq!(got[0].index, 1);
+                let by_doc = EntryKey::DocumentSha256(pades::sha256(&signed_pdf).to_vec());
+                assert_eq!(client.entries(by_doc).await.expect("its document").len(), 1);
+                for key in [
+                    EntryKey::Index(0),
+                    EntryKey::DocumentSha256(pades::sha256(b"another").to_vec()),
+                    EntryKey::SignatureSha256(vec![9; 32]),
+                ] {
+                    let e = client
+                        .entries(key.clone())
+                        .await
+                        .expect_err("another entry");
+                    assert!(
+                        e.to_string().contains("is not one asked for"),
+                        "{key:?}: {e}"
+                    );
+                }
             }
             _ => {
                 let e = r.expect_err(what);
