@@ -2,7 +2,8 @@
 # The one test command: installs what the tests need, then runs every check and test.
 #   bash scripts/test.sh
 # Needs: the Rust toolchain. Installs (Debian): poppler-utils (pdfsig), qpdf, libnss3-tools
-# (certutil), openssl, python3-venv; and a Python venv in .venv with pinned pyHanko.
+# (certutil), openssl, g++ (libFuzzer, for the fuzz targets' check), python3-venv; and a Python
+# venv in .venv with pinned pyHanko.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ command -v pdfsig >/dev/null || need_apt+=(poppler-utils)
 command -v qpdf >/dev/null || need_apt+=(qpdf)
 command -v certutil >/dev/null || need_apt+=(libnss3-tools)
 command -v openssl >/dev/null || need_apt+=(openssl)
+command -v c++ >/dev/null || need_apt+=(g++)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
@@ -42,6 +44,9 @@ cargo fmt --all -- --check
 
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+say "fuzz targets compile (fuzz/ is outside the workspace)"
+cargo check --quiet --manifest-path fuzz/Cargo.toml --bins
 
 say "cargo test (independent verifiers required)"
 export SEGEL_REQUIRE_TOOLS=1

@@ -23,6 +23,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         if let Ok(s) = std::str::from_utf8(data) {
             if let Ok(v) = view.check_note(s) {
                 let _ = view.needs(&v);
+                let p = segel_client::logcheck::ConsistencyProof {
+                    old_size: p.old_size,
+                    new_size: p.new_size,
+                    hashes: p.hashes,
+                };
                 let _ = view.accept(v, Some(&p));
             }
         }
