@@ -153,19 +153,16 @@ fn run(cli: Cli) -> u8 {
                 );
                 return exit::USAGE;
             };
-            let mut request = pades::SignatureRequest::new(pades::UnixTime::now());
-            request.reason = look.reason;
-            request.location = look.location;
-            request.contact_info = look.contact;
+            // The same options as online, plus what only offline signing offers.
+            let options = look.options();
+            let mut request = options.request(pades::UnixTime::now());
             request.name = name;
-            request.field = look.field;
-            request.page = look.page;
             request.certify = certify;
             let opts = SignFileOptions {
                 key,
                 cert,
                 chain,
-                pss: look.pss,
+                pss: options.pss,
                 request,
             };
             match offline::sign_file(&input, &output, &opts) {

@@ -1,7 +1,7 @@
 //! What a caller chooses about a signature, apart from its time: the one domain form of the
 //! API's sign options, the CLI's flags and a batch's settings.
 
-use crate::{SignatureAlgorithm, SignatureRequest, UnixTime};
+use crate::{SignatureRequest, UnixTime};
 
 /// A caller's choices for one signature: everything of a [`SignatureRequest`] but its time,
 /// and the RSA padding of the signature value.
@@ -45,15 +45,6 @@ impl SignOptions {
         request.contact_info.clone_from(&self.contact_info);
         request
     }
-
-    /// The signature algorithm these options ask of an RSA key.
-    pub fn rsa_algorithm(&self) -> SignatureAlgorithm {
-        if self.pss {
-            SignatureAlgorithm::RsaPssSha256
-        } else {
-            SignatureAlgorithm::RsaPkcs1Sha256
-        }
-    }
 }
 
 #[cfg(test)]
@@ -77,7 +68,6 @@ mod tests {
         assert_eq!(r.location, None);
         assert_eq!(r.contact_info.as_deref(), Some("tu@example.go.id"));
         assert_eq!(r.time, UnixTime(7));
-        assert_eq!(o.rsa_algorithm(), SignatureAlgorithm::RsaPssSha256);
         assert_eq!(SignOptions::default().request(UnixTime(0)).page, 1);
     }
 }
