@@ -236,6 +236,8 @@ pub struct Agency {
     pub chain: Vec<Vec<u8>>,
     /// SHA-256 of the signer certificate.
     pub cert_sha256: [u8; 32],
+    /// The signer certificate's validity: checked at every signature.
+    pub validity: crate::expiry::Validity,
 }
 
 impl std::fmt::Debug for Agency {
@@ -268,6 +270,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Server certificate PEM.
     pub tls_cert_pem: Vec<u8>,
+    /// The server certificate's validity (watched for expiry while serving).
+    pub tls_cert_validity: crate::expiry::Validity,
     /// Server key PEM.
     pub tls_key_pem: zeroize::Zeroizing<Vec<u8>>,
     /// Client CA PEM.
@@ -410,6 +414,12 @@ impl RawConfig {
                     .insert(id.clone());
             }
         }
+        let tls_cert_pem = read(&self.tls.cert)?;
+        let tls_cert_validity =
+            certificate_validity(&tls_cert_pem, now).map_err(|message| ConfigError::File {
+                path: self.tls.cert.clone(),
+                message,
+            })?;
         let metrics_listen = match &self.metrics_listen {
             None => None,
             Some(a) => Some(a.parse().map_err(|_| {
@@ -425,7 +435,8 @@ impl RawConfig {
             max_concurrent_signatures: self.max_concurrent_signatures,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs.max(1)),
             trust_anchors,
-            tls_cert_pem: read(&self.tls.cert)?,
+            tls_cert_pem,
+            tls_cert_validity,
             tls_key_pem: read_secret(&self.tls.key)?,
             client_ca_pem,
             client_crl,
@@ -485,18 +496,11 @@ fn load_agency(a: &RawAgency, now: i64) -> Result<Agency, ConfigError> {
             a.cert.display()
         )));
     }
-    let (_, cert) = x509_parser::parse_x509_certificate(&chain[0])
-        .map_err(|e| err(format!("certificate: {e}")))?;
-    let v = cert.validity();
-    if now > v.not_after.timestamp() {
-        return Err(err(format!("the certificate expired on {}", v.not_after)));
-    }
-    if now < v.not_before.timestamp() {
-        return Err(err(format!(
-            "the certificate is not valid before {}",
-            v.not_before
-        )));
-    }
+    let validity =
+        crate::expiry::Validity::of_der(&chain[0]).map_err(|e| err(format!("certificate: {e}")))?;
+    validity
+        .check(now)
+        .map_err(|e| err(format!("the certificate {e}")))?;
     let mut cert_sha256 = [0; 32];
     cert_sha256
         .copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &chain[0]).as_ref());
@@ -508,7 +512,17 @@ fn load_agency(a: &RawAgency, now: i64) -> Result<Agency, ConfigError> {
         identity,
         chain,
         cert_sha256,
+        validity,
     })
+}
+
+/// The validity of the first certificate of a PEM chain, which must hold at `now`.
+fn certificate_validity(pem: &[u8], now: i64) -> Result<crate::expiry::Validity, String> {
+    let validity = crate::expiry::Validity::of_pem_chain(pem)?;
+    validity
+        .check(now)
+        .map_err(|e| format!("the certificate {e}"))?;
+    Ok(validity)
 }
 
 /// Decrypt a PKCS#8 PBES2 key with the passphrase from the environment or a 0600 file.

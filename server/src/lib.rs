@@ -1,6 +1,7 @@
 //! # segel-server
 //!
-//! The Segel signing server: agency keys and policy ([`config`]), the gRPC services
+//! The Segel signing server: agency keys and policy ([`config`]), certificate validity over
+//! time ([`expiry`]), the gRPC services
 //! ([`service`]: requests checked into [`command`]s, results turned into replies in [`reply`],
 //! errors mapped in [`status`]), the caller's identity ([`identity`]), serving
 //! with mutual TLS ([`serve`], [`tls`]) under limits against hostile callers ([`limits`]), the
@@ -12,6 +13,7 @@
 
 pub mod command;
 pub mod config;
+pub mod expiry;
 pub mod identity;
 pub mod limits;
 pub mod metrics;

@@ -271,6 +271,13 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
             ),
             None => println!("client CRL: none (tls.client_crl not set)"),
         }
+        let certificates = segel_server::expiry::watched(&config);
+        for f in segel_server::expiry::findings(&certificates, pades::UnixTime::now().0) {
+            match f.state {
+                segel_server::expiry::ExpiryState::Ok => println!("certificate: {f}"),
+                _ => println!("WARNING: {f}"),
+            }
+        }
         return Ok(());
     }
     tracing_subscriber::fmt()

@@ -1,6 +1,6 @@
 //! Serving: TLS with optional client certificates ([`crate::tls`]), the three services under
-//! the limits of [`crate::limits`], graceful shutdown that does not wait for abandoned
-//! verifications.
+//! the limits of [`crate::limits`], the certificates' expiry watched ([`crate::expiry`]),
+//! graceful shutdown that does not wait for abandoned verifications.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -58,6 +58,7 @@ pub async fn serve(
     let max_streams = config.max_concurrent_streams;
     let limit = config.max_document_bytes + 64 * 1024;
     let timeout = config.request_timeout;
+    let certificates = watch_certificates(&config);
     let segel = Segel::new(config, log.clone());
     let verify_limit = segel.verify_limit.clone();
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
@@ -120,7 +121,33 @@ pub async fn serve(
             Ok(())
         }
     };
+    drop(certificates);
     let log2 = log.clone();
     let _ = tokio::task::spawn_blocking(move || log2.close()).await;
     Ok(result?)
+}
+
+/// A task that ends when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Export the certificates' expiry times, log those expiring or expired now, and look again
+/// once a day while serving (until the returned guard is dropped).
+fn watch_certificates(config: &Config) -> AbortOnDrop {
+    use crate::expiry;
+    let certs = expiry::watched(config);
+    expiry::export_metrics(&certs);
+    let now = || pades::UnixTime::now().0;
+    expiry::log_findings(&expiry::findings(&certs, now()));
+    AbortOnDrop(tokio::spawn(expiry::watch(
+        certs,
+        expiry::CHECK_EVERY,
+        now,
+        expiry::log_findings,
+    )))
 }

@@ -100,3 +100,16 @@ pub fn request_id_reused(why: String) -> Status {
 pub fn shutting_down() -> Status {
     Status::unavailable("shutting down")
 }
+
+/// FAILED_PRECONDITION: `agency`'s e-seal certificate is not valid at the signing time, so
+/// nothing was signed or logged. Reason `CERTIFICATE_EXPIRED` for [`NotValid::Expired`] (after
+/// its notAfter), `CERTIFICATE_NOT_YET_VALID` for [`NotValid::NotYetValid`] (before its
+/// notBefore); the message names the agency and the time in RFC 3339.
+///
+/// [`NotValid::Expired`]: crate::expiry::NotValid::Expired
+/// [`NotValid::NotYetValid`]: crate::expiry::NotValid::NotYetValid
+pub fn certificate_not_valid(agency: &str, e: &crate::expiry::NotValid) -> Status {
+    Status::failed_precondition(format!(
+        "agency {agency:?} cannot seal: its e-seal certificate {e}; nothing was signed"
+    ))
+}

@@ -12,6 +12,12 @@
 //! the request, the stored signing time and signature value, and checked against the log
 //! entry); with another agency or other options it is ALREADY_EXISTS.
 //!
+//! **Certificate validity.** Every new signature is made only if the agency's certificate is
+//! valid at its signing time (and, for `SignDigest`, at the time the caller's document claims),
+//! checked on the same clock reading the signature and its log entry take; otherwise
+//! FAILED_PRECONDITION ([`crate::expiry`]) and nothing is signed or logged. A retry of a request
+//! signed while the certificate was valid still returns that first answer.
+//!
 //! **Bounded strings.** Every string of a signing request is bounded
 //! ([`crate::command::limits`]); a longer one is INVALID_ARGUMENT naming the field and the
 //! limit.
@@ -412,6 +418,12 @@ impl Segel {
             let document_ref_hmac = self.reference_hmac(&agency.id, &r.document_ref);
             let (cms, at) = self
                 .sign_and_log(move || {
+                    let (t, ms) = now();
+                    // The caller's document claims `signing_time` (0: none); the log says `t`.
+                    agency.check_valid_at(t.0)?;
+                    if signing_time != 0 {
+                        agency.check_valid_at(signing_time)?;
+                    }
                     let signer = agency.signer(r.pss);
                     let attrs = agency.identity.signed_attributes(&digest);
                     let signature = signer
@@ -423,7 +435,7 @@ impl Segel {
                     let entry = NewEntry {
                         record: agency.record(
                             &caller,
-                            now().1,
+                            ms,
                             digest,
                             &signature,
                             Document {
@@ -493,6 +505,7 @@ impl Segel {
         let ((pdf, update), at) = self
             .sign_and_log(move || {
                 let (t, ms) = now();
+                agency.check_valid_at(t.0)?;
                 let request = opts.request(t);
                 let signer = agency.signer(opts.pss);
                 let signed = pades::sign(&pdf, &request, signer, &agency.identity)
@@ -536,6 +549,15 @@ struct Document {
 }
 
 impl Agency {
+    /// May this agency seal at `t` (Unix seconds)? Its certificate must be valid then;
+    /// FAILED_PRECONDITION naming the agency and the expiry (or start) time otherwise.
+    fn check_valid_at(&self, t: i64) -> Result<(), Status> {
+        self.validity.check(t).map_err(|e| {
+            tracing::error!(agency = %self.id, error = %e, "signing refused: the e-seal certificate is not valid");
+            crate::status::certificate_not_valid(&self.id, &e)
+        })
+    }
+
     /// The key for PSS or PKCS#1 v1.5 signatures.
     fn signer(&self, pss: bool) -> &dyn pades::Signer {
         if pss {
