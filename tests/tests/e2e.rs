@@ -9,6 +9,8 @@ mod batch;
 mod batch_outputs;
 #[path = "e2e/client.rs"]
 mod client;
+#[path = "e2e/expiry.rs"]
+mod expiry;
 #[path = "e2e/grpc.rs"]
 mod grpc;
 #[path = "e2e/hostile.rs"]
