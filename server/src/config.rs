@@ -691,6 +691,17 @@ mod tests {
             .to_string();
         assert!(e.contains("expired"), "{e}");
 
+        // An expired TLS server certificate (the development one lasts a year, its agency
+        // certificate three), naming the file.
+        let e = raw
+            .resolve(now() + 2 * 365 * 86_400)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("server.pem") && e.contains("the certificate expired at"),
+            "{e}"
+        );
+
         // Policy naming an unknown agency; unknown settings.
         let mut bad = raw.clone();
         bad.allow[0].agencies.push("ghost".into());

@@ -330,3 +330,68 @@ async fn a_certificate_not_valid_yet_and_a_digest_claiming_a_time_past_expiry_ar
     assert_eq!(log_size(&channel).await, 1);
     server.stop().await;
 }
+
+/// `segel-server --config FILE --check` over the development configuration plus `short` with
+/// the certificate `cert`.
+fn check(dir: &Path, (cert, key): (PathBuf, PathBuf)) -> std::process::Output {
+    let p = pki();
+    let path = |name: &str| format!("{:?}", p.file(name).display().to_string());
+    let file = |f: &Path| format!("{:?}", f.display().to_string());
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\ndata = {data}\n\n[tls]\ncert = {tls_cert}\nkey = {tls_key}\n\
+         client_ca = {ca}\n\n[[agency]]\nid = \"dev\"\nname = \"Dev\"\nkey = {dev_key}\n\
+         cert = {dev_cert}\nchain = {chain}\n\n[[agency]]\nid = \"short\"\nname = \"Short\"\n\
+         key = {key}\ncert = {cert}\nchain = {chain}\n\n[[allow]]\nclient = \"siola-dev\"\n\
+         agencies = [\"dev\", \"short\"]\n",
+        data = file(&dir.join("data")),
+        tls_cert = path("server.pem"),
+        tls_key = path("server.key"),
+        ca = path("tls-ca.pem"),
+        dev_key = path("dev-agency.key"),
+        dev_cert = path("dev-agency.pem"),
+        chain = path("dev-agency-chain.pem"),
+        key = file(&key),
+        cert = file(&cert),
+    );
+    let config = dir.join("segel.toml");
+    std::fs::write(&config, toml).expect("write configuration");
+    std::process::Command::new(crate::hostile::server_bin())
+        .arg("--config")
+        .arg(&config)
+        .arg("--check")
+        .output()
+        .expect("run segel-server --check")
+}
+
+#[test]
+fn check_warns_within_30_days_and_refuses_an_expired_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = seal_key();
+    let made = now();
+    let soon = made + 10 * 86_400;
+    let o = check(dir.path(), seal(dir.path(), &key, made - 60, soon));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected = format!(
+        "WARNING: agency \"short\"'s e-seal certificate expires in 9 day(s), at {}: renew it",
+        pades::UnixTime(soon).rfc3339()
+    );
+    assert!(stdout.contains(&expected), "{expected:?} not in:\n{stdout}");
+    assert!(
+        stdout.contains("certificate: agency \"dev\"'s e-seal certificate is valid until")
+            && stdout.contains("certificate: the TLS server certificate is valid until"),
+        "{stdout}"
+    );
+
+    let gone = made - 60;
+    let o = check(dir.path(), seal(dir.path(), &key, made - 86_400, gone));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "an expired certificate passed --check");
+    assert!(
+        stderr.contains(&format!(
+            "agency short: the certificate expired at {}",
+            pades::UnixTime(gone).rfc3339()
+        )),
+        "{stderr}"
+    );
+}

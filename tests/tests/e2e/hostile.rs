@@ -384,7 +384,7 @@ async fn idle_connection_is_closed() {
 }
 
 /// The server binary of this build, brought up to date once per test process.
-fn server_bin() -> PathBuf {
+pub(crate) fn server_bin() -> PathBuf {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BIN.get_or_init(build_server).clone()
 }
