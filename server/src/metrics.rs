@@ -4,7 +4,11 @@
 //!   code name);
 //! - `segel_sign_seconds{agency}` — time to sign and log one document;
 //! - `segel_log_size` — entries in the log;
-//! - `segel_commit_batch_size` — appends made durable per group commit.
+//! - `segel_commit_batch_size` — appends made durable per group commit;
+//! - `segel_certificate_expiry_timestamp_seconds{agency}` — each agency's e-seal certificate's
+//!   notAfter (Unix seconds), set at start-up ([`crate::expiry`]);
+//! - `segel_tls_certificate_expiry_timestamp_seconds` — the TLS server certificate's notAfter
+//!   (a gauge of its own, so that the agency gauge keeps one label set).
 
 use std::net::SocketAddr;
 
