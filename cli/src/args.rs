@@ -77,7 +77,9 @@ pub(crate) enum Command {
         /// Online: the agency whose key seals the document.
         #[arg(long, conflicts_with_all = ["key", "cert", "chain", "name", "certify"])]
         agency: Option<String>,
-        /// Online: idempotency key; a retry with the same id returns the same signature.
+        /// Online: idempotency key; running the command again with the same id returns the
+        /// same signature and log entry. Without it each run gets an id of its own, so running
+        /// it again signs and logs the document again.
         #[arg(long, requires = "agency")]
         request_id: Option<String>,
         /// Online: the document's reference (e.g. the letter number), recorded in the log.

@@ -116,7 +116,11 @@ fn run(cli: Cli) -> u8 {
             ..
         } => online(conn, |client| async move {
             let mut req = SignRequest::new(&agency);
-            req.request_id = request_id.unwrap_or_default();
+            // Without --request-id the library makes one for this call: a retry within it is
+            // answered once, running the command again signs anew.
+            if let Some(id) = request_id {
+                req.request_id = id;
+            }
             req.document_ref = document_ref.unwrap_or_default();
             req.options = look.options();
             let (index, bytes) = if digest_only {

@@ -89,12 +89,20 @@ pub enum ClientError {
         detail: String,
     },
     /// The server refused a request.
-    #[error("{what}: the server answered {code:?}: {message}")]
+    #[error(
+        "{what}: the server answered {code:?}{}: {message}",
+        reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )]
     Refused {
         /// What was asked.
         what: String,
         /// The gRPC status code.
         code: tonic::Code,
+        /// The refusal's reason (`REQUEST_ID_REUSED`, `NOT_A_PDF`, …; `docs/api.md` lists
+        /// them): the `google.rpc.ErrorInfo` of domain `segel` in the status details; `None`
+        /// when the status carries none (a refusal by the transport, or by a client-side
+        /// timeout).
+        reason: Option<String>,
         /// The server's message.
         message: String,
     },

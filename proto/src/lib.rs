@@ -19,6 +19,10 @@ pub use bytes;
 /// seconds, decimal) the request id was first used with.
 pub const SIGNING_TIME_METADATA: &str = "segel-signing-time";
 
+/// The domain of the `google.rpc.ErrorInfo` in the details of every refusal by a Segel server
+/// (its `reason` names the refusal; `docs/api.md` lists them).
+pub const ERROR_DOMAIN: &str = "segel";
+
 /// The encoded `FileDescriptorSet` of the API, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/segel_descriptor.bin"));

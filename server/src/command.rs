@@ -72,7 +72,24 @@ pub enum CommandError {
     /// A SignPdfStream message after the metadata that is not a chunk.
     #[error("only chunks may follow the metadata")]
     StreamPart,
+    /// A signing request without a request id.
+    #[error(
+        "request_id is required: give each document its own id and send the same id again when \
+         retrying it (after a timeout, a retry with a new id or none would sign and log the \
+         document a second time)"
+    )]
+    RequestIdRequired,
 }
+
+/// The most a unary SignPdf may answer: 4 MiB, what stock gRPC clients receive by default
+/// (grpc-go, grpc-java, grpcio, grpc-php). An answer that could be larger is refused before
+/// signing (see [`SignPdf::answer_fits_unary`]).
+pub const MAX_UNARY_ANSWER: usize = 4 << 20;
+
+/// What a signed document's answer may add to its input, at most: the update (signature
+/// dictionary and `/Contents` room, the changed page and form objects, the cross-reference
+/// section; tens of KiB) and the answer's log entry, checkpoint and proofs (a few KiB).
+pub const ANSWER_ALLOWANCE: usize = 72 << 10;
 
 /// `value` unless it is longer than `limit` bytes.
 fn bounded(field: &'static str, value: String, limit: usize) -> Result<String, CommandError> {
@@ -84,6 +101,14 @@ fn bounded(field: &'static str, value: String, limit: usize) -> Result<String, C
         });
     }
     Ok(value)
+}
+
+/// The request id of a signing request: required, at most [`limits::REQUEST_ID`] bytes.
+fn request_id(value: String) -> Result<String, CommandError> {
+    if value.is_empty() {
+        return Err(CommandError::RequestIdRequired);
+    }
+    bounded("request_id", value, limits::REQUEST_ID)
 }
 
 /// A 32-byte hash field.
@@ -117,7 +142,7 @@ impl Caller {
 pub struct SignPdf {
     /// The agency to seal for (at most [`limits::AGENCY_ID`] bytes).
     pub agency: String,
-    /// The caller's idempotency key, empty for none (at most [`limits::REQUEST_ID`] bytes).
+    /// The caller's idempotency key (not empty, at most [`limits::REQUEST_ID`] bytes).
     pub request_id: String,
     /// The caller's reference of the document, empty for none (at most
     /// [`limits::DOCUMENT_REF`] bytes; logged only as its keyed hash).
@@ -132,12 +157,21 @@ pub struct SignPdf {
     pub size_hint: u64,
 }
 
+impl SignPdf {
+    /// Whether the answer fits what stock gRPC clients receive ([`MAX_UNARY_ANSWER`]) when
+    /// it comes in one message: always with `update_only`, otherwise when the document plus
+    /// [`ANSWER_ALLOWANCE`] does.
+    pub fn answer_fits_unary(&self) -> bool {
+        self.update_only || self.pdf.len().saturating_add(ANSWER_ALLOWANCE) <= MAX_UNARY_ANSWER
+    }
+}
+
 impl TryFrom<pb::SignPdfRequest> for SignPdf {
     type Error = CommandError;
 
     fn try_from(r: pb::SignPdfRequest) -> Result<Self, CommandError> {
         let agency = bounded("agency_id", r.agency_id, limits::AGENCY_ID)?;
-        let request_id = bounded("request_id", r.request_id, limits::REQUEST_ID)?;
+        let request_id = request_id(r.request_id)?;
         let document_ref = bounded("document_ref", r.document_ref, limits::DOCUMENT_REF)?;
         let o = r.options.unwrap_or_default();
         bounded("options.reason", o.reason.clone(), limits::REASON)?;
@@ -198,7 +232,7 @@ pub fn stream_chunk(message: pb::SignPdfStreamRequest) -> Result<bytes::Bytes, C
 pub struct SignDigest {
     /// The agency to seal for (at most [`limits::AGENCY_ID`] bytes).
     pub agency: String,
-    /// The caller's idempotency key, empty for none (at most [`limits::REQUEST_ID`] bytes).
+    /// The caller's idempotency key (not empty, at most [`limits::REQUEST_ID`] bytes).
     pub request_id: String,
     /// The caller's reference of the document, empty for none (at most
     /// [`limits::DOCUMENT_REF`] bytes).
@@ -219,7 +253,7 @@ impl TryFrom<pb::SignDigestRequest> for SignDigest {
 
     fn try_from(r: pb::SignDigestRequest) -> Result<Self, CommandError> {
         let agency = bounded("agency_id", r.agency_id, limits::AGENCY_ID)?;
-        let request_id = bounded("request_id", r.request_id, limits::REQUEST_ID)?;
+        let request_id = request_id(r.request_id)?;
         let document_ref = bounded("document_ref", r.document_ref, limits::DOCUMENT_REF)?;
         let message_digest = r
             .message_digest
@@ -407,6 +441,7 @@ mod tests {
     fn sign_digest_requests_need_32_byte_hashes() {
         let ok = pb::SignDigestRequest {
             agency_id: "dev".into(),
+            request_id: "r-1".into(),
             message_digest: vec![7; 32],
             ..Default::default()
         };
@@ -430,6 +465,47 @@ mod tests {
                 .to_string(),
             "document_sha256 must be 32 bytes"
         );
+    }
+
+    #[test]
+    fn signing_requests_need_a_request_id() {
+        let pdf = pb::SignPdfRequest {
+            agency_id: "dev".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            SignPdf::try_from(pdf).expect_err("no id"),
+            CommandError::RequestIdRequired
+        );
+        let digest = pb::SignDigestRequest {
+            agency_id: "dev".into(),
+            message_digest: vec![7; 32],
+            ..Default::default()
+        };
+        assert_eq!(
+            SignDigest::try_from(digest).expect_err("no id"),
+            CommandError::RequestIdRequired
+        );
+        assert!(CommandError::RequestIdRequired
+            .to_string()
+            .contains("a second time"));
+    }
+
+    #[test]
+    fn a_unary_answer_must_fit_4_mib_unless_only_the_update_comes_back() {
+        let with = |len: usize, update_only: bool| SignPdf {
+            agency: "dev".into(),
+            request_id: "r".into(),
+            document_ref: String::new(),
+            options: pades::SignOptions::default(),
+            pdf: vec![0; len].into(),
+            update_only,
+            size_hint: 0,
+        };
+        let most = MAX_UNARY_ANSWER - ANSWER_ALLOWANCE;
+        assert!(with(most, false).answer_fits_unary());
+        assert!(!with(most + 1, false).answer_fits_unary());
+        assert!(with(most + 1, true).answer_fits_unary());
     }
 
     #[test]

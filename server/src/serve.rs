@@ -85,14 +85,18 @@ pub async fn serve(
         .set_serving::<VerifierServer<VerifierService>>()
         .await;
     health_reporter.set_serving::<LogServer<LogService>>().await;
-    // The descriptors are compiled in: failing to load them is a build defect, reported at
-    // start-up and not fatal (reflection is a convenience).
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(segel_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| tracing::error!(error = %e, "gRPC reflection unavailable"))
-        .ok();
+    // Reflection in both versions: `v1`, and `v1alpha` for the clients that ask only for it
+    // (Python's grpcio-reflection, older grpcurl and tools). The descriptors are compiled in:
+    // failing to load them is a build defect, reported at start-up and not fatal (reflection
+    // is a convenience).
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(segel_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let unavailable = |e| tracing::error!(error = %e, "gRPC reflection unavailable");
+    let reflection_v1 = reflection().build_v1().map_err(unavailable).ok();
+    let reflection_v1alpha = reflection().build_v1alpha().map_err(unavailable).ok();
     let server = Server::builder()
         .timeout(timeout)
         .max_concurrent_streams(Some(max_streams))
@@ -100,7 +104,8 @@ pub async fn serve(
         .initial_stream_window_size(Some(4 << 20))
         .initial_connection_window_size(Some(16 << 20))
         .add_service(health)
-        .add_optional_service(reflection)
+        .add_optional_service(reflection_v1)
+        .add_optional_service(reflection_v1alpha)
         .add_service(
             SignerServer::new(SignerService(segel.clone()))
                 .max_decoding_message_size(limit)

@@ -1,42 +1,229 @@
-//! The one mapping from errors to gRPC status codes. Messages say what is wrong with the
-//! request; internal failures are logged and answered without internals.
+//! The one mapping from errors to gRPC statuses. Messages say what is wrong with the request;
+//! internal failures are logged and answered without internals.
+//!
+//! Every refusal also carries a machine-readable [`Reason`]: a `google.rpc.ErrorInfo` (domain
+//! [`segel_proto::ERROR_DOMAIN`], the reason, metadata such as `field`, `limit`, `agency` or
+//! `max_bytes`) in the status details (`grpc-status-details-bin`), so that a caller can act on
+//! a refusal, or show its own message, without reading English. [`refusal`] builds every such
+//! status; `docs/api.md` lists every reason with its code and meaning (a test here keeps the
+//! two lists equal).
 
-use tonic::Status;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::command::CommandError;
 use crate::store::StoreError;
 
+/// Why a request was refused, as callers read it (`ErrorInfo.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// A string of the request is longer than its limit (`field`, `limit`).
+    FieldTooLong,
+    /// A digest or hash field does not have the size of a SHA-256 (`field`).
+    InvalidDigest,
+    /// A signing request without `request_id`.
+    RequestIdRequired,
+    /// Another malformed request (a lookup without a key, a stream out of order).
+    InvalidRequest,
+    /// The document is not a PDF at all.
+    NotAPdf,
+    /// The document is encrypted.
+    EncryptedPdf,
+    /// Another document (or signing option) the engine refuses: broken syntax or structure, a
+    /// field that cannot be signed, a resource limit.
+    InvalidPdf,
+    /// The document is certified with no changes allowed (DocMDP /P 1).
+    DocumentLocked,
+    /// The call needs a client certificate with exactly one usable common name.
+    ClientCertificateRequired,
+    /// No agency of this name (`agency`).
+    UnknownAgency,
+    /// The caller may not seal for this agency (`agency`).
+    AgencyNotAllowed,
+    /// The agency's certificate has expired (`agency`).
+    CertificateExpired,
+    /// The agency's certificate is not valid yet (`agency`).
+    CertificateNotYetValid,
+    /// The document is larger than the server accepts (`max_bytes`).
+    DocumentTooLarge,
+    /// The answer would exceed what stock gRPC clients receive (`max_bytes`): ask for
+    /// `update_only` or use `SignPdfStream`.
+    AnswerTooLarge,
+    /// The request id was used before for another request.
+    RequestIdReused,
+    /// No log entry at this index (`index`).
+    EntryNotFound,
+    /// A proof or root asked for beyond the log's current size.
+    BeyondLogSize,
+    /// Too many verifications at once: retry later.
+    Busy,
+    /// The work stopped because the caller no longer waits for it.
+    Cancelled,
+    /// The server is shutting down: retry with another instance or later.
+    ShuttingDown,
+    /// The server failed; its log says why.
+    Internal,
+}
+
+impl Reason {
+    /// Every reason, in the order `docs/api.md` lists them.
+    pub const ALL: [Reason; 22] = [
+        Self::FieldTooLong,
+        Self::InvalidDigest,
+        Self::RequestIdRequired,
+        Self::InvalidRequest,
+        Self::NotAPdf,
+        Self::EncryptedPdf,
+        Self::InvalidPdf,
+        Self::DocumentLocked,
+        Self::ClientCertificateRequired,
+        Self::UnknownAgency,
+        Self::AgencyNotAllowed,
+        Self::CertificateExpired,
+        Self::CertificateNotYetValid,
+        Self::DocumentTooLarge,
+        Self::AnswerTooLarge,
+        Self::RequestIdReused,
+        Self::EntryNotFound,
+        Self::BeyondLogSize,
+        Self::Busy,
+        Self::Cancelled,
+        Self::ShuttingDown,
+        Self::Internal,
+    ];
+
+    /// The reason as the wire carries it (UPPER_SNAKE).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FieldTooLong => "FIELD_TOO_LONG",
+            Self::InvalidDigest => "INVALID_DIGEST",
+            Self::RequestIdRequired => "REQUEST_ID_REQUIRED",
+            Self::InvalidRequest => "INVALID_REQUEST",
+            Self::NotAPdf => "NOT_A_PDF",
+            Self::EncryptedPdf => "ENCRYPTED_PDF",
+            Self::InvalidPdf => "INVALID_PDF",
+            Self::DocumentLocked => "DOCUMENT_LOCKED",
+            Self::ClientCertificateRequired => "CLIENT_CERTIFICATE_REQUIRED",
+            Self::UnknownAgency => "UNKNOWN_AGENCY",
+            Self::AgencyNotAllowed => "AGENCY_NOT_ALLOWED",
+            Self::CertificateExpired => "CERTIFICATE_EXPIRED",
+            Self::CertificateNotYetValid => "CERTIFICATE_NOT_YET_VALID",
+            Self::DocumentTooLarge => "DOCUMENT_TOO_LARGE",
+            Self::AnswerTooLarge => "ANSWER_TOO_LARGE",
+            Self::RequestIdReused => "REQUEST_ID_REUSED",
+            Self::EntryNotFound => "ENTRY_NOT_FOUND",
+            Self::BeyondLogSize => "BEYOND_LOG_SIZE",
+            Self::Busy => "BUSY",
+            Self::Cancelled => "CANCELLED",
+            Self::ShuttingDown => "SHUTTING_DOWN",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refusal: `code` and `message`, with `reason` and `metadata` in a `google.rpc.ErrorInfo`
+/// of domain [`segel_proto::ERROR_DOMAIN`] in the status details.
+pub fn refusal(
+    code: Code,
+    reason: Reason,
+    message: impl Into<String>,
+    metadata: &[(&str, String)],
+) -> Status {
+    let metadata: std::collections::HashMap<String, String> = metadata
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), v.clone()))
+        .collect();
+    Status::with_error_details(
+        code,
+        message,
+        ErrorDetails::with_error_info(reason.as_str(), segel_proto::ERROR_DOMAIN, metadata),
+    )
+}
+
 /// A malformed request: INVALID_ARGUMENT naming the field and what is wrong with it.
 impl From<CommandError> for Status {
     fn from(e: CommandError) -> Self {
-        Status::invalid_argument(e.to_string())
+        let message = e.to_string();
+        let (reason, metadata) = match e {
+            CommandError::TooLong { field, len, limit } => (
+                Reason::FieldTooLong,
+                vec![
+                    ("field", field.to_string()),
+                    ("length", len.to_string()),
+                    ("limit", limit.to_string()),
+                ],
+            ),
+            CommandError::MessageDigest => (
+                Reason::InvalidDigest,
+                vec![("field", "message_digest".to_string())],
+            ),
+            CommandError::NotSha256 { field } => {
+                (Reason::InvalidDigest, vec![("field", field.to_string())])
+            }
+            CommandError::RequestIdRequired => (
+                Reason::RequestIdRequired,
+                vec![("field", "request_id".to_string())],
+            ),
+            _ => (Reason::InvalidRequest, Vec::new()),
+        };
+        refusal(Code::InvalidArgument, reason, message, &metadata)
     }
 }
 
 /// A document or option the engine refused: INVALID_ARGUMENT with the engine's reason; a
 /// failing key operation is INTERNAL; work the caller stopped waiting for is CANCELLED.
 pub fn engine_status(e: &pades::Error) -> Status {
-    match e {
+    let reason = match e {
         pades::Error::Signer(_) => {
             tracing::error!(error = %e, "private-key operation failed");
-            Status::internal("the signing key failed; see the server log")
+            return refusal(
+                Code::Internal,
+                Reason::Internal,
+                "the signing key failed; see the server log",
+                &[],
+            );
         }
-        pades::Error::Cancelled => Status::cancelled(e.to_string()),
-        other => Status::invalid_argument(other.to_string()),
-    }
+        pades::Error::Cancelled => {
+            return refusal(Code::Cancelled, Reason::Cancelled, e.to_string(), &[])
+        }
+        pades::Error::NotPdf(_) => Reason::NotAPdf,
+        pades::Error::Encrypted => Reason::EncryptedPdf,
+        pades::Error::CertifiedNoChanges => Reason::DocumentLocked,
+        _ => Reason::InvalidPdf,
+    };
+    refusal(Code::InvalidArgument, reason, e.to_string(), &[])
 }
 
 /// Log failures: a stopped writer is UNAVAILABLE, bad proof requests INVALID_ARGUMENT or
 /// OUT_OF_RANGE, the rest INTERNAL.
 pub fn store_status(e: StoreError) -> Status {
     match e {
-        StoreError::WriterStopped(_) => Status::unavailable(e.to_string()),
-        StoreError::Request(m) => Status::out_of_range(m),
-        StoreError::Entry(x) => Status::invalid_argument(x.to_string()),
-        StoreError::TooLarge(m) => Status::invalid_argument(m),
+        StoreError::WriterStopped(_) => {
+            refusal(Code::Unavailable, Reason::Internal, e.to_string(), &[])
+        }
+        StoreError::Request(m) => refusal(Code::OutOfRange, Reason::BeyondLogSize, m, &[]),
+        StoreError::Entry(x) => refusal(
+            Code::InvalidArgument,
+            Reason::InvalidRequest,
+            x.to_string(),
+            &[],
+        ),
+        StoreError::TooLarge(m) => refusal(Code::InvalidArgument, Reason::InvalidRequest, m, &[]),
         other => {
             tracing::error!(error = %other, "log failure");
-            Status::internal("the signature log failed; see the server log")
+            refusal(
+                Code::Internal,
+                Reason::Internal,
+                "the signature log failed; see the server log",
+                &[],
+            )
         }
     }
 }
@@ -44,15 +231,24 @@ pub fn store_status(e: StoreError) -> Status {
 /// INTERNAL, logged.
 pub fn internal(e: &dyn std::fmt::Display) -> Status {
     tracing::error!(error = %e, "internal error");
-    Status::internal("internal error; see the server log")
+    refusal(
+        Code::Internal,
+        Reason::Internal,
+        "internal error; see the server log",
+        &[],
+    )
 }
 
 /// A VerifyPdf call the limits stopped: busy is RESOURCE_EXHAUSTED, shutting down UNAVAILABLE.
 pub fn verify_refused(e: &crate::limits::VerifyRefused) -> Status {
     use crate::limits::VerifyRefused;
     match e {
-        VerifyRefused::Busy { .. } => Status::resource_exhausted(e.to_string()),
-        VerifyRefused::ShuttingDown => Status::unavailable(e.to_string()),
+        VerifyRefused::Busy { .. } => {
+            refusal(Code::ResourceExhausted, Reason::Busy, e.to_string(), &[])
+        }
+        VerifyRefused::ShuttingDown => {
+            refusal(Code::Unavailable, Reason::ShuttingDown, e.to_string(), &[])
+        }
         VerifyRefused::Failed(_) => internal(e),
     }
 }
@@ -62,43 +258,103 @@ pub fn verify_refused(e: &crate::limits::VerifyRefused) -> Status {
 pub fn identity(e: &crate::identity::IdentityError, what: &str) -> Status {
     use crate::identity::IdentityError;
     match e {
-        IdentityError::NoCertificate => {
-            Status::unauthenticated(format!("{what} requires a client certificate"))
-        }
+        IdentityError::NoCertificate => refusal(
+            Code::Unauthenticated,
+            Reason::ClientCertificateRequired,
+            format!("{what} requires a client certificate"),
+            &[],
+        ),
         other => {
             tracing::warn!(error = %other, "caller refused: no single identity");
-            Status::permission_denied(other.to_string())
+            refusal(
+                Code::PermissionDenied,
+                Reason::ClientCertificateRequired,
+                other.to_string(),
+                &[],
+            )
         }
     }
 }
 
-/// NOT_FOUND: `what` does not exist (a log entry, an agency).
-pub fn not_found(what: String) -> Status {
-    Status::not_found(what)
+/// NOT_FOUND: no log entry at `index`.
+pub fn entry_not_found(index: u64) -> Status {
+    refusal(
+        Code::NotFound,
+        Reason::EntryNotFound,
+        format!("no log entry {index}"),
+        &[("index", index.to_string())],
+    )
 }
 
-/// PERMISSION_DENIED: the caller may not do this, and why.
-pub fn not_allowed(why: String) -> Status {
-    Status::permission_denied(why)
+/// NOT_FOUND: no agency `agency`.
+pub fn unknown_agency(agency: &str) -> Status {
+    refusal(
+        Code::NotFound,
+        Reason::UnknownAgency,
+        format!("unknown agency {agency:?}"),
+        &[("agency", agency.to_string())],
+    )
+}
+
+/// PERMISSION_DENIED: the caller may not seal for `agency` (`None`: for any agency), and why.
+pub fn agency_not_allowed(agency: Option<&str>, why: String) -> Status {
+    let metadata: Vec<(&str, String)> = agency
+        .map(|a| ("agency", a.to_string()))
+        .into_iter()
+        .collect();
+    refusal(
+        Code::PermissionDenied,
+        Reason::AgencyNotAllowed,
+        why,
+        &metadata,
+    )
 }
 
 /// RESOURCE_EXHAUSTED: a document of `bytes` bytes (unknown while it streams in) is over the
 /// configured `limit`.
 pub fn document_too_large(bytes: Option<u64>, limit: usize) -> Status {
-    Status::resource_exhausted(match bytes {
+    let message = match bytes {
         Some(b) => format!("the document has {b} bytes; the limit is {limit}"),
         None => format!("the document exceeds the limit of {limit} bytes"),
-    })
+    };
+    refusal(
+        Code::ResourceExhausted,
+        Reason::DocumentTooLarge,
+        message,
+        &[("max_bytes", limit.to_string())],
+    )
+}
+
+/// RESOURCE_EXHAUSTED: the whole signed document of a unary SignPdf, for a document of `bytes`
+/// bytes, could exceed [`crate::command::MAX_UNARY_ANSWER`], more than stock gRPC clients
+/// receive; refused before signing.
+pub fn answer_too_large(bytes: usize) -> Status {
+    let max = crate::command::MAX_UNARY_ANSWER;
+    refusal(
+        Code::ResourceExhausted,
+        Reason::AnswerTooLarge,
+        format!(
+            "the signed document of a {bytes}-byte PDF could exceed {max} bytes, more than gRPC \
+             clients receive by default; set update_only (the answer then holds only the \
+             appended update) or use SignPdfStream"
+        ),
+        &[("max_bytes", max.to_string())],
+    )
 }
 
 /// ALREADY_EXISTS: a request id used before for another request.
 pub fn request_id_reused(why: String) -> Status {
-    Status::already_exists(why)
+    refusal(Code::AlreadyExists, Reason::RequestIdReused, why, &[])
 }
 
 /// UNAVAILABLE: the server is shutting down.
 pub fn shutting_down() -> Status {
-    Status::unavailable("shutting down")
+    refusal(
+        Code::Unavailable,
+        Reason::ShuttingDown,
+        "shutting down",
+        &[],
+    )
 }
 
 /// FAILED_PRECONDITION: `agency`'s e-seal certificate is not valid at the signing time, so
@@ -109,7 +365,89 @@ pub fn shutting_down() -> Status {
 /// [`NotValid::Expired`]: crate::expiry::NotValid::Expired
 /// [`NotValid::NotYetValid`]: crate::expiry::NotValid::NotYetValid
 pub fn certificate_not_valid(agency: &str, e: &crate::expiry::NotValid) -> Status {
-    Status::failed_precondition(format!(
-        "agency {agency:?} cannot seal: its e-seal certificate {e}; nothing was signed"
-    ))
+    use crate::expiry::NotValid;
+    let (reason, at) = match e {
+        NotValid::Expired { not_after } => (Reason::CertificateExpired, ("not_after", *not_after)),
+        NotValid::NotYetValid { not_before } => {
+            (Reason::CertificateNotYetValid, ("not_before", *not_before))
+        }
+    };
+    refusal(
+        Code::FailedPrecondition,
+        reason,
+        format!("agency {agency:?} cannot seal: its e-seal certificate {e}; nothing was signed"),
+        &[
+            ("agency", agency.to_string()),
+            (at.0, crate::expiry::rfc3339(at.1)),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reasons in the table of `docs/api.md`'s section "Error reasons" (its rows, each
+    /// opening with a reason in backquotes).
+    fn documented() -> Vec<String> {
+        let api = include_str!("../../docs/api.md");
+        let section = api
+            .split("\n## ")
+            .find(|s| s.starts_with("Error reasons"))
+            .expect("docs/api.md has a section \"Error reasons\"");
+        section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once('`'))
+            .map(|(name, _)| name.to_string())
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect()
+    }
+
+    #[test]
+    fn every_reason_is_documented_and_every_documented_reason_exists() {
+        let ours: Vec<String> = Reason::ALL.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            documented(),
+            ours,
+            "docs/api.md lists the reasons in this order"
+        );
+    }
+
+    #[test]
+    fn refusals_carry_their_reason_in_the_segel_domain() {
+        let s = Status::from(CommandError::TooLong {
+            field: "agency_id",
+            len: 65,
+            limit: 64,
+        });
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert_eq!(s.message(), "agency_id has 65 bytes; the limit is 64");
+        let info = s.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "FIELD_TOO_LONG");
+        assert_eq!(info.domain, "segel");
+        assert_eq!(
+            info.metadata.get("field").map(String::as_str),
+            Some("agency_id")
+        );
+        assert_eq!(info.metadata.get("limit").map(String::as_str), Some("64"));
+        let reason = |s: Status| s.get_details_error_info().map(|i| i.reason);
+        assert_eq!(
+            reason(engine_status(&pades::Error::Encrypted)).as_deref(),
+            Some("ENCRYPTED_PDF")
+        );
+        assert_eq!(
+            reason(engine_status(&pades::Error::CertifiedNoChanges)).as_deref(),
+            Some("DOCUMENT_LOCKED")
+        );
+        assert_eq!(
+            reason(engine_status(&pades::Error::Unsupported("x".into()))).as_deref(),
+            Some("INVALID_PDF")
+        );
+        assert_eq!(
+            reason(store_status(StoreError::Request("beyond".into()))).as_deref(),
+            Some("BEYOND_LOG_SIZE")
+        );
+        assert_eq!(reason(shutting_down()).as_deref(), Some("SHUTTING_DOWN"));
+    }
 }

@@ -208,11 +208,12 @@ async fn metrics_count_signatures_and_log_size() {
     let (mut child, port, metrics) = spawn_with_metrics(&cfg);
     let mut client = SignerClient::new(channel(port, &certs).await);
     let pdf = pades::testing::synthetic_pdf(1, 1000);
-    for _ in 0..3 {
+    for i in 0..3 {
         client
             .sign_pdf(pb::SignPdfRequest {
                 agency_id: "dev".into(),
                 pdf: pdf.clone().into(),
+                request_id: format!("metrics-{i}"),
                 ..Default::default()
             })
             .await
@@ -222,6 +223,7 @@ async fn metrics_count_signatures_and_log_size() {
         .sign_pdf(pb::SignPdfRequest {
             agency_id: "dev".into(),
             pdf: b"not a pdf".to_vec().into(),
+            request_id: "metrics-bad".into(),
             ..Default::default()
         })
         .await

@@ -19,6 +19,8 @@ mod hostile;
 mod log_safety;
 #[path = "e2e/lying_server.rs"]
 mod lying_server;
+#[path = "e2e/refusals.rs"]
+mod refusals;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -185,6 +185,7 @@ where
             Err(_) => Err(ClientError::Refused {
                 what: "signing".into(),
                 code: tonic::Code::DeadlineExceeded,
+                reason: None,
                 message: format!("no answer within {:?}", s.opts.timeout),
             }),
         };

@@ -377,7 +377,12 @@ pub async fn sign_file_by_digest(
     };
     let shared = Shared::new(client, opts, root).await?;
     let data = crate::read_file(input)?;
-    let (log_index, bytes) = digest_one(&shared, req, None, data, &target).await?;
+    // One id for every attempt at this file (the retries after a timeout among them).
+    let mut req = req.clone();
+    if req.request_id.is_empty() {
+        req.request_id = crate::online::new_request_id();
+    }
+    let (log_index, bytes) = digest_one(&shared, &req, None, data, &target).await?;
     sync_filesystem(&dir)?;
     Ok((log_index, bytes))
 }

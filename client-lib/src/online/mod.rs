@@ -72,8 +72,32 @@ fn refused(what: &str, s: &tonic::Status) -> ClientError {
     ClientError::Refused {
         what: what.to_string(),
         code: s.code(),
+        reason: wire::reason(s),
         message: s.message().to_string(),
     }
+}
+
+/// `req`, with a fresh request id ([`new_request_id`]) when it has none: the server requires
+/// one.
+fn with_request_id(req: &SignRequest) -> std::borrow::Cow<'_, SignRequest> {
+    if req.request_id.is_empty() {
+        let mut req = req.clone();
+        req.request_id = new_request_id();
+        std::borrow::Cow::Owned(req)
+    } else {
+        std::borrow::Cow::Borrowed(req)
+    }
+}
+
+/// A request id of its own for one signing call: the time (milliseconds) and 128 random bits,
+/// so that no two calls share one. Retrying with it returns the first answer; a call made with
+/// a new id (as each call without an id gets) signs and logs anew.
+pub fn new_request_id() -> String {
+    let mut random = [0u8; 16];
+    // The system's generator fails only when the OS has none to give; the time alone still
+    // tells calls of one client apart then.
+    let _ = aws_lc_rs::rand::fill(&mut random);
+    format!("auto-{}-{}", pades::time::now_ms(), hex::encode(random))
 }
 
 fn bad(what: &str, detail: impl Into<String>) -> ClientError {
@@ -297,7 +321,7 @@ impl Client {
         input_state: Option<aws_lc_rs::digest::Context>,
     ) -> Result<(Bytes, ProvenEntry), ClientError> {
         let what = "SignPdf";
-        let meta = wire::sign_pdf_metadata(req, pdf.len());
+        let meta = wire::sign_pdf_metadata(&with_request_id(req), pdf.len());
         // Unary for most documents, streamed above STREAM_ABOVE; either way the update alone is
         // asked for (a server that sends the whole signed PDF anyway is understood too).
         let (signed, mut r) = if pdf.len() <= STREAM_ABOVE {
@@ -426,6 +450,8 @@ impl Client {
         signing_time: i64,
     ) -> Result<SealedDigest, ClientError> {
         let what = "SignDigest";
+        let req = with_request_id(req);
+        let req = req.as_ref();
         let r = self
             .signer()
             .sign_digest(pb::SignDigestRequest {

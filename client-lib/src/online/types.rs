@@ -12,6 +12,8 @@ pub struct SignRequest {
     /// The agency whose key seals the document.
     pub agency: String,
     /// Idempotency key: a retry with the same id returns the same signature and log entry.
+    /// Empty: each call makes one of its own ([`super::new_request_id`]), so a second call is a
+    /// new signature; set it to make retries of one document safe.
     pub request_id: String,
     /// The document's reference (e.g. the letter number), recorded in the log.
     pub document_ref: String,
@@ -20,7 +22,8 @@ pub struct SignRequest {
 }
 
 impl SignRequest {
-    /// A request for `agency` with default options and no request id.
+    /// A request for `agency` with default options and no request id of its own (each call
+    /// then makes one).
     pub fn new(agency: &str) -> Self {
         Self {
             agency: agency.to_string(),

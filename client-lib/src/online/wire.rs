@@ -69,3 +69,12 @@ pub(super) fn sign_pdf_metadata(req: &SignRequest, size: usize) -> pb::SignPdfRe
         update_only: false,
     }
 }
+
+/// The reason of a refusal: the `google.rpc.ErrorInfo` of domain
+/// [`segel_proto::ERROR_DOMAIN`] in its details, if it carries one.
+pub(super) fn reason(s: &tonic::Status) -> Option<String> {
+    use tonic_types::StatusExt;
+    s.get_details_error_info()
+        .filter(|i| i.domain == segel_proto::ERROR_DOMAIN)
+        .map(|i| i.reason)
+}

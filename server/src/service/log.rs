@@ -29,9 +29,13 @@ impl Segel {
             .map(|a| a.iter().collect())
             .unwrap_or_default();
         if agencies.is_empty() {
-            return Err(crate::status::not_allowed(format!(
-                "client {caller:?} may not seal for any agency, so it may not look up references"
-            )));
+            return Err(crate::status::agency_not_allowed(
+                None,
+                format!(
+                    "client {caller:?} may not seal for any agency, so it may not look up \
+                     references"
+                ),
+            ));
         }
         agencies.sort();
         let mut out = Vec::new();

@@ -6,7 +6,8 @@
 //! after its log entry is durable; a retry with the same request id (per caller) returns the
 //! same entry and the same signed PDF.
 //!
-//! **Idempotency.** A request id is scoped to the caller; its record is bound to a fingerprint
+//! **Idempotency.** Every signing request carries a request id (INVALID_ARGUMENT,
+//! REQUEST_ID_REQUIRED without one), scoped to the caller; its record is bound to a fingerprint
 //! of the agency, the document (or digest) and every option that shapes the signature. The
 //! same id again with the same fingerprint returns the first answer, byte for byte (rebuilt from
 //! the request, the stored signing time and signature value, and checked against the log
@@ -128,7 +129,7 @@ impl Segel {
             .log
             .entry(index)
             .map_err(store_status)?
-            .ok_or_else(|| crate::status::not_found(format!("no log entry {index}")))?;
+            .ok_or_else(|| crate::status::entry_not_found(index))?;
         let record = e.encode().map_err(|e| internal(&e))?;
         Ok(LoggedEntry { index, record })
     }
@@ -196,28 +197,39 @@ impl Segel {
             .agencies
             .get(agency_id)
             .cloned()
-            .ok_or_else(|| crate::status::not_found(format!("unknown agency {agency_id:?}")))?;
+            .ok_or_else(|| crate::status::unknown_agency(agency_id))?;
         if !self
             .allow
             .get(caller)
             .is_some_and(|a| a.contains(agency_id))
         {
             tracing::warn!(%caller, agency = agency_id, "signing refused: not allowed for this agency");
-            return Err(crate::status::not_allowed(format!(
-                "client {caller:?} may not seal for agency {agency_id:?}"
-            )));
+            return Err(crate::status::agency_not_allowed(
+                Some(agency_id),
+                format!("client {caller:?} may not seal for agency {agency_id:?}"),
+            ));
         }
         Ok(agency)
     }
 
-    /// Authorise, sign, log durably; idempotent per (caller, request id).
+    /// Authorise, sign, log durably; idempotent per (caller, request id). A unary answer
+    /// (`answer`) that could exceed what stock gRPC clients receive is refused before signing
+    /// ([`SignPdf::answer_fits_unary`]).
     ///
     /// The work runs in a task of its own: a caller that goes away (deadline, cancelled
     /// stream) does not release the request id's lock before the entry is durable, so a
     /// retry waits for it and returns it instead of signing a second time.
-    async fn sign(self: &Arc<Self>, caller: Caller, r: SignPdf) -> Result<SignedPdf, Status> {
+    async fn sign(
+        self: &Arc<Self>,
+        caller: Caller,
+        r: SignPdf,
+        answer: Answer,
+    ) -> Result<SignedPdf, Status> {
         let agency = self.authorize(&caller, &r.agency)?;
         self.check_document_size(r.pdf.len() as u64)?;
+        if answer == Answer::Unary && !r.answer_fits_unary() {
+            return Err(crate::status::answer_too_large(r.pdf.len()));
+        }
         let s = self.clone();
         tokio::spawn(async move { s.sign_task(caller, agency, r).await })
             .await
@@ -539,6 +551,15 @@ impl Segel {
             .await?;
         Ok(SignedPdf { pdf, update, at })
     }
+}
+
+/// How a SignPdf answer travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// In one message (SignPdf).
+    Unary,
+    /// In chunks (SignPdfStream).
+    Stream,
 }
 
 /// The document a log entry names: its hash, who vouches for it, the caller's reference.

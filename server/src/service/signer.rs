@@ -23,7 +23,7 @@ impl SignerService {
         let caller = Caller::new(caller?)?;
         let r = SignPdf::try_from(r)?;
         let update_only = r.update_only;
-        let signed = self.0.sign(caller, r).await?;
+        let signed = self.0.sign(caller, r, Answer::Unary).await?;
         Ok(signed.into_reply(update_only))
     }
 }
@@ -79,7 +79,7 @@ impl pb::signer_server::Signer for SignerService {
         }
         r.pdf = pdf.into();
         let update_only = r.update_only;
-        let signed = self.0.sign(caller, r).await?;
+        let signed = self.0.sign(caller, r, Answer::Stream).await?;
         let out = tokio_stream::StreamExt::map(signed.into_stream(update_only), Ok);
         Ok(Response::new(Box::pin(out)))
     }

@@ -200,6 +200,12 @@ async fn log_size(channel: &Channel) -> u64 {
 /// the time.
 fn assert_refused(e: &tonic::Status, agency: &str, what: &str, at: i64) {
     assert_eq!(e.code(), Code::FailedPrecondition, "{e}");
+    let expected = if what.contains("expired") {
+        "CERTIFICATE_EXPIRED"
+    } else {
+        "CERTIFICATE_NOT_YET_VALID"
+    };
+    assert_eq!(super::grpc::reason(e).as_deref(), Some(expected), "{e}");
     let m = e.message();
     let time = pades::UnixTime(at).rfc3339();
     assert!(

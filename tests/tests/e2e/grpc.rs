@@ -281,6 +281,22 @@ async fn sign_verify_and_prove_over_mutual_tls() {
     server.stop().await;
 }
 
+/// The reason of a refusal: the `google.rpc.ErrorInfo` in its details, which must be of
+/// domain `segel` when there is one.
+pub(crate) fn reason(s: &tonic::Status) -> Option<String> {
+    use tonic_types::StatusExt;
+    let info = s.get_details_error_info()?;
+    assert_eq!(info.domain, "segel", "{s:?}");
+    Some(info.reason)
+}
+
+/// `s` has `code` and the ErrorInfo reason `want`.
+#[track_caller]
+pub(crate) fn assert_refused(s: &tonic::Status, code: Code, want: &str) {
+    assert_eq!(s.code(), code, "{s:?}");
+    assert_eq!(reason(s).as_deref(), Some(want), "{s:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_carry_the_right_codes() {
     let limit = 256 * 1024;
@@ -289,43 +305,70 @@ async fn refusals_carry_the_right_codes() {
     // No client certificate.
     let mut anon = SignerClient::new(server.channel(None).await);
     let e = anon
-        .sign_pdf(request(pdf.clone(), ""))
+        .sign_pdf(request(pdf.clone(), "r-anon"))
         .await
         .expect_err("refused");
-    assert_eq!(e.code(), Code::Unauthenticated, "{e}");
+    assert_refused(&e, Code::Unauthenticated, "CLIENT_CERTIFICATE_REQUIRED");
     // A valid client without rights.
     let mut denied = SignerClient::new(server.channel(Some("client-denied")).await);
     let e = denied
-        .sign_pdf(request(pdf.clone(), ""))
+        .sign_pdf(request(pdf.clone(), "r-denied"))
         .await
         .expect_err("refused");
-    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    assert_refused(&e, Code::PermissionDenied, "AGENCY_NOT_ALLOWED");
     let mut ok = SignerClient::new(server.channel(Some("client")).await);
     // Unknown agency.
-    let mut r = request(pdf.clone(), "");
+    let mut r = request(pdf.clone(), "r-nope");
     r.agency_id = "nope".into();
-    assert_eq!(
-        ok.sign_pdf(r).await.expect_err("refused").code(),
-        Code::NotFound
-    );
+    let e = ok.sign_pdf(r).await.expect_err("refused");
+    assert_refused(&e, Code::NotFound, "UNKNOWN_AGENCY");
     // Bad PDFs: the engine's specific reason.
     let enc = std::fs::read(corpus().join("bad/password-protected.pdf")).expect("corpus");
-    let e = ok.sign_pdf(request(enc, "")).await.expect_err("refused");
-    assert_eq!(e.code(), Code::InvalidArgument);
+    let e = ok
+        .sign_pdf(request(enc, "r-enc"))
+        .await
+        .expect_err("refused");
+    assert_refused(&e, Code::InvalidArgument, "ENCRYPTED_PDF");
     assert!(e.message().contains("encrypted"), "{}", e.message());
     let html = std::fs::read(corpus().join("bad/gateway-error.pdf")).expect("corpus");
-    let e = ok.sign_pdf(request(html, "")).await.expect_err("refused");
+    let e = ok
+        .sign_pdf(request(html, "r-html"))
+        .await
+        .expect_err("refused");
+    assert_refused(&e, Code::InvalidArgument, "NOT_A_PDF");
     assert!(e.message().contains("no %PDF- header"), "{}", e.message());
+    let cut = std::fs::read(corpus().join("bad/truncated-download.pdf")).expect("corpus");
+    let e = ok
+        .sign_pdf(request(cut, "r-cut"))
+        .await
+        .expect_err("refused");
+    assert_refused(&e, Code::InvalidArgument, "INVALID_PDF");
+    let locked = segel_tests::fixtures::certified_no_changes();
+    let e = ok
+        .sign_pdf(request(locked, "r-locked"))
+        .await
+        .expect_err("refused");
+    assert_refused(&e, Code::InvalidArgument, "DOCUMENT_LOCKED");
     // Too large.
     let mut big = pdf.clone();
     big.resize(limit + 1000, b' ');
-    let e = ok.sign_pdf(request(big, "")).await.expect_err("refused");
-    assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    let e = ok
+        .sign_pdf(request(big, "r-big"))
+        .await
+        .expect_err("refused");
+    assert_refused(&e, Code::ResourceExhausted, "DOCUMENT_TOO_LARGE");
+    assert_eq!(
+        tonic_types::StatusExt::get_details_error_info(&e)
+            .and_then(|i| i.metadata.get("max_bytes").cloned())
+            .as_deref(),
+        Some("262144")
+    );
     // One order for every request: its shape, then the caller's rights, then the size. A
     // malformed digest is INVALID_ARGUMENT whoever sends it; a well-formed one from a caller
     // without rights is PERMISSION_DENIED.
     let digest = |d: Vec<u8>| pb::SignDigestRequest {
         agency_id: "dev".into(),
+        request_id: "r-digest".into(),
         message_digest: d,
         ..Default::default()
     };
@@ -333,13 +376,13 @@ async fn refusals_carry_the_right_codes() {
         .sign_digest(digest(vec![1; 31]))
         .await
         .expect_err("refused");
-    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    assert_refused(&e, Code::InvalidArgument, "INVALID_DIGEST");
     assert!(e.message().contains("message_digest"), "{e}");
     let e = denied
         .sign_digest(digest(vec![1; 32]))
         .await
         .expect_err("refused");
-    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    assert_refused(&e, Code::PermissionDenied, "AGENCY_NOT_ALLOWED");
     // Looking up by document reference: a malformed reference is INVALID_ARGUMENT, a
     // well-formed one without a client certificate UNAUTHENTICATED.
     let mut log = LogClient::new(server.channel(None).await);
@@ -350,12 +393,12 @@ async fn refusals_carry_the_right_codes() {
         .get_entry(by_ref("x".repeat(300)))
         .await
         .expect_err("refused");
-    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    assert_refused(&e, Code::InvalidArgument, "FIELD_TOO_LONG");
     let e = log
         .get_entry(by_ref("B-17/2026".into()))
         .await
         .expect_err("refused");
-    assert_eq!(e.code(), Code::Unauthenticated, "{e}");
+    assert_refused(&e, Code::Unauthenticated, "CLIENT_CERTIFICATE_REQUIRED");
     server.stop().await;
 }
 
@@ -623,11 +666,12 @@ async fn remote_signing_by_digest() {
     let e = signer
         .sign_digest(pb::SignDigestRequest {
             agency_id: "dev".into(),
+            request_id: "digest-short".into(),
             message_digest: vec![1; 20],
             ..Default::default()
         })
         .await
         .expect_err("refused");
-    assert_eq!(e.code(), Code::InvalidArgument);
+    assert_refused(&e, Code::InvalidArgument, "INVALID_DIGEST");
     server.stop().await;
 }

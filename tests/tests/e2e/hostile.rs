@@ -535,6 +535,7 @@ async fn certificate_with_two_common_names_is_refused() {
     let e = signer
         .sign_digest(pb::SignDigestRequest {
             agency_id: "dev".into(),
+            request_id: "two-names-1".into(),
             message_digest: vec![7; 32],
             ..Default::default()
         })

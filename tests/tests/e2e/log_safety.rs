@@ -268,6 +268,7 @@ async fn sign_digest_entry_records_the_document_hash_as_the_callers_claim() {
             message_digest: prepared.digest().to_vec(),
             // A claim the server cannot check: it never sees the document.
             document_sha256: vec![0xcc; 32],
+            request_id: "claimed-1".into(),
             ..Default::default()
         })
         .await
@@ -302,7 +303,7 @@ async fn sign_digest_entry_records_the_document_hash_as_the_callers_claim() {
     assert_eq!(found.document_source, tlog::DocumentSource::Caller);
     // A signed PDF's hash is the server's own.
     let whole = signer
-        .sign_pdf(request("dev", &corpus_pdf(), ""))
+        .sign_pdf(request("dev", &corpus_pdf(), "whole-1"))
         .await
         .expect("signed")
         .into_inner();
@@ -493,7 +494,7 @@ async fn document_ref_is_not_stored_in_clear() {
     let other_agency = signer
         .sign_pdf(pb::SignPdfRequest {
             document_ref: nik.into(),
-            ..request("dev-2", &pdf, "")
+            ..request("dev-2", &pdf, "nik-3")
         })
         .await
         .expect("signed")

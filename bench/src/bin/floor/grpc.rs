@@ -181,12 +181,16 @@ async fn level(
         let doc = doc.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
+            let mut n = 0u64;
             while Instant::now() < end {
                 let t = Instant::now();
+                n += 1;
                 let r = c
                     .sign_pdf(pb::SignPdfRequest {
                         agency_id: "dev".into(),
                         pdf: doc.clone(),
+                        // The server requires one: unique per caller and request.
+                        request_id: format!("floor-{w}-{n}"),
                         ..Default::default()
                     })
                     .await?;

@@ -14,8 +14,7 @@
 //! measured just before and just after it.
 //!
 //! Environment: `SEGEL_LOAD_LEVELS=16,64` (concurrency levels), `SEGEL_LOAD_CONNECTIONS=N`
-//! (connections the callers share, 8 by default), `SEGEL_LOAD_IDS=1` (idempotency keys, as
-//! `segel batch` sends), `SEGEL_LOAD_UPDATE_ONLY=0` (whole signed documents back instead of
+//! (connections the callers share, 8 by default), `SEGEL_LOAD_UPDATE_ONLY=0` (whole signed documents back instead of
 //! the update alone, which the client library asks for), `SEGEL_LOAD_BATCH=N` (files in the batch phase, 0 skips it),
 //! `SEGEL_BATCH_JOBS=16,64`, `SEGEL_BATCH_MODES=whole,digest,cli-whole,cli-digest`,
 //! `SEGEL_LOAD_ROUNDS=5`, `SEGEL_CLI=PATH` (the `segel` binary the `cli-` modes run; by
@@ -45,28 +44,22 @@ fn cpu_split() -> (Duration, Duration) {
     (t.others, t.picked)
 }
 
-/// With `SEGEL_LOAD_IDS=1` every request carries a fresh idempotency key (as `segel batch`
-/// sends), so the server also hashes the input and keeps the retry record. Every request asks
+/// Every request carries a fresh idempotency key (the server requires one), so the server also
+/// hashes the input and keeps the retry record, as for any caller. Every request asks
 /// for the update alone (`update_only`, as the client library does: the server's best peak);
 /// `SEGEL_LOAD_UPDATE_ONLY=0` asks for the whole signed document back instead.
 fn request(pdf: &bytes::Bytes) -> pb::SignPdfRequest {
-    static IDS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     static UPDATE_ONLY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let ids = *IDS.get_or_init(|| std::env::var("SEGEL_LOAD_IDS").is_ok_and(|v| v == "1"));
     let update_only = *UPDATE_ONLY
         .get_or_init(|| std::env::var("SEGEL_LOAD_UPDATE_ONLY").map_or(true, |v| v != "0"));
     pb::SignPdfRequest {
         agency_id: "dev".into(),
         pdf: pdf.clone(),
-        request_id: if ids {
-            format!(
-                "load-{}",
-                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            )
-        } else {
-            String::new()
-        },
+        request_id: format!(
+            "load-{}",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
         document_ref: String::new(),
         options: None,
         size_hint: 0,
