@@ -138,18 +138,18 @@ fn run(cli: Cli) -> u8 {
         Command::Sign {
             input,
             output,
-            key,
-            cert,
-            chain,
+            agency_key,
+            agency_cert,
+            agency_chain,
             look,
             name,
             certify,
             ..
         } => {
-            let (Some(key), Some(cert)) = (key, cert) else {
+            let (Some(key), Some(cert)) = (agency_key, agency_cert) else {
                 eprintln!(
-                    "segel: give --agency ID to sign through the server, or --key and --cert to \
-                     sign offline (see `segel sign --help`)"
+                    "segel: give --agency ID to sign through the server, or --agency-key and \
+                     --agency-cert to sign offline (see `segel sign --help`)"
                 );
                 return exit::USAGE;
             };
@@ -161,7 +161,7 @@ fn run(cli: Cli) -> u8 {
             let opts = SignFileOptions {
                 key,
                 cert,
-                chain,
+                chain: agency_chain,
                 pss: options.pss,
                 request,
             };

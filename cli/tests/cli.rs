@@ -37,11 +37,11 @@ fn sign_then_verify_exit_codes_and_json() {
         s(&corpus("surat-rekomendasi.pdf")),
         "-o",
         s(&out),
-        "--key",
+        "--agency-key",
         s(&certs.join("dev-agency.key")),
-        "--cert",
+        "--agency-cert",
         s(&certs.join("dev-agency.pem")),
-        "--chain",
+        "--agency-chain",
         s(&certs.join("dev-agency-chain.pem")),
         "--reason",
         "Rekomendasi disetujui",
@@ -122,9 +122,9 @@ fn a_refused_document_leaves_no_file() {
         s(&corpus("bad/password-protected.pdf")),
         "-o",
         s(&out),
-        "--key",
+        "--agency-key",
         s(&certs.join("dev-agency.key")),
-        "--cert",
+        "--agency-cert",
         s(&certs.join("dev-agency.pem")),
     ]);
     assert_eq!(o.status.code(), Some(1));
@@ -145,9 +145,9 @@ fn a_refused_document_leaves_no_file() {
         s(&corpus("reportlab-1page.pdf")),
         "-o",
         s(&out),
-        "--key",
+        "--agency-key",
         s(&dir.path().join("nope.key")),
-        "--cert",
+        "--agency-cert",
         s(&certs.join("dev-agency.pem")),
     ]);
     assert_eq!(o.status.code(), Some(2));

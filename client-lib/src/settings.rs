@@ -1,5 +1,5 @@
 //! Connection settings: from flags, then the environment (`SEGEL_SERVER`, `SEGEL_CA`,
-//! `SEGEL_CERT`, `SEGEL_KEY`, `SEGEL_LOG_KEY`, `SEGEL_STATE`), then a TOML file, then the
+//! `SEGEL_CLIENT_CERT`, `SEGEL_CLIENT_KEY`, `SEGEL_LOG_KEY`, `SEGEL_STATE`), then a TOML file, then the
 //! development defaults (`--dev`: the files in `certs-dev/` and `https://localhost:50051`).
 //!
 //! The file (`--config FILE`, `SEGEL_CONFIG`, or `$XDG_CONFIG_HOME/segel/config.toml`):
@@ -58,8 +58,8 @@ impl Settings {
         Self {
             server: var("SEGEL_SERVER"),
             ca: var("SEGEL_CA").map(PathBuf::from),
-            cert: var("SEGEL_CERT").map(PathBuf::from),
-            key: var("SEGEL_KEY").map(PathBuf::from),
+            cert: var("SEGEL_CLIENT_CERT").map(PathBuf::from),
+            key: var("SEGEL_CLIENT_KEY").map(PathBuf::from),
             log_key: var("SEGEL_LOG_KEY"),
             state: var("SEGEL_STATE").map(PathBuf::from),
         }

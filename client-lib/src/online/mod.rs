@@ -127,7 +127,7 @@ impl Client {
             _ => {
                 return Err(ClientError::Settings(
                     "a client certificate needs its key and the other way round: give both \
-                     --cert and --key (or SEGEL_CERT and SEGEL_KEY)"
+                     --client-cert and --client-key (or SEGEL_CLIENT_CERT and SEGEL_CLIENT_KEY)"
                         .into(),
                 ))
             }
