@@ -76,6 +76,12 @@ fn settings(c: &Conn) -> Result<Settings, ClientError> {
     Ok(s)
 }
 
+/// Whether the settings name a server (an unreadable settings file counts as one: connecting
+/// then reports it).
+fn has_server(c: &Conn) -> bool {
+    settings(c).map_or(true, |s| s.server.is_some())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
     segel_client::runtime_builder()
         .build()
@@ -115,6 +121,8 @@ fn run(cli: Cli) -> u8 {
             look,
             ..
         } => online(conn, |client| async move {
+            // An agency this client may not use is refused with the list of those it may.
+            client.agency(&agency).await?;
             let mut req = SignRequest::new(&agency);
             req.request_id = request_id.unwrap_or_default();
             req.document_ref = document_ref.unwrap_or_default();
@@ -203,6 +211,17 @@ fn run(cli: Cli) -> u8 {
                 exit::USAGE
             }
         },
+        Command::Verify {
+            file, trust: None, ..
+        } if !has_server(conn) => {
+            eprintln!(
+                "segel: no server to verify {} with: give --server URL, set SEGEL_SERVER, or use \
+                 --dev to verify through a server; or give --trust ROOTS (PEM trust anchors) to \
+                 verify offline",
+                file.display()
+            );
+            exit::USAGE
+        }
         Command::Verify {
             file,
             trust: None,

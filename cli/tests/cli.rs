@@ -153,3 +153,23 @@ fn a_refused_document_leaves_no_file() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!out.exists());
 }
+
+#[test]
+fn verify_without_a_server_points_to_both_ways() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = Command::new(env!("CARGO_BIN_EXE_segel"))
+        .arg("verify")
+        .arg(corpus("reportlab-1page.pdf"))
+        .env_remove("SEGEL_SERVER")
+        .env_remove("SEGEL_CONFIG")
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .expect("runs segel");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--server URL") && err.contains("--trust ROOTS"),
+        "{err}"
+    );
+}

@@ -191,8 +191,7 @@ impl Shared {
         opts: BatchOptions,
         root: Arc<OwnedFd>,
     ) -> Result<Arc<Self>, ClientError> {
-        let agencies = client.agencies().await?;
-        let agency = find_agency(&agencies, &opts.agency)?;
+        let agency = &client.agency(&opts.agency).await?;
         let budget_units = u32::try_from((opts.memory >> 20).max(1)).unwrap_or(u32::MAX >> 4);
         Ok(Arc::new(Self {
             trust: agency.certificate_chain.clone(),
@@ -319,17 +318,6 @@ pub async fn run(
         interrupted: interrupted && next < total,
         elapsed: started.elapsed(),
     })
-}
-
-/// The agency `id` among those this client may use, or an error listing those.
-fn find_agency<'a>(agencies: &'a [Agency], id: &str) -> Result<&'a Agency, ClientError> {
-    agencies
-        .iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| ClientError::AgencyNotAllowed {
-            agency: id.to_string(),
-            allowed: agencies.iter().map(|a| a.id.clone()).collect(),
-        })
 }
 
 /// Room a digest-only batch reserves for the CMS of `agency`: the chain it carries, the
