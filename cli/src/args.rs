@@ -130,13 +130,18 @@ pub(crate) enum Command {
   segel --dev batch --agency dev scans/ signed/ --digest-only --jobs 4 --report report.csv
 
 A rerun skips outputs that exist and verify, and retries use the same request ids, so an
-interrupted batch never logs a document twice. Ctrl-C lets the files in flight finish.
+interrupted batch never logs a document twice. Ctrl-C lets the files in flight finish; the
+others are `not started`.
 
 No file name or path is sent to the server (names often hold personal data, and the log is
 public) unless --document-ref-from-path is given. The output folder must lie outside the input
 folder and not contain it. An output, or an output subfolder, that is a symbolic link fails
 that file: nothing is written through a link.
-Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage or connection.")]
+The report (--report) gives each file's status (signed, skipped, failed, not started), its log
+entry and when it was logged, and which run signed it (`signed_in`: this run, or an earlier run
+for a skipped file, whose entry is looked up in the log by the output's hash).
+Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage or connection;
+130: stopped by Ctrl-C before every file started, none failed (rerun to continue).")]
     Batch {
         /// The agency whose key seals the documents.
         #[arg(long)]
@@ -164,8 +169,15 @@ Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage 
         /// Send each file's path (relative to the input folder) as its document reference,
         /// which the server records in its public log as a hash. Off by default: file names
         /// often hold personal data (names, ID numbers).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "document_refs")]
         document_ref_from_path: bool,
+        /// Each file's document reference (its letter number), recorded in the log as a keyed
+        /// hash: one line per file, `relative/path.pdf,B-17/2026` (CSV, quoted where a field
+        /// holds a comma) or with a tab between them (TSV). The whole file is checked first:
+        /// unknown paths, a path given twice and references over 256 bytes are refused with
+        /// their line numbers, and nothing is signed.
+        #[arg(long, value_name = "FILE")]
+        document_refs: Option<PathBuf>,
         #[command(flatten)]
         look: Look,
     },

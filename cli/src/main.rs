@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 success (for `verify`: every signature TOTAL-PASSED; for `batch`: every file
 //! signed or skipped); 1 a document was refused, a signature did not pass, or some batch files
-//! failed; 2 usage errors, unreadable input, or no connection to the server.
+//! failed; 2 usage errors, unreadable input, or no connection to the server; 130 a batch
+//! stopped by Ctrl-C before every file started, none having failed (rerun to continue).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -30,6 +31,9 @@ mod exit {
     pub(crate) const OK: u8 = 0;
     pub(crate) const NOT_PASSED: u8 = 1;
     pub(crate) const USAGE: u8 = 2;
+    /// A batch stopped (Ctrl-C) before every file started, with no file failed: the shell's
+    /// code for a command ended by SIGINT.
+    pub(crate) const INTERRUPTED: u8 = 130;
 }
 
 fn main() -> ExitCode {
@@ -292,6 +296,7 @@ fn run(cli: Cli) -> u8 {
             report,
             timeout,
             document_ref_from_path,
+            document_refs,
             look,
         } => {
             if !input.is_dir() {
@@ -308,6 +313,12 @@ fn run(cli: Cli) -> u8 {
             opts.digest_only = digest_only;
             opts.timeout = std::time::Duration::from_secs(timeout.max(1));
             opts.document_ref_from_path = document_ref_from_path;
+            if let Some(file) = document_refs {
+                match segel_client::batch::DocumentRefs::read(&file) {
+                    Ok(refs) => opts.document_refs = Some(refs),
+                    Err(e) => return fail(&e),
+                }
+            }
             opts.options = look.options();
             online(conn, |client| batch::run_batch(client, opts, report))
         }
