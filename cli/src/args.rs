@@ -14,10 +14,10 @@ use clap::{Args, Parser, Subcommand};
   segel --dev verify letter-signed.pdf
   segel --dev batch --agency dev letters/ signed/ --jobs 16 --report report.json
   segel --dev log checkpoint
-  segel sign letter.pdf -o out.pdf --key agency.key --cert agency.pem   (offline)
+  segel sign letter.pdf -o out.pdf --agency-key agency.key --agency-cert agency.pem   (offline)
 
-Connection settings come from the flags, then SEGEL_SERVER, SEGEL_CA, SEGEL_CERT, SEGEL_KEY,
-SEGEL_LOG_KEY, SEGEL_STATE, then the file --config (or SEGEL_CONFIG, or
+Connection settings come from the flags, then SEGEL_SERVER, SEGEL_CA, SEGEL_CLIENT_CERT,
+SEGEL_CLIENT_KEY, SEGEL_LOG_KEY, SEGEL_STATE, then the file --config (or SEGEL_CONFIG, or
 ~/.config/segel/config.toml), then --dev (the files in certs-dev/ and https://localhost:50051)."
 )]
 pub(crate) struct Cli {
@@ -37,10 +37,10 @@ pub(crate) struct Conn {
     /// CA certificate(s) of the server's TLS certificate, PEM [env: SEGEL_CA].
     #[arg(long, global = true)]
     pub(crate) ca: Option<PathBuf>,
-    /// This client's TLS certificate, PEM, for signing [env: SEGEL_CERT].
+    /// This client's TLS certificate, PEM, for signing [env: SEGEL_CLIENT_CERT].
     #[arg(long, global = true)]
     pub(crate) client_cert: Option<PathBuf>,
-    /// This client's TLS private key, PEM [env: SEGEL_KEY].
+    /// This client's TLS private key, PEM [env: SEGEL_CLIENT_KEY].
     #[arg(long, global = true)]
     pub(crate) client_key: Option<PathBuf>,
     /// The log's verifier key to pin (C2SP), as printed by the server [env: SEGEL_LOG_KEY].
@@ -63,11 +63,12 @@ pub(crate) struct Conn {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Sign a PDF: online with --agency (the server seals and logs it), or offline with --key
-    /// and --cert.
+    /// Sign a PDF: online with --agency (the server seals and logs it), or offline with
+    /// --agency-key and --agency-cert (the agency's own key file).
     #[command(after_help = "Examples:
   segel --dev sign --agency dev letter.pdf -o letter-signed.pdf --reason 'Disetujui'
-  segel sign letter.pdf -o out.pdf --key agency.key --cert agency.pem --chain chain.pem")]
+  segel sign letter.pdf -o out.pdf --agency-key agency.key --agency-cert agency.pem \\
+      --agency-chain chain.pem")]
     Sign {
         /// The PDF to sign.
         input: PathBuf,
@@ -75,7 +76,7 @@ pub(crate) enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// Online: the agency whose key seals the document.
-        #[arg(long, conflicts_with_all = ["key", "cert", "chain", "name", "certify"])]
+        #[arg(long, conflicts_with_all = ["agency_key", "agency_cert", "agency_chain", "name", "certify"])]
         agency: Option<String>,
         /// Online: idempotency key; running the command again with the same id returns the
         /// same signature and log entry. Without it each run gets an id of its own, so running
@@ -88,15 +89,17 @@ pub(crate) enum Command {
         /// Online: send only the digest of the locally prepared file (large files).
         #[arg(long, requires = "agency")]
         digest_only: bool,
-        /// Offline: private key, PEM (PKCS#8 or PKCS#1), unencrypted, ideally mode 0600.
+        /// Offline: the agency's private key, PEM (PKCS#8 or PKCS#1), unencrypted, ideally
+        /// mode 0600 (not the TLS client key: that is --client-key).
         #[arg(long)]
-        key: Option<PathBuf>,
-        /// Offline: signer certificate, PEM.
+        agency_key: Option<PathBuf>,
+        /// Offline: the agency's signing certificate, PEM.
         #[arg(long)]
-        cert: Option<PathBuf>,
-        /// Offline: intermediate (and root) certificates, PEM; roots are not embedded.
+        agency_cert: Option<PathBuf>,
+        /// Offline: intermediate (and root) certificates of --agency-cert, PEM; roots are not
+        /// embedded.
         #[arg(long)]
-        chain: Option<PathBuf>,
+        agency_chain: Option<PathBuf>,
         #[command(flatten)]
         look: Look,
         /// Offline: /Name of the signer (normally taken from the certificate by viewers).
@@ -129,13 +132,18 @@ pub(crate) enum Command {
   segel --dev batch --agency dev scans/ signed/ --digest-only --jobs 4 --report report.csv
 
 A rerun skips outputs that exist and verify, and retries use the same request ids, so an
-interrupted batch never logs a document twice. Ctrl-C lets the files in flight finish.
+interrupted batch never logs a document twice. Ctrl-C lets the files in flight finish; the
+others are `not started`.
 
 No file name or path is sent to the server (names often hold personal data, and the log is
 public) unless --document-ref-from-path is given. The output folder must lie outside the input
 folder and not contain it. An output, or an output subfolder, that is a symbolic link fails
 that file: nothing is written through a link.
-Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage or connection.")]
+The report (--report) gives each file's status (signed, skipped, failed, not started), its log
+entry and when it was logged, and which run signed it (`signed_in`: this run, or an earlier run
+for a skipped file, whose entry is looked up in the log by the output's hash).
+Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage or connection;
+130: stopped by Ctrl-C before every file started, none failed (rerun to continue).")]
     Batch {
         /// The agency whose key seals the documents.
         #[arg(long)]
@@ -163,8 +171,15 @@ Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage 
         /// Send each file's path (relative to the input folder) as its document reference,
         /// which the server records in its public log as a hash. Off by default: file names
         /// often hold personal data (names, ID numbers).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "document_refs")]
         document_ref_from_path: bool,
+        /// Each file's document reference (its letter number), recorded in the log as a keyed
+        /// hash: one line per file, `relative/path.pdf,B-17/2026` (CSV, quoted where a field
+        /// holds a comma) or with a tab between them (TSV). The whole file is checked first:
+        /// unknown paths, a path given twice and references over 256 bytes are refused with
+        /// their line numbers, and nothing is signed.
+        #[arg(long, value_name = "FILE")]
+        document_refs: Option<PathBuf>,
         #[command(flatten)]
         look: Look,
     },

@@ -40,7 +40,15 @@ pub(crate) async fn run_batch(
                     r.file.display(),
                     r.output.display()
                 ),
-                Outcome::Skipped { reason } => format!("skipped {}: {reason}", r.file.display()),
+                Outcome::Skipped { reason } => match r.logged {
+                    Some(l) => format!(
+                        "skipped {}: {reason}, in an earlier run (log entry {})",
+                        r.file.display(),
+                        l.index
+                    ),
+                    None => format!("skipped {}: {reason}", r.file.display()),
+                },
+                Outcome::NotStarted => format!("not started {}", r.file.display()),
                 Outcome::Failed { reason } => {
                     failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     format!("FAILED  {}: {reason}", r.file.display())
@@ -95,10 +103,12 @@ pub(crate) async fn run_batch(
     }
     let secs = summary.elapsed.as_secs_f64();
     println!(
-        "{} signed, {} skipped, {} failed of {} files in {secs:.1} s ({:.1} signed/s){}",
+        "{} signed, {} skipped, {} failed, {} not started of {} files in {secs:.1} s \
+         ({:.1} signed/s){}",
         summary.signed(),
         summary.skipped(),
         summary.failed(),
+        summary.not_started(),
         summary.files.len(),
         summary.signed() as f64 / secs.max(1e-9),
         if summary.interrupted {
@@ -107,9 +117,11 @@ pub(crate) async fn run_batch(
             ""
         }
     );
-    Ok(if summary.failed() == 0 {
-        exit::OK
-    } else {
+    Ok(if summary.failed() > 0 {
         exit::NOT_PASSED
+    } else if summary.not_started() > 0 {
+        exit::INTERRUPTED
+    } else {
+        exit::OK
     })
 }

@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 success (for `verify`: every signature TOTAL-PASSED; for `batch`: every file
 //! signed or skipped); 1 a document was refused, a signature did not pass, or some batch files
-//! failed; 2 usage errors, unreadable input, or no connection to the server.
+//! failed; 2 usage errors, unreadable input, or no connection to the server; 130 a batch
+//! stopped by Ctrl-C before every file started, none having failed (rerun to continue).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -30,6 +31,9 @@ mod exit {
     pub(crate) const OK: u8 = 0;
     pub(crate) const NOT_PASSED: u8 = 1;
     pub(crate) const USAGE: u8 = 2;
+    /// A batch stopped (Ctrl-C) before every file started, with no file failed: the shell's
+    /// code for a command ended by SIGINT.
+    pub(crate) const INTERRUPTED: u8 = 130;
 }
 
 fn main() -> ExitCode {
@@ -76,6 +80,12 @@ fn settings(c: &Conn) -> Result<Settings, ClientError> {
     Ok(s)
 }
 
+/// Whether the settings name a server (an unreadable settings file counts as one: connecting
+/// then reports it).
+fn has_server(c: &Conn) -> bool {
+    settings(c).map_or(true, |s| s.server.is_some())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
     segel_client::runtime_builder()
         .build()
@@ -115,6 +125,8 @@ fn run(cli: Cli) -> u8 {
             look,
             ..
         } => online(conn, |client| async move {
+            // An agency this client may not use is refused with the list of those it may.
+            client.agency(&agency).await?;
             let mut req = SignRequest::new(&agency);
             // Without --request-id the library makes one for this call: a retry within it is
             // answered once, running the command again signs anew.
@@ -142,18 +154,18 @@ fn run(cli: Cli) -> u8 {
         Command::Sign {
             input,
             output,
-            key,
-            cert,
-            chain,
+            agency_key,
+            agency_cert,
+            agency_chain,
             look,
             name,
             certify,
             ..
         } => {
-            let (Some(key), Some(cert)) = (key, cert) else {
+            let (Some(key), Some(cert)) = (agency_key, agency_cert) else {
                 eprintln!(
-                    "segel: give --agency ID to sign through the server, or --key and --cert to \
-                     sign offline (see `segel sign --help`)"
+                    "segel: give --agency ID to sign through the server, or --agency-key and \
+                     --agency-cert to sign offline (see `segel sign --help`)"
                 );
                 return exit::USAGE;
             };
@@ -165,7 +177,7 @@ fn run(cli: Cli) -> u8 {
             let opts = SignFileOptions {
                 key,
                 cert,
-                chain,
+                chain: agency_chain,
                 pss: options.pss,
                 request,
             };
@@ -207,6 +219,17 @@ fn run(cli: Cli) -> u8 {
                 exit::USAGE
             }
         },
+        Command::Verify {
+            file, trust: None, ..
+        } if !has_server(conn) => {
+            eprintln!(
+                "segel: no server to verify {} with: give --server URL, set SEGEL_SERVER, or use \
+                 --dev to verify through a server; or give --trust ROOTS (PEM trust anchors) to \
+                 verify offline",
+                file.display()
+            );
+            exit::USAGE
+        }
         Command::Verify {
             file,
             trust: None,
@@ -277,6 +300,7 @@ fn run(cli: Cli) -> u8 {
             report,
             timeout,
             document_ref_from_path,
+            document_refs,
             look,
         } => {
             if !input.is_dir() {
@@ -293,6 +317,12 @@ fn run(cli: Cli) -> u8 {
             opts.digest_only = digest_only;
             opts.timeout = std::time::Duration::from_secs(timeout.max(1));
             opts.document_ref_from_path = document_ref_from_path;
+            if let Some(file) = document_refs {
+                match segel_client::batch::DocumentRefs::read(&file) {
+                    Ok(refs) => opts.document_refs = Some(refs),
+                    Err(e) => return fail(&e),
+                }
+            }
             opts.options = look.options();
             online(conn, |client| batch::run_batch(client, opts, report))
         }

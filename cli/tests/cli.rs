@@ -37,11 +37,11 @@ fn sign_then_verify_exit_codes_and_json() {
         s(&corpus("surat-rekomendasi.pdf")),
         "-o",
         s(&out),
-        "--key",
+        "--agency-key",
         s(&certs.join("dev-agency.key")),
-        "--cert",
+        "--agency-cert",
         s(&certs.join("dev-agency.pem")),
-        "--chain",
+        "--agency-chain",
         s(&certs.join("dev-agency-chain.pem")),
         "--reason",
         "Rekomendasi disetujui",
@@ -122,9 +122,9 @@ fn a_refused_document_leaves_no_file() {
         s(&corpus("bad/password-protected.pdf")),
         "-o",
         s(&out),
-        "--key",
+        "--agency-key",
         s(&certs.join("dev-agency.key")),
-        "--cert",
+        "--agency-cert",
         s(&certs.join("dev-agency.pem")),
     ]);
     assert_eq!(o.status.code(), Some(1));
@@ -145,11 +145,31 @@ fn a_refused_document_leaves_no_file() {
         s(&corpus("reportlab-1page.pdf")),
         "-o",
         s(&out),
-        "--key",
+        "--agency-key",
         s(&dir.path().join("nope.key")),
-        "--cert",
+        "--agency-cert",
         s(&certs.join("dev-agency.pem")),
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!out.exists());
+}
+
+#[test]
+fn verify_without_a_server_points_to_both_ways() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = Command::new(env!("CARGO_BIN_EXE_segel"))
+        .arg("verify")
+        .arg(corpus("reportlab-1page.pdf"))
+        .env_remove("SEGEL_SERVER")
+        .env_remove("SEGEL_CONFIG")
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .expect("runs segel");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--server URL") && err.contains("--trust ROOTS"),
+        "{err}"
+    );
 }

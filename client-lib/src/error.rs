@@ -158,6 +158,17 @@ pub enum ClientError {
         /// "is", "contains" or "is inside".
         relation: &'static str,
     },
+    /// A batch's document references file has lines that are wrong; nothing was signed.
+    #[error(
+        "{file}: {} (nothing was signed; correct the file and run again)",
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    DocumentRefs {
+        /// The references file.
+        file: PathBuf,
+        /// Every wrong line, in line order.
+        problems: Vec<crate::batch::LineProblem>,
+    },
     /// The engine refused the document or the certificates.
     #[error("{path}: {source}")]
     Engine {
@@ -185,6 +196,7 @@ impl ClientError {
                 | Self::Runtime { .. }
                 | Self::Task { .. }
                 | Self::FoldersOverlap { .. }
+                | Self::DocumentRefs { .. }
         )
     }
 

@@ -1,11 +1,12 @@
 //! Connection settings: from flags, then the environment (`SEGEL_SERVER`, `SEGEL_CA`,
-//! `SEGEL_CERT`, `SEGEL_KEY`, `SEGEL_LOG_KEY`, `SEGEL_STATE`), then a TOML file, then the
+//! `SEGEL_CLIENT_CERT`, `SEGEL_CLIENT_KEY`, `SEGEL_LOG_KEY`, `SEGEL_STATE`), then a TOML file, then the
 //! development defaults (`--dev`: the files in `certs-dev/` and `https://localhost:50051`).
 //!
 //! The file (`--config FILE`, `SEGEL_CONFIG`, or `$XDG_CONFIG_HOME/segel/config.toml`):
 //! ```toml
 //! server = "https://segel.example.go.id:50051"
-//! ca = "/etc/segel/tls-ca.pem"            # CA of the server's TLS certificate
+//! ca = "/etc/segel/tls-ca.pem"            # CA of the server's TLS certificate (default: the
+//!                                         # system's root certificates)
 //! cert = "/etc/segel/client.pem"          # this client's certificate (signing only)
 //! key = "/etc/segel/client.key"           # its private key (mode 0600)
 //! log_key = "segel-log+1a2b3c4d+AXk..."   # the log's verifier key, pinned
@@ -25,7 +26,8 @@ pub const DEV_SERVER: &str = "https://localhost:50051";
 pub struct Settings {
     /// Server URL, `https://host:port`.
     pub server: Option<String>,
-    /// CA certificate(s) of the server's TLS certificate, PEM.
+    /// CA certificate(s) of the server's TLS certificate, PEM; without it the system's root
+    /// certificates are used (see [`Settings::server_trust`]).
     pub ca: Option<PathBuf>,
     /// This client's certificate, PEM (needed for signing).
     pub cert: Option<PathBuf>,
@@ -38,7 +40,26 @@ pub struct Settings {
     pub state: Option<PathBuf>,
 }
 
+/// Which certificates the client accepts for the server's TLS certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerTrust {
+    /// The operating system's root certificates (a server certificate from a public CA).
+    System,
+    /// Only the CA certificate(s) of this PEM file (`--ca`): the system's roots are not used.
+    CaFile(PathBuf),
+}
+
 impl Settings {
+    /// The trust for the server's TLS certificate: the `ca` file alone when one is set, else
+    /// the system's root certificates.
+    pub fn server_trust(&self) -> ServerTrust {
+        match &self.ca {
+            Some(ca) => ServerTrust::CaFile(ca.clone()),
+            None => ServerTrust::System,
+        }
+    }
+
     /// Fill every unset field from `other`.
     #[must_use]
     pub fn or(self, other: Self) -> Self {
@@ -58,8 +79,8 @@ impl Settings {
         Self {
             server: var("SEGEL_SERVER"),
             ca: var("SEGEL_CA").map(PathBuf::from),
-            cert: var("SEGEL_CERT").map(PathBuf::from),
-            key: var("SEGEL_KEY").map(PathBuf::from),
+            cert: var("SEGEL_CLIENT_CERT").map(PathBuf::from),
+            key: var("SEGEL_CLIENT_KEY").map(PathBuf::from),
             log_key: var("SEGEL_LOG_KEY"),
             state: var("SEGEL_STATE").map(PathBuf::from),
         }
@@ -155,6 +176,33 @@ mod tests {
         assert_eq!(s.ca, Some(PathBuf::from("env-ca.pem")));
         assert_eq!(s.cert, Some(PathBuf::from("file-cert.pem")));
         assert_eq!(s.key, Some(PathBuf::from("certs-dev/client.key")));
+    }
+
+    #[test]
+    fn without_a_ca_the_system_roots_are_trusted() {
+        let s = Settings {
+            server: Some("https://segel.example.go.id:50051".into()),
+            ..Settings::default()
+        };
+        assert_eq!(s.server_trust(), ServerTrust::System);
+    }
+
+    #[test]
+    fn a_ca_from_any_source_is_the_only_trust() {
+        let flags = Settings {
+            ca: Some("flag-ca.pem".into()),
+            ..Settings::default()
+        };
+        assert_eq!(
+            flags.server_trust(),
+            ServerTrust::CaFile("flag-ca.pem".into())
+        );
+        // Development mode names its own CA: the system roots do not apply there either.
+        let dev = Settings::default().or(Settings::dev(Path::new("certs-dev")));
+        assert_eq!(
+            dev.server_trust(),
+            ServerTrust::CaFile(PathBuf::from("certs-dev/tls-ca.pem"))
+        );
     }
 
     #[test]

@@ -84,7 +84,14 @@ enum LogCommand {
     /// Check a log directory offline: every record decodes and sits at its index, every node
     /// is recomputed, nothing lies past the tree size, the checkpoint is signed by the log's
     /// key (log.vkey) and names the recomputed root, and the external checkpoint is neither
-    /// ahead nor forked. Exit 0 if the log is intact, 1 if not (or if it cannot be read).
+    /// ahead nor forked.
+    #[command(
+        after_help = "Exit codes: 0 the log is intact; 1 it is NOT intact (or a file \
+                            of it cannot be read); 2 usage error; 3 the log is in use by a \
+                            running server (or another process), so nothing was checked: stop \
+                            the server first, or check the running log through its API \
+                            (`segel log checkpoint`)."
+    )]
     Verify {
         /// The log directory.
         #[arg(long)]
@@ -112,6 +119,16 @@ enum LogCommand {
     },
 }
 
+/// Exit codes, in one place.
+mod exit {
+    /// `log verify`: the log is not intact, or a file of it cannot be read.
+    pub(crate) const LOG_NOT_INTACT: u8 = 1;
+    /// Configuration, usage or start-up errors.
+    pub(crate) const FAILED: u8 = 2;
+    /// `log verify`: the log is held open by a running server; nothing was checked.
+    pub(crate) const LOG_IN_USE: u8 = 3;
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match &args.command {
@@ -122,7 +139,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("segel-server: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(exit::FAILED)
         }
     }
 }
@@ -143,9 +160,13 @@ fn run_log(c: &LogCommand) -> anyhow::Result<ExitCode> {
                     );
                     Ok(ExitCode::SUCCESS)
                 }
+                Err(e @ store::StoreError::InUse { .. }) => {
+                    println!("log not checked: {e}");
+                    Ok(ExitCode::from(exit::LOG_IN_USE))
+                }
                 Err(e) => {
                     println!("log NOT intact: {e}");
-                    Ok(ExitCode::from(1))
+                    Ok(ExitCode::from(exit::LOG_NOT_INTACT))
                 }
             }
         }
@@ -237,6 +258,16 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
     let config = raw
         .resolve(pades::UnixTime::now().0)
         .context("configuration")?;
+    // Every TLS file is read and matched before anything says the configuration is fine or
+    // the server listens.
+    segel_server::tls::check_key_pair(
+        &config.tls_cert_pem,
+        &config.tls_key_pem,
+        &raw.tls.cert,
+        &raw.tls.key,
+    )
+    .context("configuration")?;
+    segel_server::tls::Acceptor::new(&config).context("configuration")?;
     if args.check {
         println!(
             "configuration OK: listen {}, log in {}, {} agencies, {} allowed clients",

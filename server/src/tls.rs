@@ -7,7 +7,7 @@
 
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -32,6 +32,63 @@ pub enum TlsError {
     /// A certificate revocation list.
     #[error("client CRL: {0}")]
     Crl(String),
+    /// A private key that does not belong to the certificate it is configured with.
+    #[error("TLS: the key {key} does not belong to the certificate {cert}")]
+    KeyMismatch {
+        /// The certificate (chain) file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+    },
+    /// A certificate or key file that cannot be used.
+    #[error("TLS: {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// Check that the server's certificate chain `cert_pem` (read from `cert`) and its private key
+/// `key_pem` (read from `key`) parse and belong together: the key's public half is the one in
+/// the first certificate. The file names are only for the error.
+///
+/// # Errors
+/// [`TlsError::File`] for a file that does not parse (naming it), [`TlsError::KeyMismatch`]
+/// (naming both) for a key of another certificate.
+pub fn check_key_pair(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    cert: &Path,
+    key: &Path,
+) -> Result<(), TlsError> {
+    let file = |path: &Path, message: String| TlsError::File {
+        path: path.to_path_buf(),
+        message,
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| file(cert, format!("not a PEM certificate chain: {e}")))?;
+    if chain.is_empty() {
+        return Err(file(cert, "no -----BEGIN CERTIFICATE----- block".into()));
+    }
+    let der = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| file(key, format!("not a PEM private key: {e}")))?;
+    let signing_key = provider()
+        .key_provider
+        .load_private_key(der)
+        .map_err(|e| file(key, format!("unusable private key: {e}")))?;
+    match rustls::sign::CertifiedKey::new(chain, signing_key).keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(()),
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
+            Err(TlsError::KeyMismatch {
+                cert: cert.to_path_buf(),
+                key: key.to_path_buf(),
+            })
+        }
+        Err(e) => Err(file(cert, format!("unusable certificate: {e}"))),
+    }
 }
 
 /// The CRLs of `text` (PEM `X509 CRL` blocks, or one DER CRL), each checked to be a CRL signed
@@ -353,4 +410,50 @@ pub fn incoming(
         }
     });
     tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pki() -> (tempfile::TempDir, PathBuf) {
+        let t = tempfile::tempdir().expect("tempdir");
+        let certs = t.path().join("certs");
+        segel_devpki::generate(&certs).expect("dev PKI");
+        (t, certs)
+    }
+
+    fn check(certs: &Path, cert: &str, key: &str) -> Result<(), TlsError> {
+        let (c, k) = (certs.join(cert), certs.join(key));
+        let cert_pem = std::fs::read(&c).expect("read cert");
+        let key_pem = std::fs::read(&k).expect("read key");
+        check_key_pair(&cert_pem, &key_pem, &c, &k)
+    }
+
+    #[test]
+    fn a_key_of_its_certificate_passes() {
+        let (_t, certs) = pki();
+        check(&certs, "server.pem", "server.key").expect("the pair matches");
+    }
+
+    #[test]
+    fn a_key_of_another_certificate_is_refused_naming_both_files() {
+        let (_t, certs) = pki();
+        let e = check(&certs, "server.pem", "client.key").expect_err("mismatch");
+        assert!(matches!(e, TlsError::KeyMismatch { .. }), "{e:?}");
+        let m = e.to_string();
+        assert!(m.contains("server.pem") && m.contains("client.key"), "{m}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_pem_is_refused_by_name() {
+        let (_t, certs) = pki();
+        let e = check(&certs, "server.key", "server.key").expect_err("no certificate");
+        assert!(e.to_string().contains("server.key"), "{e}");
+        let e = check(&certs, "server.pem", "server.pem").expect_err("no key");
+        assert!(
+            matches!(&e, TlsError::File { path, .. } if path.ends_with("server.pem")),
+            "{e:?}"
+        );
+    }
 }

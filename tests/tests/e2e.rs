@@ -7,6 +7,8 @@ mod attack;
 mod batch;
 #[path = "e2e/batch_outputs.rs"]
 mod batch_outputs;
+#[path = "e2e/batch_reports.rs"]
+mod batch_reports;
 #[path = "e2e/client.rs"]
 mod client;
 #[path = "e2e/expiry.rs"]

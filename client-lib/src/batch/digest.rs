@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use super::file::{blocking, io, retry, INLINE_IO};
 use super::output::Target;
-use super::{request_id, Shared};
+use super::{request_id, Logged, Shared};
 use crate::error::ClientError;
 use crate::online::{SealedDigest, SignRequest};
 
 /// Sign `input` by its digest into `output`; with `rel` (a batch's file) under the request id
-/// of that path and the content, otherwise under `req`'s. The log index of its entry and the
+/// of that path and the content, otherwise under `req`'s. Its log entry (index, time) and the
 /// output's size.
 pub(super) async fn digest_one(
     s: &Arc<Shared>,
@@ -20,7 +20,7 @@ pub(super) async fn digest_one(
     rel: Option<&Path>,
     input: Vec<u8>,
     output: &Target,
-) -> Result<(u64, u64), ClientError> {
+) -> Result<(Logged, u64), ClientError> {
     digest_attempts(s, req, rel, &Arc::new(input), output).await
 }
 
@@ -32,7 +32,7 @@ async fn digest_attempts(
     rel: Option<&Path>,
     input: &Arc<Vec<u8>>,
     output: &Target,
-) -> Result<(u64, u64), ClientError> {
+) -> Result<(Logged, u64), ClientError> {
     let now = pades::UnixTime::now().0;
     // A second attempt only when the server kept another signing time for this request id (an
     // earlier attempt that reached it, in a run that was killed or lost power): the file is
@@ -73,7 +73,7 @@ async fn digest_attempt(
     output: &Target,
     time: i64,
     named: Option<i64>,
-) -> Result<(u64, u64), ClientError> {
+) -> Result<(Logged, u64), ClientError> {
     let request = s.opts.options.request(pades::UnixTime(time));
     let capacity = s.capacity;
     let engine = |source| ClientError::Engine {
@@ -93,7 +93,7 @@ async fn digest_attempt(
         let tail = signed.into_tail();
         let (input, out) = (input.clone(), output.clone());
         io(len as u64, move || out.write(&[&input, &tail])).await?;
-        return Ok((sealed.entry.index, len as u64));
+        return Ok((Logged::of(&sealed.entry), len as u64));
     }
     // A large file is prepared once on the blocking pool; the prepared state shares the input
     // and is kept across the network wait, then embedded and written on the pool again.
@@ -121,7 +121,7 @@ async fn digest_attempt(
         Ok(signed.len() as u64)
     })
     .await?;
-    Ok((sealed.entry.index, bytes))
+    Ok((Logged::of(&sealed.entry), bytes))
 }
 
 /// `req` with the request id of a batch's file `rel` whose content hashes to `input_sha256`;

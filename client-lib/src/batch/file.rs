@@ -9,9 +9,9 @@ use bytes::Bytes;
 
 use super::digest::digest_one;
 use super::output::Target;
-use super::{request_id, units, FileResult, Outcome, Shared};
+use super::{request_id, units, FileResult, Logged, Outcome, Shared};
 use crate::error::ClientError;
-use crate::online::SignRequest;
+use crate::online::{EntryKey, SignRequest};
 
 pub(super) async fn one(s: &Arc<Shared>, rel: &Path) -> FileResult {
     let started = Instant::now();
@@ -20,13 +20,14 @@ pub(super) async fn one(s: &Arc<Shared>, rel: &Path) -> FileResult {
         Ok(target) => sign_one(s, rel, &target).await,
         Err(e) => Err(e),
     };
-    let (outcome, bytes) = match result {
-        Ok((o, b)) => (o, b),
+    let (outcome, bytes, logged) = match result {
+        Ok(done) => done,
         Err(e) => (
             Outcome::Failed {
                 reason: e.to_string(),
             },
             0,
+            None,
         ),
     };
     FileResult {
@@ -34,6 +35,7 @@ pub(super) async fn one(s: &Arc<Shared>, rel: &Path) -> FileResult {
         output,
         outcome,
         bytes,
+        logged,
         elapsed: started.elapsed(),
     }
 }
@@ -68,8 +70,17 @@ pub(super) async fn blocking<T: Send + 'static>(
 /// (it cannot be this batch's output of the file, and is replaced).
 const MAX_SIGNATURE_UPDATE: u64 = 16 << 20;
 
+/// An output that already holds its input signed.
+#[derive(Debug)]
+struct Existing {
+    /// Its size.
+    bytes: u64,
+    /// Its SHA-256: the document hash its log entry is found by.
+    sha256: [u8; 32],
+}
+
 /// Does `output` already hold `input` signed (extends it, one signature over the whole file
-/// passes against the agency's chain)? Its size if so.
+/// passes against the agency's chain)? Its size and hash if so.
 ///
 /// # Errors
 /// A link, or anything but a regular file, at the output's name (see [`Target::read_existing`]).
@@ -77,12 +88,41 @@ fn already_signed(
     input: &[u8],
     output: &Target,
     trust: &[Vec<u8>],
-) -> Result<Option<u64>, ClientError> {
+) -> Result<Option<Existing>, ClientError> {
     let n = input.len() as u64;
     let Some(out) = output.read_existing(n + 1..=n.saturating_add(MAX_SIGNATURE_UPDATE))? else {
         return Ok(None);
     };
-    Ok(verifies(input, &out, trust).then_some(out.len() as u64))
+    Ok(verifies(input, &out, trust).then(|| Existing {
+        bytes: out.len() as u64,
+        sha256: pades::sha256(&out),
+    }))
+}
+
+/// The log entry of an output signed in an earlier run, found by its document hash (an entry
+/// of this batch's agency first), and the skip's reason saying what was found.
+async fn earlier_entry(s: &Shared, existing: &Existing) -> (Option<Logged>, String) {
+    const SKIPPED: &str = "already signed (the output exists and verifies)";
+    let key = EntryKey::DocumentSha256(existing.sha256.to_vec());
+    match s.client.entries(key).await {
+        Ok(entries) => {
+            let entry = entries
+                .iter()
+                .find(|e| e.record.agency == s.opts.agency)
+                .or(entries.first());
+            match entry {
+                Some(e) => (Some(Logged::of(e)), SKIPPED.into()),
+                None => (
+                    None,
+                    format!("{SKIPPED}; this log holds no entry of it (signed elsewhere?)"),
+                ),
+            }
+        }
+        Err(e) => (
+            None,
+            format!("{SKIPPED}; its log entry could not be looked up: {e}"),
+        ),
+    }
 }
 
 fn verifies(input: &[u8], out: &[u8], trust: &[Vec<u8>]) -> bool {
@@ -108,7 +148,7 @@ async fn sign_one(
     s: &Arc<Shared>,
     rel: &Path,
     output: &Target,
-) -> Result<(Outcome, u64), ClientError> {
+) -> Result<(Outcome, u64, Option<Logged>), ClientError> {
     let path = s.opts.input.join(rel);
     let size = std::fs::metadata(&path).map_or(u64::MAX, |m| m.len());
     // Held until this file is done: its input (and the signed output, checked or written) are
@@ -127,23 +167,28 @@ async fn sign_one(
         })
         .await?
     };
-    if let Some(bytes) = skip {
-        return Ok((
-            Outcome::Skipped {
-                reason: "already signed (the output exists and verifies)".into(),
-            },
-            bytes,
-        ));
+    if let Some(existing) = skip {
+        drop(input);
+        let (logged, reason) = earlier_entry(s, &existing).await;
+        return Ok((Outcome::Skipped { reason }, existing.bytes, logged));
     }
     let mut req = SignRequest::new(&s.opts.agency);
-    if s.opts.document_ref_from_path {
-        req.document_ref = rel.display().to_string();
+    match s.opts.document_refs.as_ref().and_then(|r| r.get(rel)) {
+        Some(reference) => req.document_ref = reference.to_string(),
+        None if s.opts.document_ref_from_path => req.document_ref = rel.display().to_string(),
+        None => {}
     }
     req.options = s.opts.options.clone();
     if s.opts.digest_only {
         // The request id comes from the input's hash, which preparing computes anyway.
-        let (log_index, bytes) = digest_one(s, &req, Some(rel), input, output).await?;
-        Ok((Outcome::Signed { log_index }, bytes))
+        let (logged, bytes) = digest_one(s, &req, Some(rel), input, output).await?;
+        Ok((
+            Outcome::Signed {
+                log_index: logged.index,
+            },
+            bytes,
+            Some(logged),
+        ))
     } else {
         // One pass over the input: its hash names the request, and the signed PDF's hash (which
         // the answer is checked against) continues from it.
@@ -166,6 +211,7 @@ async fn sign_one(
                 log_index: entry.index,
             },
             bytes,
+            Some(Logged::of(&entry)),
         ))
     }
 }

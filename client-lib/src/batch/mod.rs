@@ -21,14 +21,20 @@
 //!   signing time a file was first prepared with, with its request id (in the same durable
 //!   commit as the entry); a rerun that prepared the file anew is told that time, prepares the
 //!   identical bytes and gets the same entry back.
-//! - Stopping (Ctrl-C) lets the files in flight finish; the others are reported as not signed.
+//! - A rerun's report keeps each skipped file's log entry: it is looked up in the log by the
+//!   output's document hash, and the report says the file was signed in an earlier run.
+//! - Per-document references (letter numbers) can be given in a file ([`DocumentRefs`]),
+//!   checked whole before anything is signed.
+//! - Stopping (Ctrl-C) lets the files in flight finish; the others are reported as not started.
 
 mod digest;
 mod file;
 mod output;
+mod refs;
 mod report;
 
-pub use report::{FileResult, Outcome, Summary};
+pub use refs::{DocumentRefs, LineProblem, RefProblem, MAX_DOCUMENT_REF};
+pub use report::{FileResult, Logged, Outcome, Summary, EARLIER_RUN, THIS_RUN};
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -72,6 +78,9 @@ pub struct BatchOptions {
     /// default: no reference is sent, since file names often hold personal data (a citizen's
     /// name, an ID number) and the log is public.
     pub document_ref_from_path: bool,
+    /// Each file's document reference (a letter number), from a references file; a file it
+    /// names has that reference, whatever [`BatchOptions::document_ref_from_path`] says.
+    pub document_refs: Option<DocumentRefs>,
 }
 
 impl BatchOptions {
@@ -89,6 +98,7 @@ impl BatchOptions {
             attempts: 3,
             timeout: Duration::from_secs(120),
             document_ref_from_path: false,
+            document_refs: None,
         }
     }
 }
@@ -191,8 +201,7 @@ impl Shared {
         opts: BatchOptions,
         root: Arc<OwnedFd>,
     ) -> Result<Arc<Self>, ClientError> {
-        let agencies = client.agencies().await?;
-        let agency = find_agency(&agencies, &opts.agency)?;
+        let agency = &client.agency(&opts.agency).await?;
         let budget_units = u32::try_from((opts.memory >> 20).max(1)).unwrap_or(u32::MAX >> 4);
         Ok(Arc::new(Self {
             trust: agency.certificate_chain.clone(),
@@ -220,8 +229,9 @@ pub type OnResult = Arc<dyn Fn(&FileResult, usize) + Send + Sync>;
 ///
 /// # Errors
 /// Only for the batch as a whole: an unreadable input folder, an output folder that overlaps
-/// the input folder ([`ClientError::FoldersOverlap`]) or cannot be created, or an agency this
-/// client may not use. Per-file problems are results.
+/// the input folder ([`ClientError::FoldersOverlap`]) or cannot be created, an agency this
+/// client may not use, or document references naming files that are not in the batch
+/// ([`ClientError::DocumentRefs`]). Per-file problems are results.
 pub async fn run(
     client: Arc<Client>,
     opts: BatchOptions,
@@ -244,6 +254,13 @@ pub async fn run(
     })?;
     remove_stale_temporaries(&root);
     let files = discover(&opts.input, &opts.output)?;
+    if let Some(refs) = &opts.document_refs {
+        refs.check_known(&files)
+            .map_err(|problems| ClientError::DocumentRefs {
+                file: refs.file().to_path_buf(),
+                problems,
+            })?;
+    }
     let shared = Shared::new(client, opts, Arc::new(root)).await?;
     let jobs = shared.opts.jobs.max(1);
     let mut results: Vec<Option<FileResult>> = vec![None; files.len()];
@@ -295,10 +312,9 @@ pub async fn run(
             r.unwrap_or_else(|| FileResult {
                 output: shared.opts.output.join(&rel),
                 file: rel,
-                outcome: Outcome::Failed {
-                    reason: "not signed: the batch was stopped first (rerun to continue)".into(),
-                },
+                outcome: Outcome::NotStarted,
                 bytes: 0,
+                logged: None,
                 elapsed: Duration::ZERO,
             })
         })
@@ -319,17 +335,6 @@ pub async fn run(
         interrupted: interrupted && next < total,
         elapsed: started.elapsed(),
     })
-}
-
-/// The agency `id` among those this client may use, or an error listing those.
-fn find_agency<'a>(agencies: &'a [Agency], id: &str) -> Result<&'a Agency, ClientError> {
-    agencies
-        .iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| ClientError::AgencyNotAllowed {
-            agency: id.to_string(),
-            allowed: agencies.iter().map(|a| a.id.clone()).collect(),
-        })
 }
 
 /// Room a digest-only batch reserves for the CMS of `agency`: the chain it carries, the
@@ -382,9 +387,9 @@ pub async fn sign_file_by_digest(
     if req.request_id.is_empty() {
         req.request_id = crate::online::new_request_id();
     }
-    let (log_index, bytes) = digest_one(&shared, &req, None, data, &target).await?;
+    let (logged, bytes) = digest_one(&shared, &req, None, data, &target).await?;
     sync_filesystem(&dir)?;
-    Ok((log_index, bytes))
+    Ok((logged.index, bytes))
 }
 
 #[cfg(test)]

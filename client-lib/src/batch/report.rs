@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::BatchOptions;
+use crate::logcheck::ProvenEntry;
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,27 @@ pub enum Outcome {
         /// Why, with what to do next where that helps.
         reason: String,
     },
+    /// Never started: the batch was stopped (Ctrl-C) first. A rerun signs it.
+    NotStarted,
+}
+
+/// Where and when a file's signature was logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Logged {
+    /// The entry's index.
+    pub index: u64,
+    /// The entry's time, Unix milliseconds (the server's clock when it was logged).
+    pub time_ms: i64,
+}
+
+impl Logged {
+    /// The index and time of `entry`.
+    pub fn of(entry: &ProvenEntry) -> Self {
+        Self {
+            index: entry.index,
+            time_ms: entry.record.time_ms,
+        }
+    }
 }
 
 /// One file's result.
@@ -36,6 +58,10 @@ pub struct FileResult {
     pub outcome: Outcome,
     /// Size of the output when signed or skipped.
     pub bytes: u64,
+    /// Its log entry: for a file signed now, the one the server answered with; for a skipped
+    /// one, the entry of the output's document hash, looked up in the log (none when the log
+    /// holds no entry of it, or the lookup failed: the reason says which).
+    pub logged: Option<Logged>,
     /// Time spent on it.
     pub elapsed: Duration,
 }
@@ -64,6 +90,10 @@ impl Summary {
     pub fn failed(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Failed { .. }))
     }
+    /// Files never started (the batch was stopped first).
+    pub fn not_started(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::NotStarted))
+    }
     fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
         self.files.iter().filter(|r| f(&r.outcome)).count()
     }
@@ -74,12 +104,14 @@ impl Summary {
             .files
             .iter()
             .map(|r| {
-                let (status, index, reason) = outcome_fields(&r.outcome);
+                let (status, signed_in, reason) = outcome_fields(&r.outcome);
                 serde_json::json!({
                     "file": r.file.display().to_string(),
                     "output": r.output.display().to_string(),
                     "status": status,
-                    "log_index": index,
+                    "log_index": r.logged.map(|l| l.index),
+                    "logged_at": r.logged.map(logged_at),
+                    "signed_in": signed_in,
                     "reason": reason,
                     "bytes": r.bytes,
                     "ms": r.elapsed.as_millis() as u64,
@@ -94,6 +126,7 @@ impl Summary {
             "signed": self.signed(),
             "skipped": self.skipped(),
             "failed": self.failed(),
+            "not_started": self.not_started(),
             "interrupted": self.interrupted,
             "seconds": self.elapsed.as_secs_f64(),
             "files": files,
@@ -101,17 +134,20 @@ impl Summary {
         serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
     }
 
-    /// The report as CSV (`file,output,status,log_index,reason,bytes,ms`).
+    /// The report as CSV (`file,output,status,log_index,logged_at,signed_in,reason,bytes,ms`).
     pub fn to_csv(&self) -> String {
-        let mut s = String::from("file,output,status,log_index,reason,bytes,ms\n");
+        let mut s =
+            String::from("file,output,status,log_index,logged_at,signed_in,reason,bytes,ms\n");
         for r in &self.files {
-            let (status, index, reason) = outcome_fields(&r.outcome);
+            let (status, signed_in, reason) = outcome_fields(&r.outcome);
             s.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{}\n",
                 csv_field(&r.file.display().to_string()),
                 csv_field(&r.output.display().to_string()),
                 status,
-                index.map(|i| i.to_string()).unwrap_or_default(),
+                r.logged.map(|l| l.index.to_string()).unwrap_or_default(),
+                r.logged.map(logged_at).unwrap_or_default(),
+                signed_in.unwrap_or_default(),
                 csv_field(&reason),
                 r.bytes,
                 r.elapsed.as_millis()
@@ -121,12 +157,28 @@ impl Summary {
     }
 }
 
-fn outcome_fields(o: &Outcome) -> (&'static str, Option<u64>, String) {
+/// Which run wrote a signed output: this one, or an earlier one whose output a rerun found
+/// and kept.
+pub const THIS_RUN: &str = "this run";
+/// See [`THIS_RUN`].
+pub const EARLIER_RUN: &str = "earlier run";
+
+/// Status, which run signed it, and reason.
+fn outcome_fields(o: &Outcome) -> (&'static str, Option<&'static str>, String) {
     match o {
-        Outcome::Signed { log_index } => ("signed", Some(*log_index), String::new()),
-        Outcome::Skipped { reason } => ("skipped", None, reason.clone()),
+        Outcome::Signed { .. } => ("signed", Some(THIS_RUN), String::new()),
+        Outcome::Skipped { reason } => ("skipped", Some(EARLIER_RUN), reason.clone()),
         Outcome::Failed { reason } => ("failed", None, reason.clone()),
+        Outcome::NotStarted => (
+            "not started",
+            None,
+            "the batch was stopped before this file started (rerun to continue)".into(),
+        ),
     }
+}
+
+fn logged_at(l: Logged) -> String {
+    pades::UnixTime::from_ms(l.time_ms).rfc3339()
 }
 
 fn csv_field(s: &str) -> String {

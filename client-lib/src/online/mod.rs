@@ -29,7 +29,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::error::ClientError;
 use crate::logcheck::{ConsistencyProof, LogView, ProvenEntry, VerifiedCheckpoint};
-use crate::settings::Settings;
+use crate::settings::{ServerTrust, Settings};
 use checkpoint::{Checkpoints, Kept, SignedCheckpoint};
 
 /// Documents above this size go by `SignPdfStream`, in chunks of [`CHUNK`].
@@ -108,7 +108,9 @@ fn bad(what: &str, detail: impl Into<String>) -> ClientError {
 }
 
 impl Client {
-    /// Connect with `settings` (server and CA required; certificate and key for signing).
+    /// Connect with `settings` (server required; certificate and key for signing). The
+    /// server's TLS certificate is checked against the `ca` file alone when one is set, else
+    /// against the system's root certificates.
     ///
     /// The log key is the pinned one (`log_key`), else the one kept in the state folder for
     /// this server, else the server's own (trusted on first use and then kept). The newest
@@ -133,15 +135,14 @@ impl Client {
             )));
         }
         let host = uri.host().unwrap_or("localhost").to_string();
-        let ca = settings.ca.as_ref().ok_or_else(|| {
-            ClientError::Settings(
-                "no CA for the server's certificate: give --ca FILE, set SEGEL_CA, or use --dev"
-                    .into(),
-            )
-        })?;
-        let mut tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(crate::read_file(ca)?))
-            .domain_name(host);
+        let trust = settings.server_trust();
+        let mut tls = ClientTlsConfig::new().domain_name(host);
+        tls = match trust.clone() {
+            ServerTrust::CaFile(ca) => {
+                tls.ca_certificate(Certificate::from_pem(crate::read_file(&ca)?))
+            }
+            ServerTrust::System => tls.with_native_roots(),
+        };
         match (&settings.cert, &settings.key) {
             (Some(c), Some(k)) => {
                 let key = zeroize::Zeroizing::new(crate::read_file(k)?);
@@ -151,7 +152,7 @@ impl Client {
             _ => {
                 return Err(ClientError::Settings(
                     "a client certificate needs its key and the other way round: give both \
-                     --cert and --key (or SEGEL_CERT and SEGEL_KEY)"
+                     --client-cert and --client-key (or SEGEL_CLIENT_CERT and SEGEL_CLIENT_KEY)"
                         .into(),
                 ))
             }
@@ -176,9 +177,16 @@ impl Client {
                     detail = format!("{detail}: {s}");
                     src = s.source();
                 }
+                let trusted = match &trust {
+                    ServerTrust::CaFile(ca) => format!("the CA file {}", ca.display()),
+                    _ => "the system's root certificates (give --ca FILE for a server whose \
+                          certificate comes from a private CA)"
+                        .into(),
+                };
                 connect_err(format!(
                     "{detail} (is the server running? for the development server: \
-                     `cargo run -p segel-server -- --dev`)"
+                     `cargo run -p segel-server -- --dev`; its TLS certificate is checked \
+                     against {trusted})"
                 ))
             })?;
         let state_file = settings
@@ -290,6 +298,22 @@ impl Client {
             .into_iter()
             .map(wire::agency)
             .collect())
+    }
+
+    /// The agency `id` among those this client may seal for.
+    ///
+    /// # Errors
+    /// [`ClientError::AgencyNotAllowed`] listing the agencies this client may use, when `id`
+    /// is not one of them; refusals of `ListAgencies`.
+    pub async fn agency(&self, id: &str) -> Result<Agency, ClientError> {
+        let mut agencies = self.agencies().await?;
+        match agencies.iter().position(|a| a.id == id) {
+            Some(i) => Ok(agencies.swap_remove(i)),
+            None => Err(ClientError::AgencyNotAllowed {
+                agency: id.to_string(),
+                allowed: agencies.into_iter().map(|a| a.id).collect(),
+            }),
+        }
     }
 
     /// Sign a whole PDF on the server (unary up to [`STREAM_ABOVE`], streamed above). The

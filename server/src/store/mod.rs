@@ -99,6 +99,19 @@ pub enum StoreError {
     /// The storage backend failed.
     #[error("database: {0}")]
     Db(String),
+    /// Another process (normally the running server) holds the log directory open; nothing in
+    /// it was read, so nothing is known about its integrity.
+    #[error(
+        "the log in {} is in use by a running server (or another process holding it open): \
+         its files cannot be checked while it runs; stop the server and check again, or check \
+         the running log through its API (`segel log checkpoint`, which verifies the signed \
+         checkpoint and its consistency with the last one seen)",
+        dir.display()
+    )]
+    InUse {
+        /// The log directory.
+        dir: PathBuf,
+    },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     Io {

@@ -71,17 +71,21 @@ impl SledBackend {
     /// Open (or create) the database of the log directory `dir`, waiting up to ten seconds for
     /// the file lock: sled's I/O threads release it a moment after a previous handle in this
     /// process is dropped (longer on a loaded machine). Another process holding the log open
-    /// still fails, with sled's "could not acquire lock".
+    /// still fails, with [`StoreError::InUse`].
     ///
     /// # Errors
-    /// [`StoreError::Db`] when sled cannot open the database.
+    /// [`StoreError::InUse`] when the lock stays taken, [`StoreError::Db`] when sled cannot
+    /// open the database.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let mut tries = 0;
         let db = loop {
             match sled_config(dir).open() {
-                Err(sled::Error::Io(e))
-                    if e.to_string().contains("could not acquire lock") && tries < 1000 =>
-                {
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    if tries == 1000 {
+                        return Err(StoreError::InUse {
+                            dir: dir.to_path_buf(),
+                        });
+                    }
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(10));
                 }

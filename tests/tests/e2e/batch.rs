@@ -97,10 +97,18 @@ async fn batch_of_300_files_with_bad_ones_then_a_rerun_that_skips() {
     assert_eq!(r["failed"], bad.len());
     assert_eq!(files.len(), 300);
     let mut indexes = std::collections::BTreeSet::new();
+    let mut index_of = std::collections::HashMap::new();
     for f in files {
         let name = f["file"].as_str().expect("file");
         if f["status"] == "signed" {
-            assert!(indexes.insert(f["log_index"].as_u64().expect("index")));
+            let index = f["log_index"].as_u64().expect("index");
+            assert!(indexes.insert(index));
+            index_of.insert(name.to_string(), index);
+            assert_eq!(f["signed_in"], "this run", "{f}");
+            assert!(
+                f["logged_at"].as_str().is_some_and(|t| t.ends_with('Z')),
+                "{f}"
+            );
         } else {
             assert_eq!(f["status"], "failed", "{f}");
             assert!(name.contains("bad-"), "{name} failed: {f}");
@@ -155,6 +163,22 @@ async fn batch_of_300_files_with_bad_ones_then_a_rerun_that_skips() {
         csv.lines().filter(|l| l.contains(",skipped,")).count(),
         good.len()
     );
+    // Each skipped file keeps the log entry the first run logged, looked up in the log, and
+    // says it was signed in an earlier run (the corpus' names hold no commas).
+    assert!(
+        csv.starts_with("file,output,status,log_index,logged_at,signed_in,"),
+        "{csv}"
+    );
+    for line in csv.lines().filter(|l| l.contains(",skipped,")) {
+        let cols: Vec<&str> = line.split(',').collect();
+        assert_eq!(
+            cols[3].parse::<u64>().ok(),
+            index_of.get(cols[0]).copied(),
+            "{line}"
+        );
+        assert!(cols[4].ends_with('Z'), "{line}");
+        assert_eq!(cols[5], "earlier run", "{line}");
+    }
     assert_eq!(
         csv.lines().filter(|l| l.contains(",failed,")).count(),
         bad.len()
@@ -232,10 +256,18 @@ async fn an_interrupted_batch_resumes_without_duplicate_entries() {
             c.arg(&input).arg(&outdir);
             c
         };
-        // Ctrl-C: the files in flight finish, nothing partial is left, exit 1.
+        // Ctrl-C: the files in flight finish, nothing partial is left; the files never
+        // started are `not started`, not failed: exit 130 unless a file reached failed (1).
         let o = interrupt_batch(batch(), &outdir, 40, "-INT").await;
-        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-        assert!(text(&o).contains("interrupted"), "{}", text(&o));
+        let t = text(&o);
+        assert!(t.contains("interrupted"), "{t}");
+        let failed_none = t.contains(" 0 failed,");
+        assert_eq!(
+            o.status.code(),
+            Some(if failed_none { 130 } else { 1 }),
+            "{t}"
+        );
+        assert!(!t.contains(" 0 not started"), "{t}");
         no_temporary_files(&outdir);
         let after_int = count_pdfs(&outdir);
         assert!(after_int < good.len(), "the batch was not interrupted");
@@ -247,7 +279,8 @@ async fn an_interrupted_batch_resumes_without_duplicate_entries() {
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
         let t = text(&o);
         assert!(
-            t.contains("failed of 300 files") && t.contains(&format!(" {} failed", bad.len())),
+            t.contains(" 0 not started of 300 files")
+                && t.contains(&format!(" {} failed,", bad.len())),
             "{t}"
         );
         assert_eq!(

@@ -221,3 +221,46 @@ async fn online_sign_verify_and_log_commands() {
     pdfsig_check(&big_out, 1).unwrap_or_else(|e| panic!("{e:#}"));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_with_an_agency_not_allowed_lists_the_allowed_ones_and_logs_nothing() {
+    let server = start(8 * 1024 * 1024).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let state = work.path().join("state");
+    let out = work.path().join("signed.pdf");
+    let mut c = cli(&server, &state);
+    c.args(["sign", "--agency", "kemenkeu"])
+        .arg(corpus().join("surat-rekomendasi.pdf"))
+        .arg("-o")
+        .arg(&out);
+    let o = output(c).await;
+    // The command cannot run as given: a usage error, as in `segel batch`.
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("may not seal for agency \"kemenkeu\"; it may for: dev"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists());
+    assert_eq!(log_size(&server).await, 0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_ca_the_server_certificate_is_checked_against_the_system_roots() {
+    let server = start(8 * 1024 * 1024).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut s = settings(&server, &work.path().join("state"));
+    // The development server's certificate comes from a private CA, which no system trusts.
+    s.ca = None;
+    let e = Client::connect(&s)
+        .await
+        .expect_err("a private CA is not a system root");
+    let m = e.to_string();
+    assert!(e.is_connection(), "{m}");
+    assert!(
+        m.contains("system's root certificates") && m.contains("--ca"),
+        "{m}"
+    );
+    server.stop().await;
+}
