@@ -22,7 +22,8 @@ Usage (the development server: cargo run -p segel-server -- --dev):
         --pdf tests/corpus/surat-rekomendasi.pdf [--log-vkey data/log.vkey]
 
 Every option can come from the environment too (SEGEL_SERVER, SEGEL_CERTS, SEGEL_PDF,
-SEGEL_LOG_VKEY). The exit status is 0 when every check passed and 1 otherwise.
+SEGEL_LOG_VKEY). The exit status is 0 when every check passed, 1 when a call or a check failed
+(2 for bad arguments).
 """
 
 import argparse
