@@ -3,7 +3,7 @@
 #   bash scripts/test.sh
 # Needs: the Rust toolchain. Installs (Debian): poppler-utils (pdfsig), qpdf, libnss3-tools
 # (certutil), openssl, g++ (libFuzzer, for the fuzz targets' check), python3-venv; and a Python
-# venv in .venv with pinned pyHanko.
+# venv in .venv with pinned pyHanko and the Python example's pinned requirements.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +31,12 @@ if ! .venv/bin/pyhanko --version >/dev/null 2>&1; then
   .venv/bin/pip install -q --disable-pip-version-check "${PYHANKO_PINS[@]}"
 fi
 
+EXAMPLE_REQUIREMENTS=examples/python/requirements.txt
+if ! .venv/bin/python -c 'import grpc, grpc_tools, grpc_status, cryptography' 2>/dev/null; then
+  say "installing the Python example's requirements into .venv ($EXAMPLE_REQUIREMENTS)"
+  .venv/bin/pip install -q --disable-pip-version-check -r "$EXAMPLE_REQUIREMENTS"
+fi
+
 say "engine purity: no I/O crates or file system calls in pades and tlog"
 if grep -rnE '\b(tokio|tonic|sled|clap)\b|std::fs|std::net|File::' pades/src tlog/src; then
   echo "pades and tlog must stay pure: bytes in, values out (README, Layout)"; exit 1
@@ -47,6 +53,34 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 say "fuzz targets compile (fuzz/ is outside the workspace)"
 cargo check --quiet --manifest-path fuzz/Cargo.toml --bins
+
+say "the Python example (examples/python) against a development server"
+python_example() {
+  local tmp port server rc=0
+  tmp=$(mktemp -d)
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cargo run -q -p segel-server -- --dev --listen "127.0.0.1:$port" --data "$tmp/data" \
+    --certs "$tmp/certs" --metrics-listen off >"$tmp/server.log" 2>&1 &
+  server=$!
+  # shellcheck disable=SC2064 # expanded now: the locals are gone when the trap runs
+  trap "kill $server 2>/dev/null; rm -rf '$tmp'" EXIT
+  # Ready when the port accepts connections; give up if the server exits first.
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if ! kill -0 "$server" 2>/dev/null; then
+      cat "$tmp/server.log"; echo "the development server did not start"
+      trap - EXIT; rm -rf "$tmp"; return 1
+    fi
+    sleep 0.1
+  done
+  .venv/bin/python examples/python/sign_and_verify.py --server "localhost:$port" \
+    --certs "$tmp/certs" --log-vkey "$tmp/data/log.vkey" || rc=$?
+  kill "$server"; wait "$server" 2>/dev/null || true
+  trap - EXIT
+  [ "$rc" -eq 0 ] || { cat "$tmp/server.log"; echo "the Python example failed"; }
+  rm -rf "$tmp"
+  return "$rc"
+}
+python_example
 
 say "cargo test (independent verifiers required)"
 export SEGEL_REQUIRE_TOOLS=1
