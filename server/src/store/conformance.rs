@@ -129,6 +129,7 @@ conformance!(
     anything_past_the_tree_size_or_unknown_is_detected,
     the_external_checkpoint_survives_one_torn_slot_but_not_two,
     log_key_with_loose_mode_is_refused,
+    a_lost_log_key_is_not_replaced,
     a_lost_ref_key_is_refused_and_references_are_found_by_their_keyed_hash,
     idempotency_records_are_small_and_keyed_by_a_hash,
 );
@@ -551,6 +552,22 @@ fn the_external_checkpoint_survives_one_torn_slot_but_not_two<H: Harness>() {
     assert!(
         err.to_string().contains("no external checkpoint verifies"),
         "{err}"
+    );
+}
+
+fn a_lost_log_key_is_not_replaced<H: Harness>() {
+    let h = filled::<H>(3);
+    let dir = h.dir();
+    let vkey = fs::read_to_string(dir.join("log.vkey")).expect("vkey");
+    fs::remove_file(dir.join("log.key")).expect("rm");
+    let err = load_or_create_key(dir, ORIGIN).expect_err("a new key beside a log");
+    assert!(matches!(err, StoreError::LogKeyMissing { .. }), "{err}");
+    assert!(err.to_string().contains("restore log.key"), "{err}");
+    assert!(!dir.join("log.key").exists(), "no key was made");
+    assert_eq!(
+        fs::read_to_string(dir.join("log.vkey")).expect("vkey"),
+        vkey,
+        "the verifier key is untouched"
     );
 }
 

@@ -119,6 +119,18 @@ pub fn load_or_create_key(dir: &Path, name: &str) -> Result<NoteSigner, StoreErr
     if let Some(der) = read_secret(&path)? {
         return NoteSigner::from_pkcs8(name, &der).map_err(bad);
     }
+    // A folder holding anything of a log gets no new key: its checkpoints were signed by the
+    // lost one.
+    let found: Vec<&str> = ["log.vkey", "sled", "checkpoint.a.note", "checkpoint.b.note"]
+        .into_iter()
+        .filter(|f| dir.join(f).exists())
+        .collect();
+    if !found.is_empty() {
+        return Err(StoreError::LogKeyMissing {
+            dir: dir.to_path_buf(),
+            found: found.join(", "),
+        });
+    }
     let (signer, der) = NoteSigner::generate(name).map_err(bad)?;
     let der = zeroize::Zeroizing::new(der);
     // The verifier key first: once log.key exists, log.vkey exists too.

@@ -112,6 +112,19 @@ pub enum StoreError {
         /// The log directory.
         dir: PathBuf,
     },
+    /// `log.key` is missing from a folder that already holds a log: a new key would sign
+    /// checkpoints nobody can link to the published ones, so none is made.
+    #[error(
+        "{} holds a log ({found}) but no log.key: restore log.key from your backup of this \
+         folder; a new key is made only for a new, empty log folder",
+        dir.display()
+    )]
+    LogKeyMissing {
+        /// The log directory.
+        dir: PathBuf,
+        /// What of the log was found there.
+        found: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     Io {
