@@ -91,6 +91,22 @@ pub const MAX_UNARY_ANSWER: usize = 4 << 20;
 /// section; tens of KiB) and the answer's log entry, checkpoint and proofs (a few KiB).
 pub const ANSWER_ALLOWANCE: usize = 72 << 10;
 
+/// The answer's log entry, signed checkpoint and proofs, at most (a record of ~0.5 KiB, a note
+/// of ~0.3 KiB, two proofs of at most 64 hashes each): added to the document and its update
+/// when the signed answer is measured before it is logged.
+pub const REPLY_OVERHEAD: usize = 8 << 10;
+
+/// Whether the unary answer of a signed document (`pdf_len` bytes followed by an update of
+/// `update_len`) fits [`MAX_UNARY_ANSWER`]: checked after signing and before logging, for the
+/// documents whose update is larger than [`ANSWER_ALLOWANCE`] foresaw (a page or form with
+/// large dictionaries is rewritten whole).
+pub fn signed_answer_fits_unary(pdf_len: usize, update_len: usize) -> bool {
+    pdf_len
+        .saturating_add(update_len)
+        .saturating_add(REPLY_OVERHEAD)
+        <= MAX_UNARY_ANSWER
+}
+
 /// `value` unless it is longer than `limit` bytes.
 fn bounded(field: &'static str, value: String, limit: usize) -> Result<String, CommandError> {
     if value.len() > limit {

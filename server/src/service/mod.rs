@@ -230,8 +230,9 @@ impl Segel {
         if answer == Answer::Unary && !r.answer_fits_unary() {
             return Err(crate::status::answer_too_large(r.pdf.len()));
         }
+        let unary = answer == Answer::Unary;
         let s = self.clone();
-        tokio::spawn(async move { s.sign_task(caller, agency, r).await })
+        tokio::spawn(async move { s.sign_task(caller, agency, r, unary).await })
             .await
             .map_err(|e| internal(&e))?
     }
@@ -241,9 +242,10 @@ impl Segel {
         caller: Caller,
         agency: Arc<Agency>,
         r: SignPdf,
+        unary: bool,
     ) -> Result<SignedPdf, Status> {
         let key = request_key(&caller, &r.request_id);
-        self.under_request_lock(key, |key| self.sign_once(caller, agency, r, key))
+        self.under_request_lock(key, |key| self.sign_once(caller, agency, r, key, unary))
             .await
     }
 
@@ -475,14 +477,19 @@ impl Segel {
         (!document_ref.is_empty()).then(|| self.log.reference_hmac(agency, document_ref))
     }
 
-    /// One signing attempt under the request id's lock (if any).
+    /// One signing attempt under the request id's lock (if any); `unary`: the answer goes back
+    /// in one message, which must fit what stock gRPC clients receive.
     async fn sign_once(
         &self,
         caller: Caller,
         agency: Arc<Agency>,
         r: SignPdf,
         key: Option<Vec<u8>>,
+        unary: bool,
     ) -> Result<SignedPdf, Status> {
+        // A whole signed document going back in one message is measured once signed, before
+        // it is logged: nothing is logged that the caller could not receive.
+        let must_fit = unary && !r.update_only;
         let opts = r.options;
         // The input's own hash identifies an idempotent request's document: computed here only
         // to compare with an earlier attempt's; a new attempt takes it from signing's own pass.
@@ -523,6 +530,9 @@ impl Segel {
                 let signed = pades::sign(&pdf, &request, signer, &agency.identity)
                     .map_err(|e| crate::status::engine_status(&e))?;
                 let update = bytes::Bytes::from(signed.tail().to_vec());
+                if must_fit && !crate::command::signed_answer_fits_unary(pdf.len(), update.len()) {
+                    return Err(crate::status::answer_too_large(pdf.len()));
+                }
                 let entry = NewEntry {
                     record: agency.record(
                         &caller,

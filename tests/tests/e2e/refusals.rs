@@ -119,6 +119,77 @@ async fn a_unary_answer_over_4_mib_is_refused_before_signing() {
     server.stop().await;
 }
 
+/// A one-page PDF of exactly `total` bytes whose page dictionary carries a `big`-byte string
+/// (the signer rewrites that page whole in its update), padded with an unused stream.
+fn pdf_with_a_big_page(total: usize, big: usize) -> Vec<u8> {
+    let build = |pad: usize| {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Note ({}) >>",
+                "a".repeat(big)
+            ),
+            format!(
+                "<< /Length {pad} >>\nstream\n{}\nendstream",
+                "p".repeat(pad)
+            ),
+        ];
+        for (i, o) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        out
+    };
+    let mut pad = total - build(0).len();
+    while build(pad).len() != total {
+        pad -= build(pad).len() - total;
+    }
+    build(pad)
+}
+
+/// The size check before signing assumes an ordinary update; a document whose update is larger
+/// (a page carrying a large dictionary is rewritten whole) is measured once signed, and
+/// refused before it is logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_answer_over_4_mib_is_refused_before_it_is_logged() {
+    let server = start(8 * 1024 * 1024).await;
+    let mut signer = SignerClient::new(server.channel(Some("client")).await);
+    let total = segel_server::command::MAX_UNARY_ANSWER - segel_server::command::ANSWER_ALLOWANCE;
+    let pdf = pdf_with_a_big_page(total, 300 * 1024);
+    assert_eq!(pdf.len(), total, "passes the check before signing");
+    let e = signer
+        .sign_pdf(sign_request(pdf.clone(), "big-page"))
+        .await
+        .expect_err("refused");
+    assert_refused(&e, Code::ResourceExhausted, "ANSWER_TOO_LARGE");
+    assert_eq!(log_size(&server).await, 0, "nothing logged");
+    let only = signer
+        .sign_pdf(pb::SignPdfRequest {
+            update_only: true,
+            ..sign_request(pdf, "big-page")
+        })
+        .await
+        .expect("the update alone fits")
+        .into_inner();
+    assert!(
+        only.update.len() > 300 * 1024,
+        "the page was rewritten whole"
+    );
+    assert_eq!(log_size(&server).await, 1);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_and_idempotency_refusals_carry_their_reason() {
     let server = start(4 * 1024 * 1024).await;
