@@ -302,11 +302,25 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
             ),
             None => println!("client CRL: none (tls.client_crl not set)"),
         }
+        let now = pades::UnixTime::now().0;
         let certificates = segel_server::expiry::watched(&config);
-        for f in segel_server::expiry::findings(&certificates, pades::UnixTime::now().0) {
+        for f in segel_server::expiry::findings(&certificates, now) {
             match f.state {
                 segel_server::expiry::ExpiryState::Ok => println!("certificate: {f}"),
-                _ => println!("WARNING: {f}"),
+                segel_server::expiry::ExpiryState::Warn { .. } => println!("WARNING: {f}"),
+                segel_server::expiry::ExpiryState::Expired => {
+                    println!("ERROR: {f}: its agency is refused until it is replaced");
+                }
+            }
+        }
+        for a in config.agencies.values() {
+            if let Err(e @ segel_server::expiry::NotValid::NotYetValid { .. }) =
+                a.validity.check(now)
+            {
+                println!(
+                    "ERROR: agency {:?}'s e-seal certificate {e}: the agency is refused until then",
+                    a.id
+                );
             }
         }
         return Ok(());

@@ -370,7 +370,7 @@ fn check(dir: &Path, (cert, key): (PathBuf, PathBuf)) -> std::process::Output {
 }
 
 #[test]
-fn check_warns_within_30_days_and_refuses_an_expired_certificate() {
+fn check_warns_within_30_days_and_names_agencies_that_cannot_seal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = seal_key();
     let made = now();
@@ -390,15 +390,24 @@ fn check_warns_within_30_days_and_refuses_an_expired_certificate() {
         "{stdout}"
     );
 
+    // An expired agency certificate does not stop the server (the other agencies serve, and a
+    // restart must not take them down): --check passes and says the agency is refused.
     let gone = made - 60;
     let o = check(dir.path(), seal(dir.path(), &key, made - 86_400, gone));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "an expired certificate passed --check");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected = format!(
+        "ERROR: agency \"short\"'s e-seal certificate expired at {}: its agency is refused until it is replaced",
+        pades::UnixTime(gone).rfc3339()
+    );
+    assert!(stdout.contains(&expected), "{expected:?} not in:\n{stdout}");
+    // Not yet valid: the same.
+    let later = made + 86_400;
+    let o = check(dir.path(), seal(dir.path(), &key, later, later + 86_400));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        stderr.contains(&format!(
-            "agency short: the certificate expired at {}",
-            pades::UnixTime(gone).rfc3339()
-        )),
-        "{stderr}"
+        stdout.contains("ERROR: agency \"short\"'s e-seal certificate is not valid before"),
+        "{stdout}"
     );
 }
