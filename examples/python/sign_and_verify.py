@@ -19,9 +19,9 @@ What it shows (docs/integration.md explains each step):
 Usage (the development server: cargo run -p segel-server -- --dev):
 
     python sign_and_verify.py --server localhost:50051 --certs certs-dev \
-        --pdf tests/corpus/surat-rekomendasi.pdf [--log-vkey data/log.vkey]
+        --pdf tests/corpus/surat-rekomendasi.pdf --log-vkey data/log.vkey
 
-Every option can come from the environment too (SEGEL_SERVER, SEGEL_CERTS, SEGEL_PDF,
+Every option can come from the environment too (SEGEL_EXAMPLE_SERVER, host:port; SEGEL_CERTS, SEGEL_PDF,
 SEGEL_LOG_VKEY). The exit status is 0 when every check passed, 1 when a call or a check failed
 (2 for bad arguments).
 """
@@ -270,9 +270,11 @@ def verify_checkpoint(note, vkey):
 
 def check_log_answer(entry, checkpoint, proof, pinned_vkey, agency, signed_pdf):
     """Every check a caller makes on a signing answer's log part; returns the decoded record."""
+    # The key comes from the caller's own copy, never from the answer: a server (or anyone in
+    # between) could otherwise sign a forged checkpoint with a key of its own.
+    check(pinned_vkey, "no pinned verifier key: give the log's log.vkey")
     vkey = checkpoint.verifier_key
-    if pinned_vkey is not None:
-        check(vkey == pinned_vkey, "the server's verifier key is not the pinned one")
+    check(vkey == pinned_vkey, "the server's verifier key is not the pinned one")
     check(entry.leaf_hash == leaf_hash(entry.record), "the leaf hash is not SHA-256(0x00||record)")
     rec = decode_record(entry.record)
     check(rec["index"] == entry.index, "the record's index is not the entry's")
@@ -463,15 +465,19 @@ def run(args):
 def main():
     env = os.environ.get
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--server", default=env("SEGEL_SERVER", "localhost:50051"),
+    p.add_argument("--server", default=env("SEGEL_EXAMPLE_SERVER", "localhost:50051"),
                    help="host:port of the server (its TLS name must match the host)")
     p.add_argument("--certs", default=env("SEGEL_CERTS", str(REPO / "certs-dev")),
                    help="folder with tls-ca.pem, client.pem and client.key")
     p.add_argument("--pdf", default=env("SEGEL_PDF", str(REPO / "tests/corpus/surat-rekomendasi.pdf")))
     p.add_argument("--agency", default=env("SEGEL_AGENCY", "dev"))
     p.add_argument("--log-vkey", default=env("SEGEL_LOG_VKEY"),
-                   help="the log's verifier key file to pin (else the server's is taken)")
+                   help="the log's verifier key file (log.vkey) to pin: required, an answer's "
+                        "own key proves nothing")
     args = p.parse_args()
+    if not args.log_vkey:
+        p.error("--log-vkey (or SEGEL_LOG_VKEY) is required: the checkpoint's signature is "
+                "checked against your own copy of the log's verifier key")
     try:
         run(args)
     except (CheckFailed, grpc.RpcError, OSError, ValueError) as e:
