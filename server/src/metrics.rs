@@ -1,7 +1,8 @@
 //! Prometheus metrics on a separate local port: `GET /metrics` (any path answers the same).
 //!
-//! - `segel_signatures_total{agency, outcome}` — signing requests by outcome (`ok`, or the gRPC
-//!   code name);
+//! - `segel_signatures_total{agency, outcome}` — signing requests (SignPdf, SignPdfStream,
+//!   SignDigest) by outcome (`ok`, or the gRPC code name); `agency` is `unknown` for an agency
+//!   the configuration does not name, so callers cannot make up label values;
 //! - `segel_sign_seconds{agency}` — time to sign and log one document;
 //! - `segel_log_size` — entries in the log;
 //! - `segel_commit_batch_size` — appends made durable per group commit;

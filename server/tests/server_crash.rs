@@ -229,6 +229,51 @@ async fn metrics_count_signatures_and_log_size() {
         .await
         .expect_err("refused");
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    // A streamed signature and a digest signature count too.
+    use pb::sign_pdf_stream_request::Part;
+    let parts = vec![
+        pb::SignPdfStreamRequest {
+            part: Some(Part::Metadata(pb::SignPdfRequest {
+                agency_id: "dev".into(),
+                request_id: "metrics-stream".into(),
+                update_only: true,
+                ..Default::default()
+            })),
+        },
+        pb::SignPdfStreamRequest {
+            part: Some(Part::Chunk(pdf.clone().into())),
+        },
+    ];
+    let mut answer = client
+        .sign_pdf_stream(tokio_stream::iter(parts))
+        .await
+        .expect("streamed")
+        .into_inner();
+    while answer.message().await.expect("answer").is_some() {}
+    let time = pades::UnixTime::now();
+    let prepared =
+        pades::prepare(&pdf, &pades::SignatureRequest::new(time), 16 * 1024).expect("prepare");
+    client
+        .sign_digest(pb::SignDigestRequest {
+            agency_id: "dev".into(),
+            message_digest: prepared.digest().to_vec(),
+            request_id: "metrics-digest".into(),
+            signing_time: time.0,
+            ..Default::default()
+        })
+        .await
+        .expect("digest signed");
+    // A made-up agency is counted under `unknown`, not under a label the caller chose.
+    let e = client
+        .sign_pdf(pb::SignPdfRequest {
+            agency_id: "made-up-agency".into(),
+            pdf: pdf.clone().into(),
+            request_id: "metrics-unknown".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), tonic::Code::NotFound);
     let mut sock = tokio::net::TcpStream::connect(&metrics)
         .await
         .expect("metrics port");
@@ -249,9 +294,16 @@ async fn metrics_count_signatures_and_log_size() {
             .map(str::to_string)
     };
     let ok = line("segel_signatures_total").expect("signatures counter");
-    assert!(ok.ends_with(" 3"), "{ok}");
+    assert!(
+        ok.ends_with(" 5"),
+        "three unary, one streamed, one digest: {ok}"
+    );
     assert!(text.contains("outcome=\"InvalidArgument\""), "{text}");
+    assert!(
+        text.contains("agency=\"unknown\"") && !text.contains("made-up-agency"),
+        "{text}"
+    );
     let size = line("segel_log_size").expect("log size gauge");
-    assert!(size.ends_with(" 3"), "{size}");
+    assert!(size.ends_with(" 5"), "{size}");
     assert!(text.contains("segel_commit_batch_size"), "{text}");
 }

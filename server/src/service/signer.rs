@@ -14,6 +14,47 @@ use super::*;
 pub struct SignerService(pub Arc<Segel>);
 
 impl SignerService {
+    /// The metrics label of a requested agency: its id when it is configured, `unknown`
+    /// otherwise (a caller cannot create label values).
+    fn agency_label(&self, id: &str) -> String {
+        if self.0.agencies.contains_key(id) {
+            id.to_string()
+        } else {
+            "unknown".to_string()
+        }
+    }
+
+    /// The streamed document received and signed.
+    async fn sign_stream_for(
+        &self,
+        caller: Caller,
+        mut r: SignPdf,
+        mut stream: tonic::Streaming<pb::SignPdfStreamRequest>,
+    ) -> Result<SignedPdf, Status> {
+        // Refuse before receiving the document.
+        self.0.authorize(&caller, &r.agency)?;
+        self.0.check_document_size(r.size_hint)?;
+        // One allocation for the document and the update that will follow it, when the size
+        // is announced: peak memory stays the document plus a constant.
+        let mut pdf = Vec::with_capacity(
+            usize::try_from(r.size_hint)
+                .unwrap_or(0)
+                .saturating_add(64 * 1024),
+        );
+        while let Some(msg) = stream.message().await? {
+            let chunk = command::stream_chunk(msg)?;
+            if pdf.len() + chunk.len() > self.0.max_document_bytes {
+                return Err(crate::status::document_too_large(
+                    None,
+                    self.0.max_document_bytes,
+                ));
+            }
+            pdf.extend_from_slice(&chunk);
+        }
+        r.pdf = pdf.into();
+        self.0.sign(caller, r, Answer::Stream).await
+    }
+
     /// SignPdf from the caller's identity to the signed document.
     async fn sign_pdf_for(
         &self,
@@ -36,7 +77,7 @@ impl pb::signer_server::Signer for SignerService {
         req: Request<pb::SignPdfRequest>,
     ) -> Result<Response<pb::SignPdfResponse>, Status> {
         let caller = caller_cn(&req, "signing");
-        let agency = req.get_ref().agency_id.clone();
+        let agency = self.agency_label(&req.get_ref().agency_id);
         let started = std::time::Instant::now();
         let result = self.sign_pdf_for(caller, req.into_inner()).await;
         record(&agency, started, result.as_ref().err());
@@ -56,30 +97,13 @@ impl pb::signer_server::Signer for SignerService {
         let mut stream = req.into_inner();
         let meta = command::stream_metadata(stream.message().await?)?;
         let caller = Caller::new(caller)?;
-        let mut r = SignPdf::try_from(meta)?;
-        // Refuse before receiving the document.
-        self.0.authorize(&caller, &r.agency)?;
-        self.0.check_document_size(r.size_hint)?;
-        // One allocation for the document and the update that will follow it, when the size
-        // is announced: peak memory stays the document plus a constant.
-        let mut pdf = Vec::with_capacity(
-            usize::try_from(r.size_hint)
-                .unwrap_or(0)
-                .saturating_add(64 * 1024),
-        );
-        while let Some(msg) = stream.message().await? {
-            let chunk = command::stream_chunk(msg)?;
-            if pdf.len() + chunk.len() > self.0.max_document_bytes {
-                return Err(crate::status::document_too_large(
-                    None,
-                    self.0.max_document_bytes,
-                ));
-            }
-            pdf.extend_from_slice(&chunk);
-        }
-        r.pdf = pdf.into();
+        let r = SignPdf::try_from(meta)?;
+        let agency = self.agency_label(&r.agency);
         let update_only = r.update_only;
-        let signed = self.0.sign(caller, r, Answer::Stream).await?;
+        let started = std::time::Instant::now();
+        let result = self.sign_stream_for(caller, r, stream).await;
+        record(&agency, started, result.as_ref().err());
+        let signed = result?;
         let out = tokio_stream::StreamExt::map(signed.into_stream(update_only), Ok);
         Ok(Response::new(Box::pin(out)))
     }
@@ -91,8 +115,11 @@ impl pb::signer_server::Signer for SignerService {
     ) -> Result<Response<pb::SignDigestResponse>, Status> {
         let caller = Caller::new(caller_cn(&req, "signing")?)?;
         let r = SignDigest::try_from(req.into_inner())?;
-        let signed = self.0.sign_digest(caller, r).await?;
-        Ok(Response::new(signed.into()))
+        let agency = self.agency_label(&r.agency);
+        let started = std::time::Instant::now();
+        let result = self.0.sign_digest(caller, r).await;
+        record(&agency, started, result.as_ref().err());
+        Ok(Response::new(result?.into()))
     }
 
     async fn list_agencies(
