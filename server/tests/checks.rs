@@ -106,6 +106,36 @@ fn verifying_the_log_of_a_running_server_says_in_use_not_tampered() {
     assert!(stdout.starts_with("log intact"), "{stdout}");
 }
 
+/// Forged external checkpoints are NOT intact even while a server holds the database: "in
+/// use" never hides what can be checked without it.
+#[test]
+fn forged_checkpoint_files_are_not_intact_even_while_the_log_is_in_use() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let data = t.path().join("data");
+    let origin = "segel.dev/log";
+    let key = load_or_create_key(&data, origin).expect("log key");
+    let log = Log::open(&data, origin, key).expect("open the log");
+    let mut forged = 0;
+    for slot in ["checkpoint.a.note", "checkpoint.b.note"] {
+        let path = data.join(slot);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if text.lines().count() < 3 {
+            continue;
+        }
+        forged += 1;
+        // Another root on the third line: the signature no longer covers the text.
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines[2] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
+        std::fs::write(&path, lines.join("\n") + "\n").expect("forge");
+    }
+    assert!(forged > 0, "a checkpoint file to forge");
+    let o = verify(&data);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("NOT intact"), "{stdout}");
+    drop(log);
+}
+
 #[test]
 fn log_verify_documents_its_exit_codes() {
     let o = Command::new(env!("CARGO_BIN_EXE_segel-server"))

@@ -39,6 +39,9 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, StoreError> {
         path: vpath.clone(),
         message: e.to_string(),
     })?;
+    // The external checkpoint files need no database: checked first, so that forged ones are
+    // reported as such even while a server holds the database ("in use").
+    super::external::read_external(dir, &verifier)?;
     let db = SledBackend::open_existing(dir)?;
     check(&db, dir, &verifier, None)
 }
