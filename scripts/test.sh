@@ -59,18 +59,21 @@ python_example() {
   local tmp port server rc=0
   tmp=$(mktemp -d)
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  cargo run -q -p segel-server -- --dev --listen "127.0.0.1:$port" --data "$tmp/data" \
+  cargo build -q -p segel-server
+  target/debug/segel-server --dev --listen "127.0.0.1:$port" --data "$tmp/data" \
     --certs "$tmp/certs" --metrics-listen off >"$tmp/server.log" 2>&1 &
   server=$!
   # shellcheck disable=SC2064 # expanded now: the locals are gone when the trap runs
   trap "kill $server 2>/dev/null; rm -rf '$tmp'" EXIT
-  # Ready when the port accepts connections; give up if the server exits first.
+  # Ready when the port accepts connections; give up if the server exits first, or after a
+  # minute (a server that never listens must not hang the run).
+  local waited=0
   until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    if ! kill -0 "$server" 2>/dev/null; then
-      cat "$tmp/server.log"; echo "the development server did not start"
-      trap - EXIT; rm -rf "$tmp"; return 1
+    if ! kill -0 "$server" 2>/dev/null || [ "$waited" -ge 600 ]; then
+      cat "$tmp/server.log"; echo "the development server did not start listening"
+      kill "$server" 2>/dev/null; trap - EXIT; rm -rf "$tmp"; return 1
     fi
-    sleep 0.1
+    sleep 0.1; waited=$((waited + 1))
   done
   .venv/bin/python examples/python/sign_and_verify.py --server "localhost:$port" \
     --certs "$tmp/certs" --log-vkey "$tmp/data/log.vkey" || rc=$?

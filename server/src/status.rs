@@ -206,7 +206,14 @@ pub fn engine_status(e: &pades::Error) -> Status {
 pub fn store_status(e: StoreError) -> Status {
     match e {
         StoreError::WriterStopped(_) => {
-            refusal(Code::Unavailable, Reason::Internal, e.to_string(), &[])
+            // The cause (a file, a disk error) is for the operator's log, not the caller.
+            tracing::error!(error = %e, "the log's writer has stopped");
+            refusal(
+                Code::Unavailable,
+                Reason::Internal,
+                "the log cannot record signatures; the server needs its operator",
+                &[],
+            )
         }
         StoreError::Request(m) => refusal(Code::OutOfRange, Reason::BeyondLogSize, m, &[]),
         StoreError::Entry(x) => refusal(

@@ -106,10 +106,9 @@ async fn earlier_entry(s: &Shared, existing: &Existing) -> (Option<Logged>, Stri
     let key = EntryKey::DocumentSha256(existing.sha256.to_vec());
     match s.client.entries(key).await {
         Ok(entries) => {
-            let entry = entries
-                .iter()
-                .find(|e| e.record.agency == s.opts.agency)
-                .or(entries.first());
+            // Only this agency's entry: another agency's seal under the same CA is not the
+            // signature this batch made.
+            let entry = entries.iter().find(|e| e.record.agency == s.opts.agency);
             match entry {
                 Some(e) => (Some(Logged::of(e)), SKIPPED.into()),
                 None => (

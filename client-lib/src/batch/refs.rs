@@ -110,6 +110,8 @@ impl DocumentRefs {
         let mut refs: HashMap<PathBuf, (String, usize)> = HashMap::new();
         let mut problems = Vec::new();
         let mut first_content_line = true;
+        // A byte-order mark, as spreadsheet programs write, is not part of the first path.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
@@ -125,6 +127,8 @@ impl DocumentRefs {
                     continue;
                 }
             };
+            // Spaces around a field (`a.pdf, B-1/2026`) are not part of it.
+            let fields: Vec<String> = fields.iter().map(|f| f.trim().to_string()).collect();
             let [path, reference] = fields.as_slice() else {
                 fail(RefProblem::Malformed(format!(
                     "{} fields on the line",
@@ -359,6 +363,16 @@ mod tests {
         );
         let refs = DocumentRefs::parse("a.pdf,B-1\n").expect("parses");
         refs.check_known(&files).expect("known");
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_spaces_around_fields_are_not_part_of_them() {
+        let refs =
+            DocumentRefs::parse("\u{feff}file,document_ref\na.pdf, B-2/2026 \n b.pdf ,B-3\n")
+                .expect("parses");
+        assert_eq!(refs.get(Path::new("a.pdf")), Some("B-2/2026"));
+        assert_eq!(refs.get(Path::new("b.pdf")), Some("B-3"));
+        assert_eq!(refs.len(), 2, "the header was recognised after the mark");
     }
 
     #[test]

@@ -569,6 +569,11 @@ fn a_lost_log_key_is_not_replaced<H: Harness>() {
         vkey,
         "the verifier key is untouched"
     );
+    // A first start stopped between log.vkey and log.key left no log: a key is made.
+    let fresh = tempfile::tempdir().expect("tempdir");
+    fs::write(fresh.path().join("log.vkey"), "stale\n").expect("vkey");
+    load_or_create_key(fresh.path(), ORIGIN).expect("a first start finishes");
+    assert!(fresh.path().join("log.key").is_file());
 }
 
 fn log_key_with_loose_mode_is_refused<H: Harness>() {

@@ -121,7 +121,8 @@ pub fn load_or_create_key(dir: &Path, name: &str) -> Result<NoteSigner, StoreErr
     }
     // A folder holding anything of a log gets no new key: its checkpoints were signed by the
     // lost one.
-    let found: Vec<&str> = ["log.vkey", "sled", "checkpoint.a.note", "checkpoint.b.note"]
+    // (`log.vkey` alone is a first start stopped before `log.key` was written: no log yet.)
+    let found: Vec<&str> = ["sled", "checkpoint.a.note", "checkpoint.b.note"]
         .into_iter()
         .filter(|f| dir.join(f).exists())
         .collect();
