@@ -14,7 +14,7 @@ use segel_proto::v1 as pb;
 use segel_proto::v1::{log_client::LogClient, signer_client::SignerClient};
 use segel_server::config::{self, RawAgency};
 use segel_tests::{fixtures, pki};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::transport::Channel;
 use tonic::Code;
 
 /// Seconds the short-lived certificate lives after it is made: time enough to start a server
@@ -95,42 +95,14 @@ async fn start(dir: &Path, (cert, key): (PathBuf, PathBuf), resolve_at: i64) -> 
     });
     raw.allow[0].agencies.push("short".into());
     let cfg = raw.resolve(resolve_at).expect("configuration");
-    let log = segel_server::serve::open_log(&cfg).expect("log");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let done = tokio::spawn(async move {
-        segel_server::serve::serve(cfg, log, listener, async {
-            let _ = stopped.await;
-        })
-        .await
-        .expect("serve");
-    });
+    let (port, stop, done) = super::grpc::serve_config(cfg).await;
     Server { port, stop, done }
 }
 
 impl Server {
     /// A channel with the `siola-dev` client certificate.
     async fn channel(&self) -> Channel {
-        let p = pki();
-        let tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(
-                std::fs::read(p.file("tls-ca.pem")).expect("ca"),
-            ))
-            .domain_name("localhost")
-            .identity(Identity::from_pem(
-                std::fs::read(p.file("client.pem")).expect("cert"),
-                std::fs::read(p.file("client.key")).expect("key"),
-            ));
-        Channel::from_shared(format!("https://localhost:{}", self.port))
-            .expect("uri")
-            .tls_config(tls)
-            .expect("tls")
-            .connect()
-            .await
-            .expect("connect")
+        super::grpc::client_channel(self.port, Some("client")).await
     }
 
     async fn stop(self) {

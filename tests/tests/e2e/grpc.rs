@@ -46,6 +46,18 @@ pub(crate) async fn spawn(
     let cfg = raw
         .resolve(pades::UnixTime::now().0)
         .expect("configuration");
+    serve_config(cfg).await
+}
+
+/// Serve a resolved configuration on a fresh loopback port: the port, the sender that stops
+/// the server, and its task.
+pub(crate) async fn serve_config(
+    cfg: config::Config,
+) -> (
+    u16,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let log = segel_server::serve::open_log(&cfg).expect("log");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -64,25 +76,7 @@ pub(crate) async fn spawn(
 
 impl TestServer {
     pub(crate) async fn channel(&self, client: Option<&str>) -> Channel {
-        let p = pki();
-        let mut tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(
-                std::fs::read(p.file("tls-ca.pem")).expect("ca"),
-            ))
-            .domain_name("localhost");
-        if let Some(name) = client {
-            tls = tls.identity(Identity::from_pem(
-                std::fs::read(p.file(&format!("{name}.pem"))).expect("cert"),
-                std::fs::read(p.file(&format!("{name}.key"))).expect("key"),
-            ));
-        }
-        Channel::from_shared(format!("https://localhost:{}", self.port))
-            .expect("uri")
-            .tls_config(tls)
-            .expect("tls")
-            .connect()
-            .await
-            .expect("connect")
+        client_channel(self.port, client).await
     }
 
     pub(crate) async fn stop(mut self) {
@@ -91,6 +85,30 @@ impl TestServer {
         }
         self.done.await.expect("server task");
     }
+}
+
+/// A TLS channel to a test server on `port`, with the development client certificate `client`
+/// (`client.pem` / `client.key` for `Some("client")`), or none.
+pub(crate) async fn client_channel(port: u16, client: Option<&str>) -> Channel {
+    let p = pki();
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(
+            std::fs::read(p.file("tls-ca.pem")).expect("ca"),
+        ))
+        .domain_name("localhost");
+    if let Some(name) = client {
+        tls = tls.identity(Identity::from_pem(
+            std::fs::read(p.file(&format!("{name}.pem"))).expect("cert"),
+            std::fs::read(p.file(&format!("{name}.key"))).expect("key"),
+        ));
+    }
+    Channel::from_shared(format!("https://localhost:{port}"))
+        .expect("uri")
+        .tls_config(tls)
+        .expect("tls")
+        .connect()
+        .await
+        .expect("connect")
 }
 
 fn request(pdf: Vec<u8>, request_id: &str) -> pb::SignPdfRequest {
