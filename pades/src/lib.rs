@@ -37,6 +37,8 @@ pub mod pdf;
 pub mod pem;
 pub mod sign;
 pub mod signer;
+/// Drawing for visible seals: the QR code with the verification link (content-stream bytes).
+pub mod stamp;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;

@@ -1,0 +1,245 @@
+//! The QR code on a visible seal, drawn as PDF vector operators.
+//!
+//! The QR code printed on a sealed letter carries its verification link,
+//! `{verify_url}/d/{document_id}`: a reader scans it with a phone and lands on the page that
+//! shows the signature's log entry. It uses error correction level M, so a slightly soiled or
+//! creased print still reads.
+//!
+//! A printed QR code must be at least 20 mm wide to be read reliably by a phone, quiet zone
+//! included: [`MIN_SIZE_PT`] (≈ 56.7 pt). [`QrCode::content`] refuses a smaller box.
+
+use std::fmt::Write as _;
+
+/// Width of the quiet zone (white margin) on every side, in modules, as the QR standard asks.
+const QUIET: usize = 4;
+
+/// The smallest box [`QrCode::content`] draws into: 20 mm in PDF points (72 pt per inch).
+pub const MIN_SIZE_PT: f64 = 20.0 / 25.4 * 72.0;
+
+/// Why a QR code could not be made or drawn.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QrError {
+    /// The text is longer than the largest QR code holds at error correction level M.
+    #[error(
+        "text of {len} bytes does not fit in a QR code at error correction level M \
+         (at most 2331 bytes of arbitrary text)"
+    )]
+    TooLong {
+        /// Length of the refused text in bytes (UTF-8).
+        len: usize,
+    },
+    /// The box is smaller than [`MIN_SIZE_PT`] (or not a finite number).
+    #[error("a QR code of {size} pt is too small to be read from paper; it needs at least {MIN_SIZE_PT:.1} pt (20 mm)")]
+    TooSmall {
+        /// The refused size in points.
+        size: f64,
+    },
+    /// A coordinate of the box is NaN or infinite.
+    #[error("the QR code's position ({x}, {y}) is not a finite point")]
+    NotFinite {
+        /// Left edge.
+        x: f64,
+        /// Bottom edge.
+        y: f64,
+    },
+}
+
+/// A QR code (error correction level M) ready to be drawn into a PDF content stream.
+#[derive(Debug, Clone)]
+pub struct QrCode {
+    /// Width and height in modules, without the quiet zone.
+    width: usize,
+    /// Row-major modules, top row first; `true` is dark.
+    dark: Vec<bool>,
+}
+
+impl QrCode {
+    /// Encodes `text` at error correction level M, in the smallest QR version that holds it.
+    ///
+    /// Refuses text that no QR version holds with [`QrError::TooLong`], naming its length.
+    pub fn new(text: &str) -> Result<QrCode, QrError> {
+        // For arbitrary bytes at a fixed level the encoder's only failure is "data too long".
+        let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)
+            .map_err(|_| QrError::TooLong { len: text.len() })?;
+        let dark = code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect();
+        Ok(QrCode {
+            width: code.width(),
+            dark,
+        })
+    }
+
+    /// Width (and height) of the code in modules, without the quiet zone.
+    pub fn modules(&self) -> usize {
+        self.width
+    }
+
+    /// PDF content-stream operators that draw the code into the square `(x, y, size, size)` in
+    /// user space (origin bottom-left, y up).
+    ///
+    /// The result is wrapped in `q … Q`, so it leaves the graphics state as it found it. It first
+    /// paints the whole square opaque white (`1 g`), so nothing underneath shows through, then
+    /// the dark modules in black (`0 g`). The square includes a quiet zone of 4 modules on every
+    /// side, so one module is `size / (modules + 8)` wide. Horizontal runs of dark modules are
+    /// merged into one rectangle. Numbers have at most 3 decimals and no exponent; rectangle
+    /// edges are rounded once, so neighbouring rectangles meet without gaps.
+    ///
+    /// Refuses a `size` below [`MIN_SIZE_PT`] ([`QrError::TooSmall`]) and a non-finite `x` or
+    /// `y` ([`QrError::NotFinite`]).
+    pub fn content(&self, x: f64, y: f64, size: f64) -> Result<Vec<u8>, QrError> {
+        // NaN is not finite, so it is refused here too.
+        if !size.is_finite() || size < MIN_SIZE_PT {
+            return Err(QrError::TooSmall { size });
+        }
+        if !x.is_finite() || !y.is_finite() {
+            return Err(QrError::NotFinite { x, y });
+        }
+        let module = size / (self.width + 2 * QUIET) as f64;
+        // Edges in thousandths of a point: column edge `i` and row edge `i` (from the top).
+        let col = |i: usize| milli(x + (QUIET + i) as f64 * module);
+        let row = |i: usize| milli(y + size - (QUIET + i) as f64 * module);
+
+        let mut out = String::new();
+        let s = milli(size);
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            out,
+            "q\n1 g\n{} {} {} {} re f\n0 g",
+            num(milli(x)),
+            num(milli(y)),
+            num(s),
+            num(s)
+        );
+        let mut any = false;
+        for r in 0..self.width {
+            let cells = &self.dark[r * self.width..(r + 1) * self.width];
+            let (top, bottom) = (row(r), row(r + 1));
+            let mut c = 0;
+            while c < self.width {
+                if !cells[c] {
+                    c += 1;
+                    continue;
+                }
+                let start = c;
+                while c < self.width && cells[c] {
+                    c += 1;
+                }
+                let (left, right) = (col(start), col(c));
+                let _ = writeln!(
+                    out,
+                    "{} {} {} {} re",
+                    num(left),
+                    num(bottom),
+                    num(right - left),
+                    num(top - bottom)
+                );
+                any = true;
+            }
+        }
+        if any {
+            out.push_str("f\n");
+        }
+        out.push_str("Q\n");
+        Ok(out.into_bytes())
+    }
+}
+
+/// A length in points as whole thousandths of a point (rounded; saturates far outside any page).
+fn milli(v: f64) -> i64 {
+    (v * 1000.0).round() as i64
+}
+
+/// Writes thousandths of a point as a PDF number: at most 3 decimals, no trailing zeros, no
+/// exponent, no `-0`.
+fn num(m: i64) -> String {
+    let sign = if m < 0 { "-" } else { "" };
+    let (whole, frac) = (m.unsigned_abs() / 1000, m.unsigned_abs() % 1000);
+    if frac == 0 {
+        format!("{sign}{whole}")
+    } else {
+        let digits = format!("{frac:03}");
+        format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(code: &QrCode, x: f64, y: f64, size: f64) -> String {
+        String::from_utf8(code.content(x, y, size).expect("drawn")).expect("ASCII")
+    }
+
+    #[test]
+    fn runs_of_dark_modules_become_one_rectangle() {
+        // 3 × 3 pattern: "##." / ".#." / "#.#"; with the quiet zone 11 modules of 10 pt.
+        let code = QrCode {
+            width: 3,
+            dark: vec![true, true, false, false, true, false, true, false, true],
+        };
+        let expected = "q\n1 g\n0 0 110 110 re f\n0 g\n\
+                        40 60 20 10 re\n\
+                        50 50 10 10 re\n\
+                        40 40 10 10 re\n60 40 10 10 re\n\
+                        f\nQ\n";
+        assert_eq!(text(&code, 0.0, 0.0, 110.0), expected);
+    }
+
+    #[test]
+    fn numbers_have_at_most_three_decimals_and_no_exponent() {
+        let n = |v: f64| num(milli(v));
+        assert_eq!(n(2.0), "2");
+        assert_eq!(n(1.5), "1.5");
+        assert_eq!(n(0.1234), "0.123");
+        assert_eq!(n(0.0005), "0.001");
+        assert_eq!(n(-12.05), "-12.05");
+        assert_eq!(n(-0.0004), "0");
+        assert_eq!(n(1e-9), "0");
+        assert_eq!(n(1e12), "1000000000000");
+    }
+
+    #[test]
+    fn every_number_in_a_real_code_is_plain() {
+        let code = QrCode::new("http://127.0.0.1:8080/d/AbCdEfGhIjKlMnOpQrStUv").expect("fits");
+        assert!(code.modules() >= 21);
+        let s = text(&code, 10.0 / 3.0, 50.1, 200.0 / 3.0);
+        for word in s.split_whitespace() {
+            if let Some(frac) = word.split_once('.').map(|(_, f)| f) {
+                assert!(frac.len() <= 3, "{word}");
+            }
+            assert!(
+                !word.contains(['e', 'E']) || ["re", "f", "g"].contains(&word),
+                "{word}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_that_does_not_fit_is_refused_with_its_length() {
+        let long = "x".repeat(3000);
+        let err = QrCode::new(&long).expect_err("too long");
+        assert_eq!(err, QrError::TooLong { len: 3000 });
+        assert!(err.to_string().contains("3000 bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_box_smaller_than_20_mm_is_refused() {
+        let code = QrCode::new("hello").expect("fits");
+        assert!((MIN_SIZE_PT - 56.693).abs() < 0.001);
+        assert_eq!(
+            code.content(0.0, 0.0, 50.0),
+            Err(QrError::TooSmall { size: 50.0 })
+        );
+        assert!(code.content(0.0, 0.0, f64::NAN).is_err());
+        assert!(code.content(0.0, 0.0, f64::INFINITY).is_err());
+        assert!(matches!(
+            code.content(f64::NAN, 0.0, 60.0),
+            Err(QrError::NotFinite { .. })
+        ));
+        assert!(code.content(0.0, 0.0, MIN_SIZE_PT).is_ok());
+    }
+}

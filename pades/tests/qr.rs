@@ -1,0 +1,233 @@
+//! The QR code of a visible seal, rendered by poppler (`pdftoppm`, 200 dpi) and read back by a
+//! QR decoder (`rqrr`): the text must come back unchanged, and the code must sit in its box.
+//!
+//! Without `pdftoppm` the test is skipped with a note, unless `SEGEL_REQUIRE_TOOLS=1`.
+
+use std::path::Path;
+use std::process::Command;
+
+use pades::stamp::QrCode;
+
+/// Page size (points, square) and the QR box on it.
+const PAGE: f64 = 300.0;
+const X: f64 = 50.0;
+const Y: f64 = 50.0;
+const SIZE: f64 = 200.0;
+/// Rendering resolution: pixels per point.
+const SCALE: f64 = 200.0 / 72.0;
+
+/// A grey image (8 bits per pixel, row-major, top row first).
+struct Grey {
+    width: usize,
+    height: usize,
+    pixels: Vec<u8>,
+}
+
+impl Grey {
+    /// The pixel under the PDF point (x, y) (origin bottom-left, y up).
+    fn at(&self, x: f64, y: f64) -> u8 {
+        let (col, row) = ((x * SCALE) as usize, ((PAGE - y) * SCALE) as usize);
+        assert!(
+            col < self.width && row < self.height,
+            "({x}, {y}) is off the page"
+        );
+        self.pixels[row * self.width + col]
+    }
+}
+
+/// A one-page PDF (`MediaBox 0 0 300 300`) whose content is `content`, with a correct xref.
+fn one_page_pdf(content: &[u8]) -> Vec<u8> {
+    let objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Contents 4 0 R >>".to_vec(),
+        [
+            format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(),
+            content,
+            b"\nendstream",
+        ]
+        .concat(),
+    ];
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(body);
+        pdf.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+/// Parses a binary PGM (P5, maxval < 256): magic, width, height, maxval, one whitespace, pixels.
+fn parse_pgm(data: &[u8]) -> Grey {
+    let mut pos = 0;
+    let mut fields = Vec::new();
+    while fields.len() < 4 {
+        match data[pos] {
+            b'#' => {
+                while data[pos] != b'\n' {
+                    pos += 1;
+                }
+            }
+            c if c.is_ascii_whitespace() => pos += 1,
+            _ => {
+                let start = pos;
+                while !data[pos].is_ascii_whitespace() {
+                    pos += 1;
+                }
+                fields.push(std::str::from_utf8(&data[start..pos]).expect("ASCII header"));
+            }
+        }
+    }
+    assert_eq!(fields[0], "P5", "not a binary PGM");
+    let width: usize = fields[1].parse().expect("width");
+    let height: usize = fields[2].parse().expect("height");
+    assert!(
+        fields[3].parse::<u32>().expect("maxval") < 256,
+        "16-bit PGM"
+    );
+    let pixels = data[pos + 1..].to_vec();
+    assert_eq!(pixels.len(), width * height, "PGM size");
+    Grey {
+        width,
+        height,
+        pixels,
+    }
+}
+
+/// Renders the only page of `pdf` at 200 dpi in grey, or `None` when pdftoppm is missing.
+fn render(dir: &Path, pdf: &[u8]) -> Option<Grey> {
+    let file = dir.join("qr.pdf");
+    std::fs::write(&file, pdf).expect("write PDF");
+    let out = dir.join("page");
+    let status = Command::new("pdftoppm")
+        .args(["-r", "200", "-gray", "-singlefile"])
+        .arg(&file)
+        .arg(&out)
+        .status();
+    match status {
+        Ok(status) => assert!(status.success(), "pdftoppm failed: {status}"),
+        Err(e) if std::env::var("SEGEL_REQUIRE_TOOLS").is_ok_and(|v| v == "1") => {
+            panic!("pdftoppm is required (SEGEL_REQUIRE_TOOLS=1) but could not run: {e}")
+        }
+        Err(e) => {
+            eprintln!("note: skipping the QR rendering test, pdftoppm could not run: {e}");
+            return None;
+        }
+    }
+    Some(parse_pgm(
+        &std::fs::read(out.with_extension("pgm")).expect("read PGM"),
+    ))
+}
+
+/// Draws `text` as a QR code on a black page, renders it, decodes it and checks its place.
+/// The black page shows that the code's box, quiet zone included, is painted opaque white.
+fn round_trip(text: &str) {
+    let code = QrCode::new(text).expect("fits");
+    let mut content = b"0 g 0 0 300 300 re f\n".to_vec();
+    content.extend(code.content(X, Y, SIZE).expect("drawn"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(image) = render(dir.path(), &one_page_pdf(&content)) else {
+        return;
+    };
+
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(image.width, image.height, |x, y| {
+            image.pixels[y * image.width + x]
+        });
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the page for {text:?}");
+    let (_, decoded) = grids[0].decode().expect("decodes");
+    assert_eq!(decoded, text);
+
+    // Module (col, row) centre in PDF space; negative indices lie in the quiet zone.
+    let n = code.modules() as f64;
+    let module = SIZE / (n + 8.0);
+    let centre = |c: f64, r: f64| {
+        (
+            X + (4.0 + c + 0.5) * module,
+            Y + SIZE - (4.0 + r + 0.5) * module,
+        )
+    };
+    let dark = |c: f64, r: f64| {
+        let (x, y) = centre(c, r);
+        image.at(x, y) < 64
+    };
+    // The three finder patterns: dark outer ring corners and centres, white inner ring.
+    for (c, r) in [
+        (0.0, 0.0),
+        (n - 1.0, 0.0),
+        (0.0, n - 1.0),
+        (3.0, 3.0),
+        (n - 4.0, 3.0),
+        (3.0, n - 4.0),
+    ] {
+        assert!(dark(c, r), "module ({c}, {r}) should be dark for {text:?}");
+    }
+    for (c, r) in [
+        (1.0, 1.0),
+        (n - 2.0, 1.0),
+        (1.0, n - 2.0),
+        (-1.0, -1.0),
+        (-4.0, -4.0),
+        (n + 3.0, n + 3.0),
+    ] {
+        assert!(
+            !dark(c, r),
+            "module ({c}, {r}) should be white for {text:?}"
+        );
+    }
+    // Just inside every corner of the box: white; just outside: the black page.
+    for (x, y, dx, dy) in [
+        (X, Y, 1.0, 1.0),
+        (X + SIZE, Y, -1.0, 1.0),
+        (X, Y + SIZE, 1.0, -1.0),
+        (X + SIZE, Y + SIZE, -1.0, -1.0),
+    ] {
+        assert!(
+            image.at(x + dx, y + dy) > 192,
+            "inside corner ({x}, {y}) should be white"
+        );
+        assert!(
+            image.at(x - 2.0 * dx, y - 2.0 * dy) < 64,
+            "outside corner ({x}, {y}) should be black"
+        );
+    }
+}
+
+#[test]
+fn a_verification_link_reads_back() {
+    round_trip("http://127.0.0.1:8080/d/Zx3_q9LmT0a-Bc7dEf1GhK");
+}
+
+#[test]
+fn a_longer_https_link_reads_back() {
+    round_trip(
+        "https://verifikasi.kemendagri.example.go.id/segel/d/Zx3_q9LmT0a-Bc7dEf1GhKjL2mN4pQ6rS8",
+    );
+}
+
+#[test]
+fn a_200_character_text_reads_back() {
+    let text: String = "Dokumen ini telah ditandatangani secara elektronik. "
+        .chars()
+        .cycle()
+        .take(200)
+        .collect();
+    round_trip(&text);
+}
