@@ -178,7 +178,8 @@ impl SignPdf {
     /// it comes in one message: always with `update_only`, otherwise when the document plus
     /// [`ANSWER_ALLOWANCE`] does.
     pub fn answer_fits_unary(&self) -> bool {
-        self.update_only || self.pdf.len().saturating_add(ANSWER_ALLOWANCE) <= MAX_UNARY_ANSWER
+        self.update_only
+            || signed_answer_fits_unary(self.pdf.len(), ANSWER_ALLOWANCE - REPLY_OVERHEAD)
     }
 }
 

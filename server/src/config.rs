@@ -420,6 +420,10 @@ impl RawConfig {
                 path: self.tls.cert.clone(),
                 message,
             })?;
+        let tls_key_pem = read_secret(&self.tls.key)?;
+        // The TLS key must belong to its certificate, as each agency key to its own.
+        crate::tls::check_key_pair(&tls_cert_pem, &tls_key_pem, &self.tls.cert, &self.tls.key)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let metrics_listen = match &self.metrics_listen {
             None => None,
             Some(a) => Some(a.parse().map_err(|_| {
@@ -437,7 +441,7 @@ impl RawConfig {
             trust_anchors,
             tls_cert_pem,
             tls_cert_validity,
-            tls_key_pem: read_secret(&self.tls.key)?,
+            tls_key_pem,
             client_ca_pem,
             client_crl,
             crl_check: std::time::Duration::from_secs(self.tls.crl_check_secs),

@@ -258,15 +258,8 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
     let config = raw
         .resolve(pades::UnixTime::now().0)
         .context("configuration")?;
-    // Every TLS file is read and matched before anything says the configuration is fine or
-    // the server listens.
-    segel_server::tls::check_key_pair(
-        &config.tls_cert_pem,
-        &config.tls_key_pem,
-        &raw.tls.cert,
-        &raw.tls.key,
-    )
-    .context("configuration")?;
+    // The whole TLS setup is built before anything says the configuration is fine or the
+    // server listens (resolving already matched the key to its certificate).
     segel_server::tls::Acceptor::new(&config).context("configuration")?;
     if args.check {
         println!(
