@@ -225,6 +225,7 @@ impl Look {
             location: text(&self.location),
             contact_info: text(&self.contact),
             pss: self.pss,
+            ..pades::SignOptions::default()
         }
     }
 }

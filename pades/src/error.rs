@@ -65,6 +65,9 @@ pub enum Error {
         /// Bytes reserved by `prepare`.
         available: usize,
     },
+    /// The visible seal could not be drawn or placed.
+    #[error("visible seal: {0}")]
+    Stamp(#[from] crate::stamp::StampError),
     /// A DER structure (CMS or certificate) is malformed.
     #[error("malformed DER at byte {offset}: {what}")]
     Der {

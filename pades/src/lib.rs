@@ -37,7 +37,7 @@ pub mod pdf;
 pub mod pem;
 pub mod sign;
 pub mod signer;
-/// Drawing for visible seals: the QR code with the verification link (content-stream bytes).
+/// Visible seals: template, document id, QR code and the stamp's drawing.
 pub mod stamp;
 #[cfg(feature = "testing")]
 pub mod testing;

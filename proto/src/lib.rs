@@ -11,6 +11,7 @@ pub mod v1 {
 }
 
 mod convert;
+pub use convert::stamp_settings;
 
 /// The `bytes` crate of the generated documents' fields (`pdf`, `signed_pdf`, chunks).
 pub use bytes;

@@ -63,6 +63,9 @@ pub enum CommandError {
     /// A lookup by document reference without one.
     #[error("document_ref is empty")]
     EmptyReference,
+    /// The sign options' visible seal or certification is malformed.
+    #[error("options: {0}")]
+    Options(String),
     /// A GetEntry request without a key.
     #[error("give an index, a document_sha256, a signature_sha256 or a document_ref")]
     NoEntryKey,
@@ -207,7 +210,8 @@ impl TryFrom<pb::SignPdfRequest> for SignPdf {
             agency,
             request_id,
             document_ref,
-            options: pades::SignOptions::from(&o),
+            options: pades::SignOptions::try_from(&o)
+                .map_err(|e| CommandError::Options(e.to_string()))?,
             pdf: r.pdf,
             update_only: r.update_only,
             size_hint: r.size_hint,
@@ -342,7 +346,8 @@ impl TryFrom<pb::GetEntryRequest> for EntryQuery {
                 }
                 Ok(Self::DocumentRef(reference))
             }
-            None => Err(CommandError::NoEntryKey),
+            // Lookups by document id come with the visible seals (issue #17).
+            Some(Key::DocumentId(_)) | None => Err(CommandError::NoEntryKey),
         }
     }
 }

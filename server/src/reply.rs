@@ -124,6 +124,7 @@ impl SignedPdf {
             checkpoint: Some(at.checkpoint.into()),
             inclusion_proof: Some(at.proof.into()),
             consistency_proof: at.consistency.map(Into::into),
+            document_id: String::new(),
         }
     }
 
@@ -202,6 +203,7 @@ impl From<&crate::config::Agency> for pb::Agency {
             id: a.id.clone(),
             name: a.name.clone(),
             certificate_chain: a.chain.clone(),
+            stamp: None,
         }
     }
 }

@@ -486,6 +486,7 @@ impl Client {
                 document_sha256: Vec::new(),
                 request_id: req.request_id.clone(),
                 signing_time,
+                document_id: String::new(),
             })
             .await
             .map_err(|s| {

@@ -48,6 +48,11 @@ pub struct SignatureRequest {
     /// Make this a certification signature with DocMDP permissions `/P` 1 (no changes), 2 (form
     /// filling and signing) or 3 (also annotations). It must be the document's first signature.
     pub certify: Option<u8>,
+    /// Lock the document's signed signature fields, this one included, against later changes
+    /// (a FieldMDP transform and the field's `/Lock`).
+    pub lock_fields: bool,
+    /// A visible seal to draw and place (`None`: an invisible signature).
+    pub appearance: Option<crate::stamp::Appearance>,
 }
 
 impl SignatureRequest {
@@ -62,6 +67,8 @@ impl SignatureRequest {
             name: None,
             time,
             certify: None,
+            lock_fields: false,
+            appearance: None,
         }
     }
 }
