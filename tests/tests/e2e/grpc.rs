@@ -618,6 +618,7 @@ async fn remote_signing_by_digest() {
         document_sha256: Vec::new(),
         request_id: "digest-1".into(),
         signing_time: time.0,
+        document_id: String::new(),
     };
     let resp = signer
         .sign_digest(digest_request())

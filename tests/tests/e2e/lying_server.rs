@@ -116,6 +116,7 @@ impl pb::signer_server::Signer for Fake {
         Ok(Response::new(pb::SignPdfResponse {
             signed_pdf: pdf.into(),
             update: Default::default(),
+            document_id: String::new(),
             inclusion_proof: Some(pb::InclusionProof {
                 leaf_index: entry.index,
                 tree_size: size,
@@ -426,6 +427,7 @@ async fn a_lying_server_is_caught_by_the_client() {
             pb::SignPdfResponse {
                 signed_pdf: Default::default(),
                 update: Default::default(),
+                document_id: String::new(),
                 entry: Some(pb::LogEntry {
                     index,
                     leaf_hash: tlog::leaf_hash(rec).to_vec(),
