@@ -410,6 +410,7 @@ mod tests {
                 field_name: long(64),
                 page: 0,
                 pss: true,
+                ..Default::default()
             }),
             update_only: true,
             ..Default::default()

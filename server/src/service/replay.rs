@@ -184,6 +184,7 @@ mod tests {
             pss: true,
             contact_info: "tu@example.go.id".into(),
             page: 2,
+            ..Default::default()
         };
         for o in [given, pb::SignOptions::default()] {
             let wire = fields(&[
@@ -198,7 +199,7 @@ mod tests {
                 &o.page.max(1).to_be_bytes(),
                 b"ref-1",
             ]);
-            let domain = pades::SignOptions::from(&o);
+            let domain = pades::SignOptions::try_from(&o).unwrap();
             assert_eq!(pdf_fingerprint("dev", &[9; 32], &domain, "ref-1"), wire);
         }
     }
