@@ -7,8 +7,12 @@ use std::collections::HashSet;
 use crate::error::{Error, FieldError, LimitError, Result, StructureError};
 use crate::pdf::form::{FieldInfo, FormLocation};
 use crate::pdf::object::{Dict, ObjRef, Object};
+use crate::pdf::text::encode_text;
 use crate::pdf::update::Update;
 use crate::pdf::Document;
+
+use super::structure::tag_widget;
+use super::visible::{widget_of, Visible};
 
 /// Depth limit for the page tree.
 const MAX_TREE_DEPTH: usize = 64;
@@ -45,13 +49,16 @@ fn check_field_name(n: &str) -> Result<()> {
     }
 }
 
-/// The field to give a value: its name, the page for a new field's widget, and the signature
-/// dictionary that becomes its `/V`.
+/// The field to give a value: its name, the page for a new field's widget, the signature
+/// dictionary that becomes its `/V`, the visible seal it shows (if any) and the field's
+/// `/Lock` (if it locks fields).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct NewValue<'n> {
     pub(super) name: &'n str,
     pub(super) page: u32,
     pub(super) sig_ref: ObjRef,
+    pub(super) visible: Option<&'n Visible>,
+    pub(super) lock: Option<&'n Object>,
 }
 
 /// Make the field `value.name` point at the signature dictionary: fill the existing empty
@@ -69,11 +76,7 @@ pub(super) fn place_field(
     existing: &[FieldInfo],
     value: NewValue<'_>,
 ) -> Result<Vec<CatalogEdit>> {
-    let NewValue {
-        name: field_name,
-        page,
-        sig_ref,
-    } = value;
+    let field_name = value.name;
     let mut catalog_edits = Vec::new();
     match existing.iter().find(|f| f.name == field_name) {
         Some(f) if !f.is_signature => {
@@ -87,68 +90,124 @@ pub(super) fn place_field(
             )))
         }
         Some(f) => {
-            // Sign into the existing empty field: only the field dictionary changes.
+            // Sign into the existing empty field: the field dictionary changes, and with a
+            // visible seal its widget's appearance.
             let mut d = doc.resolve_dict(&Object::Reference(f.r), "the signature field")?;
-            d.set(b"V", Object::Reference(sig_ref));
+            d.set(b"V", Object::Reference(value.sig_ref));
+            if let Some(lock) = value.lock {
+                d.set(b"Lock", lock.clone());
+            }
+            if let Some(v) = value.visible {
+                d.set(b"TU", Object::String(encode_text(&v.alt)));
+                let (widget_ref, mut widget) = widget_of(doc, f.r)?;
+                if widget_ref == f.r {
+                    d.set(b"AP", appearance_dict(v.form));
+                } else {
+                    widget.set(b"AP", appearance_dict(v.form));
+                    update.put_object(widget_ref, &Object::Dict(widget));
+                }
+            }
             update.put_object(f.r, &Object::Dict(d));
             if form.needs_sig_flags() {
                 catalog_edits.extend(form.write_with(update, None));
             }
         }
         None => {
-            let widget_ref = add_widget(update, doc, catalog, field_name, page, sig_ref)?;
+            let widget_ref = add_widget(update, doc, catalog, value)?;
             catalog_edits.extend(form.write_with(update, Some(widget_ref)));
         }
     }
     Ok(catalog_edits)
 }
 
-/// Add a new signature field merged with its widget annotation (invisible: an empty
-/// rectangle, printed and locked) to page `page`, with an empty appearance. Returns the
-/// widget's reference, to be added to the form's `/Fields`.
+/// Add a new signature field merged with its widget annotation (printed and locked) to the
+/// page: with a visible seal, the seal's page, rectangle, appearance and alternate
+/// description (and its place in a tagged document's structure tree); without, an empty
+/// rectangle on page `value.page` with an empty appearance. Returns the widget's reference, to
+/// be added to the form's `/Fields`.
 fn add_widget(
     update: &mut Update<'_, '_>,
     doc: &Document<'_>,
     catalog: &Dict,
-    field_name: &str,
-    page: u32,
-    sig_ref: ObjRef,
+    value: NewValue<'_>,
 ) -> Result<ObjRef> {
-    let (page_ref, page) = find_page(doc, catalog, page)?;
+    let (page_ref, page) = match value.visible {
+        Some(v) => (
+            v.page_ref,
+            doc.resolve_dict(&Object::Reference(v.page_ref), "the page")?,
+        ),
+        None => find_page(doc, catalog, value.page)?,
+    };
     let widget_ref = update.allocate();
-    let ap_ref = update.allocate();
     let mut w = Dict::new();
     w.set(b"Type", Object::Name(b"Annot".to_vec()));
     w.set(b"Subtype", Object::Name(b"Widget".to_vec()));
     w.set(b"FT", Object::Name(b"Sig".to_vec()));
-    w.set(b"T", Object::String(field_name.as_bytes().to_vec()));
-    w.set(b"V", Object::Reference(sig_ref));
+    w.set(b"T", Object::String(value.name.as_bytes().to_vec()));
+    w.set(b"V", Object::Reference(value.sig_ref));
     w.set(b"F", Object::Integer(132)); // Print | Locked
     w.set(b"P", Object::Reference(page_ref));
-    w.set(b"Rect", Object::Array(vec![Object::Integer(0); 4]));
-    let mut ap = Dict::new();
-    ap.set(b"N", Object::Reference(ap_ref));
-    w.set(b"AP", Object::Dict(ap));
+    if let Some(lock) = value.lock {
+        w.set(b"Lock", lock.clone());
+    }
+    match value.visible {
+        Some(v) => {
+            w.set(b"Rect", v.rect_object());
+            w.set(b"AP", appearance_dict(v.form));
+            w.set(b"TU", Object::String(encode_text(&v.alt)));
+            if let Some(n) = tag_widget(update, doc, catalog, widget_ref, page_ref, &v.alt)? {
+                w.set(b"StructParent", Object::Integer(n));
+            }
+        }
+        None => {
+            let ap_ref = update.allocate();
+            w.set(b"Rect", Object::Array(vec![Object::Integer(0); 4]));
+            w.set(b"AP", appearance_dict(ap_ref));
+            // An empty appearance: PDF/A wants every widget to have one.
+            update.put(
+                ap_ref,
+                b"<</Type/XObject/Subtype/Form/BBox[0 0 0 0]/Length 0>>stream\n\nendstream"
+                    .to_vec(),
+            );
+        }
+    }
     update.put_object(widget_ref, &Object::Dict(w));
-    // An empty appearance: PDF/A wants every widget to have one.
-    update.put(
-        ap_ref,
-        b"<</Type/XObject/Subtype/Form/BBox[0 0 0 0]/Length 0>>stream\n\nendstream".to_vec(),
-    );
     add_to_array(update, doc, page_ref, &page, b"Annots", widget_ref)?;
     Ok(widget_ref)
+}
+
+/// `<</N form>>`: a widget's appearance dictionary.
+fn appearance_dict(form: ObjRef) -> Object {
+    let mut ap = Dict::new();
+    ap.set(b"N", Object::Reference(form));
+    Object::Dict(ap)
 }
 
 /// Find page `n` (1-based). The whole page tree is walked (its nodes, not the pages' content),
 /// so that a loop anywhere in it is refused, not only on the way to the chosen page.
 fn find_page(doc: &Document<'_>, catalog: &Dict, n: u32) -> Result<(ObjRef, Dict)> {
+    let pages = page_refs(doc, catalog)?;
+    let count = u32::try_from(pages.len()).unwrap_or(u32::MAX);
+    let r = n
+        .checked_sub(1)
+        .and_then(|i| pages.get(i as usize))
+        .copied()
+        .ok_or(Error::Structure(StructureError::NoSuchPage {
+            requested: n,
+            count,
+        }))?;
+    Ok((r, doc.resolve_dict(&Object::Reference(r), "the page")?))
+}
+
+/// Every page's reference, in page order. The whole page tree is walked (its nodes, not the
+/// pages' content) with limits on depth and node count; a loop is refused.
+pub(super) fn page_refs(doc: &Document<'_>, catalog: &Dict) -> Result<Vec<ObjRef>> {
     let root_ref = catalog
         .get(b"Pages")
         .and_then(Object::as_ref)
         .ok_or_else(|| Error::structure("the catalog has no /Pages reference"))?;
     let mut visited = HashSet::new();
-    let mut found = None;
-    let mut count: u32 = 0;
+    let mut pages = Vec::new();
     // Depth-first, in document order: a stack of (node, depth).
     let mut stack = vec![(root_ref, 0usize)];
     while let Some((r, depth)) = stack.pop() {
@@ -174,11 +233,7 @@ fn find_page(doc: &Document<'_>, catalog: &Dict, n: u32) -> Result<(ObjRef, Dict
         // The root is a page tree node even if its /Type is missing.
         let is_pages = node.pages || (depth == 0 && node.kids.is_some());
         if !is_pages {
-            count += 1;
-            if count == n {
-                let page = doc.resolve_dict(&Object::Reference(r), "the page")?;
-                found = Some((r, page));
-            }
+            pages.push(r);
             continue;
         }
         let kids = match node.kids.as_ref().map(|k| doc.deref(k)).transpose()? {
@@ -196,10 +251,7 @@ fn find_page(doc: &Document<'_>, catalog: &Dict, n: u32) -> Result<(ObjRef, Dict
             stack.push((kr, depth + 1));
         }
     }
-    found.ok_or(Error::Structure(StructureError::NoSuchPage {
-        requested: n,
-        count,
-    }))
+    Ok(pages)
 }
 
 /// Append `item` to the array under `key` of object `owner` (dictionary `dict`), rewriting the

@@ -17,7 +17,11 @@
 mod dictionary;
 mod embed;
 mod field;
+mod footer;
+mod lock;
 mod prepare;
+mod structure;
+mod visible;
 
 use std::cell::OnceCell;
 use std::ops::{Deref, Range};

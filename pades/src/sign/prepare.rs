@@ -5,6 +5,10 @@ use std::cell::OnceCell;
 
 use super::dictionary::{docmdp_perms, Placeholder};
 use super::field::{choose_name, place_field, CatalogEdit, NewValue};
+use super::footer::add_footer;
+use super::lock::lock_dict;
+use super::visible;
+use crate::stamp::StampError;
 use super::{Input, Prepared, SignatureRequest};
 use crate::cms::sha256;
 use crate::error::{Error, FieldError, Result, StructureError};
@@ -69,13 +73,41 @@ fn prepare_update(
     check_certification(request.certify, &existing, &catalog)?;
     let field_name = choose_name(request.field.as_deref(), &existing)?;
     let sig_ref = update.allocate();
+    let visible = match &request.appearance {
+        Some(appearance) => {
+            if let Some(text) = &appearance.footer {
+                let signed = existing
+                    .iter()
+                    .filter(|f| f.is_signature && f.has_value)
+                    .count();
+                if signed > 0 || catalog.get(b"Perms").is_some() {
+                    return Err(StampError::FooterOnSignedDocument(signed.max(1)).into());
+                }
+                add_footer(&mut update, &doc, &catalog, text)?;
+            }
+            let v = visible::draw(
+                &mut update,
+                &doc,
+                &catalog,
+                &existing,
+                &field_name,
+                appearance,
+            )?;
+            Some(v)
+        }
+        None => None,
+    };
+    let locked = locked_fields(request.lock_fields, &existing, &field_name);
+    let lock = (!locked.is_empty()).then(|| lock_dict(&locked));
     let value = NewValue {
         name: &field_name,
         page: request.page,
         sig_ref,
+        visible: visible.as_ref(),
+        lock: lock.as_ref(),
     };
     let mut catalog_edits = place_field(&mut update, &doc, &catalog, form, &existing, value)?;
-    let placeholder = Placeholder::new(request, contents_capacity);
+    let placeholder = Placeholder::new(request, contents_capacity, &locked);
     if request.certify.is_some() {
         catalog_edits.push((b"Perms", docmdp_perms(sig_ref)));
     }
@@ -90,6 +122,21 @@ fn prepare_update(
         byte_range,
         field: field_name,
     })
+}
+
+/// The fields a locking signature locks: the document's signed signature fields and the one
+/// being signed (none when it does not lock).
+fn locked_fields(lock: bool, existing: &[FieldInfo], field_name: &str) -> Vec<String> {
+    if !lock {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = existing
+        .iter()
+        .filter(|f| f.is_signature && f.has_value)
+        .map(|f| f.name.clone())
+        .collect();
+    names.push(field_name.to_string());
+    names
 }
 
 /// The catalog and its reference. Refuses a trailer without `/Root` and a `/Root` that is

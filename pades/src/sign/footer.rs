@@ -1,0 +1,157 @@
+//! The footer note on every page ("this document was signed electronically; scan the QR
+//! code …"), drawn by [`crate::stamp::Footer`] and added to each page by the update.
+//!
+//! It changes every page's content, so it is only ever added to a document without
+//! signatures (the caller checks). Each page gets two more content streams around its own:
+//! `q` before, so that whatever graphics state the page leaves behind is undone, and
+//! `Q q <to user space> cm <footer> Q` after; its resources get the footer's font under a
+//! name the page does not use. One font (a subset for the footer's text) serves every page.
+
+use std::io::Write as _;
+
+use crate::error::{Error, Result};
+use crate::pdf::object::{Dict, ObjRef, Object};
+use crate::pdf::update::Update;
+use crate::pdf::Document;
+use crate::place::PageBox;
+use crate::stamp::Footer;
+
+use super::field::page_refs;
+
+/// How far `/Parent` links are followed for inherited `/Resources`.
+const MAX_INHERITANCE: usize = 64;
+
+/// Add the footer `text` to every page of `doc`.
+///
+/// # Errors
+/// Text the font cannot show or too long, a page too narrow, a malformed page tree, page or
+/// resources dictionary.
+pub(super) fn add_footer(
+    update: &mut Update<'_, '_>,
+    doc: &Document<'_>,
+    catalog: &Dict,
+    text: &str,
+) -> Result<()> {
+    let footer = Footer::new(text)?;
+    let (font_ref, objects) = footer.font_objects(&mut || update.allocate());
+    for (r, body) in objects {
+        update.put(r, body);
+    }
+    let open_ref = update.allocate();
+    update.put(open_ref, stream_body(b"q\n"));
+    for page_ref in page_refs(doc, catalog)? {
+        let mut page = doc.resolve_dict(&Object::Reference(page_ref), "a page")?;
+        let geometry = PageBox::of_page(doc, page_ref)?;
+        let mut resources = inherited_resources(doc, &page)?;
+        let mut fonts = match resources.get(b"Font") {
+            Some(f) => doc.resolve_dict(f, "a page's /Font resources")?,
+            None => Dict::new(),
+        };
+        let name = unused_name(&fonts);
+        fonts.set(name.as_bytes(), Object::Reference(font_ref));
+        resources.set(b"Font", Object::Dict(fonts));
+
+        let (seen_width, _) = geometry.seen_size();
+        let [a, b, c, d, e, f] = geometry.seen_to_user();
+        let mut content = format!(
+            "Q\nq {} {} {} {} {} {} cm\n",
+            num(a),
+            num(b),
+            num(c),
+            num(d),
+            num(e),
+            num(f)
+        )
+        .into_bytes();
+        content.extend_from_slice(&footer.content(seen_width, &name)?);
+        content.extend_from_slice(b"\nQ\n");
+        let close_ref = update.allocate();
+        update.put(close_ref, stream_body(&content));
+
+        let mut contents = vec![Object::Reference(open_ref)];
+        contents.extend(existing_contents(doc, &page)?);
+        contents.push(Object::Reference(close_ref));
+        page.set(b"Contents", Object::Array(contents));
+        page.set(b"Resources", Object::Dict(resources));
+        update.put_object(page_ref, &Object::Dict(page));
+    }
+    Ok(())
+}
+
+/// A Flate-compressed content stream object's body.
+fn stream_body(data: &[u8]) -> Vec<u8> {
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing into a Vec cannot fail.
+    let _ = z.write_all(data);
+    let packed = z.finish().unwrap_or_default();
+    let mut body = format!("<</Length {}/Filter/FlateDecode>>stream\n", packed.len()).into_bytes();
+    body.extend_from_slice(&packed);
+    body.extend_from_slice(b"\nendstream");
+    body
+}
+
+/// A number for a content stream: at most three decimals, no exponent.
+fn num(v: f64) -> String {
+    let r = (v * 1000.0).round() / 1000.0;
+    if r == r.trunc() {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
+}
+
+/// A font resource name the page does not use yet.
+fn unused_name(fonts: &Dict) -> String {
+    (0..)
+        .map(|i| {
+            if i == 0 {
+                "SegelFooter".to_string()
+            } else {
+                format!("SegelFooter{i}")
+            }
+        })
+        .find(|n| fonts.get(n.as_bytes()).is_none())
+        .unwrap_or_default()
+}
+
+/// The page's `/Contents` as a list of stream references (empty when it has none).
+fn existing_contents(doc: &Document<'_>, page: &Dict) -> Result<Vec<Object>> {
+    Ok(match page.get(b"Contents") {
+        None => Vec::new(),
+        Some(Object::Reference(r)) => match doc.resolve(*r)? {
+            Object::Array(a) => a,
+            Object::Stream(_) => vec![Object::Reference(*r)],
+            Object::Null => Vec::new(),
+            other => {
+                return Err(Error::structure(format!(
+                    "a page's /Contents ({r}) is a {}, not a stream or an array",
+                    other.type_name()
+                )))
+            }
+        },
+        Some(Object::Array(a)) => a.clone(),
+        Some(other) => {
+            return Err(Error::structure(format!(
+                "a page's /Contents is a {}, not a stream or an array",
+                other.type_name()
+            )))
+        }
+    })
+}
+
+/// The page's resources (its own or inherited through `/Parent`), as a dictionary to extend.
+fn inherited_resources(doc: &Document<'_>, page: &Dict) -> Result<Dict> {
+    let mut node = page.clone();
+    for _ in 0..MAX_INHERITANCE {
+        if let Some(r) = node.get(b"Resources") {
+            return doc.resolve_dict(r, "a page's /Resources");
+        }
+        match node.get(b"Parent") {
+            Some(p) => node = doc.resolve_dict(p, "a page tree node")?,
+            None => return Ok(Dict::new()),
+        }
+    }
+    Err(Error::structure(format!(
+        "a page inherits through more than {MAX_INHERITANCE} /Parent links"
+    )))
+}
