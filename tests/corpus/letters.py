@@ -190,12 +190,12 @@ TRICKY = {
     # The tag cut into pieces of a TJ array with kerning between them.
     'tricky-tj-kerning.pdf': (
         b'BT /F 10 Tf 1 0 0 1 330 450 Tm [(#t) -40 (t) 25 (d) -15 (#)] TJ ET\n',
-        'the tag split across a TJ array with kerning: [(#t) -40 (t) 25 (d) -15 (#)] TJ'),
+        'the tag #ttd# split across a TJ array with kerning: [(#t) -40 (t) 25 (d) -15 (#)] TJ'),
     # The tag under a scaled cm and a scaled (and stretched) text matrix.
     'tricky-scaled-cm-tm.pdf': (
         b'q 2 0 0 2 0 0 cm BT /F 4 Tf 0.75 0 0 1.25 165 225 Tm (#ttd#) Tj ET Q\n'
         b'q 0.5 0 0 0.5 100 100 cm BT /F 10 Tf 2 0 0 2 20 20 Tm (Lampiran: -) Tj ET Q\n',
-        'the tag under a scaled cm (2 0 0 2) and a stretched text matrix (0.75 0 0 1.25): 7.5 x 12.5 pt text'),
+        'the tag #ttd# under a scaled cm (2 0 0 2) and a stretched text matrix (0.75 0 0 1.25): 6 x 10 pt text'),
     # The tag in a font whose /Differences move its glyphs to other codes (and codes 65-67,
     # normally "ABC", to d t #): the bytes 01 02 02 03 01 and 67 66 66 65 67 both show #ttd#.
     'tricky-differences.pdf': (
@@ -295,7 +295,8 @@ def build(add, run, tiny_pdf, normalise_gs_id, surat, tmp, env, fixed, me, py):
     open(pdfa_def, 'w').write(src)
     p = add('surat-gs-pdfa2b.pdf', 'ghostscript 10.0 pdfwrite -dPDFA=2 -dPDFACompatibilityPolicy=1 '
             '(sRGB OutputIntent from gs default_rgb.icc; trailer /ID fixed afterwards)',
-            'a PDF/A-2b claim (XMP pdfaid part 2 B, OutputIntent, all fonts embedded) that a seal must keep; '
+            'the PostScript letter (#ttd# in Helvetica) with a PDF/A-2b claim (XMP pdfaid part 2 B, OutputIntent, '
+            'all fonts embedded) that a seal must keep; '
             'not checked by a PDF/A validator here')
     run('gs', '-q', '-dNOPAUSE', '-dBATCH', '-dNOSAFER', '-sDEVICE=pdfwrite', '-dPDFA=2',
         '-dPDFACompatibilityPolicy=1', '-sColorConversionStrategy=RGB', f'-sOutputFile={p}', pdfa_def, ps,

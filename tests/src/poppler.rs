@@ -48,15 +48,18 @@ impl Raster {
         let range = |lo: f64, hi: f64, n: usize| {
             let first = (lo * s - 0.5).ceil().max(0.0);
             let last = (hi * s - 0.5).floor().min(n as f64 - 1.0);
-            if first.is_finite() && last.is_finite() && first <= last {
-                first as usize..=last as usize
-            } else {
-                1..=0
-            }
+            (first.is_finite() && last.is_finite() && first <= last)
+                .then_some((first as usize, last as usize))
         };
-        let xs = range(b.x_min, b.x_max, self.width);
-        let ys = range(b.y_min, b.y_max, self.height);
-        ys.flat_map(|y| xs.clone().map(move |x| (x, y))).collect()
+        let (Some((x0, x1)), Some((y0, y1))) = (
+            range(b.x_min, b.x_max, self.width),
+            range(b.y_min, b.y_max, self.height),
+        ) else {
+            return Vec::new();
+        };
+        (y0..=y1)
+            .flat_map(|y| (x0..=x1).map(move |x| (x, y)))
+            .collect()
     }
 }
 
@@ -116,6 +119,8 @@ impl BoxPt {
 pub struct QrFound {
     /// Its decoded text.
     pub text: String,
+    /// Modules on a side (21 for version 1, 4 more per version).
+    pub modules: usize,
     /// Its corners in pixels, in the code's own order: top-left, top-right, bottom-right,
     /// bottom-left (the finder patterns' corners). On a code that reads upright the first one
     /// is the top-left corner of the image's view.
@@ -134,6 +139,14 @@ impl QrFound {
             x_max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             y_max: ys.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         }
+    }
+
+    /// The code's width in points with its quiet zone of 4 modules on each side, measured
+    /// along its top edge.
+    pub fn width_with_quiet_zone_pt(&self, raster: &Raster) -> f64 {
+        let [tl, tr, _, _] = self.corners;
+        let side = (tr.0 - tl.0).hypot(tr.1 - tl.1) / raster.scale();
+        side * (self.modules as f64 + 8.0) / self.modules as f64
     }
 
     /// Whether the code reads upright in the image: its own top-left corner is up and left,
@@ -237,11 +250,12 @@ pub fn qr_codes(raster: &Raster) -> Result<Vec<QrFound>> {
         });
     let mut found = Vec::new();
     for grid in prepared.detect_grids() {
-        let (_, text) = grid
+        let (meta, text) = grid
             .decode()
             .map_err(|e| anyhow::anyhow!("a QR code was found but does not decode: {e:?}"))?;
         found.push(QrFound {
             text,
+            modules: 17 + 4 * meta.version.0,
             corners: grid
                 .bounds
                 .map(|p| (f64::from(p.x) + 0.5, f64::from(p.y) + 0.5)),
@@ -299,7 +313,9 @@ fn parse_bbox_html(html: &str) -> Result<Vec<PageWords>> {
     let mut rest = html;
     while let Some(at) = rest.find('<') {
         rest = &rest[at..];
-        let end = rest.find('>').context("unclosed tag in pdftotext -bbox output")?;
+        let end = rest
+            .find('>')
+            .context("unclosed tag in pdftotext -bbox output")?;
         let tag = &rest[..=end];
         rest = &rest[end + 1..];
         if tag.starts_with("<page ") {
@@ -330,8 +346,13 @@ fn parse_bbox_html(html: &str) -> Result<Vec<PageWords>> {
 
 fn attr(tag: &str, name: &str) -> Result<f64> {
     let key = format!(" {name}=\"");
-    let at = tag.find(&key).with_context(|| format!("{tag}: no {name}"))? + key.len();
-    let len = tag[at..].find('"').with_context(|| format!("{tag}: {name}"))?;
+    let at = tag
+        .find(&key)
+        .with_context(|| format!("{tag}: no {name}"))?
+        + key.len();
+    let len = tag[at..]
+        .find('"')
+        .with_context(|| format!("{tag}: {name}"))?;
     let v: f64 = tag[at..at + len].parse()?;
     ensure!(v.is_finite(), "{tag}: {name} is not finite");
     Ok(v)
@@ -416,7 +437,10 @@ fn parse_pdffonts(out: &str) -> Result<Vec<FontRow>> {
     // Column spans from the runs of dashes.
     let mut spans = Vec::new();
     let mut start = None;
-    for (i, c) in ruler.char_indices().chain(std::iter::once((ruler.len(), ' '))) {
+    for (i, c) in ruler
+        .char_indices()
+        .chain(std::iter::once((ruler.len(), ' ')))
+    {
         match (c == '-', start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
@@ -463,7 +487,7 @@ mod tests {
                    ------------------------------------ ----------------- ---------------- --- --- --- ---------\n\
                    Times-Roman                          Type 1            WinAnsi          no  no  no       5  0\n\
                    ABCDEF+DejaVuSans                    CID TrueType      Identity-H       yes yes yes     12  0\n";
-        let rows = parse_pdffonts(out).unwrap();
+        let rows = parse_pdffonts(out).expect("parses");
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].name, "Times-Roman");
         assert!(!rows[0].embedded && !rows[0].unicode);
@@ -479,10 +503,10 @@ mod tests {
 <word xMin="56.0" yMin="70.1" xMax="80.5" yMax="82.0">#ttd#</word>
 <word xMin="1" yMin="2" xMax="3" yMax="4">a&amp;b</word></page>
 <page width="842" height="595"></page></doc>"#;
-        let pages = parse_bbox_html(html).unwrap();
+        let pages = parse_bbox_html(html).expect("parses");
         assert_eq!(pages.len(), 2);
         assert_eq!(pages[1].width, 842.0);
-        let b = pages[0].find("#ttd#").unwrap();
+        let b = pages[0].find("#ttd#").expect("the tag");
         assert_eq!((b.x_min, b.y_max), (56.0, 82.0));
         assert_eq!(pages[0].words[1].0, "a&b");
         assert!(parse_bbox_html(r#"<page width="x" height="1">"#).is_err());
@@ -491,7 +515,7 @@ mod tests {
 
     #[test]
     fn reads_pgm_and_refuses_short_ones() {
-        let (w, h, px) = parse_pgm(b"P5\n# c\n2 2\n255\n\x00\x01\x02\x03").unwrap();
+        let (w, h, px) = parse_pgm(b"P5\n# c\n2 2\n255\n\x00\x01\x02\x03").expect("parses");
         assert_eq!((w, h, px), (2, 2, vec![0, 1, 2, 3]));
         assert!(parse_pgm(b"P5\n2 2\n255\n\x00").is_err());
         assert!(parse_pgm(b"P6\n1 1\n255\n\x00\x00\x00").is_err());
