@@ -160,6 +160,21 @@ fn find_tag(pages: &[poppler::PageWords]) -> Option<(u32, BoxPt)> {
         .find_map(|(i, p)| p.find(TAG).map(|b| (i as u32 + 1, b)))
 }
 
+/// Of the pixels that are dark in the `unsigned` rendering of `tag`, how many are white in
+/// the `signed` one: (white, dark).
+fn whitened(tag: &BoxPt, unsigned: &Raster, signed: &Raster) -> (usize, usize) {
+    let (mut dark, mut white) = (0usize, 0usize);
+    for (x, y) in unsigned.pixels_in(tag) {
+        if unsigned.at(x, y).is_some_and(|v| v < 128) {
+            dark += 1;
+            if signed.at(x, y).is_some_and(|v| v > 200) {
+                white += 1;
+            }
+        }
+    }
+    (white, dark)
+}
+
 /// The tag's glyphs are covered: of the pixels that are dark in the unsigned rendering of its
 /// box, at least a fifth are white in the signed one (a transparent stamp leaves none white;
 /// the QR code's modules or the stamp's text leave the rest dark).
@@ -169,28 +184,19 @@ fn tag_is_hidden(name: &str, tag: &BoxPt, unsigned: &Raster, signed: &Raster) {
         (signed.width, signed.height),
         "{name}: the page changed size"
     );
-    let (mut dark, mut whitened) = (0usize, 0usize);
-    for (x, y) in unsigned.pixels_in(tag) {
-        if unsigned.at(x, y).is_some_and(|v| v < 128) {
-            dark += 1;
-            if signed.at(x, y).is_some_and(|v| v > 200) {
-                whitened += 1;
-            }
-        }
-    }
+    let (white, dark) = whitened(tag, unsigned, signed);
     assert!(
         dark > 20,
         "{name}: the tag's box {tag:?} shows no glyphs before signing"
     );
     assert!(
-        whitened * 5 >= dark,
-        "{name}: the tag still shows through the seal ({whitened} of {dark} glyph pixels white)"
+        white * 5 >= dark,
+        "{name}: the tag still shows through the seal ({white} of {dark} glyph pixels white)"
     );
 }
 
-#[test]
-fn every_tagged_letter_is_sealed_over_its_tag_and_judged() {
-    let work = tempfile::tempdir().expect("tempdir");
+/// The letters with the tag, from the MANIFEST (every row whose description names it).
+fn tagged_letters() -> Vec<String> {
     let tagged: Vec<String> = rows()
         .into_iter()
         .filter(|(_, what, expect)| expect == "sign" && what.contains(TAG))
@@ -200,7 +206,48 @@ fn every_tagged_letter_is_sealed_over_its_tag_and_judged() {
         tagged.len() >= 14,
         "the corpus lost letters with the tag: {tagged:?}"
     );
-    for name in &tagged {
+    tagged
+}
+
+/// The oracle agrees with itself on every letter: where `pdftotext -bbox` puts the tag, the
+/// `pdftoppm` rendering of the page as seen shows glyphs, and the box lies on the page.
+#[test]
+fn the_oracle_sees_each_letters_tag_where_it_is_drawn() {
+    let work = tempfile::tempdir().expect("tempdir");
+    for name in tagged_letters() {
+        let input = corpus().join(&name);
+        let Some(words) = poppler::word_boxes(&input).expect("pdftotext") else {
+            return;
+        };
+        let (page, tag) =
+            find_tag(&words).unwrap_or_else(|| panic!("{name}: pdftotext sees no {TAG}"));
+        let Some(r) = poppler::render(&input, page, DPI, false, work.path()).expect("render")
+        else {
+            return;
+        };
+        let (w, h) = (r.width as f64 / r.scale(), r.height as f64 / r.scale());
+        let seen = BoxPt {
+            x_min: 0.0,
+            y_min: 0.0,
+            x_max: w,
+            y_max: h,
+        };
+        assert!(
+            seen.contains(&tag, 0.0),
+            "{name}: tag {tag:?} off the page {w} x {h}"
+        );
+        let (_, dark) = whitened(&tag, &r, &r);
+        assert!(
+            dark > 20,
+            "{name}: no glyphs where pdftotext puts the tag {tag:?}"
+        );
+    }
+}
+
+#[test]
+fn every_tagged_letter_is_sealed_over_its_tag_and_judged() {
+    let work = tempfile::tempdir().expect("tempdir");
+    for name in &tagged_letters() {
         let input = corpus().join(name);
         let Some(words) = poppler::word_boxes(&input).expect("pdftotext") else {
             return;
@@ -425,5 +472,106 @@ fn a_missing_tag_is_refused_by_name() {
         );
         assert!(e.to_string().contains("#paraf-kabag#"), "{name}: {e}");
         assert!(!out.exists(), "{name}: an output was written");
+    }
+}
+
+/// A one-page PDF of `media` (width, height) with `/Rotate rotate` whose content is `content`.
+fn page_pdf(media: (f64, f64), rotate: u32, content: &[u8]) -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        format!(
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 {} {}] >>",
+            media.0, media.1
+        ),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /Rotate {rotate} /Contents 4 0 R /Resources << >> >>"
+        ),
+    ];
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    offsets.push(pdf.len());
+    pdf.extend_from_slice(format!("4 0 obj\n<< /Length {} >>\nstream\n", content.len()).as_bytes());
+    pdf.extend_from_slice(content);
+    pdf.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = pdf.len();
+    pdf.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    pdf
+}
+
+/// The oracle itself: a QR code drawn at a known place is found there, on the page as seen, and
+/// its orientation is told apart (upright when drawn for the reader of a turned page, sideways
+/// when drawn in the stored page's frame).
+#[test]
+fn the_oracle_sees_where_a_qr_code_is_and_which_way_it_reads() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let link = "http://127.0.0.1:8080/d/AbCdEfGhIjKlMnOpQrStUv";
+    let code = pades::stamp::QrCode::new(link).expect("QR");
+    let draw = |x: f64, y: f64| code.content(x, y, 100.0).expect("drawn");
+    // (label, rotate, content, box as seen, upright)
+    let mut turned = b"q 0 1 -1 0 595 0 cm\n".to_vec();
+    turned.extend(draw(100.0, 595.0 - 50.0 - 100.0));
+    turned.extend_from_slice(b"\nQ");
+    let cases = [
+        ("plain", 0, draw(100.0, 600.0), (100.0, 842.0 - 700.0), true),
+        ("turned for the reader", 90, turned, (100.0, 50.0), true),
+        // Stored (100, 445)-(200, 545) seen on a page turned clockwise: x = y, y = x.
+        (
+            "stored frame",
+            90,
+            draw(100.0, 445.0),
+            (445.0, 100.0),
+            false,
+        ),
+    ];
+    for (label, rotate, content, (x, y), upright) in cases {
+        let file = work.path().join(format!("oracle-{rotate}-{upright}.pdf"));
+        std::fs::write(&file, page_pdf((595.0, 842.0), rotate, &content)).expect("write");
+        let Some(r) = poppler::render(&file, 1, DPI, false, work.path()).expect("render") else {
+            return;
+        };
+        let codes = poppler::qr_codes(&r).expect("decodes");
+        assert_eq!(codes.len(), 1, "{label}");
+        assert_eq!(codes[0].text, link, "{label}");
+        assert_eq!(codes[0].upright(), upright, "{label}: {:?}", codes[0]);
+        let want = BoxPt {
+            x_min: x,
+            y_min: y,
+            x_max: x + 100.0,
+            y_max: y + 100.0,
+        };
+        let got = codes[0].box_pt(&r);
+        assert!(
+            want.contains(&got, SLACK),
+            "{label}: {got:?} not in {want:?}"
+        );
+        let quiet = codes[0].width_with_quiet_zone_pt(&r);
+        assert!(
+            (quiet - 100.0).abs() < 5.0,
+            "{label}: {quiet:.1} pt with the quiet zone"
+        );
+        // A transparent stamp over a glyph-like mark would not hide it: the check sees that.
+        let mark = BoxPt {
+            x_min: got.x_min,
+            y_min: got.y_min,
+            x_max: got.x_min + 20.0,
+            y_max: got.y_min + 20.0,
+        };
+        let white = Raster {
+            pixels: vec![255; r.pixels.len()],
+            ..r.clone()
+        };
+        let (kept, dark) = whitened(&mark, &r, &r);
+        assert!(dark > 20 && kept == 0, "{label}: {kept} of {dark}");
+        tag_is_hidden(label, &mark, &r, &white);
     }
 }
