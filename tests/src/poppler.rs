@@ -388,6 +388,31 @@ pub fn page_text(pdf: &Path, page: u32) -> Result<Option<String>> {
     Ok(Some(String::from_utf8_lossy(&o.stdout).into_owned()))
 }
 
+/// The structure tree of a tagged PDF as `pdfinfo -struct` prints it, one element a line
+/// (indented by depth); empty for an untagged file.
+///
+/// # Errors
+/// pdfinfo failed.
+pub fn structure(pdf: &Path) -> Result<Option<Vec<String>>> {
+    let Some(pdfinfo) = tool("pdfinfo") else {
+        return Ok(None);
+    };
+    let o = run(Command::new(pdfinfo).arg("-struct").arg(pdf))?;
+    ensure!(
+        o.status.success(),
+        "pdfinfo -struct {}: {}",
+        pdf.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    Ok(Some(
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect(),
+    ))
+}
+
 /// One row of `pdffonts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FontRow {

@@ -152,6 +152,42 @@ fn new_fonts_are_embedded(name: &str, unsigned: &Path, signed: &Path) {
     }
 }
 
+/// On a tagged input (a structure tree), the seal's widget joins the tree in a `Form`
+/// element (PDF/UA-1 7.18.4) and every element of the letter stays, in order.
+fn joins_the_structure_tree(name: &str, unsigned: &Path, signed: &Path) {
+    let (Some(before), Some(after)) = (
+        poppler::structure(unsigned).expect("pdfinfo"),
+        poppler::structure(signed).expect("pdfinfo"),
+    ) else {
+        return;
+    };
+    if before.is_empty() {
+        assert!(
+            after.is_empty(),
+            "{name}: an untagged letter got a structure tree"
+        );
+        return;
+    }
+    let forms = |t: &[String]| {
+        t.iter()
+            .filter(|l| l.trim_start().starts_with("Form"))
+            .count()
+    };
+    assert_eq!(
+        forms(&after),
+        forms(&before) + 1,
+        "{name}: the seal is not in a Form element of the structure tree:\n{}",
+        after.join("\n")
+    );
+    let mut rest = after.iter();
+    for line in &before {
+        assert!(
+            rest.any(|l| l.trim() == line.trim()),
+            "{name}: the letter's structure element {line:?} was lost or reordered"
+        );
+    }
+}
+
 /// The first page whose words include the tag, and the tag's box there.
 fn find_tag(pages: &[poppler::PageWords]) -> Option<(u32, BoxPt)> {
     pages
@@ -307,6 +343,7 @@ fn every_tagged_letter_is_sealed_over_its_tag_and_judged() {
             );
         }
         new_fonts_are_embedded(name, &input, &out);
+        joins_the_structure_tree(name, &input, &out);
         judged(name, &input, &out);
     }
 }
