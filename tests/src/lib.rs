@@ -9,6 +9,7 @@
 
 pub mod attacks;
 pub mod fixtures;
+pub mod poppler;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
