@@ -17,7 +17,23 @@
 mod dictionary;
 mod embed;
 mod field;
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "lock_dict waits for the field placement to call it"
+    )
+)]
+mod lock;
 mod prepare;
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "tag_widget waits for the field placement to call it"
+    )
+)]
+mod structure;
 
 use std::cell::OnceCell;
 use std::ops::{Deref, Range};

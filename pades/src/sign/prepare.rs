@@ -75,7 +75,7 @@ fn prepare_update(
         sig_ref,
     };
     let mut catalog_edits = place_field(&mut update, &doc, &catalog, form, &existing, value)?;
-    let placeholder = Placeholder::new(request, contents_capacity);
+    let placeholder = Placeholder::new(request, contents_capacity, &[]);
     if request.certify.is_some() {
         catalog_edits.push((b"Perms", docmdp_perms(sig_ref)));
     }

@@ -22,6 +22,7 @@
 mod classify;
 mod reach;
 mod roles;
+mod structure;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -560,6 +561,11 @@ fn diff(
     for (n, before, after) in &pairs {
         let (level, field, what) = classify(&ctx, *n, before, after, old, new, last);
         push(level, Some(*n), field, what);
+    }
+    // Later visible signatures are allowed, but named: a reader must see that something now
+    // covers part of the signed page.
+    for (n, field, what) in ctx.visible.take() {
+        push(ChangeLevel::Signatures, Some(n), field, what);
     }
     // A change to the form itself (its resources, drawing defaults) concerns every field.
     for c in out.iter_mut() {
