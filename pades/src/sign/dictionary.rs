@@ -155,3 +155,37 @@ impl Fixed {
         Ok((tail.bytes, contents, byte_range))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::UnixTime;
+
+    fn written(request: &SignatureRequest, locked: &[String]) -> String {
+        let p = Placeholder::new(request, 16, locked);
+        String::from_utf8_lossy(&p.into_bytes()).into_owned()
+    }
+
+    #[test]
+    fn certification_and_lock_write_both_references() {
+        let mut request = SignatureRequest::new(UnixTime(1_795_942_800));
+        let locked = vec!["Paraf".to_string(), "Segel".to_string()];
+        assert!(!written(&request, &locked).contains("/Reference"));
+        request.lock_fields = true;
+        let lock = written(&request, &locked);
+        assert!(lock.contains("/Reference[<<"), "{lock}");
+        assert!(lock.contains("/FieldMDP"), "{lock}");
+        assert!(!lock.contains("/DocMDP"), "{lock}");
+        assert!(lock.contains("/Fields[(Paraf) (Segel)]"), "{lock}");
+        request.certify = Some(2);
+        let both = written(&request, &locked);
+        let docmdp = both.find("/DocMDP").expect("DocMDP");
+        let fieldmdp = both.find("/FieldMDP").expect("FieldMDP");
+        assert!(docmdp < fieldmdp, "{both}");
+        // The placeholders keep their place at the start of the dictionary.
+        assert!(
+            both.starts_with("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange[0 0000000000"),
+            "{both}"
+        );
+    }
+}
