@@ -647,6 +647,136 @@ mod tests {
         assert!(err.contains("directly in the catalog"), "{err}");
     }
 
+    /// A signer's seal on `data`: a visible signature field `field` on page 3 tagged by
+    /// [`tag_widget`], listed by the page and the form, in a revision of its own.
+    fn with_tagged_seal(data: &[u8], field: &str) -> Vec<u8> {
+        let doc = Document::open(data).expect("opens");
+        let catalog = doc
+            .resolve_dict(&Object::Reference(ObjRef::new(1, 0)), "catalog")
+            .expect("catalog");
+        let mut update = Update::new(&doc);
+        let widget = update.allocate();
+        let page = ObjRef::new(3, 0);
+        let key = tag_widget(&mut update, &doc, &catalog, widget, page, field)
+            .expect("tags")
+            .expect("tagged");
+        let mut w = Dict::new();
+        w.set(b"Type", Object::Name(b"Annot".to_vec()));
+        w.set(b"Subtype", Object::Name(b"Widget".to_vec()));
+        w.set(b"FT", Object::Name(b"Sig".to_vec()));
+        w.set(b"T", Object::String(field.as_bytes().to_vec()));
+        w.set(b"P", Object::Reference(page));
+        w.set(b"StructParent", Object::Integer(key));
+        w.set(
+            b"Rect",
+            Object::Array([300, 100, 500, 210].map(Object::Integer).to_vec()),
+        );
+        update.put_object(widget, &Object::Dict(w));
+        let add = |d: &mut Dict, key: &[u8]| {
+            let mut a = d
+                .get(key)
+                .and_then(Object::as_array)
+                .map(<[Object]>::to_vec)
+                .unwrap_or_default();
+            a.push(Object::Reference(widget));
+            d.set(key, Object::Array(a));
+        };
+        let mut p = doc
+            .resolve_dict(&Object::Reference(page), "page")
+            .expect("page");
+        add(&mut p, b"Annots");
+        update.put_object(page, &Object::Dict(p));
+        match catalog.get(b"AcroForm") {
+            Some(Object::Reference(f)) => {
+                let mut form = doc.resolve_dict(&Object::Reference(*f), "form").expect("form");
+                add(&mut form, b"Fields");
+                update.put_object(*f, &Object::Dict(form));
+            }
+            _ => {
+                let mut c = catalog.clone();
+                let mut form = c
+                    .get(b"AcroForm")
+                    .and_then(Object::as_dict)
+                    .cloned()
+                    .unwrap_or_default();
+                add(&mut form, b"Fields");
+                c.set(b"AcroForm", Object::Dict(form));
+                update.put_object(ObjRef::new(1, 0), &Object::Dict(c));
+            }
+        }
+        let tail = update.finish([3; 16]).expect("update");
+        let mut out = data.to_vec();
+        out.extend_from_slice(&tail.bytes);
+        out
+    }
+
+    #[test]
+    fn what_the_signer_adds_to_the_structure_tree_keeps_earlier_signatures_valid() {
+        use crate::time::UnixTime;
+        let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+            .expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2030, 1, 1);
+        let cert = params.self_signed(&key).expect("cert");
+        let signer = crate::RsaKeySigner::from_der(
+            &key.serialize_der(),
+            crate::SignatureAlgorithm::RsaPkcs1Sha256,
+        )
+        .expect("signer");
+        let identity = crate::SignerIdentity::new(vec![cert.der().to_vec()]).expect("identity");
+        let now = UnixTime(1_795_942_800);
+        let sign = |data: &[u8], field: &str| {
+            let mut req = crate::SignatureRequest::new(now);
+            req.field = Some(field.into());
+            crate::sign(data, &req, &signer, &identity)
+                .expect("signs")
+                .to_vec()
+        };
+        let verified = |data: &[u8]| {
+            crate::verify(
+                data,
+                &crate::VerifyOptions {
+                    trust_anchors: vec![cert.der().to_vec()],
+                    time: now,
+                },
+            )
+            .expect("reads")
+        };
+        for tree in [
+            "/K 5 0 R /ParentTree 6 0 R /ParentTreeNextKey 1",
+            "/K [5 0 R 7 0 R] /ParentTree 6 0 R",
+            "/K 5 0 R /ParentTree 8 0 R /ParentTreeNextKey 1",
+            "/K 5 0 R",
+        ] {
+            let input = tagged(
+                tree,
+                &[
+                    (5, "<< /Type /StructElem /S /Document /P 4 0 R /K 9 0 R >>"),
+                    (6, "<< /Nums [0 [7 0 R]] >>"),
+                    (7, "<< /Type /StructElem /S /P /P 5 0 R /K 0 /Pg 3 0 R >>"),
+                    (8, "<< /Kids [10 0 R] >>"),
+                    (9, "[7 0 R]"),
+                    (10, "<< /Limits [0 0] /Nums [0 [7 0 R]] >>"),
+                ],
+            );
+            let reviewed = sign(&input, "Paraf");
+            let sealed = sign(&with_tagged_seal(&reviewed, "Segel"), "Segel");
+            let report = verified(&sealed);
+            assert!(report.all_passed(), "{tree}: {report:#?}");
+            let named = report.signatures[0]
+                .changes
+                .iter()
+                .filter(|c| c.what.contains("joined the structure tree"))
+                .count();
+            assert!(named >= 2, "{tree}: {:#?}", report.signatures[0].changes);
+            // A second seal is tagged after the first, and both earlier signatures stay valid.
+            let twice = sign(&with_tagged_seal(&sealed, "Segel2"), "Segel2");
+            let report = verified(&twice);
+            assert!(report.all_passed(), "{tree}, twice: {report:#?}");
+        }
+    }
+
     #[test]
     fn a_negative_next_key_starts_at_zero() {
         let (key, _, _) = tag(&tagged("/ParentTreeNextKey -5", &[])).expect("tags");

@@ -1,3 +1,5 @@
+#![allow(dead_code, reason = "shared by two test binaries, each using a part of it")]
+
 //! A letter with a filled text field (`nomor`, object 6), optionally tagged, and the later
 //! revisions an official's visible seal makes, written by hand: a new signature field merged
 //! with its widget, its appearance (a Form XObject drawing an inner Form XObject, an image and
@@ -36,6 +38,16 @@ fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
 
 /// The letter, unsigned.
 pub(crate) fn letter(tagged: bool) -> Vec<u8> {
+    letter_with(tagged, false)
+}
+
+/// The letter, tagged, with its parent tree's keys in a leaf (25) under the root node's
+/// `/Kids` instead of the root node's `/Nums`.
+pub(crate) fn letter_with_tree_kids() -> Vec<u8> {
+    letter_with(true, true)
+}
+
+fn letter_with(tagged: bool, tree_kids: bool) -> Vec<u8> {
     let (catalog_extra, page_extra, widget_extra) = if tagged {
         (
             "/StructTreeRoot 20 0 R /MarkInfo << /Marked true >> /Lang (id-ID)",
@@ -64,10 +76,17 @@ pub(crate) fn letter(tagged: bool) -> Vec<u8> {
         objects.extend([
             (20, b"<< /Type /StructTreeRoot /K 21 0 R /ParentTree 22 0 R /ParentTreeNextKey 2 >>".to_vec()),
             (21, b"<< /Type /StructElem /S /Document /P 20 0 R /K [23 0 R 24 0 R] >>".to_vec()),
-            (22, b"<< /Nums [0 [23 0 R] 1 24 0 R] >>".to_vec()),
+            if tree_kids {
+                (22, b"<< /Kids [25 0 R] >>".to_vec())
+            } else {
+                (22, b"<< /Nums [0 [23 0 R] 1 24 0 R] >>".to_vec())
+            },
             (23, b"<< /Type /StructElem /S /P /P 21 0 R /Pg 4 0 R /K 0 >>".to_vec()),
             (24, b"<< /Type /StructElem /S /Form /P 21 0 R /Pg 4 0 R /K << /Type /OBJR /Obj 6 0 R >> /Alt (Nomor surat) >>".to_vec()),
         ]);
+        if tree_kids {
+            objects.push((25, b"<< /Limits [0 1] /Nums [0 [23 0 R] 1 24 0 R] >>".to_vec()));
+        }
     }
     let size = objects.iter().map(|(n, _)| *n).max().unwrap_or(0) + 1;
     let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
