@@ -123,7 +123,12 @@ fn a_certification_allows_a_later_seal_at_p2_and_nothing_at_p1() {
     let added = revise(&p1, |rev| {
         rev.add_seal("Segel", [350, 100, 550, 210], |_| {});
     });
-    refused(&seal, "a seal after P=1", &added, "not allowed after an certification DocMDP /P 1");
+    refused(
+        &seal,
+        "a seal after P=1",
+        &added,
+        "not allowed after an certification DocMDP /P 1",
+    );
 }
 
 /// The letter with an empty invisible signature field `Sertifikasi` that locks itself and
@@ -175,7 +180,10 @@ fn a_locked_field_cannot_move_change_its_appearance_or_value() {
     let base = locked(&seal);
     let sealed_after = sealed(&seal, &base, "Segel", [350, 100, 550, 210]);
     let verdict = report(&seal, &sealed_after);
-    assert!(verdict.all_passed(), "a seal on unlocked fields: {verdict:#?}");
+    assert!(
+        verdict.all_passed(),
+        "a seal on unlocked fields: {verdict:#?}"
+    );
 
     let cert = field_num(&base, "Sertifikasi");
     let moved = revise(&base, |rev| {
@@ -186,7 +194,12 @@ fn a_locked_field_cannot_move_change_its_appearance_or_value() {
             );
         });
     });
-    refused(&seal, "locked widget moved", &moved, "field Sertifikasi is locked");
+    refused(
+        &seal,
+        "locked widget moved",
+        &moved,
+        "field Sertifikasi is locked",
+    );
     let redrawn = revise(&base, |rev| {
         let ap = rev.seal_appearance();
         rev.edit(cert, |d| {
@@ -195,7 +208,12 @@ fn a_locked_field_cannot_move_change_its_appearance_or_value() {
             d.set(b"AP", Object::Dict(apd));
         });
     });
-    refused(&seal, "locked appearance", &redrawn, "field Sertifikasi is locked");
+    refused(
+        &seal,
+        "locked appearance",
+        &redrawn,
+        "field Sertifikasi is locked",
+    );
     let nomor = revise(&base, |rev| {
         rev.edit(6, |d| {
             let mut apd = Dict::new();
@@ -313,7 +331,12 @@ fn a_seal_revision_cannot_add_a_widget_no_signature_field_owns() {
         );
         rev.add_annot(extra);
     });
-    refused(&seal, "orphan widget", &orphan, "does not list it among its /Kids");
+    refused(
+        &seal,
+        "orphan widget",
+        &orphan,
+        "does not list it among its /Kids",
+    );
     // A signature widget with a field name of its own that the form does not list.
     let unlisted = sealed_with(&seal, &reviewed(&seal), |rev, _| {
         let ap = rev.seal_appearance();
@@ -324,7 +347,12 @@ fn a_seal_revision_cannot_add_a_widget_no_signature_field_owns() {
         );
         rev.add_annot(extra);
     });
-    refused(&seal, "unlisted widget", &unlisted, "outside the form's fields");
+    refused(
+        &seal,
+        "unlisted widget",
+        &unlisted,
+        "outside the form's fields",
+    );
     // A widget with no field at all.
     let bare = sealed_with(&seal, &reviewed(&seal), |rev, _| {
         let ap = rev.seal_appearance();
@@ -363,7 +391,9 @@ fn a_seal_revision_cannot_add_a_widget_to_an_existing_text_field() {
             format!("<< /Type /Annot /Subtype /Widget /Parent 6 0 R /Rect [350 300 550 320] /P 4 0 R /AP << /N {ap} >> >>").into_bytes(),
         );
         rev.add_annot(extra);
-        rev.edit(6, |d| d.set(b"Kids", Object::Array(vec![Object::Reference(extra)])));
+        rev.edit(6, |d| {
+            d.set(b"Kids", Object::Array(vec![Object::Reference(extra)]))
+        });
     });
     refused(&seal, "kid of a text field", &kid, "was added");
 }
@@ -374,5 +404,10 @@ fn an_unsigned_visible_signature_widget_is_refused() {
     let data = revise(&reviewed(&seal), |rev| {
         rev.add_seal("Segel", [350, 100, 550, 210], |_| {});
     });
-    refused(&seal, "unsigned seal", &data, "unsigned visible signature widget");
+    refused(
+        &seal,
+        "unsigned seal",
+        &data,
+        "unsigned visible signature widget",
+    );
 }

@@ -55,7 +55,10 @@ fn tag(rev: &mut Revision<'_, '_, '_>, w: ObjRef, t: Tagging, leaf: Option<[i64;
     d.set(b"P", Object::Reference(r(21)));
     d.set(b"Pg", Object::Reference(PAGE));
     d.set(b"K", Object::Dict(objr));
-    d.set(b"Alt", Object::String(b"Segel elektronik Sekretaris Jenderal".to_vec()));
+    d.set(
+        b"Alt",
+        Object::String(b"Segel elektronik Sekretaris Jenderal".to_vec()),
+    );
     rev.u.put_object(e, &Object::Dict(d));
     rev.edit(21, |d| Revision::push(d, b"K", Object::Reference(e)));
     let pair = [Object::Integer(t.key), Object::Reference(e)];
@@ -68,7 +71,10 @@ fn tag(rev: &mut Revision<'_, '_, '_>, w: ObjRef, t: Tagging, leaf: Option<[i64;
         Some(limits) => {
             let l = rev.u.allocate();
             let mut node = Dict::new();
-            node.set(b"Limits", Object::Array(limits.map(Object::Integer).to_vec()));
+            node.set(
+                b"Limits",
+                Object::Array(limits.map(Object::Integer).to_vec()),
+            );
             node.set(b"Nums", Object::Array(pair.to_vec()));
             rev.u.put_object(l, &Object::Dict(node));
             rev.edit(22, |d| Revision::push(d, b"Kids", Object::Reference(l)));
@@ -127,7 +133,11 @@ fn a_tagged_seal_after_initials_passes() {
         .iter()
         .filter(|c| c.what.contains("joined the structure tree"))
         .collect();
-    assert_eq!(tree.len(), 3, "root, document element, parent tree: {tree:#?}");
+    assert_eq!(
+        tree.len(),
+        3,
+        "root, document element, parent tree: {tree:#?}"
+    );
     assert!(tree.iter().all(|c| c.level == ChangeLevel::Signatures));
     // A second seal: its key must be above the first one's.
     let again = tagged_seal(
@@ -211,7 +221,12 @@ fn the_element_must_be_a_form_for_the_new_signature_widget() {
         tag(rev, e, t, None);
     });
     let empty = signed(&seal, &empty, "Segel", None);
-    refused(&seal, "an empty field", &empty, "not a new signature widget");
+    refused(
+        &seal,
+        "an empty field",
+        &empty,
+        "not a new signature widget",
+    );
 }
 
 #[test]
@@ -241,12 +256,15 @@ fn parent_tree_keys_must_be_new_and_match_the_widget() {
     );
     let replaced = tagged_seal(&seal, &base, "Segel", TAGGED, |rev, _| {
         // Key 1 (the text field's element) re-pointed at the paragraph.
-        rev.u.put(
-            r(22),
-            b"<< /Nums [0 [23 0 R] 1 23 0 R] >>".to_vec(),
-        );
+        rev.u
+            .put(r(22), b"<< /Nums [0 [23 0 R] 1 23 0 R] >>".to_vec());
     });
-    refused(&seal, "replaced entry", &replaced, "existing entries removed or reordered");
+    refused(
+        &seal,
+        "replaced entry",
+        &replaced,
+        "existing entries removed or reordered",
+    );
     let lowered = tagged_seal(&seal, &base, "Segel", TAGGED, |rev, _| {
         rev.edit(20, |d| d.set(b"ParentTreeNextKey", Object::Integer(1)));
     });
@@ -267,7 +285,9 @@ fn other_structure_changes_are_content() {
     });
     refused(&seal, "role map", &role_map, "/RoleMap changed");
     let alt = tagged_seal(&seal, &base, "Segel", TAGGED, |rev, _| {
-        rev.edit(24, |d| d.set(b"Alt", Object::String(b"Nomor palsu".to_vec())));
+        rev.edit(24, |d| {
+            d.set(b"Alt", Object::String(b"Nomor palsu".to_vec()))
+        });
     });
     refused(&seal, "an existing element's /Alt", &alt, "object 24");
     let reordered = tagged_seal(&seal, &base, "Segel", TAGGED, |rev, _| {
@@ -277,7 +297,12 @@ fn other_structure_changes_are_content() {
             d.set(b"K", Object::Array(k));
         });
     });
-    refused(&seal, "reordered kids", &reordered, "existing entries removed or reordered");
+    refused(
+        &seal,
+        "reordered kids",
+        &reordered,
+        "existing entries removed or reordered",
+    );
     // The paragraph's content marked as something else under the new element.
     let stolen = tagged_seal(&seal, &base, "Segel", TAGGED, |rev, _| {
         let e = rev.u.allocate();
@@ -287,5 +312,34 @@ fn other_structure_changes_are_content() {
         );
         rev.edit(21, |d| Revision::push(d, b"K", Object::Reference(e)));
     });
-    refused(&seal, "marked content claimed", &stolen, "does not hold one object reference");
+    refused(
+        &seal,
+        "marked content claimed",
+        &stolen,
+        "does not hold one object reference",
+    );
+}
+
+#[test]
+fn tab_order_may_be_set_with_the_first_widget_of_a_page_only() {
+    let seal = seal();
+    // A tagged letter whose page has no /Tabs yet.
+    let base = revise(&letter(true), |rev| {
+        rev.page.remove(b"Tabs");
+    });
+    let base = signed(&seal, &base, "Paraf", None);
+    let with_tabs = tagged_seal(&seal, &base, "Segel", TAGGED, |rev, _| {
+        rev.page.set(b"Tabs", name("S"));
+    });
+    let r = report(&seal, &with_tabs);
+    assert!(r.all_passed(), "{r:#?}");
+    // Another order, or /Tabs without a new annotation, is a change of the page.
+    let rows = tagged_seal(&seal, &base, "Segel", TAGGED, |rev, _| {
+        rev.page.set(b"Tabs", name("R"));
+    });
+    refused(&seal, "row order", &rows, "/Tabs changed");
+    let alone = revise(&base, |rev| {
+        rev.page.set(b"Tabs", name("S"));
+    });
+    refused(&seal, "/Tabs alone", &alone, "/Tabs changed");
 }

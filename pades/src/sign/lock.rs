@@ -70,7 +70,7 @@ mod tests {
         // A name with a character outside PDFDocEncoding becomes UTF-16BE, which the
         // verifier decodes back to the same name.
         let name = "Tanda tangan ✓".to_string();
-        let Object::Dict(d) = lock_dict(&[name.clone()]) else {
+        let Object::Dict(d) = lock_dict(std::slice::from_ref(&name)) else {
             panic!("a dictionary");
         };
         let listed = d

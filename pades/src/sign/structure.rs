@@ -486,7 +486,10 @@ mod tests {
         let input = tagged(
             "/K 5 0 R /ParentTree 6 0 R /ParentTreeNextKey 3",
             &[
-                (5, "<< /Type /StructElem /S /Document /P 4 0 R /K [7 0 R] >>"),
+                (
+                    5,
+                    "<< /Type /StructElem /S /Document /P 4 0 R /K [7 0 R] >>",
+                ),
                 (6, "<< /Nums [0 [7 0 R] 1 7 0 R] >>"),
                 (7, "<< /Type /StructElem /S /P /P 5 0 R /K 0 /Pg 3 0 R >>"),
             ],
@@ -497,7 +500,11 @@ mod tests {
         let mut rewritten = doc.sections()[0].objects.clone();
         rewritten.retain(|&n| n <= 7);
         rewritten.sort_unstable();
-        assert_eq!(rewritten, vec![4, 5, 6], "root, document element, parent tree");
+        assert_eq!(
+            rewritten,
+            vec![4, 5, 6],
+            "root, document element, parent tree"
+        );
         let root = get(&doc, 4);
         let root = root.as_dict().expect("root");
         assert_eq!(root.get(b"ParentTreeNextKey"), Some(&Object::Integer(4)));
@@ -526,7 +533,11 @@ mod tests {
             ],
         );
         let (key, widget, out) = tag(&input).expect("tags");
-        assert_eq!(key, Some(11), "one past the largest key, not the stale next key");
+        assert_eq!(
+            key,
+            Some(11),
+            "one past the largest key, not the stale next key"
+        );
         let doc = Document::open(&out).expect("opens");
         let node = get(&doc, 6);
         let kids = node
@@ -537,7 +548,10 @@ mod tests {
         let leaf = doc.resolve_dict(&kids[1], "leaf").expect("a new leaf");
         assert_eq!(
             leaf.get(b"Limits"),
-            Some(&Object::Array(vec![Object::Integer(11), Object::Integer(11)]))
+            Some(&Object::Array(vec![
+                Object::Integer(11),
+                Object::Integer(11)
+            ]))
         );
         let nums = leaf.get(b"Nums").and_then(Object::as_array).expect("nums");
         let form = form_of(&doc, nums, 11, widget);
@@ -567,7 +581,11 @@ mod tests {
         let mut rewritten = doc.sections()[0].objects.clone();
         rewritten.retain(|&n| n <= 7);
         rewritten.sort_unstable();
-        assert_eq!(rewritten, vec![4, 6], "the root and the element's kids array");
+        assert_eq!(
+            rewritten,
+            vec![4, 6],
+            "the root and the element's kids array"
+        );
         assert_eq!(get(&doc, 6).as_array().map(<[Object]>::len), Some(2));
         let root = get(&doc, 4);
         let tree = root
@@ -688,7 +706,9 @@ mod tests {
         update.put_object(page, &Object::Dict(p));
         match catalog.get(b"AcroForm") {
             Some(Object::Reference(f)) => {
-                let mut form = doc.resolve_dict(&Object::Reference(*f), "form").expect("form");
+                let mut form = doc
+                    .resolve_dict(&Object::Reference(*f), "form")
+                    .expect("form");
                 add(&mut form, b"Fields");
                 update.put_object(*f, &Object::Dict(form));
             }
@@ -713,8 +733,9 @@ mod tests {
     #[test]
     fn what_the_signer_adds_to_the_structure_tree_keeps_earlier_signatures_valid() {
         use crate::time::UnixTime;
-        let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-            .expect("key");
+        let key =
+            rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+                .expect("key");
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
         params.not_before = rcgen::date_time_ymd(2026, 1, 1);
         params.not_after = rcgen::date_time_ymd(2030, 1, 1);

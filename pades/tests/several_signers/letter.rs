@@ -1,4 +1,7 @@
-#![allow(dead_code, reason = "shared by two test binaries, each using a part of it")]
+#![allow(
+    dead_code,
+    reason = "shared by two test binaries, each using a part of it"
+)]
 
 //! A letter with a filled text field (`nomor`, object 6), optionally tagged, and the later
 //! revisions an official's visible seal makes, written by hand: a new signature field merged
@@ -85,7 +88,10 @@ fn letter_with(tagged: bool, tree_kids: bool) -> Vec<u8> {
             (24, b"<< /Type /StructElem /S /Form /P 21 0 R /Pg 4 0 R /K << /Type /OBJR /Obj 6 0 R >> /Alt (Nomor surat) >>".to_vec()),
         ]);
         if tree_kids {
-            objects.push((25, b"<< /Limits [0 1] /Nums [0 [23 0 R] 1 24 0 R] >>".to_vec()));
+            objects.push((
+                25,
+                b"<< /Limits [0 1] /Nums [0 [23 0 R] 1 24 0 R] >>".to_vec(),
+            ));
         }
     }
     let size = objects.iter().map(|(n, _)| *n).max().unwrap_or(0) + 1;

@@ -213,6 +213,12 @@ pub(super) fn classify(
                 );
                 level = level.max(l);
                 notes.push(what);
+            } else if k.as_slice() == b"Tabs" && tab_order_for_a_new_widget(ctx, a, b, &keys) {
+                // PDF/UA asks a page with annotations of a tagged document to take them in
+                // structure order: set along with the page's first new widget, it changes
+                // only the order of keyboard focus.
+                level = level.max(Signatures);
+                notes.push(format!("page object {n}: /Tabs /S set"));
             } else {
                 level = Content;
                 notes.push(format!(
@@ -500,6 +506,15 @@ pub(super) fn appended(
         "signature fields added"
     };
     (level, None, format!("{what}: {added}"))
+}
+
+/// A page of a tagged document gets `/Tabs /S` where it had none, in the revision that adds
+/// to its `/Annots`.
+fn tab_order_for_a_new_widget(ctx: &Context<'_>, a: &Dict, b: &Dict, keys: &[Vec<u8>]) -> bool {
+    ctx.structure.tagged()
+        && a.get(b"Tabs").is_none()
+        && b.get(b"Tabs").and_then(Object::as_name) == Some(b"S")
+        && keys.iter().any(|k| k.as_slice() == b"Annots")
 }
 
 /// Name a visible signature widget `r` (dictionary `d`) added to page object `page`: which

@@ -18,6 +18,11 @@
 //! filling only for a field that the same revision fills (empty before, a value now); with a
 //! changed value it is a form change; with no value change it is an annotation-level change that
 //! names the object (the page would show something else than what was signed).
+//!
+//! A later signature may be visible: its widget is a signatures-level change, named with its
+//! page and rectangle since its appearance covers part of the signed page. On a tagged
+//! document it may join the structure tree (a `/Form` element and a parent tree entry for the
+//! new widget, nothing else: [`structure`]).
 
 mod classify;
 mod reach;

@@ -122,6 +122,13 @@ impl StructRoles {
     }
 }
 
+impl StructRoles {
+    /// Does the document have a structure tree?
+    pub(super) fn tagged(&self) -> bool {
+        self.root.is_some()
+    }
+}
+
 /// A dictionary of the structure tree changed from `a` to `b`: `None` if `n` plays no role
 /// there, else how far-reaching the change is.
 pub(super) fn dict_change(
