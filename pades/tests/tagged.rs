@@ -343,3 +343,57 @@ fn tab_order_may_be_set_with_the_first_widget_of_a_page_only() {
     });
     refused(&seal, "/Tabs alone", &alone, "/Tabs changed");
 }
+
+#[test]
+fn hostile_parent_trees_are_examined_within_limits() {
+    let seal = seal();
+    // `nodes` replaces the parent tree's root node 22; then a seal adds a new leaf under it.
+    let sealed_on = |nodes: &dyn Fn(&mut Revision<'_, '_, '_>)| {
+        let base = revise(&letter(true), |rev| nodes(rev));
+        let base = signed(&seal, &base, "Paraf", None);
+        let with_field = revise(&base, |rev| {
+            let w = rev.add_seal("Segel", [350, 100, 550, 210], |d| {
+                d.set(b"StructParent", Object::Integer(2));
+            });
+            tag(rev, w, TAGGED, Some([2, 2]));
+        });
+        signed(&seal, &with_field, "Segel", None)
+    };
+    // 100 levels of /Kids above the keys: deeper than the verifier walks, so the new leaf
+    // cannot be shown to hold new keys.
+    let deep = sealed_on(&|rev| {
+        let leaf = rev.u.allocate();
+        rev.u.put(
+            leaf,
+            b"<< /Limits [0 1] /Nums [0 [23 0 R] 1 24 0 R] >>".to_vec(),
+        );
+        let mut below = leaf;
+        for _ in 0..100 {
+            let n = rev.u.allocate();
+            rev.u.put(
+                n,
+                format!("<< /Limits [0 1] /Kids [{below}] >>").into_bytes(),
+            );
+            below = n;
+        }
+        rev.u
+            .put(r(22), format!("<< /Kids [{below}] >>").into_bytes());
+    });
+    refused(&seal, "deep parent tree", &deep, "larger than examined");
+    // A cycle of /Kids: walked once, and the seal's new key is still checked.
+    let cyclic = sealed_on(&|rev| {
+        let a = rev.u.allocate();
+        let leaf = rev.u.allocate();
+        rev.u.put(
+            leaf,
+            b"<< /Limits [0 1] /Nums [0 [23 0 R] 1 24 0 R] >>".to_vec(),
+        );
+        rev.u.put(
+            a,
+            format!("<< /Limits [0 1] /Kids [22 0 R {leaf}] >>").into_bytes(),
+        );
+        rev.u.put(r(22), format!("<< /Kids [{a}] >>").into_bytes());
+    });
+    let r = report(&seal, &cyclic);
+    assert!(r.all_passed(), "{r:#?}");
+}

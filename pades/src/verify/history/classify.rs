@@ -345,6 +345,14 @@ pub(super) fn field_change(
             }
         }
     }
+    // A signature field that was there, empty, and gets a visible appearance as it is signed:
+    // named like a new visible signature widget.
+    let drawn = keys.iter().any(|k| k.as_slice() == b"AP") && !zero_area(new, b);
+    if let (Signatures, true, Some(&page), Some(r)) =
+        (level, drawn, ctx.roles.annot_pages.get(&n), gen_of(new, n))
+    {
+        note_visible(ctx, new, r, b, field.clone(), page);
+    }
     let what = match level {
         Signatures => format!("signature field {shown} signed"),
         FormChanges => format!("form field {shown} changed its value"),

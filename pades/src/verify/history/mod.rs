@@ -28,6 +28,8 @@ mod classify;
 mod reach;
 mod roles;
 mod structure;
+#[cfg(test)]
+mod tests;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};

@@ -43,6 +43,8 @@ pub(super) struct Roles {
     pub(super) page_nodes: HashSet<u32>,
     /// Annotations listed by pages, widgets included.
     pub(super) annots: HashSet<u32>,
+    /// The page that lists each annotation (the first one, if several do).
+    pub(super) annot_pages: HashMap<u32, u32>,
     /// Indirect `/Annots` arrays of pages, with the page that lists each.
     pub(super) annot_arrays: HashMap<u32, u32>,
     /// Form fields (the `/Fields` tree through `/Kids`), widgets merged with fields included.
@@ -108,9 +110,10 @@ impl Roles {
                     if let Some(a) = annots.as_ref() {
                         roles.annot_arrays.insert(a.num, r.num);
                     }
-                    roles
-                        .annots
-                        .extend(refs_of(doc, annots).iter().map(|r| r.num));
+                    for a in refs_of(doc, annots) {
+                        roles.annots.insert(a.num);
+                        roles.annot_pages.entry(a.num).or_insert(r.num);
+                    }
                 }
             }
         }
