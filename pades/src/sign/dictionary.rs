@@ -9,6 +9,7 @@ use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::text::encode_text;
 use crate::pdf::update::Tail;
 
+use super::lock::fieldmdp_reference;
 use super::SignatureRequest;
 
 /// Room for `[0 a b c]` with ten digits each, padded with spaces once filled in.
@@ -33,9 +34,14 @@ pub(super) struct Fixed {
 
 impl Placeholder {
     /// `/Type /Sig`, `/Filter /Adobe.PPKLite`, `/SubFilter /ETSI.CAdES.detached`, the
-    /// placeholders, `/M` and the request's optional text entries, and for a certification
-    /// the DocMDP signature reference (ISO 32000-2 §12.8.2.2).
-    pub(super) fn new(request: &SignatureRequest, contents_capacity: usize) -> Self {
+    /// placeholders, `/M` and the request's optional text entries, and the signature
+    /// references: DocMDP for a certification (ISO 32000-2 §12.8.2.2), FieldMDP locking
+    /// `locked` (fully qualified field names) when the request locks fields (§12.8.2.4).
+    pub(super) fn new(
+        request: &SignatureRequest,
+        contents_capacity: usize,
+        locked: &[String],
+    ) -> Self {
         let mut sig = Vec::new();
         sig.extend_from_slice(
             b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange",
@@ -46,7 +52,7 @@ impl Placeholder {
         let contents_at = sig.len();
         sig.resize(sig.len() + contents_capacity * 2, b'0');
         sig.push(b'>');
-        let rest = described(request);
+        let rest = described(request, locked);
         let mut rest_bytes = Vec::new();
         rest.write(&mut rest_bytes);
         // Drop the `<<` `>>` of the helper dictionary.
@@ -74,8 +80,8 @@ impl Placeholder {
 }
 
 /// The entries after the placeholders: `/M`, `/Reason`, `/Location`, `/ContactInfo`, `/Name`,
-/// and `/Reference` for a certification.
-fn described(request: &SignatureRequest) -> Dict {
+/// and `/Reference` for a certification or a field lock.
+fn described(request: &SignatureRequest, locked: &[String]) -> Dict {
     let mut rest = Dict::new();
     rest.set(b"M", Object::String(request.time.pdf_date().into_bytes()));
     for (key, value) in [
@@ -88,6 +94,7 @@ fn described(request: &SignatureRequest) -> Dict {
             rest.set(key, Object::String(encode_text(v)));
         }
     }
+    let mut references = Vec::new();
     if let Some(p) = request.certify {
         // ISO 32000-2 §12.8.2.2: a signature reference with the DocMDP transform.
         let mut params = Dict::new();
@@ -98,7 +105,13 @@ fn described(request: &SignatureRequest) -> Dict {
         sigref.set(b"Type", Object::Name(b"SigRef".to_vec()));
         sigref.set(b"TransformMethod", Object::Name(b"DocMDP".to_vec()));
         sigref.set(b"TransformParams", Object::Dict(params));
-        rest.set(b"Reference", Object::Array(vec![Object::Dict(sigref)]));
+        references.push(Object::Dict(sigref));
+    }
+    if request.lock_fields {
+        references.push(fieldmdp_reference(locked));
+    }
+    if !references.is_empty() {
+        rest.set(b"Reference", Object::Array(references));
     }
     rest
 }
@@ -140,5 +153,39 @@ impl Fixed {
         let at = body + self.byte_range_at;
         tail.bytes[at..at + br.len()].copy_from_slice(br.as_bytes());
         Ok((tail.bytes, contents, byte_range))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::UnixTime;
+
+    fn written(request: &SignatureRequest, locked: &[String]) -> String {
+        let p = Placeholder::new(request, 16, locked);
+        String::from_utf8_lossy(&p.into_bytes()).into_owned()
+    }
+
+    #[test]
+    fn certification_and_lock_write_both_references() {
+        let mut request = SignatureRequest::new(UnixTime(1_795_942_800));
+        let locked = vec!["Paraf".to_string(), "Segel".to_string()];
+        assert!(!written(&request, &locked).contains("/Reference"));
+        request.lock_fields = true;
+        let lock = written(&request, &locked);
+        assert!(lock.contains("/Reference[<<"), "{lock}");
+        assert!(lock.contains("/FieldMDP"), "{lock}");
+        assert!(!lock.contains("/DocMDP"), "{lock}");
+        assert!(lock.contains("/Fields[(Paraf) (Segel)]"), "{lock}");
+        request.certify = Some(2);
+        let both = written(&request, &locked);
+        let docmdp = both.find("/DocMDP").expect("DocMDP");
+        let fieldmdp = both.find("/FieldMDP").expect("FieldMDP");
+        assert!(docmdp < fieldmdp, "{both}");
+        // The placeholders keep their place at the start of the dictionary.
+        assert!(
+            both.starts_with("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange[0 0000000000"),
+            "{both}"
+        );
     }
 }

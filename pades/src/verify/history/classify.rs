@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::*;
-use crate::pdf::object::{Dict, Object};
+use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::Document;
 
 /// How a revision changed the value of a field (keyed by the object that holds `/V`).
@@ -80,8 +80,22 @@ pub(super) fn classify(
     use ChangeLevel::*;
     // Arrays: only appending allowed entries to a page's /Annots or the form's /Fields.
     if let (Object::Array(a), Object::Array(b)) = (before, after) {
-        if ctx.roles.annot_arrays.contains(&n) || ctx.roles.fields_array == Some(n) {
-            return appended(ctx, a, b, new, last, &format!("array object {n}"));
+        if let Some(&page) = ctx.roles.annot_arrays.get(&n) {
+            return appended(
+                ctx,
+                a,
+                b,
+                new,
+                last,
+                &format!("array object {n}"),
+                Some(page),
+            );
+        }
+        if ctx.roles.fields_array == Some(n) {
+            return appended(ctx, a, b, new, last, &format!("array object {n}"), None);
+        }
+        if let Some(c) = structure::array_change(ctx, n, a, b, new, last) {
+            return c;
         }
         return (Content, None, format!("array object {n} changed"));
     }
@@ -195,9 +209,16 @@ pub(super) fn classify(
                     new,
                     last,
                     &format!("page object {n} /Annots"),
+                    Some(n),
                 );
                 level = level.max(l);
                 notes.push(what);
+            } else if k.as_slice() == b"Tabs" && tab_order_for_a_new_widget(ctx, a, b, &keys) {
+                // PDF/UA asks a page with annotations of a tagged document to take them in
+                // structure order: set along with the page's first new widget, it changes
+                // only the order of keyboard focus.
+                level = level.max(Signatures);
+                notes.push(format!("page object {n}: /Tabs /S set"));
             } else {
                 level = Content;
                 notes.push(format!(
@@ -227,6 +248,9 @@ pub(super) fn classify(
             None,
             format!("annotation object {n} changed ({})", names(&keys)),
         );
+    }
+    if let Some(c) = structure::dict_change(ctx, n, a, b, old, new, last) {
+        return c;
     }
     (
         Content,
@@ -321,6 +345,14 @@ pub(super) fn field_change(
             }
         }
     }
+    // A signature field that was there, empty, and gets a visible appearance as it is signed:
+    // named like a new visible signature widget.
+    let drawn = keys.iter().any(|k| k.as_slice() == b"AP") && !zero_area(new, b);
+    if let (Signatures, true, Some(&page), Some(r)) =
+        (level, drawn, ctx.roles.annot_pages.get(&n), gen_of(new, n))
+    {
+        note_visible(ctx, new, r, b, field.clone(), page);
+    }
     let what = match level {
         Signatures => format!("signature field {shown} signed"),
         FormChanges => format!("form field {shown} changed its value"),
@@ -349,7 +381,8 @@ pub(super) fn form_change(
             b"Fields" => {
                 let before = resolve_array(old, was.get(b"Fields"));
                 let cur = resolve_array(new, now.get(b"Fields"));
-                let (l, _, what) = appended(ctx, &before, &cur, new, last, "/AcroForm /Fields");
+                let (l, _, what) =
+                    appended(ctx, &before, &cur, new, last, "/AcroForm /Fields", None);
                 if l > Signatures {
                     bad.push(what);
                 }
@@ -370,7 +403,9 @@ pub(super) fn form_change(
 }
 
 /// `cur` must be `old` with entries appended: new signature fields (or their widgets) that end
-/// up signed and verified, or invisible empty signature fields.
+/// up signed and verified, or invisible empty signature fields. `page` is the page whose
+/// `/Annots` these are, if so: each visible signed widget added there is named in
+/// `ctx.visible`, with its page and rectangle (its appearance may cover signed content).
 pub(super) fn appended(
     ctx: &Context<'_>,
     old: &[Object],
@@ -378,6 +413,7 @@ pub(super) fn appended(
     new: &Document<'_>,
     last: &Document<'_>,
     what: &str,
+    page: Option<u32>,
 ) -> (ChangeLevel, Option<String>, String) {
     use ChangeLevel::*;
     if cur.len() < old.len() || cur[..old.len()] != *old {
@@ -441,6 +477,11 @@ pub(super) fn appended(
         if !ctx.last_fields.contains(&field.num) {
             return other(", outside the form's fields (so never verified)");
         }
+        // A widget of its own (not merged with the field) must be one the field lists among
+        // its /Kids: a widget that only points at a signature field is owned by none.
+        if field != r && !ctx.last_fields.contains(&r.num) {
+            return other(", but its signature field does not list it among its /Kids");
+        }
         let value = fd
             .get(b"V")
             .and_then(|v| last.resolve_dict(v, "signature value").ok());
@@ -459,7 +500,12 @@ pub(super) fn appended(
             }
             // A document timestamp (PAdES B-LTA), invisible, is validation data.
             Some(v) if v.has_type(b"DocTimeStamp") && invisible(new, &d) => {}
-            Some(_) => level = level.max(Signatures),
+            Some(_) => {
+                level = level.max(Signatures);
+                if let Some(p) = page.filter(|_| !invisible(new, &d)) {
+                    note_visible(ctx, new, r, &d, field_name(last, &fd), p);
+                }
+            }
         }
     }
     let added = if level == Ltv {
@@ -468,6 +514,47 @@ pub(super) fn appended(
         "signature fields added"
     };
     (level, None, format!("{what}: {added}"))
+}
+
+/// A page of a tagged document gets `/Tabs /S` where it had none, in the revision that adds
+/// to its `/Annots`.
+fn tab_order_for_a_new_widget(ctx: &Context<'_>, a: &Dict, b: &Dict, keys: &[Vec<u8>]) -> bool {
+    ctx.structure.tagged()
+        && a.get(b"Tabs").is_none()
+        && b.get(b"Tabs").and_then(Object::as_name) == Some(b"S")
+        && keys.iter().any(|k| k.as_slice() == b"Annots")
+}
+
+/// Name a visible signature widget `r` (dictionary `d`) added to page object `page`: which
+/// page and where, since its appearance hides whatever the signed revision shows there.
+fn note_visible(
+    ctx: &Context<'_>,
+    new: &Document<'_>,
+    r: ObjRef,
+    d: &Dict,
+    field: Option<String>,
+    page: u32,
+) {
+    let rect: Vec<String> = resolve_array(new, d.get(b"Rect"))
+        .iter()
+        .map(|o| match new.deref(o) {
+            Ok(Object::Integer(i)) => i.to_string(),
+            Ok(Object::Real(x)) if x.is_finite() => format!("{x:.2}"),
+            _ => "?".into(),
+        })
+        .collect();
+    let number = ctx
+        .roles
+        .page_numbers
+        .get(&page)
+        .map_or_else(|| format!("object {page}"), usize::to_string);
+    let what = format!(
+        "visible signature widget {r} (field {}) drawn on page {number} at [{}]: its \
+         appearance covers what the signed revision shows there",
+        field.as_deref().unwrap_or("?"),
+        rect.join(" ")
+    );
+    ctx.visible.borrow_mut().push((r.num, field, what));
 }
 
 /// Is the catalog `/Version` change an upgrade (to a higher version than before)?

@@ -18,10 +18,18 @@
 //! filling only for a field that the same revision fills (empty before, a value now); with a
 //! changed value it is a form change; with no value change it is an annotation-level change that
 //! names the object (the page would show something else than what was signed).
+//!
+//! A later signature may be visible: its widget is a signatures-level change, named with its
+//! page and rectangle since its appearance covers part of the signed page. On a tagged
+//! document it may join the structure tree (a `/Form` element and a parent tree entry for the
+//! new widget, nothing else: [`structure`]).
 
 mod classify;
 mod reach;
 mod roles;
+mod structure;
+#[cfg(test)]
+mod tests;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -560,6 +568,11 @@ fn diff(
     for (n, before, after) in &pairs {
         let (level, field, what) = classify(&ctx, *n, before, after, old, new, last);
         push(level, Some(*n), field, what);
+    }
+    // Later visible signatures are allowed, but named: a reader must see that something now
+    // covers part of the signed page.
+    for (n, field, what) in ctx.visible.take() {
+        push(ChangeLevel::Signatures, Some(n), field, what);
     }
     // A change to the form itself (its resources, drawing defaults) concerns every field.
     for c in out.iter_mut() {

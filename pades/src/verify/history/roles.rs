@@ -1,9 +1,11 @@
 //! Roles of objects in a revision, found by how its catalog reaches them: page tree nodes,
 //! pages, what pages draw, the annotations they list, the form's field tree.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use super::classify::resolve_array;
+use super::structure::StructRoles;
 use super::*;
 use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::Document;
@@ -24,6 +26,10 @@ pub(super) struct Context<'r> {
     pub(super) last_fields: &'r HashSet<u32>,
     /// Fields whose value the newer revision changed, by the field that holds `/V`.
     pub(super) fills: HashMap<u32, Fill>,
+    /// The structure tree's objects that a later signature may extend.
+    pub(super) structure: StructRoles,
+    /// Visible signature widgets the newer revision adds to pages: (widget, field, what).
+    pub(super) visible: RefCell<Vec<(u32, Option<String>, String)>>,
 }
 
 /// Objects by role in one revision.
@@ -31,12 +37,16 @@ pub(super) struct Context<'r> {
 pub(super) struct Roles {
     /// Pages (leaves of the page tree).
     pub(super) pages: HashSet<u32>,
+    /// Each page's number (1-based, in page tree order).
+    pub(super) page_numbers: HashMap<u32, usize>,
     /// Intermediate page tree nodes.
     pub(super) page_nodes: HashSet<u32>,
     /// Annotations listed by pages, widgets included.
     pub(super) annots: HashSet<u32>,
-    /// Indirect `/Annots` arrays of pages.
-    pub(super) annot_arrays: HashSet<u32>,
+    /// The page that lists each annotation (the first one, if several do).
+    pub(super) annot_pages: HashMap<u32, u32>,
+    /// Indirect `/Annots` arrays of pages, with the page that lists each.
+    pub(super) annot_arrays: HashMap<u32, u32>,
     /// Form fields (the `/Fields` tree through `/Kids`), widgets merged with fields included.
     pub(super) fields: HashSet<u32>,
     /// An indirect `/Fields` array.
@@ -92,14 +102,18 @@ impl Roles {
                 roles.page_nodes.insert(r.num);
                 stack.extend(refs_of(doc, kids).into_iter().rev());
             } else {
-                roles.pages.insert(r.num);
+                if roles.pages.insert(r.num) {
+                    let number = roles.pages.len();
+                    roles.page_numbers.insert(r.num, number);
+                }
                 if let Some(annots) = d.get(b"Annots") {
                     if let Some(a) = annots.as_ref() {
-                        roles.annot_arrays.insert(a.num);
+                        roles.annot_arrays.insert(a.num, r.num);
                     }
-                    roles
-                        .annots
-                        .extend(refs_of(doc, annots).iter().map(|r| r.num));
+                    for a in refs_of(doc, annots) {
+                        roles.annots.insert(a.num);
+                        roles.annot_pages.entry(a.num).or_insert(r.num);
+                    }
                 }
             }
         }
@@ -166,6 +180,8 @@ impl<'r> Context<'r> {
             shown,
             last_fields,
             fills: HashMap::new(),
+            structure: StructRoles::of(old, catalog.as_ref()),
+            visible: RefCell::new(Vec::new()),
         }
     }
 
