@@ -35,6 +35,8 @@ pub mod fuzzing;
 pub mod options;
 pub mod pdf;
 pub mod pem;
+/// Where a visible seal goes: pages, page geometry, finding the tag text.
+pub mod place;
 pub mod sign;
 pub mod signer;
 /// Visible seals: template, document id, QR code and the stamp's drawing.
