@@ -157,7 +157,10 @@ fn inflate(raw: &[u8], offset: usize, max_out: usize) -> Result<Vec<u8>> {
             if out.len() > max_out {
                 return Err(Error::Limit(LimitError::Decompressed { limit: max_out }));
             }
-            let grow = (out.len() / 2).clamp(64 * 1024, max_out + 1 - out.len());
+            // Not `clamp`: with little left to inflate the upper bound is below 64 KiB.
+            let grow = (out.len() / 2)
+                .max(64 * 1024)
+                .min(max_out + 1 - out.len());
             out.reserve_exact(grow);
         }
         let consumed = z.total_in() as usize;
