@@ -74,7 +74,8 @@ pub fn poppler_word(pdf: &[u8], word: &str) -> Option<(u32, [f64; 4])> {
         N.fetch_add(1, Ordering::SeqCst)
     ));
     std::fs::write(&file, pdf).expect("write PDF");
-    let out = Command::new("pdftotext").arg("-bbox").arg(&file).arg("-").output();
+    let out = Command::new("pdftotext")
+        .args(["-bbox", "-cropbox"]).arg(&file).arg("-").output();
     let _ = std::fs::remove_file(&file);
     let out = match out {
         Ok(o) => o,
