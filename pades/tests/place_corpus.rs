@@ -56,7 +56,9 @@ fn the_stamp_covers_the_tag_from_its_top_left_corner() {
     assert_eq!((l.width, l.height), (DEFAULT_WIDTH, DEFAULT_HEIGHT));
     assert!((l.rect.width() - DEFAULT_WIDTH).abs() < 1e-9);
     assert!((l.rect.height() - DEFAULT_HEIGHT).abs() < 1e-9);
-    assert!(l.rect.x0 <= tag.x0 && l.rect.x1 >= tag.x1 && l.rect.y0 <= tag.y0 && l.rect.y1 >= tag.y1);
+    assert!(
+        l.rect.x0 <= tag.x0 && l.rect.x1 >= tag.x1 && l.rect.y0 <= tag.y0 && l.rect.y1 >= tag.y1
+    );
     assert!((tag.x0 - l.rect.x0 - 2.0).abs() < 1e-9, "{l:?} {tag:?}");
     assert!((l.rect.y1 - tag.y1 - 2.0).abs() < 1e-9, "{l:?} {tag:?}");
 }
@@ -74,6 +76,9 @@ fn a_missing_tag_is_named_and_other_pages_are_read() {
         },
     )
     .expect_err("not found");
-    assert!(matches!(err, pades::Error::Stamp(StampError::TagNotFound(ref t)) if t == "#no-such-tag#"), "{err}");
+    assert!(
+        matches!(err, pades::Error::Stamp(StampError::TagNotFound(ref t)) if t == "#no-such-tag#"),
+        "{err}"
+    );
     assert!(err.to_string().contains("#no-such-tag#"));
 }

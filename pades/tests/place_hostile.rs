@@ -125,7 +125,12 @@ fn type0_fonts_with_absurd_cmaps_and_widths() {
             "",
             b"BT /F1 10 Tf <00000001000200030004> Tj ET",
             &font,
-            &[descendant.as_bytes().to_vec(), to_unicode.clone(), encoding.clone(), b"(x)".to_vec()],
+            &[
+                descendant.as_bytes().to_vec(),
+                to_unicode.clone(),
+                encoding.clone(),
+                b"(x)".to_vec(),
+            ],
         );
         let hit = find_tag(&pdf, "#ttd#").expect("reads");
         if enc != "8 0 R" {
@@ -196,7 +201,10 @@ fn page_tree_cycles_are_refused() {
         b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>".to_vec(),
     ]);
     let err = find_tag(&pdf, "x").expect_err("a cycle");
-    assert!(err.to_string().to_lowercase().contains("cycle") || err.to_string().contains("2 0 R"), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("cycle") || err.to_string().contains("2 0 R"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -225,7 +233,8 @@ fn garbage_content_inline_images_and_unknown_filters() {
     let lzw = pdf(&[
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_vec(),
         stream("/Filter /LZWDecode", b"BT /F1 12 Tf (#lzw#) Tj ET"),
         HELVETICA.as_bytes().to_vec(),
     ]);
@@ -245,7 +254,11 @@ fn an_inflation_bomb_spends_the_budget_and_is_refused() {
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
         b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>".to_vec(),
         {
-            let mut s = format!("<< /Length {} /Filter /FlateDecode >>\nstream\n", bomb.len()).into_bytes();
+            let mut s = format!(
+                "<< /Length {} /Filter /FlateDecode >>\nstream\n",
+                bomb.len()
+            )
+            .into_bytes();
             s.extend_from_slice(&bomb);
             s.extend_from_slice(b"\nendstream");
             s

@@ -27,9 +27,18 @@ const TTD: f64 = 2.224;
 
 #[test]
 fn tj_kerning_splits_the_tag() {
-    let pdf = one_page("", b"BT /F1 12 Tf 100 700 Td [(#t) 40 (td#)] TJ ET", HELVETICA, &[]);
+    let pdf = one_page(
+        "",
+        b"BT /F1 12 Tf 100 700 Td [(#t) 40 (td#)] TJ ET",
+        HELVETICA,
+        &[],
+    );
     let w = TTD * 12.0 - 0.040 * 12.0;
-    check(&pdf, "#ttd#", Some(Rect::new(100.0, 700.0 - 2.4, 100.0 + w, 700.0 + 9.6)));
+    check(
+        &pdf,
+        "#ttd#",
+        Some(Rect::new(100.0, 700.0 - 2.4, 100.0 + w, 700.0 + 9.6)),
+    );
 }
 
 #[test]
@@ -45,7 +54,10 @@ fn two_tj_operators_and_text_state() {
     // spacings of 1 pt, all at half width.
     let end = 100.0 + (TTD * 12.0 + 4.0) * 0.5;
     let r = check(&pdf, "#ttd#", None);
-    assert!((r.x0 - 100.0).abs() < 1e-9 && (r.x1 - end).abs() < 1e-9, "{r:?} vs {end}");
+    assert!(
+        (r.x0 - 100.0).abs() < 1e-9 && (r.x1 - end).abs() < 1e-9,
+        "{r:?} vs {end}"
+    );
 }
 
 #[test]
@@ -61,7 +73,12 @@ fn cm_and_tm_scaling() {
     check(
         &pdf,
         "#ttd#",
-        Some(Rect::new(110.0, 220.0 - 0.2 * s, 110.0 + TTD * s, 220.0 + 0.8 * s)),
+        Some(Rect::new(
+            110.0,
+            220.0 - 0.2 * s,
+            110.0 + TTD * s,
+            220.0 + 0.8 * s,
+        )),
     );
 }
 
@@ -71,13 +88,26 @@ fn differences_encoding_and_explicit_widths() {
                 /Widths [556 278 556] /Encoding << /BaseEncoding /WinAnsiEncoding \
                 /Differences [65 /numbersign /t /d] >> >>";
     let pdf = one_page("", b"BT /F1 20 Tf 50 600 Td (ABBCA) Tj ET", font, &[]);
-    check(&pdf, "#ttd#", Some(Rect::new(50.0, 596.0, 50.0 + TTD * 20.0, 616.0)));
+    check(
+        &pdf,
+        "#ttd#",
+        Some(Rect::new(50.0, 596.0, 50.0 + TTD * 20.0, 616.0)),
+    );
 }
 
 #[test]
 fn a_tag_inside_a_form_xobject() {
     let pdf = pdf_with_form();
-    check(&pdf, "#ttd#", Some(Rect::new(150.0, 150.0 - 2.4, 150.0 + TTD * 12.0, 150.0 + 9.6)));
+    check(
+        &pdf,
+        "#ttd#",
+        Some(Rect::new(
+            150.0,
+            150.0 - 2.4,
+            150.0 + TTD * 12.0,
+            150.0 + 9.6,
+        )),
+    );
 }
 
 fn pdf_with_form() -> Vec<u8> {
@@ -153,7 +183,10 @@ fn crop_box_offset_from_the_media_box() {
             height: 10.0,
         },
     );
-    assert!(matches!(off, Err(pades::Error::Stamp(StampError::OffPage { .. }))), "{off:?}");
+    assert!(
+        matches!(off, Err(pades::Error::Stamp(StampError::OffPage { .. }))),
+        "{off:?}"
+    );
 }
 
 #[test]
@@ -161,7 +194,11 @@ fn rotated_pages_as_the_reader_sees_them() {
     for rotate in [90, 180, 270] {
         // Poppler reports the word as seen; mapping that through our geometry must give the
         // box we find in user space.
-        let pdf = marked(&format!("/Rotate {rotate} /CropBox [20 30 580 770]"), 200.0, 300.0);
+        let pdf = marked(
+            &format!("/Rotate {rotate} /CropBox [20 30 580 770]"),
+            200.0,
+            300.0,
+        );
         let hit = find_tag(&pdf, "MARK").expect("reads").expect("found");
         if let Some((_, oracle)) = poppler_user_box(&pdf, "MARK") {
             assert_close(hit.rect, oracle, 3.0, &format!("/Rotate {rotate}"));
@@ -177,10 +214,20 @@ fn rotated_pages_as_the_reader_sees_them() {
         .expect("placed");
         assert_eq!(l.rotate, rotate);
         // Upright as seen: on a quarter turn the user-space box is 60 wide and 120 high.
-        let (w, h) = if rotate == 180 { (120.0, 60.0) } else { (60.0, 120.0) };
-        assert!((l.rect.width() - w).abs() < 1e-9 && (l.rect.height() - h).abs() < 1e-9, "{l:?}");
+        let (w, h) = if rotate == 180 {
+            (120.0, 60.0)
+        } else {
+            (60.0, 120.0)
+        };
         assert!(
-            l.rect.x0 <= hit.rect.x0 && l.rect.y0 <= hit.rect.y0 && l.rect.x1 >= hit.rect.x1 && l.rect.y1 >= hit.rect.y1,
+            (l.rect.width() - w).abs() < 1e-9 && (l.rect.height() - h).abs() < 1e-9,
+            "{l:?}"
+        );
+        assert!(
+            l.rect.x0 <= hit.rect.x0
+                && l.rect.y0 <= hit.rect.y0
+                && l.rect.x1 >= hit.rect.x1
+                && l.rect.y1 >= hit.rect.y1,
             "/Rotate {rotate}: {l:?} must cover {hit:?}"
         );
     }
@@ -244,7 +291,13 @@ fn a_tag_at_the_page_edge_moves_the_stamp_inward() {
             height: 110.0,
         },
     );
-    assert!(matches!(too_big, Err(pades::Error::Stamp(StampError::OffPage { .. }))), "{too_big:?}");
+    assert!(
+        matches!(
+            too_big,
+            Err(pades::Error::Stamp(StampError::OffPage { .. }))
+        ),
+        "{too_big:?}"
+    );
     let too_small = locate_in(
         &pdf,
         &Placement::Tag {
@@ -253,5 +306,8 @@ fn a_tag_at_the_page_edge_moves_the_stamp_inward() {
             height: 110.0,
         },
     );
-    assert!(matches!(too_small, Err(pades::Error::Stamp(StampError::Geometry(_)))), "{too_small:?}");
+    assert!(
+        matches!(too_small, Err(pades::Error::Stamp(StampError::Geometry(_)))),
+        "{too_small:?}"
+    );
 }

@@ -36,11 +36,9 @@ pub(crate) fn decode(dict: &Dict, raw: &[u8], offset: usize, max_out: usize) -> 
                 })
             })
             .collect::<Result<_>>()?,
-        Some(_) => {
-            return Err(Error::Unsupported(format!(
-                "stream at byte {offset} uses a filter chain longer than {MAX_FILTERS} or not an array"
-            )))
-        }
+        Some(_) => return Err(Error::Unsupported(format!(
+            "stream at byte {offset} uses a filter chain longer than {MAX_FILTERS} or not an array"
+        ))),
     };
     let parms: Vec<Option<&Dict>> = match dict.get(b"DecodeParms") {
         Some(Object::Dict(d)) => vec![Some(d)],
@@ -158,9 +156,7 @@ fn inflate(raw: &[u8], offset: usize, max_out: usize) -> Result<Vec<u8>> {
                 return Err(Error::Limit(LimitError::Decompressed { limit: max_out }));
             }
             // Not `clamp`: with little left to inflate the upper bound is below 64 KiB.
-            let grow = (out.len() / 2)
-                .max(64 * 1024)
-                .min(max_out + 1 - out.len());
+            let grow = (out.len() / 2).max(64 * 1024).min(max_out + 1 - out.len());
             out.reserve_exact(grow);
         }
         let consumed = z.total_in() as usize;
@@ -284,7 +280,10 @@ mod tests {
     #[test]
     fn text_filters_and_chains() {
         assert_eq!(ascii_hex(b"48 65 6c6C 6\n>ff"), b"Hell`");
-        assert_eq!(ascii85(b"87cURD]i,\"Ebo7~>", 0).expect("decodes"), b"Hello World");
+        assert_eq!(
+            ascii85(b"87cURD]i,\"Ebo7~>", 0).expect("decodes"),
+            b"Hello World"
+        );
         assert_eq!(ascii85(b"z9Q~>", 0).expect("decodes"), [0, 0, 0, 0, b'L']);
         assert!(ascii85(b"s8W-\"", 0).is_err(), "above 2^32");
         assert!(ascii85(b"ab{", 0).is_err());
@@ -309,10 +308,16 @@ mod tests {
         );
         assert_eq!(decode(&d, &raw, 0, 1000).expect("decodes"), b"BT (x) Tj ET");
         assert!(decode(&d, &raw, 0, 4).is_err(), "the output limit holds");
-        d.set(b"Filter", Object::Array(vec![Object::Name(b"AHx".to_vec()); 5]));
+        d.set(
+            b"Filter",
+            Object::Array(vec![Object::Name(b"AHx".to_vec()); 5]),
+        );
         assert!(decode(&d, &raw, 0, 1000).is_err(), "too many filters");
         d.set(b"Filter", Object::Name(b"LZWDecode".to_vec()));
-        assert!(matches!(decode(&d, &raw, 0, 1000), Err(Error::Unsupported(_))));
+        assert!(matches!(
+            decode(&d, &raw, 0, 1000),
+            Err(Error::Unsupported(_))
+        ));
     }
 
     #[test]

@@ -193,7 +193,9 @@ impl CMap {
                     rest.get(..n).is_some_and(|c| {
                         self.codespaces.iter().any(|cs| {
                             cs.len == n
-                                && c.iter().enumerate().all(|(i, &b)| cs.lo[i] <= b && b <= cs.hi[i])
+                                && c.iter()
+                                    .enumerate()
+                                    .all(|(i, &b)| cs.lo[i] <= b && b <= cs.hi[i])
                         })
                     })
                 })

@@ -86,7 +86,9 @@ impl Matcher {
             self.window.pop_front();
         }
         self.window.push_back((c, b));
-        if self.window.len() == self.tag.len() && self.window.iter().map(|w| w.0).eq(self.tag.iter().copied()) {
+        if self.window.len() == self.tag.len()
+            && self.window.iter().map(|w| w.0).eq(self.tag.iter().copied())
+        {
             return self.window.iter().map(|w| w.1).reduce(|a, b| a.union(&b));
         }
         None
@@ -106,7 +108,11 @@ pub(super) struct Page<'d, 'a, 'm> {
 
 impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
     /// Prepare to search one page.
-    pub(super) fn new(doc: &'d Document<'a>, fonts: &'m mut FontCache, matcher: &'m mut Matcher) -> Self {
+    pub(super) fn new(
+        doc: &'d Document<'a>,
+        fonts: &'m mut FontCache,
+        matcher: &'m mut Matcher,
+    ) -> Self {
         matcher.reset();
         Self {
             doc,
@@ -120,7 +126,11 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
     ///
     /// # Errors
     /// A spent budget only; unreadable content is no content.
-    pub(super) fn search(&mut self, page: &Dict, resources: Option<&Object>) -> Result<Option<Rect>> {
+    pub(super) fn search(
+        &mut self,
+        page: &Dict,
+        resources: Option<&Object>,
+    ) -> Result<Option<Rect>> {
         let resources = resolve_dict(self.doc, resources)?;
         let contents = match page.get(b"Contents") {
             Some(c) => soft(self.doc.deref(c))?,
@@ -148,7 +158,13 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
         self.run(&data, resources.as_ref(), state, 0)
     }
 
-    fn run(&mut self, data: &[u8], resources: Option<&Dict>, start: State, depth: usize) -> Result<Option<Rect>> {
+    fn run(
+        &mut self,
+        data: &[u8],
+        resources: Option<&Dict>,
+        start: State,
+        depth: usize,
+    ) -> Result<Option<Rect>> {
         let mut local_fonts: HashMap<Vec<u8>, Option<Rc<Font>>> = HashMap::new();
         let mut st = start;
         let mut saved: Vec<State> = Vec::new();
@@ -176,14 +192,21 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
                 }
                 Token::Op(op) => {
                     let items = array.take().unwrap_or_default();
-                    let hit = self.operator(op, &ops, items, resources, &mut local_fonts, Frame {
-                        st: &mut st,
-                        saved: &mut saved,
-                        overflow: &mut overflow,
-                        tm: &mut tm,
-                        tlm: &mut tlm,
-                        depth,
-                    })?;
+                    let hit = self.operator(
+                        op,
+                        &ops,
+                        items,
+                        resources,
+                        &mut local_fonts,
+                        Frame {
+                            st: &mut st,
+                            saved: &mut saved,
+                            overflow: &mut overflow,
+                            tm: &mut tm,
+                            tlm: &mut tlm,
+                            depth,
+                        },
+                    )?;
                     if hit.is_some() {
                         return Ok(hit);
                     }
@@ -312,7 +335,10 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
     fn show(&mut self, st: &State, tm: &mut Matrix, s: &[u8]) -> Option<Rect> {
         let font = st.font.clone()?;
         for g in font.glyphs(s) {
-            let trm = mul(&mul(&[st.size * st.scale, 0.0, 0.0, st.size, 0.0, st.rise], tm), &st.ctm);
+            let trm = mul(
+                &mul(&[st.size * st.scale, 0.0, 0.0, st.size, 0.0, st.rise], tm),
+                &st.ctm,
+            );
             let corners = [
                 apply(&trm, 0.0, font.descent),
                 apply(&trm, g.width, font.descent),
@@ -366,12 +392,19 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
     }
 
     /// Draw the form XObject `name` (once per page, not too deep).
-    fn form(&mut self, resources: Option<&Dict>, name: &[u8], st: &State, depth: usize) -> Result<Option<Rect>> {
+    fn form(
+        &mut self,
+        resources: Option<&Dict>,
+        name: &[u8],
+        st: &State,
+        depth: usize,
+    ) -> Result<Option<Rect>> {
         if depth >= MAX_FORM_DEPTH {
             return Ok(None);
         }
         let xobjects = resolve_dict(self.doc, resources.and_then(|r| r.get(b"XObject")))?;
-        let Some(Object::Reference(r)) = xobjects.as_ref().and_then(|x| x.get(name)).cloned() else {
+        let Some(Object::Reference(r)) = xobjects.as_ref().and_then(|x| x.get(name)).cloned()
+        else {
             return Ok(None);
         };
         if !self.forms_done.insert(r) {

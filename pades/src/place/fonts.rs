@@ -70,7 +70,10 @@ impl Font {
     /// # Errors
     /// Only a spent budget: everything else makes the font unknown or falls back to defaults.
     pub(super) fn load(doc: &Document<'_>, dict: &Dict) -> Result<Option<Font>> {
-        let subtype = dict.get(b"Subtype").and_then(Object::as_name).unwrap_or_default();
+        let subtype = dict
+            .get(b"Subtype")
+            .and_then(Object::as_name)
+            .unwrap_or_default();
         let to_unicode = match dict.get(b"ToUnicode") {
             Some(o) => stream_bytes(doc, o)?.map(|d| CMap::parse(&d)),
             None => None,
@@ -99,7 +102,10 @@ impl Font {
                     _ => (CMap::identity(), true),
                 };
                 let widths = CidWidths::load(doc, &desc)?;
-                let fd = soft(doc.resolve_dict(desc.get(b"FontDescriptor").unwrap_or(&Object::Null), "font descriptor"))?;
+                let fd = soft(doc.resolve_dict(
+                    desc.get(b"FontDescriptor").unwrap_or(&Object::Null),
+                    "font descriptor",
+                ))?;
                 (
                     Kind::Composite {
                         encoding,
@@ -121,7 +127,9 @@ impl Font {
             _ => return Ok(None),
         };
         let num = |k: &[u8]| descriptor.as_ref().and_then(|d| d.get(k)).and_then(num);
-        let ascent = num(b"Ascent").filter(|a| *a > 0.0 && *a <= 3000.0).map_or(DEFAULT_ASCENT, |a| a / 1000.0);
+        let ascent = num(b"Ascent")
+            .filter(|a| *a > 0.0 && *a <= 3000.0)
+            .map_or(DEFAULT_ASCENT, |a| a / 1000.0);
         let descent = num(b"Descent")
             .filter(|d| *d < 0.0 && *d >= -3000.0)
             .map_or(DEFAULT_DESCENT, |d| d / 1000.0);
@@ -196,7 +204,11 @@ fn descendant(doc: &Document<'_>, dict: &Dict) -> Result<Option<Dict>> {
 
 /// The text of each code of a simple font per its `/Encoding`.
 fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[String]>> {
-    let default_base: &[u16; 256] = if subtype == b"TrueType" { &WIN_ANSI } else { &STANDARD };
+    let default_base: &[u16; 256] = if subtype == b"TrueType" {
+        &WIN_ANSI
+    } else {
+        &STANDARD
+    };
     let enc = match dict.get(b"Encoding") {
         Some(o) => soft(doc.deref(o))?,
         None => None,
@@ -215,7 +227,12 @@ fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[S
     };
     let mut text: Vec<String> = base
         .iter()
-        .map(|&u| char::from_u32(u32::from(u)).filter(|_| u != 0).map(String::from).unwrap_or_default())
+        .map(|&u| {
+            char::from_u32(u32::from(u))
+                .filter(|_| u != 0)
+                .map(String::from)
+                .unwrap_or_default()
+        })
         .collect();
     let diffs = match &enc {
         Some(Object::Dict(d)) => match d.get(b"Differences") {
@@ -289,7 +306,12 @@ fn simple_widths(
     text: &[String],
 ) -> Result<Box<[f64]>> {
     // Type3 glyph space is mapped to text space by the font matrix; others by 1/1000.
-    let scale = match dict.get(b"FontMatrix").map(|m| soft(doc.deref(m))).transpose()?.flatten() {
+    let scale = match dict
+        .get(b"FontMatrix")
+        .map(|m| soft(doc.deref(m)))
+        .transpose()?
+        .flatten()
+    {
         Some(Object::Array(m)) => m
             .first()
             .and_then(num)
@@ -305,10 +327,7 @@ fn simple_widths(
         Some(o) => soft(doc.deref(o))?,
         None => None,
     };
-    let first = dict
-        .get(b"FirstChar")
-        .and_then(Object::as_i64)
-        .unwrap_or(0);
+    let first = dict.get(b"FirstChar").and_then(Object::as_i64).unwrap_or(0);
     let standard = standard_font(dict);
     let mut out = vec![0.0; 256];
     for (code, slot) in out.iter_mut().enumerate() {
@@ -319,18 +338,22 @@ fn simple_widths(
                 .and_then(|i| usize::try_from(i).ok())
                 .and_then(|i| w.get(i))
                 .and_then(|o| match o {
-                    Object::Reference(r) => soft(doc.resolve(*r)).ok().flatten().as_ref().and_then(num),
+                    Object::Reference(r) => {
+                        soft(doc.resolve(*r)).ok().flatten().as_ref().and_then(num)
+                    }
                     o => num(o),
                 })
                 .filter(|w| w.abs() <= MAX_WIDTH),
             _ => None,
         };
         let w = from_table
-            .or_else(|| {
-                standard.and_then(|s| text.get(code).and_then(|t| afm_width(s, t)))
-            })
+            .or_else(|| standard.and_then(|s| text.get(code).and_then(|t| afm_width(s, t))))
             .or(missing)
-            .unwrap_or(if widths.is_some() { 0.0 } else { FALLBACK_WIDTH });
+            .unwrap_or(if widths.is_some() {
+                0.0
+            } else {
+                FALLBACK_WIDTH
+            });
         *slot = w * scale;
     }
     Ok(out.into_boxed_slice())
@@ -352,7 +375,10 @@ fn standard_font(dict: &Dict) -> Option<Standard> {
     let name = dict.get(b"BaseFont").and_then(Object::as_name)?;
     let name = String::from_utf8_lossy(name);
     // A subset tag `ABCDEF+` is not part of the name.
-    let name = name.split_once('+').map_or(&*name, |(_, n)| n).to_ascii_lowercase();
+    let name = name
+        .split_once('+')
+        .map_or(&*name, |(_, n)| n)
+        .to_ascii_lowercase();
     let bold = name.contains("bold");
     let italic = name.contains("italic") || name.contains("oblique");
     if name.contains("courier") {
@@ -433,14 +459,18 @@ impl CidWidths {
         let width = |o: &Object| num(o).filter(|w| w.abs() <= MAX_WIDTH).unwrap_or(default);
         let mut i = 0;
         while i < items.len() && out.ranges.len() < MAX_ENTRIES {
-            let first = items.get(i).and_then(Object::as_i64).and_then(|c| u32::try_from(c).ok());
+            let first = items
+                .get(i)
+                .and_then(Object::as_i64)
+                .and_then(|c| u32::try_from(c).ok());
             let Some(first) = first else { break };
             match (items.get(i + 1), items.get(i + 2)) {
                 (Some(Object::Array(ws)), _) => {
                     let start = out.list.len();
                     out.list.extend(ws.iter().map(width));
                     if !ws.is_empty() {
-                        let last = first.saturating_add(u32::try_from(ws.len() - 1).unwrap_or(u32::MAX));
+                        let last =
+                            first.saturating_add(u32::try_from(ws.len() - 1).unwrap_or(u32::MAX));
                         out.ranges.push((first, last, Width::From(start)));
                     }
                     i += 2;
@@ -498,7 +528,9 @@ mod tests {
 
     #[test]
     fn glyph_names_are_sorted_and_encodings_agree_on_ascii() {
-        assert!(GLYPH_NAMES.windows(2).all(|w| w[0].0.as_bytes() < w[1].0.as_bytes()));
+        assert!(GLYPH_NAMES
+            .windows(2)
+            .all(|w| w[0].0.as_bytes() < w[1].0.as_bytes()));
         for c in 0x41..0x5b {
             assert_eq!(WIN_ANSI[c], c as u16);
             assert_eq!(STANDARD[c], c as u16);

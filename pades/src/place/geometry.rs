@@ -34,7 +34,11 @@ impl PageBox {
     /// The geometry from the (inherited) values of `/MediaBox`, `/CropBox` and `/Rotate`.
     /// Unusable values fall back: no media box is US Letter, a crop box outside the media box
     /// is the media box, a rotation that is not a multiple of 90 is 0.
-    pub fn from_entries(media: Option<&Object>, crop: Option<&Object>, rotate: Option<&Object>) -> Self {
+    pub fn from_entries(
+        media: Option<&Object>,
+        crop: Option<&Object>,
+        rotate: Option<&Object>,
+    ) -> Self {
         let media = media.and_then(rect_of).unwrap_or(LETTER);
         let crop = crop
             .and_then(rect_of)
@@ -166,7 +170,10 @@ mod tests {
         );
         assert_eq!(p.crop, Rect::new(0.0, 0.0, 600.0, 800.0));
         assert_eq!(p.rotate, 270);
-        assert_eq!(PageBox::from_entries(None, None, Some(&Object::Integer(45))).rotate, 0);
+        assert_eq!(
+            PageBox::from_entries(None, None, Some(&Object::Integer(45))).rotate,
+            0
+        );
         let nan = nums(&[0.0, f64::NAN, 1.0, 1.0]);
         assert_eq!(PageBox::from_entries(Some(&nan), None, None).media, LETTER);
         assert_eq!(page(0).crop, Rect::new(100.0, 50.0, 500.0, 750.0));
@@ -175,17 +182,25 @@ mod tests {
     #[test]
     fn top_left_rectangles_land_where_the_reader_sees_them() {
         // Crop box 400 x 700 at (100, 50). A 40 x 20 box 10 pt from the left, 30 from the top.
-        let r = page(0).rect_from_top_left(1, 10.0, 30.0, 40.0, 20.0).expect("fits");
+        let r = page(0)
+            .rect_from_top_left(1, 10.0, 30.0, 40.0, 20.0)
+            .expect("fits");
         assert_eq!(r, Rect::new(110.0, 700.0, 150.0, 720.0));
         // Rotated 90 clockwise: seen 700 wide, 400 high; the seen top-left corner is the
         // user's bottom-left (100, 50), seen x runs along user +y, seen y down along user +x.
         let p = page(90);
         assert_eq!(p.seen_size(), (700.0, 400.0));
-        let r = p.rect_from_top_left(1, 10.0, 30.0, 40.0, 20.0).expect("fits");
+        let r = p
+            .rect_from_top_left(1, 10.0, 30.0, 40.0, 20.0)
+            .expect("fits");
         assert_eq!(r, Rect::new(130.0, 60.0, 150.0, 100.0));
-        let r = page(180).rect_from_top_left(1, 10.0, 30.0, 40.0, 20.0).expect("fits");
+        let r = page(180)
+            .rect_from_top_left(1, 10.0, 30.0, 40.0, 20.0)
+            .expect("fits");
         assert_eq!(r, Rect::new(450.0, 80.0, 490.0, 100.0));
-        let r = page(270).rect_from_top_left(1, 10.0, 30.0, 40.0, 20.0).expect("fits");
+        let r = page(270)
+            .rect_from_top_left(1, 10.0, 30.0, 40.0, 20.0)
+            .expect("fits");
         assert_eq!(r, Rect::new(450.0, 700.0, 470.0, 740.0));
         for rot in [0, 90, 180, 270] {
             let p = page(rot);
@@ -207,7 +222,12 @@ mod tests {
             p.rect_from_top_left(1, -1.0, 0.0, 20.0, 20.0),
             Err(StampError::OffPage { .. })
         ));
-        for (w, h) in [(0.0, 1.0), (1.0, -1.0), (f64::NAN, 1.0), (1.0, f64::INFINITY)] {
+        for (w, h) in [
+            (0.0, 1.0),
+            (1.0, -1.0),
+            (f64::NAN, 1.0),
+            (1.0, f64::INFINITY),
+        ] {
             assert!(matches!(
                 p.rect_from_top_left(1, 0.0, 0.0, w, h),
                 Err(StampError::Geometry(_))

@@ -77,7 +77,7 @@ impl<'a> Lexer<'a> {
             let at = self.pos;
             let rest = self.buf.get(at..).unwrap_or_default();
             let before_ok = at == 0 || self.buf.get(at - 1).is_some_and(|&b| is_whitespace(b));
-            let after_ok = rest.get(2).map_or(true, |&b| is_whitespace(b));
+            let after_ok = rest.get(2).is_none_or(|&b| is_whitespace(b));
             if rest.starts_with(b"EI") && before_ok && after_ok {
                 self.pos = at + 2;
                 return;
@@ -263,7 +263,9 @@ mod tests {
 
     #[test]
     fn reads_the_usual_tokens() {
-        let t = all(b"BT /F1 12 Tf 1 0 0 1 -.5 +3. Tm (a\\(b\\)\\101\\\n) Tj <41 4>Tj [(x) -250 (y)] TJ ET");
+        let t = all(
+            b"BT /F1 12 Tf 1 0 0 1 -.5 +3. Tm (a\\(b\\)\\101\\\n) Tj <41 4>Tj [(x) -250 (y)] TJ ET",
+        );
         assert_eq!(t[0], Token::Op(b"BT"));
         assert_eq!(t[1], Token::Name(b"F1"));
         assert_eq!(t[2], Token::Num(12.0));

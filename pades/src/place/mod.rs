@@ -174,8 +174,8 @@ pub(crate) fn locate(doc: &Document<'_>, catalog: &Dict, placement: &Placement) 
                 ))
                 .into());
             }
-            let (page, tag) = search(doc, catalog, text)?
-                .ok_or_else(|| StampError::TagNotFound(text.clone()))?;
+            let (page, tag) =
+                search(doc, catalog, text)?.ok_or_else(|| StampError::TagNotFound(text.clone()))?;
             let rect = over_tag(&page.geometry, page.number, tag, w, h)?;
             Ok(Located {
                 page: page.number,

@@ -11,7 +11,7 @@ use pades::place::{locate_in, Rect};
 use pades::stamp::Placement;
 
 /// A PDF from object bodies (object 1 is the catalog), with a correct classic xref table.
-pub fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
@@ -21,7 +21,9 @@ pub fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
@@ -36,7 +38,7 @@ pub fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// A stream object body.
-pub fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+pub(crate) fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut s = format!("<< /Length {} {dict} >>\nstream\n", data.len()).into_bytes();
     s.extend_from_slice(data);
     s.extend_from_slice(b"\nendstream");
@@ -45,7 +47,7 @@ pub fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
 
 /// A one-page PDF: catalog 1, pages 2, page 3 (with `page_extra` entries), content 4, font 5
 /// (`font`, named /F1), then `more` objects from 6 on.
-pub fn one_page(page_extra: &str, content: &[u8], font: &str, more: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn one_page(page_extra: &str, content: &[u8], font: &str, more: &[Vec<u8>]) -> Vec<u8> {
     let mut objs = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
@@ -62,11 +64,12 @@ pub fn one_page(page_extra: &str, content: &[u8], font: &str, more: &[Vec<u8>]) 
 }
 
 /// Helvetica, WinAnsi, no widths (the standard 14 metrics apply).
-pub const HELVETICA: &str = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>";
+pub(crate) const HELVETICA: &str =
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>";
 
 /// A word's box as poppler sees it: page (1-based), xMin, yMin, xMax, yMax from the visible
 /// top-left corner. `None` when pdftotext cannot run (unless SEGEL_REQUIRE_TOOLS=1).
-pub fn poppler_word(pdf: &[u8], word: &str) -> Option<(u32, [f64; 4])> {
+pub(crate) fn poppler_word(pdf: &[u8], word: &str) -> Option<(u32, [f64; 4])> {
     static N: AtomicUsize = AtomicUsize::new(0);
     let file: PathBuf = std::env::temp_dir().join(format!(
         "segel-place-{}-{}.pdf",
@@ -75,7 +78,10 @@ pub fn poppler_word(pdf: &[u8], word: &str) -> Option<(u32, [f64; 4])> {
     ));
     std::fs::write(&file, pdf).expect("write PDF");
     let out = Command::new("pdftotext")
-        .args(["-bbox", "-cropbox"]).arg(&file).arg("-").output();
+        .args(["-bbox", "-cropbox"])
+        .arg(&file)
+        .arg("-")
+        .output();
     let _ = std::fs::remove_file(&file);
     let out = match out {
         Ok(o) => o,
@@ -100,7 +106,10 @@ pub fn poppler_word(pdf: &[u8], word: &str) -> Option<(u32, [f64; 4])> {
                 let end = line[at..].find('"').expect("quote") + at;
                 line[at..end].parse().expect("number")
             };
-            return Some((page, [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")]));
+            return Some((
+                page,
+                [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")],
+            ));
         }
     }
     panic!("poppler does not see {word:?} in the PDF:\n{text}");
@@ -108,7 +117,7 @@ pub fn poppler_word(pdf: &[u8], word: &str) -> Option<(u32, [f64; 4])> {
 
 /// Poppler's box of `word`, mapped to user space through our page geometry (a rectangle from
 /// the visible top-left corner), or `None` without pdftotext.
-pub fn poppler_user_box(pdf: &[u8], word: &str) -> Option<(u32, Rect)> {
+pub(crate) fn poppler_user_box(pdf: &[u8], word: &str) -> Option<(u32, Rect)> {
     let (page, [x0, y0, x1, y1]) = poppler_word(pdf, word)?;
     let located = locate_in(
         pdf,
@@ -125,7 +134,7 @@ pub fn poppler_user_box(pdf: &[u8], word: &str) -> Option<(u32, Rect)> {
 }
 
 /// Each edge within `tol` points.
-pub fn assert_close(a: Rect, b: Rect, tol: f64, what: &str) {
+pub(crate) fn assert_close(a: Rect, b: Rect, tol: f64, what: &str) {
     let d = [a.x0 - b.x0, a.y0 - b.y0, a.x1 - b.x1, a.y1 - b.y1];
     assert!(
         d.iter().all(|v| v.abs() <= tol),
