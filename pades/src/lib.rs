@@ -35,7 +35,6 @@ pub mod fuzzing;
 pub mod options;
 pub mod pdf;
 pub mod pem;
-/// Where a visible seal goes: pages, page geometry, finding the tag text.
 pub mod place;
 pub mod sign;
 pub mod signer;

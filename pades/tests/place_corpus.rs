@@ -82,3 +82,49 @@ fn a_missing_tag_is_named_and_other_pages_are_read() {
     );
     assert!(err.to_string().contains("#no-such-tag#"));
 }
+
+/// The first occurrence of each word of at least six characters (up to 40 a file), as poppler
+/// reads it, is found where poppler puts it (other producers: ghostscript, fpdf2 with core fonts, qpdf's
+/// object streams).
+#[test]
+fn words_of_other_producers_agree_with_poppler() {
+    for file in [
+        "gs-ps2pdf.pdf",
+        "fpdf2-report.pdf",
+        "reportlab-1page.pdf",
+        "qpdf-xref-stream.pdf",
+        "surat-rekomendasi-cairo.pdf",
+        "fpdf2-ttf-unicode.pdf",
+    ] {
+        let pdf = corpus(file);
+        let Some(words) = place_support::poppler_words(&pdf) else {
+            return;
+        };
+        let mut checked = 0;
+        for (i, (page, word, [x0, y0, x1, y1])) in words.iter().enumerate() {
+            // The first occurrence in reading order, which for these producers is content order.
+            let first = word.chars().count() >= 6
+                && words[..i].iter().all(|w| !w.1.contains(word.as_str()));
+            if !first || checked >= 40 {
+                continue;
+            }
+            let hit = find_tag(&pdf, word).expect("reads").expect("found");
+            assert_eq!(hit.page, *page, "{file}: {word}");
+            let oracle = locate_in(
+                &pdf,
+                &Placement::Rect {
+                    page: *page,
+                    x: *x0,
+                    y: *y0,
+                    width: x1 - x0,
+                    height: y1 - y0,
+                },
+            )
+            .expect("on the page")
+            .rect;
+            assert_close(hit.rect, oracle, 3.0, &format!("{file}: {word}"));
+            checked += 1;
+        }
+        assert!(checked >= 3, "{file}: only {checked} words checked");
+    }
+}

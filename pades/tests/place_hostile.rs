@@ -5,9 +5,10 @@ mod place_support;
 
 use std::io::Write;
 
-use pades::place::{find_tag, locate_in};
+use pades::place::{find_tag, locate_in, MAX_TAG_CHARS};
 use pades::stamp::Placement;
 use place_support::{one_page, pdf, stream, HELVETICA};
+use proptest::prelude::*;
 
 fn found(pdf: &[u8], tag: &str) -> bool {
     find_tag(pdf, tag).expect("reads").is_some()
@@ -266,4 +267,114 @@ fn an_inflation_bomb_spends_the_budget_and_is_refused() {
     ]);
     let err = find_tag(&pdf, "x").expect_err("40 MB from a small file");
     assert!(matches!(err, pades::Error::Limit(_)), "{err}");
+}
+
+#[test]
+fn tags_are_bounded() {
+    let pdf = one_page("", b"BT /F1 12 Tf (aaaa) Tj ET", HELVETICA, &[]);
+    assert!(find_tag(&pdf, &"a".repeat(MAX_TAG_CHARS + 1)).is_err());
+    assert!(find_tag(&pdf, "").is_err());
+    assert!(found(&pdf, "aaaa"));
+    assert!(!found(&pdf, "aaaaa"));
+}
+
+const WORDS: &[&str] = &[
+    "q",
+    "Q",
+    "BT",
+    "ET",
+    "(#t)",
+    "(t#)",
+    "<0023>",
+    "Tj",
+    "TJ",
+    "'",
+    "\"",
+    "[",
+    "]",
+    "<<",
+    ">>",
+    "1",
+    "0",
+    "-3.5",
+    "1e3",
+    "999999999999999999999",
+    "/F1",
+    "/F2",
+    "/X",
+    "Tf",
+    "cm",
+    "Tm",
+    "Td",
+    "TD",
+    "T*",
+    "Tz",
+    "Tc",
+    "Tw",
+    "TL",
+    "Ts",
+    "Do",
+    "BI",
+    "ID",
+    "EI",
+    "(",
+    ")",
+    "<",
+    ">",
+    "%",
+    "\n",
+    "{",
+    "/",
+    "begincodespacerange",
+    "endcodespacerange",
+    "beginbfrange",
+    "endbfrange",
+    "beginbfchar",
+    "endbfchar",
+    "begincidrange",
+    "endcidrange",
+    "<00>",
+    "<FFFF>",
+    "<00000000>",
+];
+
+fn words() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(0..WORDS.len(), 0..400).prop_map(|ix| {
+        ix.iter()
+            .map(|&i| WORDS[i])
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into_bytes()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_content_fonts_and_cmaps_never_panic(
+        content in words(),
+        cmap in words(),
+        form in words(),
+        raw in proptest::collection::vec(any::<u8>(), 0..512),
+    ) {
+        let font = "<< /Type /Font /Subtype /Type0 /Encoding 8 0 R /DescendantFonts [6 0 R] \
+                    /ToUnicode 7 0 R >>";
+        let mut all = content.clone();
+        all.extend_from_slice(&raw);
+        let pdf = one_page(
+            "/Resources << /Font << /F1 5 0 R /F2 9 0 R >> /XObject << /X 10 0 R >> >>",
+            &all,
+            font,
+            &[
+                b"<< /Subtype /CIDFontType0 /W [1 [500] 2 9 300] >>".to_vec(),
+                stream("", &cmap),
+                stream("", &cmap),
+                HELVETICA.as_bytes().to_vec(),
+                stream("/Subtype /Form /Resources << /Font << /F1 9 0 R >> /XObject << /X 10 0 R >> >>", &form),
+            ],
+        );
+        let _ = find_tag(&pdf, "#t");
+        let _ = locate_in(&pdf, &Placement::Tag { text: "t#".into(), width: 50.0, height: 20.0 });
+    }
 }

@@ -36,9 +36,11 @@ pub(crate) fn decode(dict: &Dict, raw: &[u8], offset: usize, max_out: usize) -> 
                 })
             })
             .collect::<Result<_>>()?,
-        Some(_) => return Err(Error::Unsupported(format!(
+        Some(_) => {
+            return Err(Error::Unsupported(format!(
             "stream at byte {offset} uses a filter chain longer than {MAX_FILTERS} or not an array"
-        ))),
+        )))
+        }
     };
     let parms: Vec<Option<&Dict>> = match dict.get(b"DecodeParms") {
         Some(Object::Dict(d)) => vec![Some(d)],

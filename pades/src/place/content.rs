@@ -165,6 +165,13 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
         start: State,
         depth: usize,
     ) -> Result<Option<Rect>> {
+        // Resolved once per run: a content stream naming many resources does not parse its
+        // resource dictionaries again for each.
+        let res = Res {
+            raw: resources,
+            fonts: resolve_dict(self.doc, resources.and_then(|r| r.get(b"Font")))?,
+            xobjects: resolve_dict(self.doc, resources.and_then(|r| r.get(b"XObject")))?,
+        };
         let mut local_fonts: HashMap<Vec<u8>, Option<Rc<Font>>> = HashMap::new();
         let mut st = start;
         let mut saved: Vec<State> = Vec::new();
@@ -187,7 +194,7 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
                 _ if dict_depth > 0 => {}
                 Token::ArrayOpen => array = Some(Vec::new()),
                 Token::ArrayClose => {
-                    // A marker for "the array just closed": its items are in `array_items`.
+                    // A marker for "the array just closed": its items are in `array`.
                     push_operand(&mut ops, Token::ArrayClose);
                 }
                 Token::Op(op) => {
@@ -196,7 +203,7 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
                         op,
                         &ops,
                         items,
-                        resources,
+                        &res,
                         &mut local_fonts,
                         Frame {
                             st: &mut st,
@@ -230,7 +237,7 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
         op: &[u8],
         ops: &[Token<'_>],
         items: Vec<Token<'_>>,
-        resources: Option<&Dict>,
+        res: &Res<'_>,
         local_fonts: &mut HashMap<Vec<u8>, Option<Rc<Font>>>,
         f: Frame<'_>,
     ) -> Result<Option<Rect>> {
@@ -265,7 +272,7 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
             }
             (b"Tf", _) => {
                 if let [Token::Name(name), Token::Num(size)] = ops {
-                    st.font = self.font(resources, name, local_fonts)?;
+                    st.font = self.font(res, name, local_fonts)?;
                     st.size = *size;
                 }
             }
@@ -323,7 +330,7 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
             }
             (b"Do", _) => {
                 if let [Token::Name(name)] = ops {
-                    return self.form(resources, name, st, depth);
+                    return self.form(res, name, st, depth);
                 }
             }
             _ => {}
@@ -362,15 +369,14 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
 
     fn font(
         &mut self,
-        resources: Option<&Dict>,
+        res: &Res<'_>,
         name: &[u8],
         local: &mut HashMap<Vec<u8>, Option<Rc<Font>>>,
     ) -> Result<Option<Rc<Font>>> {
         if let Some(f) = local.get(name) {
             return Ok(f.clone());
         }
-        let fonts = resolve_dict(self.doc, resources.and_then(|r| r.get(b"Font")))?;
-        let entry = fonts.as_ref().and_then(|f| f.get(name)).cloned();
+        let entry = res.fonts.as_ref().and_then(|f| f.get(name)).cloned();
         let font = match entry {
             Some(Object::Reference(r)) => {
                 if let Some(f) = self.fonts.get(&r) {
@@ -394,7 +400,7 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
     /// Draw the form XObject `name` (once per page, not too deep).
     fn form(
         &mut self,
-        resources: Option<&Dict>,
+        res: &Res<'_>,
         name: &[u8],
         st: &State,
         depth: usize,
@@ -402,8 +408,7 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
         if depth >= MAX_FORM_DEPTH {
             return Ok(None);
         }
-        let xobjects = resolve_dict(self.doc, resources.and_then(|r| r.get(b"XObject")))?;
-        let Some(Object::Reference(r)) = xobjects.as_ref().and_then(|x| x.get(name)).cloned()
+        let Some(Object::Reference(r)) = res.xobjects.as_ref().and_then(|x| x.get(name)).cloned()
         else {
             return Ok(None);
         };
@@ -429,8 +434,18 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
         };
         let mut inner = st.clone();
         inner.ctm = mul(&matrix, &st.ctm);
-        self.run(&data, own.as_ref().or(resources), inner, depth + 1)
+        self.run(&data, own.as_ref().or(res.raw), inner, depth + 1)
     }
+}
+
+/// The resources of one content stream's run.
+struct Res<'r> {
+    /// The resource dictionary (a form without its own uses its parent's).
+    raw: Option<&'r Dict>,
+    /// Its `/Font` dictionary.
+    fonts: Option<Dict>,
+    /// Its `/XObject` dictionary.
+    xobjects: Option<Dict>,
 }
 
 /// The mutable state of one content stream's run, lent to [`Page::operator`].

@@ -493,10 +493,7 @@ impl CidWidths {
         let i = self.ranges.partition_point(|r| r.0 <= cid);
         let hit = self.ranges[..i].iter().rev().take(8).find(|r| cid <= r.1);
         match hit {
-            Some((lo, _, Width::Const(w))) => {
-                let _ = lo;
-                *w
-            }
+            Some((_, _, Width::Const(w))) => *w,
             Some((lo, _, Width::From(start))) => start
                 .checked_add((cid - lo) as usize)
                 .and_then(|j| self.list.get(j))

@@ -39,6 +39,8 @@ use crate::stamp::{Placement, StampError};
 
 /// How far (points) the stamp's edges stand outside the tag's box when the page allows.
 const TAG_MARGIN: f64 = 2.0;
+/// Longest tag searched for, in characters (matching holds and compares this many).
+pub const MAX_TAG_CHARS: usize = 256;
 
 /// A rectangle in a page's default user space, normalised (x0 <= x1, y0 <= y1).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -237,6 +239,13 @@ fn over_tag(g: &PageBox, page: u32, tag: Rect, w: f64, h: f64) -> Result<Rect> {
 
 /// The first occurrence of `tag` in page order: its page and glyph box.
 fn search(doc: &Document<'_>, catalog: &Dict, tag: &str) -> Result<Option<(pages::Page, Rect)>> {
+    let chars = tag.chars().count();
+    if chars == 0 || chars > MAX_TAG_CHARS {
+        return Err(StampError::Placement(format!(
+            "a tag must have 1 to {MAX_TAG_CHARS} characters, not {chars}"
+        ))
+        .into());
+    }
     let mut fonts = content::FontCache::new();
     let mut matcher = content::Matcher::new(tag);
     pages::each_page(doc, catalog, |page| {
@@ -249,7 +258,8 @@ fn search(doc: &Document<'_>, catalog: &Dict, tag: &str) -> Result<Option<(pages
 /// Where the first occurrence of `tag` is (page and glyph box in user space), or `None`.
 ///
 /// # Errors
-/// A file that does not open, a broken page tree, a spent work budget.
+/// A file that does not open, a broken page tree, a spent work budget;
+/// [`StampError::Placement`] for an empty tag or one longer than [`MAX_TAG_CHARS`].
 pub fn find_tag(pdf: &[u8], tag: &str) -> Result<Option<TagHit>> {
     with_catalog(pdf, |doc, catalog| {
         Ok(search(doc, catalog, tag)?.map(|(p, rect)| TagHit {

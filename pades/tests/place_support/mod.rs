@@ -46,14 +46,19 @@ pub(crate) fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
 }
 
 /// A one-page PDF: catalog 1, pages 2, page 3 (with `page_extra` entries), content 4, font 5
-/// (`font`, named /F1), then `more` objects from 6 on.
+/// (`font`, named /F1 unless `page_extra` has its own `/Resources`), then `more` objects from
+/// 6 on.
 pub(crate) fn one_page(page_extra: &str, content: &[u8], font: &str, more: &[Vec<u8>]) -> Vec<u8> {
     let mut objs = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
         format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 800] /Contents 4 0 R \
-             /Resources << /Font << /F1 5 0 R >> >> {page_extra} >>"
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 800] /Contents 4 0 R {} {page_extra} >>",
+            if page_extra.contains("/Resources") {
+                ""
+            } else {
+                "/Resources << /Font << /F1 5 0 R >> >>"
+            }
         )
         .into_bytes(),
         stream("", content),
@@ -67,9 +72,10 @@ pub(crate) fn one_page(page_extra: &str, content: &[u8], font: &str, more: &[Vec
 pub(crate) const HELVETICA: &str =
     "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>";
 
-/// A word's box as poppler sees it: page (1-based), xMin, yMin, xMax, yMax from the visible
-/// top-left corner. `None` when pdftotext cannot run (unless SEGEL_REQUIRE_TOOLS=1).
-pub(crate) fn poppler_word(pdf: &[u8], word: &str) -> Option<(u32, [f64; 4])> {
+/// Every word poppler sees, in order: page (1-based), text, and xMin, yMin, xMax, yMax from
+/// the visible top-left corner. `None` when pdftotext cannot run (unless
+/// SEGEL_REQUIRE_TOOLS=1).
+pub(crate) fn poppler_words(pdf: &[u8]) -> Option<Vec<(u32, String, [f64; 4])>> {
     static N: AtomicUsize = AtomicUsize::new(0);
     let file: PathBuf = std::env::temp_dir().join(format!(
         "segel-place-{}-{}.pdf",
@@ -96,23 +102,44 @@ pub(crate) fn poppler_word(pdf: &[u8], word: &str) -> Option<(u32, [f64; 4])> {
     assert!(out.status.success(), "pdftotext failed");
     let text = String::from_utf8_lossy(&out.stdout);
     let mut page = 0;
+    let mut words = Vec::new();
     for line in text.lines() {
         if line.contains("<page ") {
             page += 1;
         }
-        if line.contains(&format!(">{word}</word>")) {
-            let attr = |name: &str| -> f64 {
-                let at = line.find(&format!("{name}=\"")).expect("attribute") + name.len() + 2;
-                let end = line[at..].find('"').expect("quote") + at;
-                line[at..end].parse().expect("number")
-            };
-            return Some((
-                page,
-                [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")],
-            ));
-        }
+        let Some(start) = line.find("<word ") else {
+            continue;
+        };
+        let line = &line[start..];
+        let attr = |name: &str| -> f64 {
+            let at = line.find(&format!("{name}=\"")).expect("attribute") + name.len() + 2;
+            let end = line[at..].find('"').expect("quote") + at;
+            line[at..end].parse().expect("number")
+        };
+        let open = line.find('>').expect("tag end") + 1;
+        let close = line.rfind("</word>").expect("close");
+        let word = line[open..close]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&");
+        words.push((
+            page,
+            word,
+            [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")],
+        ));
     }
-    panic!("poppler does not see {word:?} in the PDF:\n{text}");
+    Some(words)
+}
+
+/// A word's box as poppler sees it: page (1-based), xMin, yMin, xMax, yMax from the visible
+/// top-left corner. `None` when pdftotext cannot run (unless SEGEL_REQUIRE_TOOLS=1).
+pub(crate) fn poppler_word(pdf: &[u8], word: &str) -> Option<(u32, [f64; 4])> {
+    let words = poppler_words(pdf)?;
+    let found = words.iter().find(|w| w.1 == word);
+    let (page, _, b) = found.unwrap_or_else(|| panic!("poppler does not see {word:?}: {words:?}"));
+    Some((*page, *b))
 }
 
 /// Poppler's box of `word`, mapped to user space through our page geometry (a rectangle from
