@@ -35,6 +35,7 @@ pub mod fuzzing;
 pub mod options;
 pub mod pdf;
 pub mod pem;
+pub mod place;
 pub mod sign;
 pub mod signer;
 /// Visible seals: template, document id, QR code and the stamp's drawing.

@@ -231,6 +231,18 @@ impl<'a> Document<'a> {
         }
     }
 
+    /// Decode the data of `s` (a stream read from this document: a content stream, a CMap),
+    /// within what the budget still allows to be inflated.
+    ///
+    /// # Errors
+    /// An unsupported filter, corrupt data, or a spent budget.
+    pub(crate) fn stream_data(&self, s: &super::super::object::Stream) -> Result<Vec<u8>> {
+        if self.data.get(s.data.clone()).is_none() {
+            return Err(Error::syntax(s.data.start, SyntaxError::BadStreamLength));
+        }
+        self.decode(&s.dict, s.data.clone(), s.data.start)
+    }
+
     fn object_stream(&self, num: u32) -> Result<Rc<ObjectStream>> {
         if let Some(os) = self.objstm_cache.borrow().get(&num) {
             return Ok(os.clone());
