@@ -30,6 +30,7 @@ mod lexer;
 mod pages;
 
 pub use geometry::PageBox;
+pub(crate) use pages::{each_page, Page};
 
 use crate::error::{Error, Result};
 use crate::pdf::budget::Scope;

@@ -44,17 +44,17 @@ impl Inherited {
 
 /// One page, with what it inherits resolved.
 #[derive(Debug, Clone)]
-pub(super) struct Page {
+pub(crate) struct Page {
     /// 1-based number.
-    pub(super) number: u32,
+    pub(crate) number: u32,
     /// Its object.
-    pub(super) r: ObjRef,
+    pub(crate) r: ObjRef,
     /// Its dictionary.
-    pub(super) dict: Dict,
+    pub(crate) dict: Dict,
     /// Its `/Resources` (own or inherited), as written.
-    pub(super) resources: Option<Object>,
+    pub(crate) resources: Option<Object>,
     /// Its geometry.
-    pub(super) geometry: PageBox,
+    pub(crate) geometry: PageBox,
 }
 
 /// Call `visit` on each page in order until it returns `Some`.
@@ -62,7 +62,7 @@ pub(super) struct Page {
 /// # Errors
 /// A page tree that loops, nests too deeply, has too many nodes or is malformed; an error of
 /// `visit`.
-pub(super) fn each_page<T>(
+pub(crate) fn each_page<T>(
     doc: &Document<'_>,
     catalog: &Dict,
     mut visit: impl FnMut(&Page) -> Result<Option<T>>,

@@ -186,28 +186,13 @@ fn appearance_dict(form: ObjRef) -> Object {
 /// Find page `n` (1-based). The whole page tree is walked (its nodes, not the pages' content),
 /// so that a loop anywhere in it is refused, not only on the way to the chosen page.
 fn find_page(doc: &Document<'_>, catalog: &Dict, n: u32) -> Result<(ObjRef, Dict)> {
-    let pages = page_refs(doc, catalog)?;
-    let count = u32::try_from(pages.len()).unwrap_or(u32::MAX);
-    let r = n
-        .checked_sub(1)
-        .and_then(|i| pages.get(i as usize))
-        .copied()
-        .ok_or(Error::Structure(StructureError::NoSuchPage {
-            requested: n,
-            count,
-        }))?;
-    Ok((r, doc.resolve_dict(&Object::Reference(r), "the page")?))
-}
-
-/// Every page's reference, in page order. The whole page tree is walked (its nodes, not the
-/// pages' content) with limits on depth and node count; a loop is refused.
-pub(super) fn page_refs(doc: &Document<'_>, catalog: &Dict) -> Result<Vec<ObjRef>> {
     let root_ref = catalog
         .get(b"Pages")
         .and_then(Object::as_ref)
         .ok_or_else(|| Error::structure("the catalog has no /Pages reference"))?;
     let mut visited = HashSet::new();
-    let mut pages = Vec::new();
+    let mut found = None;
+    let mut count: u32 = 0;
     // Depth-first, in document order: a stack of (node, depth).
     let mut stack = vec![(root_ref, 0usize)];
     while let Some((r, depth)) = stack.pop() {
@@ -233,7 +218,11 @@ pub(super) fn page_refs(doc: &Document<'_>, catalog: &Dict) -> Result<Vec<ObjRef
         // The root is a page tree node even if its /Type is missing.
         let is_pages = node.pages || (depth == 0 && node.kids.is_some());
         if !is_pages {
-            pages.push(r);
+            count += 1;
+            if count == n {
+                let page = doc.resolve_dict(&Object::Reference(r), "the page")?;
+                found = Some((r, page));
+            }
             continue;
         }
         let kids = match node.kids.as_ref().map(|k| doc.deref(k)).transpose()? {
@@ -251,7 +240,10 @@ pub(super) fn page_refs(doc: &Document<'_>, catalog: &Dict) -> Result<Vec<ObjRef
             stack.push((kr, depth + 1));
         }
     }
-    Ok(pages)
+    found.ok_or(Error::Structure(StructureError::NoSuchPage {
+        requested: n,
+        count,
+    }))
 }
 
 /// Append `item` to the array under `key` of object `owner` (dictionary `dict`), rewriting the

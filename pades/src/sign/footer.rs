@@ -13,13 +13,8 @@ use crate::error::{Error, Result};
 use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::update::Update;
 use crate::pdf::Document;
-use crate::place::PageBox;
+use crate::place::{each_page, Page};
 use crate::stamp::Footer;
-
-use super::field::page_refs;
-
-/// How far `/Parent` links are followed for inherited `/Resources`.
-const MAX_INHERITANCE: usize = 64;
 
 /// Add the footer `text` to every page of `doc`.
 ///
@@ -39,42 +34,58 @@ pub(super) fn add_footer(
     }
     let open_ref = update.allocate();
     update.put(open_ref, stream_body(b"q\n"));
-    for page_ref in page_refs(doc, catalog)? {
-        let mut page = doc.resolve_dict(&Object::Reference(page_ref), "a page")?;
-        let geometry = PageBox::of_page(doc, page_ref)?;
-        let mut resources = inherited_resources(doc, &page)?;
-        let mut fonts = match resources.get(b"Font") {
-            Some(f) => doc.resolve_dict(f, "a page's /Font resources")?,
-            None => Dict::new(),
-        };
-        let name = unused_name(&fonts);
-        fonts.set(name.as_bytes(), Object::Reference(font_ref));
-        resources.set(b"Font", Object::Dict(fonts));
+    each_page(doc, catalog, |page| {
+        add_to_page(update, doc, page, &footer, font_ref, open_ref)?;
+        Ok(None::<()>)
+    })?;
+    Ok(())
+}
 
-        let (seen_width, _) = geometry.seen_size();
-        let [a, b, c, d, e, f] = geometry.seen_to_user();
-        let mut content = format!(
-            "Q\nq {} {} {} {} {} {} cm\n",
-            num(a),
-            num(b),
-            num(c),
-            num(d),
-            num(e),
-            num(f)
-        )
-        .into_bytes();
-        content.extend_from_slice(&footer.content(seen_width, &name)?);
-        content.extend_from_slice(b"\nQ\n");
-        let close_ref = update.allocate();
-        update.put(close_ref, stream_body(&content));
+/// Add the footer's content streams and font to one page (the page object is rewritten).
+fn add_to_page(
+    update: &mut Update<'_, '_>,
+    doc: &Document<'_>,
+    page: &Page,
+    footer: &Footer,
+    font_ref: ObjRef,
+    open_ref: ObjRef,
+) -> Result<()> {
+    let mut resources = match &page.resources {
+        Some(r) => doc.resolve_dict(r, "a page's /Resources")?,
+        None => Dict::new(),
+    };
+    let mut fonts = match resources.get(b"Font") {
+        Some(f) => doc.resolve_dict(f, "a page's /Font resources")?,
+        None => Dict::new(),
+    };
+    let name = unused_name(&fonts);
+    fonts.set(name.as_bytes(), Object::Reference(font_ref));
+    resources.set(b"Font", Object::Dict(fonts));
 
-        let mut contents = vec![Object::Reference(open_ref)];
-        contents.extend(existing_contents(doc, &page)?);
-        contents.push(Object::Reference(close_ref));
-        page.set(b"Contents", Object::Array(contents));
-        page.set(b"Resources", Object::Dict(resources));
-        update.put_object(page_ref, &Object::Dict(page));
-    }
+    let (seen_width, _) = page.geometry.seen_size();
+    let [a, b, c, d, e, f] = page.geometry.seen_to_user();
+    let mut content = format!(
+        "Q\nq {} {} {} {} {} {} cm\n",
+        num(a),
+        num(b),
+        num(c),
+        num(d),
+        num(e),
+        num(f)
+    )
+    .into_bytes();
+    content.extend_from_slice(&footer.content(seen_width, &name)?);
+    content.extend_from_slice(b"\nQ\n");
+    let close_ref = update.allocate();
+    update.put(close_ref, stream_body(&content));
+
+    let mut contents = vec![Object::Reference(open_ref)];
+    contents.extend(existing_contents(doc, &page.dict)?);
+    contents.push(Object::Reference(close_ref));
+    let mut dict = page.dict.clone();
+    dict.set(b"Contents", Object::Array(contents));
+    dict.set(b"Resources", Object::Dict(resources));
+    update.put_object(page.r, &Object::Dict(dict));
     Ok(())
 }
 
@@ -137,21 +148,4 @@ fn existing_contents(doc: &Document<'_>, page: &Dict) -> Result<Vec<Object>> {
             )))
         }
     })
-}
-
-/// The page's resources (its own or inherited through `/Parent`), as a dictionary to extend.
-fn inherited_resources(doc: &Document<'_>, page: &Dict) -> Result<Dict> {
-    let mut node = page.clone();
-    for _ in 0..MAX_INHERITANCE {
-        if let Some(r) = node.get(b"Resources") {
-            return doc.resolve_dict(r, "a page's /Resources");
-        }
-        match node.get(b"Parent") {
-            Some(p) => node = doc.resolve_dict(p, "a page tree node")?,
-            None => return Ok(Dict::new()),
-        }
-    }
-    Err(Error::structure(format!(
-        "a page inherits through more than {MAX_INHERITANCE} /Parent links"
-    )))
 }

@@ -7,7 +7,7 @@ use crate::pdf::form::FieldInfo;
 use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::update::Update;
 use crate::pdf::Document;
-use crate::place::{self, PageBox, Rect};
+use crate::place::{self, each_page, Rect};
 use crate::stamp::{Appearance, Placement, StampError};
 
 /// A drawn stamp ready for its widget.
@@ -96,29 +96,33 @@ fn field_box(
         .map(|r| doc.deref(r))
         .transpose()?
         .and_then(|r| rect_of(&r))
-        .filter(|r| r.x1 - r.x0 >= 1.0 && r.y1 - r.y0 >= 1.0)
+        .filter(|r| r.width() >= 1.0 && r.height() >= 1.0)
         .ok_or_else(|| {
             StampError::Placement(format!(
                 "the signature field {name:?} has no rectangle to draw the seal into (an \
                  invisible field); give a tag or a rectangle and another field name"
             ))
         })?;
-    let page_ref = match widget.get(b"P").and_then(Object::as_ref) {
-        Some(p) => p,
-        None => place::page_with_annotation(doc, catalog, widget_ref)?.ok_or_else(|| {
-            StampError::Placement(format!(
-                "the widget of signature field {name:?} is on no page"
-            ))
-        })?,
-    };
-    let page = PageBox::of_page(doc, page_ref)?;
-    let (w, h) = (rect.x1 - rect.x0, rect.y1 - rect.y0);
-    let (width, height) = if page.rotate() % 180 == 90 {
-        (h, w)
-    } else {
-        (w, h)
-    };
-    Ok((page_ref, rect, page.rotate(), width, height))
+    // The page that lists the widget in its /Annots (its /P is only a hint that may lie).
+    let page = each_page(doc, catalog, |p| {
+        let annots = match p.dict.get(b"Annots") {
+            Some(a) => doc.deref(a)?,
+            None => Object::Null,
+        };
+        let listed = annots
+            .as_array()
+            .is_some_and(|a| a.contains(&Object::Reference(widget_ref)));
+        Ok(listed.then(|| p.clone()))
+    })?
+    .ok_or_else(|| {
+        StampError::Placement(format!(
+            "the widget of signature field {name:?} is on no page's /Annots"
+        ))
+    })?;
+    let rotate = page.geometry.rotate;
+    let (w, h) = (rect.width(), rect.height());
+    let (width, height) = if rotate % 180 == 90 { (h, w) } else { (w, h) };
+    Ok((page.r, rect, rotate, width, height))
 }
 
 /// The widget of a field: the field itself when it is merged with its widget (it has a
