@@ -210,6 +210,7 @@ fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyho
                         document_source: tlog::DocumentSource::Server,
                         document_ref: None,
                         document_ref_hmac: None,
+                        document_id_sha256: tlog::DocumentIdHash::Absent,
                     },
                     request: None,
                 })?;

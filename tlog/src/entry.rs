@@ -461,7 +461,10 @@ mod tests {
                     assert_eq!(b[0], 3);
                     assert_eq!(LogEntry::decode(&b).expect("decodes"), e);
                     // Canonical: the decoded record encodes to the very same bytes.
-                    assert_eq!(LogEntry::decode(&b).expect("decodes").encode(), Ok(b.clone()));
+                    assert_eq!(
+                        LogEntry::decode(&b).expect("decodes").encode(),
+                        Ok(b.clone())
+                    );
                     for cut in 1..=b.len() {
                         assert!(LogEntry::decode(&b[..b.len() - cut]).is_err(), "cut {cut}");
                     }
@@ -475,9 +478,13 @@ mod tests {
             }
         }
         assert_eq!(
-            sample_v3(DocumentSource::Server, None, DocumentIdHash::Present([5; 32]))
-                .document_id_sha256
-                .hash(),
+            sample_v3(
+                DocumentSource::Server,
+                None,
+                DocumentIdHash::Present([5; 32])
+            )
+            .document_id_sha256
+            .hash(),
             Some(&[5; 32])
         );
         assert_eq!(DocumentIdHash::Absent.hash(), None);
@@ -506,7 +513,9 @@ mod tests {
         relabelled[0] = 2;
         assert!(LogEntry::decode(&relabelled).is_err());
         // A v2 record relabelled v3 lacks the id byte.
-        let mut v2 = sample_v2(DocumentSource::Server, None).encode().expect("enc");
+        let mut v2 = sample_v2(DocumentSource::Server, None)
+            .encode()
+            .expect("enc");
         v2[0] = 3;
         assert_eq!(LogEntry::decode(&v2), Err(EntryError::Length("truncated")));
         // A document id never goes into a version 1 record.
@@ -537,9 +546,13 @@ mod tests {
         )
         .encode()
         .expect("v3");
-        let v3_none = sample_v3(DocumentSource::Caller, Some([0xab; 32]), DocumentIdHash::Absent)
-            .encode()
-            .expect("v3");
+        let v3_none = sample_v3(
+            DocumentSource::Caller,
+            Some([0xab; 32]),
+            DocumentIdHash::Absent,
+        )
+        .encode()
+        .expect("v3");
         let common = "0000000000000007000001a226885afb03646576\
                       0101010101010101010101010101010101010101010101010101010101010101\
                       000c434e3d73696f6c612d646576\
