@@ -694,6 +694,130 @@ mod tests {
         );
     }
 
+    /// Hostile seal options are refused at the edge, each naming its option.
+    #[test]
+    fn visible_seal_options_are_bounded_and_finite() {
+        let with = |v: pb::VisibleSeal| pb::SignPdfRequest {
+            agency_id: "dev".into(),
+            request_id: "r".into(),
+            options: Some(pb::SignOptions {
+                visible: Some(v),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let tag = |t: &str| pb::VisibleSeal {
+            tag: t.into(),
+            ..Default::default()
+        };
+        let ok = SignPdf::try_from(with(tag("#ttd#"))).expect("a tag");
+        assert!(ok.options.visible.is_some());
+        SignPdf::try_from(with(tag(&"t".repeat(64)))).expect("a 64-byte tag");
+        let field_of = |r: pb::SignPdfRequest| match SignPdf::try_from(r).expect_err("refused") {
+            CommandError::Options { field, .. } | CommandError::TooLong { field, .. } => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field_of(with(tag(&"t".repeat(65)))), "options.visible.tag");
+        let rect = |x: f64, y: f64, w: f64, h: f64| pb::VisibleSeal {
+            page: 1,
+            rect: Some(pb::Rect {
+                x,
+                y,
+                width: w,
+                height: h,
+            }),
+            ..Default::default()
+        };
+        SignPdf::try_from(with(rect(0.0, 0.0, 200.0, 110.0))).expect("a rectangle");
+        for (r, want) in [
+            (rect(f64::NAN, 0.0, 200.0, 110.0), "options.visible.rect.x"),
+            (rect(-1.0, 0.0, 200.0, 110.0), "options.visible.rect.x"),
+            (rect(0.0, f64::INFINITY, 200.0, 110.0), "options.visible.rect.y"),
+            (rect(0.0, 0.0, 0.0, 110.0), "options.visible.rect.width"),
+            (rect(0.0, 0.0, 1e300, 110.0), "options.visible.rect.width"),
+            (rect(0.0, 0.0, 200.0, f64::NEG_INFINITY), "options.visible.rect.height"),
+            (rect(0.0, 0.0, 200.0, -0.0), "options.visible.rect.height"),
+        ] {
+            assert_eq!(field_of(with(r)), want);
+        }
+        let sized = |w: f64, h: f64| pb::VisibleSeal {
+            width: w,
+            height: h,
+            ..tag("#ttd#")
+        };
+        assert_eq!(field_of(with(sized(f64::NAN, 0.0))), "options.visible.width");
+        assert_eq!(field_of(with(sized(0.0, -5.0))), "options.visible.height");
+        let image = |b: Vec<u8>| pb::VisibleSeal {
+            image: b,
+            ..tag("#ttd#")
+        };
+        assert_eq!(
+            SignPdf::try_from(with(image(vec![0; limits::IMAGE + 1]))).expect_err("huge"),
+            CommandError::TooLong {
+                field: "options.visible.image",
+                len: limits::IMAGE + 1,
+                limit: limits::IMAGE
+            }
+        );
+        assert_eq!(field_of(with(image(b"GIF89a".to_vec()))), "options.visible.image");
+        SignPdf::try_from(with(image(vec![0xff, 0xd8, 0xff, 0xe0]))).expect("a JPEG");
+        let fields = |n: usize, value: usize| pb::VisibleSeal {
+            fields: (0..n).map(|i| (format!("f{i}"), "v".repeat(value))).collect(),
+            ..tag("#ttd#")
+        };
+        SignPdf::try_from(with(fields(16, 200))).expect("16 fields of 200 bytes");
+        assert_eq!(field_of(with(fields(17, 1))), "options.visible.fields");
+        assert_eq!(field_of(with(fields(1, 201))), "options.visible.fields");
+        // Two placements, none at all, or a certification beyond 3.
+        let both = pb::VisibleSeal {
+            ..rect(0.0, 0.0, 200.0, 110.0)
+        };
+        let both = pb::VisibleSeal {
+            tag: "#ttd#".into(),
+            ..both
+        };
+        assert_eq!(field_of(with(both)), "options.visible");
+        assert_eq!(field_of(with(pb::VisibleSeal::default())), "options.visible");
+        let mut certify = with(tag("#ttd#"));
+        certify.options.as_mut().expect("o").certify = 4;
+        assert_eq!(field_of(certify), "options.certify");
+    }
+
+    #[test]
+    fn document_ids_are_checked_where_they_come_in() {
+        use pb::get_entry_request::Key;
+        let id = "AbCdEfGhIjKlMnOpQrStUv";
+        let q = |key| EntryQuery::try_from(pb::GetEntryRequest { key });
+        assert_eq!(
+            q(Some(Key::DocumentId(id.into()))),
+            Ok(EntryQuery::DocumentId(
+                pades::stamp::DocumentId::parse(id).expect("id")
+            ))
+        );
+        let bad = CommandError::DocumentId {
+            field: "document_id",
+        };
+        for b in ["", "short", "has a space in it 123", &"a".repeat(65), "ÀbCdEfGhIjKlMnOpQrSt"] {
+            assert_eq!(q(Some(Key::DocumentId(b.into()))), Err(bad.clone()), "{b:?}");
+        }
+        let digest = |document_id: &str| pb::SignDigestRequest {
+            agency_id: "dev".into(),
+            request_id: "r".into(),
+            message_digest: vec![7; 32],
+            document_id: document_id.into(),
+            ..Default::default()
+        };
+        assert_eq!(SignDigest::try_from(digest("")).expect("none").document_id, None);
+        assert_eq!(
+            SignDigest::try_from(digest(id))
+                .expect("an id")
+                .document_id
+                .map(|d| d.to_string()),
+            Some(id.to_string())
+        );
+        assert_eq!(SignDigest::try_from(digest("x/y")).expect_err("bad"), bad);
+    }
+
     #[test]
     fn streams_open_with_metadata_then_chunks() {
         use pb::sign_pdf_stream_request::Part;
