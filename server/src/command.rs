@@ -732,10 +732,16 @@ mod tests {
         for (r, want) in [
             (rect(f64::NAN, 0.0, 200.0, 110.0), "options.visible.rect.x"),
             (rect(-1.0, 0.0, 200.0, 110.0), "options.visible.rect.x"),
-            (rect(0.0, f64::INFINITY, 200.0, 110.0), "options.visible.rect.y"),
+            (
+                rect(0.0, f64::INFINITY, 200.0, 110.0),
+                "options.visible.rect.y",
+            ),
             (rect(0.0, 0.0, 0.0, 110.0), "options.visible.rect.width"),
             (rect(0.0, 0.0, 1e300, 110.0), "options.visible.rect.width"),
-            (rect(0.0, 0.0, 200.0, f64::NEG_INFINITY), "options.visible.rect.height"),
+            (
+                rect(0.0, 0.0, 200.0, f64::NEG_INFINITY),
+                "options.visible.rect.height",
+            ),
             (rect(0.0, 0.0, 200.0, -0.0), "options.visible.rect.height"),
         ] {
             assert_eq!(field_of(with(r)), want);
@@ -745,7 +751,10 @@ mod tests {
             height: h,
             ..tag("#ttd#")
         };
-        assert_eq!(field_of(with(sized(f64::NAN, 0.0))), "options.visible.width");
+        assert_eq!(
+            field_of(with(sized(f64::NAN, 0.0))),
+            "options.visible.width"
+        );
         assert_eq!(field_of(with(sized(0.0, -5.0))), "options.visible.height");
         let image = |b: Vec<u8>| pb::VisibleSeal {
             image: b,
@@ -759,10 +768,15 @@ mod tests {
                 limit: limits::IMAGE
             }
         );
-        assert_eq!(field_of(with(image(b"GIF89a".to_vec()))), "options.visible.image");
+        assert_eq!(
+            field_of(with(image(b"GIF89a".to_vec()))),
+            "options.visible.image"
+        );
         SignPdf::try_from(with(image(vec![0xff, 0xd8, 0xff, 0xe0]))).expect("a JPEG");
         let fields = |n: usize, value: usize| pb::VisibleSeal {
-            fields: (0..n).map(|i| (format!("f{i}"), "v".repeat(value))).collect(),
+            fields: (0..n)
+                .map(|i| (format!("f{i}"), "v".repeat(value)))
+                .collect(),
             ..tag("#ttd#")
         };
         SignPdf::try_from(with(fields(16, 200))).expect("16 fields of 200 bytes");
@@ -777,7 +791,10 @@ mod tests {
             ..both
         };
         assert_eq!(field_of(with(both)), "options.visible");
-        assert_eq!(field_of(with(pb::VisibleSeal::default())), "options.visible");
+        assert_eq!(
+            field_of(with(pb::VisibleSeal::default())),
+            "options.visible"
+        );
         let mut certify = with(tag("#ttd#"));
         certify.options.as_mut().expect("o").certify = 4;
         assert_eq!(field_of(certify), "options.certify");
@@ -797,8 +814,18 @@ mod tests {
         let bad = CommandError::DocumentId {
             field: "document_id",
         };
-        for b in ["", "short", "has a space in it 123", &"a".repeat(65), "ÀbCdEfGhIjKlMnOpQrSt"] {
-            assert_eq!(q(Some(Key::DocumentId(b.into()))), Err(bad.clone()), "{b:?}");
+        for b in [
+            "",
+            "short",
+            "has a space in it 123",
+            &"a".repeat(65),
+            "ÀbCdEfGhIjKlMnOpQrSt",
+        ] {
+            assert_eq!(
+                q(Some(Key::DocumentId(b.into()))),
+                Err(bad.clone()),
+                "{b:?}"
+            );
         }
         let digest = |document_id: &str| pb::SignDigestRequest {
             agency_id: "dev".into(),
@@ -807,7 +834,10 @@ mod tests {
             document_id: document_id.into(),
             ..Default::default()
         };
-        assert_eq!(SignDigest::try_from(digest("")).expect("none").document_id, None);
+        assert_eq!(
+            SignDigest::try_from(digest("")).expect("none").document_id,
+            None
+        );
         assert_eq!(
             SignDigest::try_from(digest(id))
                 .expect("an id")

@@ -320,7 +320,7 @@ mod tests {
                 &o.page.max(1).to_be_bytes(),
                 b"ref-1",
             ]);
-            let domain = pades::SignOptions::try_from(&o).unwrap();
+            let domain = pades::SignOptions::try_from(&o).expect("valid options");
             assert_eq!(pdf_fingerprint("dev", &[9; 32], &domain, "ref-1"), wire);
         }
     }
