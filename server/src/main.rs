@@ -307,6 +307,21 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
                 }
             }
         }
+        let mut ids: Vec<&String> = config.agencies.keys().collect();
+        ids.sort();
+        for id in ids {
+            match &config.agencies[id].stamp {
+                Some(s) => println!(
+                    "agency {id:?}: visible seals link to {}/d/…; template of {} lines; image: {}",
+                    s.verify_url,
+                    s.template.sources().len(),
+                    s.image
+                        .as_ref()
+                        .map_or("none".to_string(), |i| format!("{} bytes", i.len()))
+                ),
+                None => println!("agency {id:?}: invisible signatures only (no [agency.stamp])"),
+            }
+        }
         for a in config.agencies.values() {
             if let Err(e @ segel_server::expiry::NotValid::NotYetValid { .. }) =
                 a.validity.check(now)
