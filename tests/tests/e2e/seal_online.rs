@@ -244,12 +244,10 @@ async fn document_ids_are_logged_as_hashes_and_found_by_anyone() {
 /// A well-formed id that was never logged.
 const NEVER_LOGGED: &str = "NeverLoggedId_0123456";
 
-/// The seal drawn by the engine over `#ttd#`: needs the engine's drawing and placement, which
-/// are merged separately (until then the engine signs without a stamp and finds no tag to
-/// refuse).
+/// A seal over `#ttd#`: the answer's document id, logged as its hash and found by it, kept by
+/// a retry with the same bytes; other seal options under the same request id are refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the engine's stamp drawing and tag placement (pades), run once merged"]
-async fn a_visible_seal_over_the_tag_answers_its_document_id() {
+async fn a_visible_seal_answers_its_document_id_and_a_retry_the_same() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (port, stop, done) = spawn(config_with_plain_agency(dir.path())).await;
     let mut signer = SignerClient::new(client_channel(port, Some("client")).await);
@@ -296,8 +294,49 @@ async fn a_visible_seal_over_the_tag_answers_its_document_id() {
     let e = signer.sign_pdf(other).await.expect_err("other fields");
     assert_eq!(e.code(), Code::AlreadyExists);
 
+    // An invisible signature answers no document id.
+    let mut invisible = seal_request("dev", "", "plain-sig");
+    if let Some(o) = invisible.options.as_mut() {
+        o.visible = None;
+    }
+    let plain = signer
+        .sign_pdf(invisible)
+        .await
+        .expect("signed")
+        .into_inner();
+    assert_eq!(plain.document_id, "");
+    assert_eq!(
+        record(&plain.entry.expect("entry")).document_id_sha256,
+        tlog::DocumentIdHash::Absent
+    );
+    let _ = stop.send(());
+    done.await.expect("server");
+}
+
+/// What needs the engine's drawing and placement, merged separately (until then the engine
+/// signs without a stamp and finds no tag to refuse): the widget has a real rectangle, and a tag
+/// that does not occur is refused naming it, with nothing logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the engine's stamp drawing and tag placement (pades), run once merged"]
+async fn a_tag_not_in_the_document_is_refused_and_nothing_is_logged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (port, stop, done) = spawn(config_with_plain_agency(dir.path())).await;
+    let mut signer = SignerClient::new(client_channel(port, Some("client")).await);
+    let mut anyone = LogClient::new(client_channel(port, None).await);
+    let sealed = signer
+        .sign_pdf(seal_request("dev", "#ttd#", "seal-drawn"))
+        .await
+        .expect("sealed")
+        .into_inner();
+    assert!(
+        !sealed
+            .update
+            .windows(b"/Rect[0 0 0 0]".len())
+            .any(|w| w == b"/Rect[0 0 0 0]"),
+        "the stamp's widget has a rectangle on the page"
+    );
     // A tag that does not occur: refused naming it, nothing logged.
-    let size_before = again.inclusion_proof.as_ref().expect("proof").tree_size;
+    let size_before = sealed.inclusion_proof.as_ref().expect("proof").tree_size;
     let e = signer
         .sign_pdf(seal_request("dev", "#tidak-ada#", "seal-2"))
         .await
@@ -319,21 +358,6 @@ async fn a_visible_seal_over_the_tag_answers_its_document_id() {
     assert_eq!(
         cp.note.lines().nth(1).and_then(|s| s.parse::<u64>().ok()),
         Some(size_before)
-    );
-    // An invisible signature answers no document id.
-    let mut invisible = seal_request("dev", "", "plain-sig");
-    if let Some(o) = invisible.options.as_mut() {
-        o.visible = None;
-    }
-    let plain = signer
-        .sign_pdf(invisible)
-        .await
-        .expect("signed")
-        .into_inner();
-    assert_eq!(plain.document_id, "");
-    assert_eq!(
-        record(&plain.entry.expect("entry")).document_id_sha256,
-        tlog::DocumentIdHash::Absent
     );
     let _ = stop.send(());
     done.await.expect("server");
