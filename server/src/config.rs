@@ -682,39 +682,6 @@ mod tests {
         let cfg = raw.resolve(now()).expect("dev config");
         assert_eq!(cfg.agencies.len(), 1);
         assert!(cfg.allow["siola-dev"].contains("dev"));
-        let stamp = cfg.agencies["dev"]
-            .stamp
-            .as_ref()
-            .expect("dev seals visibly");
-        assert_eq!(stamp.verify_url, "http://127.0.0.1:8080");
-
-        // Stamp settings are checked at start, naming the agency and the key.
-        let mut no_url = raw.clone();
-        no_url.agencies[0].stamp = Some(RawStamp::default());
-        let e = no_url.resolve(now()).expect_err("refused").to_string();
-        assert!(
-            e.starts_with("agency dev: stamp.verify_url is required"),
-            "{e}"
-        );
-        let mut invisible = raw.clone();
-        invisible.agencies[0].stamp = None;
-        assert!(invisible.resolve(now()).expect("resolves").agencies["dev"]
-            .stamp
-            .is_none());
-        let toml = "listen = \"127.0.0.1:0\"\ndata = \"d\"\n[tls]\ncert = \"c\"\nkey = \"k\"\n\
-                    client_ca = \"ca\"\n[[agency]]\nid = \"a\"\nname = \"A\"\nkey = \"k\"\n\
-                    cert = \"c\"\n[agency.stamp]\nverify_url = \"https://x.go.id\"\n\
-                    template = [\"*{instansi}\"]\n";
-        let parsed = RawConfig::parse(toml).expect("parses");
-        let s = parsed.agencies[0].stamp.as_ref().expect("stamp table");
-        assert_eq!(
-            s.template.as_deref(),
-            Some(&["*{instansi}".to_string()][..])
-        );
-        let e = RawConfig::parse(&format!("{toml}colour = \"red\"\n"))
-            .expect_err("unknown stamp key")
-            .to_string();
-        assert!(e.contains("colour"), "{e}");
 
         // A key readable by others.
         std::fs::set_permissions(

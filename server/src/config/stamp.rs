@@ -119,6 +119,52 @@ mod tests {
 
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
 
+    /// The development configuration seals visibly; an agency's stamp is checked where the
+    /// configuration is resolved, naming the agency and the key.
+    #[test]
+    fn agencies_resolve_their_stamp_settings() {
+        use crate::config::{dev, RawConfig};
+        let t = tempfile::tempdir().expect("tempdir");
+        let certs = t.path().join("certs");
+        segel_devpki::generate(&certs).expect("dev PKI");
+        let now = || pades::UnixTime::now().0;
+        let raw = dev(&certs, &t.path().join("log"), "127.0.0.1:0");
+        let cfg = raw.resolve(now()).expect("dev config");
+        let stamp = cfg.agencies["dev"]
+            .stamp
+            .as_ref()
+            .expect("dev seals visibly");
+        assert_eq!(stamp.verify_url, "http://127.0.0.1:8080");
+
+        // Stamp settings are checked at start, naming the agency and the key.
+        let mut no_url = raw.clone();
+        no_url.agencies[0].stamp = Some(RawStamp::default());
+        let e = no_url.resolve(now()).expect_err("refused").to_string();
+        assert!(
+            e.starts_with("agency dev: stamp.verify_url is required"),
+            "{e}"
+        );
+        let mut invisible = raw.clone();
+        invisible.agencies[0].stamp = None;
+        assert!(invisible.resolve(now()).expect("resolves").agencies["dev"]
+            .stamp
+            .is_none());
+        let toml = "listen = \"127.0.0.1:0\"\ndata = \"d\"\n[tls]\ncert = \"c\"\nkey = \"k\"\n\
+                    client_ca = \"ca\"\n[[agency]]\nid = \"a\"\nname = \"A\"\nkey = \"k\"\n\
+                    cert = \"c\"\n[agency.stamp]\nverify_url = \"https://x.go.id\"\n\
+                    template = [\"*{instansi}\"]\n";
+        let parsed = RawConfig::parse(toml).expect("parses");
+        let s = parsed.agencies[0].stamp.as_ref().expect("stamp table");
+        assert_eq!(
+            s.template.as_deref(),
+            Some(&["*{instansi}".to_string()][..])
+        );
+        let e = RawConfig::parse(&format!("{toml}colour = \"red\"\n"))
+            .expect_err("unknown stamp key")
+            .to_string();
+        assert!(e.contains("colour"), "{e}");
+    }
+
     #[test]
     fn defaults_fill_what_is_left_out() {
         let s = RawStamp::dev().resolve("Dev Agency").expect("dev stamp");
