@@ -571,6 +571,7 @@ mod tests {
             document_source: tlog::DocumentSource::Server,
             document_ref: None,
             document_ref_hmac: None,
+            document_id_sha256: tlog::DocumentIdHash::Absent,
         }
         .encode()
         .expect("encode");

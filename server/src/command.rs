@@ -16,6 +16,9 @@
 
 use segel_proto::v1 as pb;
 
+mod seal;
+use seal::check_visible;
+
 /// Limits on the strings of requests, in bytes of UTF-8.
 pub mod limits {
     /// `agency_id` (the log entry's limit).
@@ -35,6 +38,17 @@ pub mod limits {
     pub const FIELD_NAME: usize = 64;
     /// The caller's identity (the client certificate's CN), logged as `CN=…`.
     pub const CALLER: usize = 256;
+    /// `options.visible.tag` (the text the stamp covers).
+    pub const TAG: usize = 64;
+    /// `options.visible.image` (a PNG or JPEG specimen).
+    pub const IMAGE: usize = crate::config::MAX_STAMP_IMAGE;
+    /// Entries of `options.visible.fields`.
+    pub const FIELDS: usize = pades::stamp::template::MAX_FIELDS;
+    /// A value of `options.visible.fields`.
+    pub const FIELD_VALUE: usize = pades::stamp::template::MAX_VALUE_LEN;
+    /// The largest stamp side or position in points (200 inches, the largest page PDF
+    /// allows).
+    pub const STAMP_POINTS: f64 = 14_400.0;
 }
 
 /// Why a request is malformed (whatever the server's state): each message names the field.
@@ -63,11 +77,25 @@ pub enum CommandError {
     /// A lookup by document reference without one.
     #[error("document_ref is empty")]
     EmptyReference,
-    /// The sign options' visible seal or certification is malformed.
-    #[error("options: {0}")]
-    Options(String),
+    /// A sign option (the visible seal, certification) is malformed: `field` names it, as the
+    /// API does (`options.visible.rect`, `options.certify`, …).
+    #[error("{field}: {message}")]
+    Options {
+        /// The option, as the API names it.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A document id that is not 16 to 64 characters of `[A-Za-z0-9_-]`.
+    #[error("{field} must be 16 to 64 characters of A-Z, a-z, 0-9, '_' and '-'")]
+    DocumentId {
+        /// The field, as the API names it.
+        field: &'static str,
+    },
     /// A GetEntry request without a key.
-    #[error("give an index, a document_sha256, a signature_sha256 or a document_ref")]
+    #[error(
+        "give an index, a document_sha256, a signature_sha256, a document_ref or a document_id"
+    )]
     NoEntryKey,
     /// A SignPdfStream request that does not open with its metadata (without the document).
     #[error("the stream must start with the request metadata (without pdf)")]
@@ -206,12 +234,27 @@ impl TryFrom<pb::SignPdfRequest> for SignPdf {
             o.field_name.clone(),
             limits::FIELD_NAME,
         )?;
+        if o.certify > 3 {
+            return Err(CommandError::Options {
+                field: "options.certify",
+                message: format!(
+                    "0 (no certification) or a DocMDP permission 1, 2 or 3, not {}",
+                    o.certify
+                ),
+            });
+        }
+        if let Some(v) = &o.visible {
+            check_visible(v)?;
+        }
+        let options = pades::SignOptions::try_from(&o).map_err(|e| CommandError::Options {
+            field: "options.visible",
+            message: e.to_string(),
+        })?;
         Ok(Self {
             agency,
             request_id,
             document_ref,
-            options: pades::SignOptions::try_from(&o)
-                .map_err(|e| CommandError::Options(e.to_string()))?,
+            options,
             pdf: r.pdf,
             update_only: r.update_only,
             size_hint: r.size_hint,
@@ -267,6 +310,22 @@ pub struct SignDigest {
     /// The signing time (Unix seconds) the caller put in its document, 0 for none; kept to
     /// tell a retry that does not match.
     pub signing_time: i64,
+    /// The document id the caller's visible seal links to (none: an invisible signature);
+    /// logged as its SHA-256.
+    pub document_id: Option<pades::stamp::DocumentId>,
+}
+
+/// A document id field: none when empty, else of the required form.
+fn document_id(
+    field: &'static str,
+    id: &str,
+) -> Result<Option<pades::stamp::DocumentId>, CommandError> {
+    if id.is_empty() {
+        return Ok(None);
+    }
+    pades::stamp::DocumentId::parse(id)
+        .map(Some)
+        .map_err(|_| CommandError::DocumentId { field })
 }
 
 impl TryFrom<pb::SignDigestRequest> for SignDigest {
@@ -294,6 +353,7 @@ impl TryFrom<pb::SignDigestRequest> for SignDigest {
             document_sha256,
             pss: r.pss,
             signing_time: r.signing_time,
+            document_id: document_id("document_id", &r.document_id)?,
         })
     }
 }
@@ -324,6 +384,9 @@ pub enum EntryQuery {
     /// The entries logged with this caller's reference (not empty, at most
     /// [`limits::DOCUMENT_REF`] bytes); only a caller that may seal may ask.
     DocumentRef(String),
+    /// The entries of the visible seals that link to this document id (open to anyone: the
+    /// id, from the seal's QR code, is the secret).
+    DocumentId(pades::stamp::DocumentId),
 }
 
 impl TryFrom<pb::GetEntryRequest> for EntryQuery {
@@ -346,8 +409,13 @@ impl TryFrom<pb::GetEntryRequest> for EntryQuery {
                 }
                 Ok(Self::DocumentRef(reference))
             }
-            // Lookups by document id come with the visible seals (issue #17).
-            Some(Key::DocumentId(_)) | None => Err(CommandError::NoEntryKey),
+            Some(Key::DocumentId(id)) => match document_id("document_id", &id)? {
+                Some(id) => Ok(Self::DocumentId(id)),
+                None => Err(CommandError::DocumentId {
+                    field: "document_id",
+                }),
+            },
+            None => Err(CommandError::NoEntryKey),
         }
     }
 }

@@ -35,6 +35,8 @@
 //! key = "certs-dev/dev-agency.key"    # PKCS#8 or PKCS#1 PEM, mode 0600
 //! cert = "certs-dev/dev-agency.pem"
 //! chain = "certs-dev/dev-agency-chain.pem"
+//! [agency.stamp]                      # visible seals (optional; see `config::stamp`)
+//! verify_url = "http://127.0.0.1:8080"
 //!
 //! [[allow]]                           # who may seal for which agency
 //! client = "siola-dev"                # the client certificate's subject CN
@@ -48,6 +50,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pades::{RsaKeySigner, SignatureAlgorithm, Signer as _, SignerIdentity};
+
+mod stamp;
+pub use stamp::{is_png_or_jpeg, RawStamp, MAX_STAMP_IMAGE};
 
 /// Configuration problems, each naming the file or setting at fault.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +213,9 @@ pub struct RawAgency {
     /// …or a file (mode 0600) holding it. Never on the command line.
     #[serde(default)]
     pub passphrase_file: Option<PathBuf>,
+    /// Visible seals (`[agency.stamp]`); none: invisible signatures only.
+    #[serde(default)]
+    pub stamp: Option<RawStamp>,
 }
 
 /// `[[allow]]`.
@@ -238,6 +246,8 @@ pub struct Agency {
     pub cert_sha256: [u8; 32],
     /// The signer certificate's validity: checked at every signature.
     pub validity: crate::expiry::Validity,
+    /// How its visible seals look (none: no `[agency.stamp]`, invisible signatures only).
+    pub stamp: Option<pades::stamp::StampSettings>,
 }
 
 impl std::fmt::Debug for Agency {
@@ -508,6 +518,12 @@ fn load_agency(a: &RawAgency) -> Result<Agency, ConfigError> {
     let mut cert_sha256 = [0; 32];
     cert_sha256
         .copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &chain[0]).as_ref());
+    let stamp = a
+        .stamp
+        .as_ref()
+        .map(|s| s.resolve(&a.name))
+        .transpose()
+        .map_err(err)?;
     Ok(Agency {
         id: a.id.clone(),
         name: a.name.clone(),
@@ -517,6 +533,7 @@ fn load_agency(a: &RawAgency) -> Result<Agency, ConfigError> {
         chain,
         cert_sha256,
         validity,
+        stamp,
     })
 }
 
@@ -633,6 +650,7 @@ pub fn dev(certs: &Path, data: &Path, listen: &str) -> RawConfig {
             chain: Some(certs.join("dev-agency-chain.pem")),
             passphrase_env: None,
             passphrase_file: None,
+            stamp: Some(RawStamp::dev()),
         }],
         allow: vec![RawAllow {
             client: "siola-dev".into(),

@@ -210,6 +210,7 @@ fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyho
                         document_source: tlog::DocumentSource::Server,
                         document_ref: None,
                         document_ref_hmac: None,
+                        document_id_sha256: tlog::DocumentIdHash::Absent,
                     },
                     request: None,
                 })?;
@@ -304,6 +305,21 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
                 segel_server::expiry::ExpiryState::Expired => {
                     println!("ERROR: {f}: its agency is refused until it is replaced");
                 }
+            }
+        }
+        let mut ids: Vec<&String> = config.agencies.keys().collect();
+        ids.sort();
+        for id in ids {
+            match &config.agencies[id].stamp {
+                Some(s) => println!(
+                    "agency {id:?}: visible seals link to {}/d/…; template of {} lines; image: {}",
+                    s.verify_url,
+                    s.template.sources().len(),
+                    s.image
+                        .as_ref()
+                        .map_or("none".to_string(), |i| format!("{} bytes", i.len()))
+                ),
+                None => println!("agency {id:?}: invisible signatures only (no [agency.stamp])"),
             }
         }
         for a in config.agencies.values() {

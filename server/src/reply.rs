@@ -112,11 +112,16 @@ pub struct SignedPdf {
     pub update: bytes::Bytes,
     /// Its log entry and proof.
     pub at: LoggedAt,
+    /// The document id of its visible seal (none for an invisible signature).
+    pub document_id: Option<pades::stamp::DocumentId>,
 }
 
 impl SignedPdf {
     /// The reply's fields but the document's bytes.
-    fn metadata(at: LoggedAt) -> pb::SignPdfResponse {
+    fn metadata(
+        at: LoggedAt,
+        document_id: Option<pades::stamp::DocumentId>,
+    ) -> pb::SignPdfResponse {
         pb::SignPdfResponse {
             signed_pdf: bytes::Bytes::new(),
             update: bytes::Bytes::new(),
@@ -124,14 +129,14 @@ impl SignedPdf {
             checkpoint: Some(at.checkpoint.into()),
             inclusion_proof: Some(at.proof.into()),
             consistency_proof: at.consistency.map(Into::into),
-            document_id: String::new(),
+            document_id: document_id.map(|d| d.to_string()).unwrap_or_default(),
         }
     }
 
     /// The unary reply: the update alone when `update_only` (the caller has the document),
     /// else the whole signed document.
     pub fn into_reply(self, update_only: bool) -> pb::SignPdfResponse {
-        let mut meta = Self::metadata(self.at);
+        let mut meta = Self::metadata(self.at, self.document_id);
         if update_only {
             meta.update = self.update;
         } else {
@@ -151,7 +156,7 @@ impl SignedPdf {
         update_only: bool,
     ) -> impl tokio_stream::Stream<Item = pb::SignPdfStreamResponse> + Send {
         use pb::sign_pdf_stream_response::Part;
-        let mut meta = Self::metadata(self.at);
+        let mut meta = Self::metadata(self.at, self.document_id);
         let (pdf, update) = if update_only {
             meta.update = self.update;
             (bytes::Bytes::new(), bytes::Bytes::new())
@@ -203,7 +208,7 @@ impl From<&crate::config::Agency> for pb::Agency {
             id: a.id.clone(),
             name: a.name.clone(),
             certificate_chain: a.chain.clone(),
-            stamp: None,
+            stamp: a.stamp.as_ref().map(pb::StampSettings::from),
         }
     }
 }
@@ -233,6 +238,7 @@ mod tests {
                 },
                 consistency: None,
             },
+            document_id: None,
         }
     }
 
@@ -250,9 +256,19 @@ mod tests {
             whole.inclusion_proof.expect("proof").hashes,
             vec![vec![3; 32]]
         );
+        assert_eq!(whole.document_id, "");
         let update = signed(10, 3).into_reply(true);
         assert!(update.signed_pdf.is_empty());
         assert_eq!(&update.update[..], &[2; 3]);
+        let id = pades::stamp::DocumentId::parse("AbCdEfGhIjKlMnOpQrStUv").expect("id");
+        let sealed = SignedPdf {
+            document_id: Some(id),
+            ..signed(10, 3)
+        };
+        assert_eq!(
+            sealed.into_reply(true).document_id,
+            "AbCdEfGhIjKlMnOpQrStUv"
+        );
     }
 
     #[tokio::test]

@@ -35,6 +35,21 @@ pub enum Reason {
     InvalidPdf,
     /// The document is certified with no changes allowed (DocMDP /P 1).
     DocumentLocked,
+    /// A visible seal's options cannot be used: a malformed option (`field`), a template line
+    /// without its value, a character the stamp's font lacks, an unusable image, a footer on
+    /// a signed document.
+    InvalidStamp,
+    /// The placement tag does not occur in the document's text (`tag`); nothing was signed.
+    TagNotFound,
+    /// The stamp's rectangle would leave the page (`page`).
+    StampOffPage,
+    /// The stamp's text does not fit its box even at the smallest size.
+    StampDoesNotFit,
+    /// The agency has no stamp settings (no `verify_url`): visible seals are refused
+    /// (`agency`).
+    StampNotConfigured,
+    /// A document id is not 16 to 64 characters of `[A-Za-z0-9_-]` (`field`).
+    InvalidDocumentId,
     /// The call needs a client certificate with exactly one usable common name.
     ClientCertificateRequired,
     /// No agency of this name (`agency`).
@@ -68,7 +83,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order `docs/api.md` lists them.
-    pub const ALL: [Reason; 22] = [
+    pub const ALL: [Reason; 28] = [
         Self::FieldTooLong,
         Self::InvalidDigest,
         Self::RequestIdRequired,
@@ -77,6 +92,12 @@ impl Reason {
         Self::EncryptedPdf,
         Self::InvalidPdf,
         Self::DocumentLocked,
+        Self::InvalidStamp,
+        Self::TagNotFound,
+        Self::StampOffPage,
+        Self::StampDoesNotFit,
+        Self::StampNotConfigured,
+        Self::InvalidDocumentId,
         Self::ClientCertificateRequired,
         Self::UnknownAgency,
         Self::AgencyNotAllowed,
@@ -104,6 +125,12 @@ impl Reason {
             Self::EncryptedPdf => "ENCRYPTED_PDF",
             Self::InvalidPdf => "INVALID_PDF",
             Self::DocumentLocked => "DOCUMENT_LOCKED",
+            Self::InvalidStamp => "INVALID_STAMP",
+            Self::TagNotFound => "TAG_NOT_FOUND",
+            Self::StampOffPage => "STAMP_OFF_PAGE",
+            Self::StampDoesNotFit => "STAMP_DOES_NOT_FIT",
+            Self::StampNotConfigured => "STAMP_NOT_CONFIGURED",
+            Self::InvalidDocumentId => "INVALID_DOCUMENT_ID",
             Self::ClientCertificateRequired => "CLIENT_CERTIFICATE_REQUIRED",
             Self::UnknownAgency => "UNKNOWN_AGENCY",
             Self::AgencyNotAllowed => "AGENCY_NOT_ALLOWED",
@@ -171,6 +198,13 @@ impl From<CommandError> for Status {
                 Reason::RequestIdRequired,
                 vec![("field", "request_id".to_string())],
             ),
+            CommandError::Options { field, .. } => {
+                (Reason::InvalidStamp, vec![("field", field.to_string())])
+            }
+            CommandError::DocumentId { field } => (
+                Reason::InvalidDocumentId,
+                vec![("field", field.to_string())],
+            ),
             _ => (Reason::InvalidRequest, Vec::new()),
         };
         refusal(Code::InvalidArgument, reason, message, &metadata)
@@ -196,9 +230,65 @@ pub fn engine_status(e: &pades::Error) -> Status {
         pades::Error::NotPdf(_) => Reason::NotAPdf,
         pades::Error::Encrypted => Reason::EncryptedPdf,
         pades::Error::CertifiedNoChanges => Reason::DocumentLocked,
+        pades::Error::Stamp(s) => return stamp_status(s),
         _ => Reason::InvalidPdf,
     };
     refusal(Code::InvalidArgument, reason, e.to_string(), &[])
+}
+
+/// A visible seal that could not be composed, drawn or placed; nothing was signed or logged.
+/// INVALID_ARGUMENT with the reason and what it concerns (`tag`, `page`, `character`), except
+/// a footer asked for on a signed document: FAILED_PRECONDITION (the request would do on an
+/// unsigned copy).
+pub fn stamp_status(e: &pades::stamp::StampError) -> Status {
+    use pades::stamp::StampError;
+    let message = format!("visible seal: {e}");
+    let (code, reason, metadata) = match e {
+        StampError::TagNotFound(tag) => (
+            Code::InvalidArgument,
+            Reason::TagNotFound,
+            vec![("tag", tag.clone())],
+        ),
+        StampError::OffPage { page, .. } => (
+            Code::InvalidArgument,
+            Reason::StampOffPage,
+            vec![("page", page.to_string())],
+        ),
+        StampError::TextDoesNotFit { line, .. } => (
+            Code::InvalidArgument,
+            Reason::StampDoesNotFit,
+            vec![("line", line.clone())],
+        ),
+        StampError::MissingGlyph { ch, .. } => (
+            Code::InvalidArgument,
+            Reason::InvalidStamp,
+            vec![("character", ch.to_string())],
+        ),
+        StampError::DocumentId(_) => (
+            Code::InvalidArgument,
+            Reason::InvalidDocumentId,
+            vec![("field", "document_id".to_string())],
+        ),
+        StampError::FooterOnSignedDocument(n) => (
+            Code::FailedPrecondition,
+            Reason::InvalidStamp,
+            vec![("signatures", n.to_string())],
+        ),
+        _ => (Code::InvalidArgument, Reason::InvalidStamp, Vec::new()),
+    };
+    refusal(code, reason, message, &metadata)
+}
+
+/// FAILED_PRECONDITION: a visible seal asked of `agency`, which has no stamp settings.
+pub fn stamp_not_configured(agency: &str) -> Status {
+    refusal(
+        Code::FailedPrecondition,
+        Reason::StampNotConfigured,
+        format!(
+            "agency {agency:?} has no stamp settings (no verify_url), so it cannot make visible              seals; sign invisibly or ask the operator to configure [agency.stamp]"
+        ),
+        &[("agency", agency.to_string())],
+    )
 }
 
 /// Log failures: a stopped writer is UNAVAILABLE, bad proof requests INVALID_ARGUMENT or
@@ -456,5 +546,66 @@ mod tests {
             Some("BEYOND_LOG_SIZE")
         );
         assert_eq!(reason(shutting_down()).as_deref(), Some("SHUTTING_DOWN"));
+    }
+
+    /// Each stamp refusal has its reason, its code and what it concerns in the metadata.
+    #[test]
+    fn stamp_refusals_name_the_tag_the_page_or_the_option() {
+        use pades::stamp::StampError;
+        let info = |s: &Status| s.get_details_error_info().expect("ErrorInfo");
+        let s = engine_status(&pades::Error::Stamp(StampError::TagNotFound(
+            "#ttd#".into(),
+        )));
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert!(s.message().contains("#ttd#"), "{}", s.message());
+        assert_eq!(info(&s).reason, "TAG_NOT_FOUND");
+        assert_eq!(info(&s).metadata["tag"], "#ttd#");
+        let s = engine_status(&pades::Error::Stamp(StampError::OffPage {
+            page: 2,
+            x: 500.0,
+            y: 10.0,
+            width: 200.0,
+            height: 110.0,
+            page_width: 595.0,
+            page_height: 842.0,
+        }));
+        assert_eq!(
+            (info(&s).reason.as_str(), info(&s).metadata["page"].as_str()),
+            ("STAMP_OFF_PAGE", "2")
+        );
+        let s = stamp_status(&StampError::TextDoesNotFit {
+            width: 60.0,
+            height: 20.0,
+            min_size: 5.0,
+            line: "Sekretaris Jenderal".into(),
+        });
+        assert_eq!(info(&s).reason, "STAMP_DOES_NOT_FIT");
+        let s = stamp_status(&StampError::FooterOnSignedDocument(1));
+        assert_eq!(
+            (s.code(), info(&s).reason.as_str()),
+            (Code::FailedPrecondition, "INVALID_STAMP")
+        );
+        let s = stamp_status(&StampError::Template("line 2 needs {nip}".into()));
+        assert_eq!(
+            (s.code(), info(&s).reason.as_str()),
+            (Code::InvalidArgument, "INVALID_STAMP")
+        );
+        let s = stamp_not_configured("dev-2");
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        assert_eq!(info(&s).reason, "STAMP_NOT_CONFIGURED");
+        assert!(s.message().contains("\"dev-2\""), "{}", s.message());
+        let s = Status::from(CommandError::Options {
+            field: "options.visible.rect.width",
+            message: "NaN".into(),
+        });
+        assert_eq!(
+            (s.code(), info(&s).reason.as_str()),
+            (Code::InvalidArgument, "INVALID_STAMP")
+        );
+        assert_eq!(info(&s).metadata["field"], "options.visible.rect.width");
+        let s = Status::from(CommandError::DocumentId {
+            field: "document_id",
+        });
+        assert_eq!(info(&s).reason, "INVALID_DOCUMENT_ID");
     }
 }

@@ -71,6 +71,73 @@ fn check_accepts_the_matching_pair() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("configuration OK"), "{stdout}");
+    assert!(
+        stdout.contains("agency \"dev\": visible seals link to http://127.0.0.1:8080/d/"),
+        "{stdout}"
+    );
+}
+
+/// `--check` of a configuration file reads the stamp settings too: a stamp image that is not a
+/// PNG or JPEG is refused naming the agency and the key, a good one is summed up.
+#[test]
+fn check_reads_the_stamp_settings_naming_agency_and_key() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let certs = t.path().join("certs");
+    segel_devpki::generate(&certs).expect("dev PKI");
+    let image = t.path().join("logo.png");
+    std::fs::write(&image, b"GIF89a, not a PNG").expect("write");
+    let c = |f: &str| certs.join(f).display().to_string();
+    let config = |stamp: &str| {
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata = \"{data}\"\n\
+             [tls]\ncert = \"{cert}\"\nkey = \"{key}\"\nclient_ca = \"{ca}\"\n\
+             [[agency]]\nid = \"kemenkes\"\nname = \"Kementerian Kesehatan\"\n\
+             key = \"{akey}\"\ncert = \"{acert}\"\nchain = \"{chain}\"\n{stamp}",
+            data = t.path().join("data").display(),
+            cert = c("server.pem"),
+            key = c("server.key"),
+            ca = c("tls-ca.pem"),
+            akey = c("dev-agency.key"),
+            acert = c("dev-agency.pem"),
+            chain = c("dev-agency-chain.pem"),
+        )
+    };
+    let run = |text: String| {
+        let file = t.path().join("segel.toml");
+        std::fs::write(&file, text).expect("write");
+        Command::new(env!("CARGO_BIN_EXE_segel-server"))
+            .arg("--config")
+            .arg(&file)
+            .arg("--check")
+            .output()
+            .expect("run segel-server")
+    };
+    let bad = format!(
+        "[agency.stamp]\nverify_url = \"https://segel.kemkes.go.id\"\nimage = \"{}\"\n",
+        image.display()
+    );
+    let o = run(config(&bad));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("agency kemenkes: stamp.image") && stderr.contains("neither a PNG"),
+        "{stderr}"
+    );
+    std::fs::write(&image, b"\x89PNG\r\n\x1a\n").expect("write");
+    let o = run(config(&bad));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("agency \"kemenkes\": visible seals link to https://segel.kemkes.go.id/d/")
+            && stdout.contains("image: 8 bytes"),
+        "{stdout}"
+    );
+    let o = run(config(""));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("agency \"kemenkes\": invisible signatures only"),
+        "{stdout}"
+    );
 }
 
 fn verify(data: &Path) -> Output {

@@ -25,6 +25,8 @@ mod lying_server;
 mod refusals;
 #[path = "e2e/seal_corpus.rs"]
 mod seal_corpus;
+#[path = "e2e/seal_online.rs"]
+mod seal_online;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

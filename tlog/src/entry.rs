@@ -4,8 +4,8 @@
 //! record can recompute its leaf hash.
 //!
 //! ```text
-//! common to both versions:
-//!   u8   version                    1 or 2
+//! common to all versions:
+//!   u8   version                    1, 2 or 3
 //!   u64  index                      big-endian, position in the log
 //!   i64  time_ms                    Unix milliseconds, UTC
 //!   u8   len, agency id             UTF-8, 1..=64 bytes
@@ -16,19 +16,24 @@
 //!   [32] document SHA-256           of the signed PDF
 //! version 1 (written before version 2; read, never written for a new record):
 //!   u16  len, document reference    UTF-8, 0..=256 bytes (0: none), in clear
-//! version 2:
+//! versions 2 and 3:
 //!   u8   document hash source       1: computed by the log's server from the signed PDF,
 //!                                   2: claimed by the caller (remote signing by digest; the
 //!                                      server never saw the document)
 //!   u8   reference present          0: none, 1: followed by
 //!   [32] keyed reference hash       HMAC-SHA256 of the caller's document reference under a key
 //!                                   only the log's server holds (not brute-forceable offline)
+//! version 3 (new records; versions 1 and 2 are still read):
+//!   u8   document id present        0: none (an invisible signature), 1: followed by
+//!   [32] document id SHA-256        of the visible seal's document id, the key of its QR
+//!                                   link (the id itself, >= 128 random bits, never enters
+//!                                   the log: its hash cannot be reversed)
 //! ```
 
 use crate::hash::{leaf_hash, Hash};
 
-/// Current encoding version (of new records; version 1 records are still read).
-pub const VERSION: u8 = 2;
+/// Current encoding version (of new records; version 1 and 2 records are still read).
+pub const VERSION: u8 = 3;
 const MAX_AGENCY: usize = 64;
 const MAX_CALLER: usize = 1024;
 const MAX_REF: usize = 256;
@@ -57,8 +62,33 @@ pub struct LogEntry {
     pub document_source: DocumentSource,
     /// A document reference in clear: version 1 records only (new records never carry one).
     pub document_ref: Option<String>,
-    /// The keyed hash of the caller's document reference (version 2 records).
+    /// The keyed hash of the caller's document reference (version 2 and 3 records).
     pub document_ref_hmac: Option<Hash>,
+    /// The SHA-256 of a visible seal's document id; [`DocumentIdHash::Unrecorded`] exactly for
+    /// version 1 and 2 records.
+    pub document_id_sha256: DocumentIdHash,
+}
+
+/// Whether a record carries the SHA-256 of a visible seal's document id (the key of the seal's
+/// QR link, `{verify_url}/d/{document_id}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentIdHash {
+    /// Not recorded: a version 1 or 2 record, written before document ids existed.
+    Unrecorded,
+    /// A version 3 record without a document id (an invisible signature).
+    Absent,
+    /// A version 3 record of a visible seal: the SHA-256 of its document id.
+    Present(Hash),
+}
+
+impl DocumentIdHash {
+    /// The hash, if the record carries one.
+    pub fn hash(&self) -> Option<&Hash> {
+        match self {
+            Self::Present(h) => Some(h),
+            Self::Unrecorded | Self::Absent => None,
+        }
+    }
 }
 
 /// Where a record's document SHA-256 comes from.
@@ -105,8 +135,8 @@ pub enum EntryError {
     /// A text field is empty, too long or not UTF-8.
     #[error("log entry field {0} is empty, too long or not UTF-8")]
     Field(&'static str),
-    /// Fields of the two versions mixed (a clear reference in a version 2 record, a keyed one
-    /// in a version 1 record), or an unknown code.
+    /// Fields of different versions mixed (a clear reference in a version 2 or 3 record, a
+    /// keyed one or a document id in a version 1 record), or an unknown code.
     #[error("log entry field {0} does not belong to this record version")]
     Version2(&'static str),
 }
@@ -137,13 +167,18 @@ impl LogEntry {
         if !v1 && self.document_ref.is_some() {
             return Err(EntryError::Version2("document_ref"));
         }
+        if v1 && self.document_id_sha256 != DocumentIdHash::Unrecorded {
+            return Err(EntryError::Version2("document_id_sha256"));
+        }
         Ok(())
     }
 
-    /// The encoding version of this record: 1 for [`DocumentSource::Unrecorded`], else 2.
+    /// The encoding version of this record: 1 for [`DocumentSource::Unrecorded`], 2 for
+    /// [`DocumentIdHash::Unrecorded`], else 3 ([`VERSION`]).
     pub fn version(&self) -> u8 {
-        match self.document_source {
-            DocumentSource::Unrecorded => 1,
+        match (self.document_source, self.document_id_sha256) {
+            (DocumentSource::Unrecorded, _) => 1,
+            (_, DocumentIdHash::Unrecorded) => 2,
             _ => VERSION,
         }
     }
@@ -156,7 +191,7 @@ impl LogEntry {
         self.check()?;
         let r = self.document_ref.as_deref().unwrap_or("");
         let mut v = Vec::with_capacity(
-            1 + 8 + 8 + 1 + self.agency.len() + 32 + 2 + self.caller.len() + 96 + 34 + r.len(),
+            1 + 8 + 8 + 1 + self.agency.len() + 32 + 2 + self.caller.len() + 96 + 67 + r.len(),
         );
         v.push(self.version());
         v.extend_from_slice(&self.index.to_be_bytes());
@@ -183,6 +218,14 @@ impl LogEntry {
                         v.extend_from_slice(h);
                     }
                 }
+                match &self.document_id_sha256 {
+                    DocumentIdHash::Unrecorded => {}
+                    DocumentIdHash::Absent => v.push(0),
+                    DocumentIdHash::Present(h) => {
+                        v.push(1);
+                        v.extend_from_slice(h);
+                    }
+                }
             }
         }
         Ok(v)
@@ -203,7 +246,7 @@ impl LogEntry {
     pub fn decode(b: &[u8]) -> Result<Self, EntryError> {
         let mut r = Cursor { b, at: 0 };
         let version = r.take(1)?[0];
-        if version != 1 && version != 2 {
+        if !(1..=VERSION).contains(&version) {
             return Err(EntryError::Version(version));
         }
         let index = u64::from_be_bytes(r.array()?);
@@ -237,6 +280,15 @@ impl LogEntry {
             };
             (source, None, hmac)
         };
+        let document_id_sha256 = if version < 3 {
+            DocumentIdHash::Unrecorded
+        } else {
+            match r.take(1)?[0] {
+                0 => DocumentIdHash::Absent,
+                1 => DocumentIdHash::Present(r.array()?),
+                _ => return Err(EntryError::Version2("document id")),
+            }
+        };
         if r.at != b.len() {
             return Err(EntryError::Length("followed by extra bytes"));
         }
@@ -252,6 +304,7 @@ impl LogEntry {
             document_source,
             document_ref,
             document_ref_hmac,
+            document_id_sha256,
         };
         e.check()?;
         Ok(e)
@@ -305,6 +358,7 @@ mod tests {
             document_source: DocumentSource::Unrecorded,
             document_ref: Some("B-123/SIOLA/XI/2026".into()),
             document_ref_hmac: None,
+            document_id_sha256: DocumentIdHash::Unrecorded,
         }
     }
 
@@ -314,6 +368,13 @@ mod tests {
             document_ref: None,
             document_ref_hmac: hmac,
             ..sample()
+        }
+    }
+
+    fn sample_v3(source: DocumentSource, hmac: Option<Hash>, id: DocumentIdHash) -> LogEntry {
+        LogEntry {
+            document_id_sha256: id,
+            ..sample_v2(source, hmac)
         }
     }
 
@@ -327,9 +388,12 @@ mod tests {
         longer.push(0);
         assert!(LogEntry::decode(&longer).is_err());
         assert!(LogEntry::decode(&b[..b.len() - 1]).is_err());
-        let mut v3 = b.clone();
-        v3[0] = 3;
-        assert_eq!(LogEntry::decode(&v3), Err(EntryError::Version(3)));
+        let mut v4 = b.clone();
+        v4[0] = 4;
+        assert_eq!(LogEntry::decode(&v4), Err(EntryError::Version(4)));
+        let mut v0 = b.clone();
+        v0[0] = 0;
+        assert_eq!(LogEntry::decode(&v0), Err(EntryError::Version(0)));
         let none = LogEntry {
             document_ref: None,
             ..sample()
@@ -386,6 +450,87 @@ mod tests {
         assert!(LogEntry::decode(&b).is_err());
     }
 
+    #[test]
+    fn version_3_records_round_trip_with_or_without_a_document_id() {
+        for source in [DocumentSource::Server, DocumentSource::Caller] {
+            for hmac in [None, Some([9; 32])] {
+                for id in [DocumentIdHash::Absent, DocumentIdHash::Present([5; 32])] {
+                    let e = sample_v3(source, hmac, id);
+                    assert_eq!(e.version(), VERSION);
+                    let b = e.encode().expect("encodes");
+                    assert_eq!(b[0], 3);
+                    assert_eq!(LogEntry::decode(&b).expect("decodes"), e);
+                    // Canonical: the decoded record encodes to the very same bytes.
+                    assert_eq!(
+                        LogEntry::decode(&b).expect("decodes").encode(),
+                        Ok(b.clone())
+                    );
+                    for cut in 1..=b.len() {
+                        assert!(LogEntry::decode(&b[..b.len() - cut]).is_err(), "cut {cut}");
+                    }
+                    let mut longer = b.clone();
+                    longer.push(0);
+                    assert_eq!(
+                        LogEntry::decode(&longer),
+                        Err(EntryError::Length("followed by extra bytes"))
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            sample_v3(
+                DocumentSource::Server,
+                None,
+                DocumentIdHash::Present([5; 32])
+            )
+            .document_id_sha256
+            .hash(),
+            Some(&[5; 32])
+        );
+        assert_eq!(DocumentIdHash::Absent.hash(), None);
+    }
+
+    #[test]
+    fn version_3_refuses_unknown_codes_and_mixed_versions() {
+        // An unknown presence code of the document id.
+        let mut b = sample_v3(DocumentSource::Server, None, DocumentIdHash::Absent)
+            .encode()
+            .expect("enc");
+        let last = b.len() - 1;
+        for code in [2u8, 0x80, 0xff] {
+            b[last] = code;
+            assert_eq!(
+                LogEntry::decode(&b),
+                Err(EntryError::Version2("document id"))
+            );
+        }
+        // "Present" without its hash, or a v3 record relabelled v2 (the id byte runs on).
+        b[last] = 1;
+        assert_eq!(LogEntry::decode(&b), Err(EntryError::Length("truncated")));
+        let mut relabelled = sample_v3(DocumentSource::Caller, None, DocumentIdHash::Absent)
+            .encode()
+            .expect("enc");
+        relabelled[0] = 2;
+        assert!(LogEntry::decode(&relabelled).is_err());
+        // A v2 record relabelled v3 lacks the id byte.
+        let mut v2 = sample_v2(DocumentSource::Server, None)
+            .encode()
+            .expect("enc");
+        v2[0] = 3;
+        assert_eq!(LogEntry::decode(&v2), Err(EntryError::Length("truncated")));
+        // A document id never goes into a version 1 record.
+        for id in [DocumentIdHash::Absent, DocumentIdHash::Present([1; 32])] {
+            let mixed = LogEntry {
+                document_id_sha256: id,
+                ..sample()
+            };
+            assert_eq!(
+                mixed.encode(),
+                Err(EntryError::Version2("document_id_sha256"))
+            );
+        }
+    }
+
     /// Fixed encodings, so that a change of the format (and of every leaf hash) cannot pass
     /// unnoticed.
     #[test]
@@ -394,6 +539,20 @@ mod tests {
         let v2 = sample_v2(DocumentSource::Caller, Some([0xab; 32]))
             .encode()
             .expect("v2");
+        let v3 = sample_v3(
+            DocumentSource::Server,
+            None,
+            DocumentIdHash::Present([0xcd; 32]),
+        )
+        .encode()
+        .expect("v3");
+        let v3_none = sample_v3(
+            DocumentSource::Caller,
+            Some([0xab; 32]),
+            DocumentIdHash::Absent,
+        )
+        .encode()
+        .expect("v3");
         let common = "0000000000000007000001a226885afb03646576\
                       0101010101010101010101010101010101010101010101010101010101010101\
                       000c434e3d73696f6c612d646576\
@@ -408,6 +567,14 @@ mod tests {
         assert_eq!(
             hex::encode(&v2),
             format!("02{common}0201{}", "ab".repeat(32))
+        );
+        assert_eq!(
+            hex::encode(&v3),
+            format!("03{common}010001{}", "cd".repeat(32))
+        );
+        assert_eq!(
+            hex::encode(&v3_none),
+            format!("03{common}0201{}00", "ab".repeat(32))
         );
     }
 }

@@ -26,7 +26,7 @@ pub mod note;
 pub mod proof;
 
 pub use checkpoint::Checkpoint;
-pub use entry::{DocumentSource, EntryError, LogEntry};
+pub use entry::{DocumentIdHash, DocumentSource, EntryError, LogEntry};
 pub use error::{NoteError, ProofError, TlogError};
 pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};
 pub use note::{NoteSigner, NoteVerifier, SignedNote};

@@ -1,4 +1,5 @@
-//! `segel.v1.Log`: checkpoints, entries (by index, hash or document reference) and proofs.
+//! `segel.v1.Log`: checkpoints, entries (by index, hash, document reference or document id)
+//! and proofs.
 
 use std::sync::Arc;
 
@@ -58,6 +59,10 @@ impl Segel {
             EntryQuery::Index(i) => Ok(vec![*i]),
             EntryQuery::DocumentSha256(h) => self.log.find_by_document(h).map_err(store_status),
             EntryQuery::SignatureSha256(h) => self.log.find_by_signature(h).map_err(store_status),
+            EntryQuery::DocumentId(id) => self
+                .log
+                .find_by_document_id(&pades::sha256(id.as_str().as_bytes()))
+                .map_err(store_status),
         }
     }
 }

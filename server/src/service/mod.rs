@@ -226,6 +226,7 @@ impl Segel {
         answer: Answer,
     ) -> Result<SignedPdf, Status> {
         let agency = self.authorize(&caller, &r.agency)?;
+        check_stamp(&agency, &r.options)?;
         self.check_document_size(r.pdf.len() as u64)?;
         if answer == Answer::Unary && !r.answer_fits_unary() {
             return Err(crate::status::answer_too_large(r.pdf.len()));
@@ -418,7 +419,7 @@ impl Segel {
                 same,
                 digest_stored_time,
             )? {
-                let (_, signature) = split_replay(&e.stored.replay)?;
+                let (_, _, signature) = split_replay(&e.stored.replay, false)?;
                 check_replayed_signature(&e.entry, signature)?;
                 let attrs = agency.identity.signed_attributes(&digest);
                 let cms = agency.identity.content_info(
@@ -456,12 +457,13 @@ impl Segel {
                                 sha256: r.document_sha256,
                                 source: tlog::DocumentSource::Caller,
                                 ref_hmac: document_ref_hmac,
+                                id: r.document_id.as_ref(),
                             },
                         ),
                         request: key.map(|k| RequestRecord {
                             key: k,
                             fingerprint,
-                            replay: replay_record(signing_time, &signature),
+                            replay: replay_record(signing_time, None, &signature),
                         }),
                     };
                     Ok((cms, entry))
@@ -507,7 +509,7 @@ impl Segel {
                 .acquire_owned()
                 .await
                 .map_err(|_| crate::status::shutting_down())?;
-            let update = tokio::task::spawn_blocking(move || {
+            let (update, document_id) = tokio::task::spawn_blocking(move || {
                 rebuild_update(&agency, &pdf, &opts, &entry, &replay)
             })
             .await
@@ -516,16 +518,23 @@ impl Segel {
                 pdf: r.pdf,
                 update,
                 at: e.at,
+                document_id,
             });
         }
         let pdf = r.pdf;
         let document_ref_hmac = self.reference_hmac(&agency.id, &r.document_ref);
         let document_ref = r.document_ref;
+        // A visible seal's QR link: chosen before signing, logged as its hash.
+        let document_id = opts
+            .visible
+            .is_some()
+            .then(pades::stamp::DocumentId::generate);
+        let id = document_id.clone();
         let ((pdf, update), at) = self
             .sign_and_log(move || {
                 let (t, ms) = now();
                 agency.check_valid_at(t.0)?;
-                let request = opts.request(t);
+                let request = signature_request(&agency, &opts, t, id.as_ref())?;
                 let signer = agency.signer(opts.pss);
                 let signed = pades::sign(&pdf, &request, signer, &agency.identity)
                     .map_err(|e| crate::status::engine_status(&e))?;
@@ -543,6 +552,7 @@ impl Segel {
                             sha256: signed.document_sha256(),
                             source: tlog::DocumentSource::Server,
                             ref_hmac: document_ref_hmac,
+                            id: id.as_ref(),
                         },
                     ),
                     request: key.map(|k| RequestRecord {
@@ -553,13 +563,18 @@ impl Segel {
                             &opts,
                             &document_ref,
                         ),
-                        replay: replay_record(t.0, signed.signature()),
+                        replay: replay_record(t.0, id.as_ref(), signed.signature()),
                     }),
                 };
                 Ok(((pdf, update), entry))
             })
             .await?;
-        Ok(SignedPdf { pdf, update, at })
+        Ok(SignedPdf {
+            pdf,
+            update,
+            at,
+            document_id,
+        })
     }
 }
 
@@ -572,11 +587,43 @@ enum Answer {
     Stream,
 }
 
-/// The document a log entry names: its hash, who vouches for it, the caller's reference.
-struct Document {
+/// The document a log entry names: its hash, who vouches for it, the caller's reference, the
+/// document id of its visible seal.
+struct Document<'a> {
     sha256: [u8; 32],
     source: tlog::DocumentSource,
     ref_hmac: Option<[u8; 32]>,
+    id: Option<&'a pades::stamp::DocumentId>,
+}
+
+/// FAILED_PRECONDITION for a visible seal asked of an agency without stamp settings.
+fn check_stamp(agency: &Agency, options: &pades::SignOptions) -> Result<(), Status> {
+    if options.visible.is_some() && agency.stamp.is_none() {
+        return Err(crate::status::stamp_not_configured(&agency.id));
+    }
+    Ok(())
+}
+
+/// The engine's request for `opts` at `time`, with the visible seal composed from the agency's
+/// stamp settings and `document_id` when the options ask for one.
+fn signature_request(
+    agency: &Agency,
+    opts: &pades::SignOptions,
+    time: pades::UnixTime,
+    document_id: Option<&pades::stamp::DocumentId>,
+) -> Result<pades::SignatureRequest, Status> {
+    let mut request = opts.request(time);
+    if let Some(visible) = &opts.visible {
+        let settings = agency
+            .stamp
+            .as_ref()
+            .ok_or_else(|| crate::status::stamp_not_configured(&agency.id))?;
+        let id = document_id.ok_or_else(|| internal(&"a visible seal without its document id"))?;
+        let appearance = pades::stamp::compose(settings, visible, id, time)
+            .map_err(|e| crate::status::stamp_status(&e))?;
+        request.appearance = Some(appearance);
+    }
+    Ok(request)
 }
 
 impl Agency {
@@ -605,7 +652,7 @@ impl Agency {
         time_ms: i64,
         message_digest: [u8; 32],
         signature: &[u8],
-        document: Document,
+        document: Document<'_>,
     ) -> tlog::LogEntry {
         tlog::LogEntry {
             index: 0,
@@ -619,6 +666,10 @@ impl Agency {
             document_source: document.source,
             document_ref: None,
             document_ref_hmac: document.ref_hmac,
+            document_id_sha256: match document.id {
+                Some(id) => tlog::DocumentIdHash::Present(pades::sha256(id.as_str().as_bytes())),
+                None => tlog::DocumentIdHash::Absent,
+            },
         }
     }
 }

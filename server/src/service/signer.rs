@@ -32,7 +32,8 @@ impl SignerService {
         mut stream: tonic::Streaming<pb::SignPdfStreamRequest>,
     ) -> Result<SignedPdf, Status> {
         // Refuse before receiving the document.
-        self.0.authorize(&caller, &r.agency)?;
+        let agency = self.0.authorize(&caller, &r.agency)?;
+        check_stamp(&agency, &r.options)?;
         self.0.check_document_size(r.size_hint)?;
         // One allocation for the document and the update that will follow it, when the size
         // is announced: peak memory stays the document plus a constant.

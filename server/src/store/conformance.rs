@@ -132,6 +132,7 @@ conformance!(
     a_lost_log_key_is_not_replaced,
     a_lost_ref_key_is_refused_and_references_are_found_by_their_keyed_hash,
     idempotency_records_are_small_and_keyed_by_a_hash,
+    entries_are_found_by_document_id_in_a_log_of_mixed_versions,
 );
 
 /// A valid entry, different for each `i`.
@@ -150,9 +151,19 @@ pub(super) fn entry(i: u64) -> NewEntry {
             document_source: tlog::DocumentSource::Server,
             document_ref: None,
             document_ref_hmac: (i % 2 == 0).then(|| pades::sha256(format!("B-{i}").as_bytes())),
+            document_id_sha256: if i % 3 == 0 {
+                tlog::DocumentIdHash::Present(pades::sha256(document_id(i).as_bytes()))
+            } else {
+                tlog::DocumentIdHash::Absent
+            },
         },
         request: None,
     }
+}
+
+/// The document id of [`entry`]`(i)` when it carries one (every third entry).
+pub(super) fn document_id(i: u64) -> String {
+    format!("doc-id-{i:016}")
 }
 
 fn open<H: Harness>(h: &H) -> Result<Log, StoreError> {
@@ -701,4 +712,69 @@ fn idempotency_records_are_small_and_keyed_by_a_hash<H: Harness>() {
     drop(db);
     let err = open(&h).expect_err("malformed");
     assert!(err.to_string().contains("idempotency record"), "{err}");
+}
+
+fn entries_are_found_by_document_id_in_a_log_of_mixed_versions<H: Harness>() {
+    let h = filled::<H>(0);
+    let log = open(&h).expect("open");
+    // Versions 2 (no document id recorded) and 3 (with or without one) side by side.
+    let mut v2 = entry(0);
+    v2.record.document_id_sha256 = tlog::DocumentIdHash::Unrecorded;
+    log.append(v2)
+        .expect("a version 2 record is still accepted");
+    for i in 1..=9 {
+        log.append(entry(i)).expect("append");
+    }
+    let id_hash = |i: u64| pades::sha256(document_id(i).as_bytes());
+    // A second seal of another document with the same id prefix in its hash is told apart
+    // by the whole hash; the same id twice lists both entries.
+    let mut same_prefix = entry(10);
+    let mut h6 = id_hash(6);
+    h6[31] ^= 1;
+    same_prefix.record.document_id_sha256 = tlog::DocumentIdHash::Present(h6);
+    let other = log.append(same_prefix).expect("append").index;
+    let mut twice = entry(11);
+    twice.record.document_id_sha256 = tlog::DocumentIdHash::Present(id_hash(9));
+    let again = log.append(twice).expect("append").index;
+    let check = |log: &Log| {
+        assert_eq!(log.entry(0).expect("read").expect("e").version(), 2);
+        assert_eq!(log.entry(3).expect("read").expect("e").version(), 3);
+        assert!(log
+            .find_by_document_id(&id_hash(0))
+            .expect("find")
+            .is_empty());
+        assert_eq!(log.find_by_document_id(&id_hash(3)).expect("find"), vec![3]);
+        assert_eq!(log.find_by_document_id(&id_hash(6)).expect("find"), vec![6]);
+        assert_eq!(log.find_by_document_id(&h6).expect("find"), vec![other]);
+        assert_eq!(
+            log.find_by_document_id(&id_hash(9)).expect("find"),
+            vec![9, again]
+        );
+        // Entries without a document id are never found by one.
+        assert!(log
+            .find_by_document_id(&id_hash(4))
+            .expect("find")
+            .is_empty());
+        assert!(log.find_by_document_id(&[0; 32]).expect("find").is_empty());
+    };
+    check(&log);
+    drop(log);
+    // Rebuilt by the start-up check, which accepts every version.
+    let log = open(&h).expect("reopen");
+    check(&log);
+    drop(log);
+    assert_eq!(h.check().expect("the offline check passes").size, 12);
+    // A record whose document id hash is changed breaks the tree: refused at start-up.
+    {
+        let db = h.backend();
+        let mut e = entry(3).record;
+        e.index = 3;
+        e.document_id_sha256 = tlog::DocumentIdHash::Present([7; 32]);
+        let mut b = Batch::default();
+        b.insert(e_key(3), e.encode().expect("encode"));
+        tamper(&*db, b);
+    }
+    let err = open(&h).expect_err("changed document id");
+    assert!(err.to_string().contains("do not match the tree"), "{err}");
+    assert!(h.check().is_err());
 }

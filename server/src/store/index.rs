@@ -1,5 +1,5 @@
-//! The in-memory lookups by document, by signature and by reference: derived from the
-//! records, rebuilt at start-up and extended as entries become durable.
+//! The in-memory lookups by document, by signature, by reference and by document id: derived
+//! from the records, rebuilt at start-up and extended as entries become durable.
 
 use std::collections::HashMap;
 
@@ -51,6 +51,8 @@ pub(super) struct Indexes {
     pub(super) reference: HashIndex,
     /// Version 2 records that carry a keyed reference hash.
     pub(super) keyed_references: u64,
+    /// By the SHA-256 of a visible seal's document id (version 3 records).
+    pub(super) document_id: HashIndex,
 }
 
 impl Indexes {
@@ -64,6 +66,7 @@ impl Indexes {
             signature: index(),
             reference: HashIndex::default(),
             keyed_references: 0,
+            document_id: HashIndex::default(),
         }
     }
 
@@ -75,6 +78,9 @@ impl Indexes {
             self.keyed_references += 1;
         } else if let Some(r) = &e.document_ref {
             self.reference.insert(&refs.hmac(&e.agency, r), index);
+        }
+        if let Some(h) = e.document_id_sha256.hash() {
+            self.document_id.insert(h, index);
         }
     }
 }

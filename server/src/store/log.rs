@@ -291,7 +291,7 @@ impl Log {
     fn find(
         &self,
         hash: &Hash,
-        of: fn(&LogEntry) -> &Hash,
+        of: fn(&LogEntry) -> Option<&Hash>,
         index: fn(&Indexes) -> &HashIndex,
     ) -> Result<Vec<u64>, StoreError> {
         let candidates = self
@@ -303,7 +303,7 @@ impl Log {
         let mut out = Vec::new();
         for i in candidates {
             if let Some(e) = self.entry(i)? {
-                if of(&e) == hash {
+                if of(&e) == Some(hash) {
                     out.push(i);
                 }
             }
@@ -361,7 +361,7 @@ impl Log {
     /// # Errors
     /// Database failures.
     pub fn find_by_document(&self, sha256: &Hash) -> Result<Vec<u64>, StoreError> {
-        self.find(sha256, |e| &e.document_sha256, |ix| &ix.document)
+        self.find(sha256, |e| Some(&e.document_sha256), |ix| &ix.document)
     }
 
     /// Indices of entries for a signature value (by its SHA-256).
@@ -369,7 +369,19 @@ impl Log {
     /// # Errors
     /// Database failures.
     pub fn find_by_signature(&self, sha256: &Hash) -> Result<Vec<u64>, StoreError> {
-        self.find(sha256, |e| &e.signature_sha256, |ix| &ix.signature)
+        self.find(sha256, |e| Some(&e.signature_sha256), |ix| &ix.signature)
+    }
+
+    /// Indices of the entries of visible seals whose document id has this SHA-256.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn find_by_document_id(&self, sha256: &Hash) -> Result<Vec<u64>, StoreError> {
+        self.find(
+            sha256,
+            |e| e.document_id_sha256.hash(),
+            |ix| &ix.document_id,
+        )
     }
 
     /// Inclusion proof of `index` in the tree of `size` entries (any size up to the current).

@@ -92,6 +92,7 @@ async fn start(dir: &Path, (cert, key): (PathBuf, PathBuf), resolve_at: i64) -> 
         chain: Some(pki().file("dev-agency-chain.pem")),
         passphrase_env: None,
         passphrase_file: None,
+        stamp: None,
     });
     raw.allow[0].agencies.push("short".into());
     let cfg = raw.resolve(resolve_at).expect("configuration");

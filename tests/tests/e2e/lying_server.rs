@@ -207,6 +207,7 @@ fn record(index: u64, pdf: &[u8]) -> Vec<u8> {
         document_source: tlog::DocumentSource::Server,
         document_ref: None,
         document_ref_hmac: None,
+        document_id_sha256: tlog::DocumentIdHash::Absent,
     }
     .encode()
     .expect("record")
