@@ -105,8 +105,8 @@ pub(crate) fn draw_stamp(
 
     // The image on top of the text column, scaled to fit, aspect ratio kept.
     let image_box = image.as_ref().map(|img| {
-        let scale = (text_w / f64::from(img.width))
-            .min(inner_h * IMAGE_SHARE / f64::from(img.height));
+        let scale =
+            (text_w / f64::from(img.width)).min(inner_h * IMAGE_SHARE / f64::from(img.height));
         (f64::from(img.width) * scale, f64::from(img.height) * scale)
     });
     let image_h = image_box.map_or(0.0, |(_, h)| h + GAP);
@@ -130,6 +130,7 @@ pub(crate) fn draw_stamp(
     // Content: background and border, QR code, image, text.
     let mut content = Vec::with_capacity(4096);
     content.extend_from_slice(&frame(width, height));
+    content.push(b'\n');
     content.extend_from_slice(&qr.content(PAD, (height - qr_size) / 2.0, qr_size)?);
     let block_h = image_h + laid.height();
     let top = height / 2.0 + block_h / 2.0;
@@ -140,6 +141,7 @@ pub(crate) fn draw_stamp(
             .x_object(Name(b"Im1"))
             .restore_state();
         content.extend_from_slice(&c.finish());
+        content.push(b'\n');
     }
     content.extend_from_slice(&text(
         &laid,
@@ -236,12 +238,7 @@ fn frame(width: f64, height: f64) -> Vec<u8> {
         .fill_nonzero()
         .set_stroke_gray(BORDER_GREY)
         .set_line_width(BORDER as f32)
-        .rect(
-            r3(half),
-            r3(half),
-            r3(width - BORDER),
-            r3(height - BORDER),
-        )
+        .rect(r3(half), r3(half), r3(width - BORDER), r3(height - BORDER))
         .stroke()
         .restore_state();
     c.finish().into_vec()
@@ -278,7 +275,9 @@ fn text(
             .show(Str(&subset.encode(&row.text)?));
     }
     c.end_text().restore_state();
-    Ok(c.finish().into_vec())
+    let mut out = c.finish().into_vec();
+    out.push(b'\n');
+    Ok(out)
 }
 
 /// Writes a subset's objects, returning its font dictionary.
@@ -337,7 +336,10 @@ mod tests {
         assert_eq!(d.objects.len(), 13);
         let form = String::from_utf8_lossy(&d.objects[0].1);
         assert!(form.contains("/BBox [0 0 200 110]"), "{form}");
-        assert!(form.contains("/F1 102 0 R") && form.contains("/F2 108 0 R"), "{form}");
+        assert!(
+            form.contains("/F1 102 0 R") && form.contains("/F2 108 0 R"),
+            "{form}"
+        );
         for (_, body) in &d.objects {
             let s = String::from_utf8_lossy(body);
             assert!(!s.contains("SMask") && !s.contains("/CA "), "{s}");

@@ -26,7 +26,7 @@ use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Chunk, Filter, Name, Rect, Str};
 use ttf_parser::{Face, GlyphId};
 
-use super::pdfobj::{body_of, pdf_ref};
+use super::pdfobj::{body_of, pdf_ref, Objects};
 use super::StampError;
 use crate::pdf::object::ObjRef;
 
@@ -90,7 +90,8 @@ impl FontFace {
 
     /// Checks that every character of `text` has a glyph.
     pub(crate) fn check(&self, text: &str) -> Result<(), StampError> {
-        text.chars().try_for_each(|c| self.glyph(c, text).map(|_| ()))
+        text.chars()
+            .try_for_each(|c| self.glyph(c, text).map(|_| ()))
     }
 
     /// Advance width of `glyph` in thousandths of an em (PDF glyph space).
@@ -232,7 +233,7 @@ impl Subset {
     pub(crate) fn objects(
         &self,
         alloc: &mut dyn FnMut() -> ObjRef,
-    ) -> Result<(ObjRef, Vec<(ObjRef, Vec<u8>)>), StampError> {
+    ) -> Result<(ObjRef, Objects), StampError> {
         let face = self.face;
         let [type0, cid, descriptor, file, cid_set, cmap] = std::array::from_fn(|_| alloc());
         let base = format!("{}+{}", self.tag(), face.name);
@@ -302,7 +303,10 @@ impl Subset {
         let mut c = Chunk::new();
         c.stream(pdf_ref(file), &packed)
             .filter(Filter::FlateDecode)
-            .pair(Name(b"Length1"), i32::try_from(program.len()).unwrap_or(i32::MAX));
+            .pair(
+                Name(b"Length1"),
+                i32::try_from(program.len()).unwrap_or(i32::MAX),
+            );
         objects.push((file, body_of(&c, file)));
 
         // CIDSet: one bit per CID, most significant bit first; every CID 0..n is present.

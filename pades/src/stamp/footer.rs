@@ -116,7 +116,9 @@ impl Footer {
                 .show(Str(&self.subset.encode(row)?));
         }
         c.end_text().restore_state().end_marked_content();
-        Ok(c.finish().into_vec())
+        let mut out = c.finish().into_vec();
+        out.push(b'\n');
+        Ok(out)
     }
 
     /// The font objects (one Type0 font for all pages): the font dictionary's reference and
@@ -147,12 +149,16 @@ mod tests {
 
     #[test]
     fn the_note_is_a_pagination_artifact_in_q_q() {
-        let s = String::from_utf8(footer().content(595.0, "FSegel").expect("fits")).expect("ASCII");
+        let bytes = footer().content(595.0, "FSegel").expect("fits");
+        let text = String::from_utf8_lossy(&bytes);
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let s = words.join(" ");
         assert!(
-            s.starts_with("/Artifact <</Type /Pagination /Subtype /Footer>> BDC\nq\n"),
+            s.starts_with("/Artifact << /Type /Pagination /Subtype /Footer >> BDC q "),
             "{s}"
         );
-        assert!(s.ends_with("Q\nEMC"), "{s}");
+        assert!(s.ends_with(" Q EMC"), "{s}");
+        assert!(bytes.ends_with(b"EMC\n"));
         assert!(s.contains("/FSegel 7 Tf"), "{s}");
     }
 
@@ -163,7 +169,10 @@ mod tests {
         let narrow = f.content(250.0, "F").expect("fits smaller");
         assert!(String::from_utf8_lossy(&narrow).contains(" Tf"));
         assert_ne!(wide, narrow);
-        assert!(matches!(f.content(100.0, "F"), Err(StampError::Geometry(_))));
+        assert!(matches!(
+            f.content(100.0, "F"),
+            Err(StampError::Geometry(_))
+        ));
         assert!(f.content(f64::NAN, "F").is_err());
         assert!(f.content(-5.0, "F").is_err());
         assert!(f.content(1e9, "F").is_err());

@@ -98,12 +98,8 @@ fn check_size(width: u32, height: u32) -> Result<(), StampError> {
 }
 
 fn read_png(bytes: &[u8]) -> Result<Image, StampError> {
-    let mut decoder = png::Decoder::new_with_limits(
-        Cursor::new(bytes),
-        png::Limits {
-            bytes: PNG_MEMORY,
-        },
-    );
+    let mut decoder =
+        png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: PNG_MEMORY });
     let (w, h) = {
         let info = decoder
             .read_header_info()
@@ -112,9 +108,7 @@ fn read_png(bytes: &[u8]) -> Result<Image, StampError> {
     };
     check_size(w, h)?;
     decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder
-        .read_info()
-        .map_err(|e| bad(format!("PNG: {e}")))?;
+    let mut reader = decoder.read_info().map_err(|e| bad(format!("PNG: {e}")))?;
     let size = reader
         .output_buffer_size()
         .filter(|&n| n <= PNG_MEMORY)
@@ -175,10 +169,7 @@ fn rows(pixels: &[u8], line: usize, width: u32, channels: usize, out: usize) -> 
 /// Reads a JPEG's frame header: markers from SOI up to the first SOF, which must be SOF0, SOF1
 /// or SOF2; the file must end with EOI.
 fn read_jpeg(bytes: &[u8]) -> Result<Image, StampError> {
-    let end = bytes
-        .iter()
-        .rposition(|&b| b != 0)
-        .map_or(0, |i| i + 1);
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     if end < 4 || bytes.get(end - 2..end) != Some(&[0xFF, 0xD9]) {
         return Err(bad("JPEG: truncated (no end-of-image marker)".into()));
     }
@@ -195,9 +186,7 @@ fn read_jpeg(bytes: &[u8]) -> Result<Image, StampError> {
         match marker {
             // Markers without a length.
             0x01 | 0xD0..=0xD7 => continue,
-            0xD8 | 0xD9 | 0xDA => {
-                return Err(bad("JPEG: no frame header before the image data".into()))
-            }
+            0xD8..=0xDA => return Err(bad("JPEG: no frame header before the image data".into())),
             _ => {}
         }
         let len = match bytes.get(pos..pos + 2) {
@@ -310,7 +299,10 @@ mod tests {
         let px = [0, 0, 0, 255, 0, 128];
         assert_eq!(rows(&px, 6, 3, 2, 1), vec![255, 0, 127]);
         // Row padding beyond `width` pixels is dropped.
-        assert_eq!(rows(&[1, 2, 3, 9, 4, 5, 6, 9], 4, 1, 3, 3), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            rows(&[1, 2, 3, 9, 4, 5, 6, 9], 4, 1, 3, 3),
+            vec![1, 2, 3, 4, 5, 6]
+        );
     }
 
     #[test]

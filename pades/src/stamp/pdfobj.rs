@@ -6,6 +6,9 @@ use pdf_writer::{Chunk, Ref};
 
 use crate::pdf::object::ObjRef;
 
+/// New objects: (reference, body) pairs, bodies as [`body_of`] cuts them.
+pub(crate) type Objects = Vec<(ObjRef, Vec<u8>)>;
+
 /// The pdf-writer reference of `r`. New objects have generation 0, which is all pdf-writer
 /// writes; their numbers come from an update's allocator and stay below the engine's object
 /// limit (`pdf::document::MAX_OBJECTS`), far below `i32::MAX`.
@@ -52,7 +55,11 @@ mod tests {
         c.stream(pdf_ref(r), b"q Q").filter(Filter::FlateDecode);
         let body = body_of(&c, r);
         assert!(body.starts_with(b"<<\n  /Length 3\n  /Filter /FlateDecode\n>>\nstream\n"));
-        assert!(body.ends_with(b"\nq Q\nendstream"), "{}", String::from_utf8_lossy(&body));
+        assert!(
+            body.ends_with(b"\nq Q\nendstream"),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
     }
 
     #[test]

@@ -39,6 +39,17 @@ pub fn draw(
     })
 }
 
+/// A drawn footer note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawnFooter {
+    /// Content-stream operators for one page.
+    pub content: Vec<u8>,
+    /// The font dictionary (the resource the content names).
+    pub font: ObjRef,
+    /// (reference, body) pairs of the font's objects.
+    pub objects: Vec<(ObjRef, Vec<u8>)>,
+}
+
 /// The footer `text` on a page `seen_width` pt wide: its content operators (font resource
 /// `font_name`), its font dictionary and the font's objects numbered from `first`.
 ///
@@ -49,7 +60,7 @@ pub fn footer(
     seen_width: f64,
     font_name: &str,
     first: u32,
-) -> Result<(Vec<u8>, ObjRef, Vec<(ObjRef, Vec<u8>)>), StampError> {
+) -> Result<DrawnFooter, StampError> {
     let footer = Footer::new(text)?;
     let content = footer.content(seen_width, font_name)?;
     let mut next = first;
@@ -58,5 +69,9 @@ pub fn footer(
         next += 1;
         r
     });
-    Ok((content, font, objects))
+    Ok(DrawnFooter {
+        content,
+        font,
+        objects,
+    })
 }
