@@ -1,0 +1,401 @@
+//! The stamp's fonts: DejaVu Sans and DejaVu Sans Bold (bundled, see `pades/fonts/README.md`),
+//! their metrics for layout, and their embedding as subsets.
+//!
+//! Each face used is embedded as a composite font (ISO 32000-1 §9.7), the form PDF/A and
+//! every reader handle best for TrueType outlines with arbitrary characters:
+//!
+//! ```text
+//! Type0 /Encoding /Identity-H /ToUnicode (CMap: CID -> text, for search and copy)
+//!   └ CIDFontType2 /CIDToGIDMap /Identity /W (widths) /CIDSystemInfo Adobe-Identity-0
+//!       └ FontDescriptor /FontName TAG+DejaVuSans, metrics, /CIDSet, /FontFile2 (the subset)
+//! ```
+//!
+//! The subset keeps only the glyphs used; `subsetter` renumbers them (0 is `.notdef`, the rest
+//! in ascending order of their number in the full font), and the renumbered glyph is the CID
+//! that the content stream shows (two bytes, big-endian). The subset tag (`ABCDEF+`) is derived
+//! from the face and the glyph set, so the same text always gives the same bytes.
+//!
+//! Characters map to glyphs one to one through the font's `cmap` (no shaping, kerning or
+//! ligatures): enough for Latin text, and what the ToUnicode map then inverts exactly.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::sync::OnceLock;
+
+use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
+use pdf_writer::{Chunk, Filter, Name, Rect, Str};
+use ttf_parser::{Face, GlyphId};
+
+use super::pdfobj::{body_of, pdf_ref, Objects};
+use super::StampError;
+use crate::pdf::object::ObjRef;
+
+static REGULAR_DATA: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
+static BOLD_DATA: &[u8] = include_bytes!("../../fonts/DejaVuSans-Bold.ttf");
+
+/// One of the two bundled faces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Weight {
+    /// DejaVu Sans.
+    Regular,
+    /// DejaVu Sans Bold.
+    Bold,
+}
+
+/// A bundled face, parsed once.
+pub(crate) struct FontFace {
+    data: &'static [u8],
+    face: Face<'static>,
+    /// PostScript name (without subset tag).
+    name: &'static str,
+    weight: Weight,
+    /// Font units per em (2048 for DejaVu).
+    units: f64,
+}
+
+impl FontFace {
+    /// The face of `weight`. The first call parses the font's table directory (cheap:
+    /// ttf-parser reads tables lazily); later calls return the same face.
+    pub(crate) fn get(weight: Weight) -> &'static FontFace {
+        static REGULAR: OnceLock<FontFace> = OnceLock::new();
+        static BOLD: OnceLock<FontFace> = OnceLock::new();
+        let (cell, data, name) = match weight {
+            Weight::Regular => (&REGULAR, REGULAR_DATA, "DejaVuSans"),
+            Weight::Bold => (&BOLD, BOLD_DATA, "DejaVuSans-Bold"),
+        };
+        cell.get_or_init(|| {
+            let face = Face::parse(data, 0).expect("the bundled DejaVu font parses");
+            let units = f64::from(face.units_per_em().max(16));
+            FontFace {
+                data,
+                face,
+                name,
+                weight,
+                units,
+            }
+        })
+    }
+
+    /// The glyph of `ch`, or [`StampError::MissingGlyph`] naming it and `text`.
+    pub(crate) fn glyph(&self, ch: char, text: &str) -> Result<GlyphId, StampError> {
+        self.face
+            .glyph_index(ch)
+            .filter(|g| g.0 != 0)
+            .ok_or_else(|| StampError::MissingGlyph {
+                ch,
+                code: u32::from(ch),
+                text: text.chars().take(200).collect(),
+            })
+    }
+
+    /// Checks that every character of `text` has a glyph.
+    pub(crate) fn check(&self, text: &str) -> Result<(), StampError> {
+        text.chars()
+            .try_for_each(|c| self.glyph(c, text).map(|_| ()))
+    }
+
+    /// Advance width of `glyph` in thousandths of an em (PDF glyph space).
+    fn advance(&self, glyph: GlyphId) -> f64 {
+        f64::from(self.face.glyph_hor_advance(glyph).unwrap_or(0)) * 1000.0 / self.units
+    }
+
+    /// Width of `text` at `size` points. Characters without a glyph count as `.notdef`'s
+    /// width (callers check glyphs first).
+    pub(crate) fn width(&self, text: &str, size: f64) -> f64 {
+        let em: f64 = text
+            .chars()
+            .map(|c| self.advance(self.face.glyph_index(c).unwrap_or(GlyphId(0))))
+            .sum();
+        em * size / 1000.0
+    }
+
+    /// Ascender above the baseline, in points at `size`.
+    pub(crate) fn ascent(&self, size: f64) -> f64 {
+        f64::from(self.face.ascender()) / self.units * size
+    }
+
+    /// Descender below the baseline (negative), in points at `size`.
+    pub(crate) fn descent(&self, size: f64) -> f64 {
+        f64::from(self.face.descender()) / self.units * size
+    }
+
+    fn scaled(&self, v: i16) -> f32 {
+        (f64::from(v) * 1000.0 / self.units).round() as f32
+    }
+}
+
+/// The characters drawn with one face; becomes an embedded subset.
+#[derive(Debug, Clone)]
+pub(crate) struct GlyphSet {
+    weight: Weight,
+    /// Glyph number in the full font -> the first character drawn with it.
+    glyphs: BTreeMap<u16, char>,
+}
+
+impl GlyphSet {
+    /// An empty set for `weight`.
+    pub(crate) fn new(weight: Weight) -> GlyphSet {
+        GlyphSet {
+            weight,
+            glyphs: BTreeMap::new(),
+        }
+    }
+
+    /// Adds the glyphs of `text`.
+    ///
+    /// # Errors
+    /// [`StampError::MissingGlyph`] for a character the face lacks.
+    pub(crate) fn add(&mut self, text: &str) -> Result<(), StampError> {
+        let face = FontFace::get(self.weight);
+        for ch in text.chars() {
+            let g = face.glyph(ch, text)?;
+            self.glyphs.entry(g.0).or_insert(ch);
+        }
+        Ok(())
+    }
+
+    /// Whether no glyph was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.glyphs.is_empty()
+    }
+
+    /// Fixes the subset's numbering: `.notdef` is CID 0, then the glyphs in ascending order.
+    pub(crate) fn finish(self) -> Subset {
+        let mut remapper = subsetter::GlyphRemapper::new();
+        for &g in self.glyphs.keys() {
+            remapper.remap(g);
+        }
+        Subset {
+            face: FontFace::get(self.weight),
+            glyphs: self.glyphs,
+            remapper,
+        }
+    }
+}
+
+/// A face's subset: the glyphs kept and their new numbers (CIDs).
+pub(crate) struct Subset {
+    face: &'static FontFace,
+    glyphs: BTreeMap<u16, char>,
+    remapper: subsetter::GlyphRemapper,
+}
+
+impl Subset {
+    /// `text` as a string of two-byte CIDs (Identity-H) for `Tj`.
+    ///
+    /// # Errors
+    /// [`StampError::MissingGlyph`] for a character not in the subset.
+    pub(crate) fn encode(&self, text: &str) -> Result<Vec<u8>, StampError> {
+        let mut out = Vec::with_capacity(text.len() * 2);
+        for ch in text.chars() {
+            let g = self.face.glyph(ch, text)?;
+            let cid = self
+                .remapper
+                .get(g.0)
+                .ok_or_else(|| StampError::MissingGlyph {
+                    ch,
+                    code: u32::from(ch),
+                    text: text.chars().take(200).collect(),
+                })?;
+            out.extend_from_slice(&cid.to_be_bytes());
+        }
+        Ok(out)
+    }
+
+    /// The face.
+    pub(crate) fn face(&self) -> &'static FontFace {
+        self.face
+    }
+
+    /// The subset tag: six capital letters from a hash of the face and the glyph set.
+    fn tag(&self) -> String {
+        // FNV-1a, 64 bits: stable across platforms and releases, enough to tell subsets apart.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |b: u8| {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        };
+        self.face.name.bytes().for_each(&mut eat);
+        for g in self.glyphs.keys() {
+            g.to_be_bytes().into_iter().for_each(&mut eat);
+        }
+        (0..6)
+            .map(|i| char::from(b'A' + ((h >> (i * 10)) % 26) as u8))
+            .collect()
+    }
+
+    /// Writes the font's objects: the Type0 font dictionary's reference and every object
+    /// (font, CID font, descriptor, font file, CIDSet, ToUnicode map).
+    ///
+    /// # Errors
+    /// [`StampError::Template`] if the subsetter rejects the bundled font (it does not; the
+    /// error is kept rather than a panic).
+    pub(crate) fn objects(
+        &self,
+        alloc: &mut dyn FnMut() -> ObjRef,
+    ) -> Result<(ObjRef, Objects), StampError> {
+        let face = self.face;
+        let [type0, cid, descriptor, file, cid_set, cmap] = std::array::from_fn(|_| alloc());
+        let base = format!("{}+{}", self.tag(), face.name);
+        let mut objects = Vec::with_capacity(6);
+
+        let mut c = Chunk::new();
+        c.type0_font(pdf_ref(type0))
+            .base_font(Name(base.as_bytes()))
+            .encoding_predefined(Name(b"Identity-H"))
+            .descendant_font(pdf_ref(cid))
+            .to_unicode(pdf_ref(cmap));
+        objects.push((type0, body_of(&c, type0)));
+
+        let info = SystemInfo {
+            registry: Str(b"Adobe"),
+            ordering: Str(b"Identity"),
+            supplement: 0,
+        };
+        // Widths of CIDs 0..n, in the subset's order.
+        let widths: Vec<f32> = self
+            .remapper
+            .remapped_gids()
+            .map(|g| face.advance(GlyphId(g)).round() as f32)
+            .collect();
+        let mut c = Chunk::new();
+        {
+            let mut font = c.cid_font(pdf_ref(cid));
+            font.subtype(CidFontType::Type2)
+                .base_font(Name(base.as_bytes()))
+                .system_info(info)
+                .font_descriptor(pdf_ref(descriptor))
+                .default_width(widths.first().copied().unwrap_or(0.0))
+                .cid_to_gid_map_predefined(Name(b"Identity"));
+            font.widths().consecutive(0, widths.iter().copied());
+        }
+        objects.push((cid, body_of(&c, cid)));
+
+        let f = &face.face;
+        let bbox = f.global_bounding_box();
+        let cap = f.capital_height().unwrap_or(f.ascender());
+        let (flags, stem) = match face.weight {
+            Weight::Regular => (FontFlags::NON_SYMBOLIC, 80.0),
+            Weight::Bold => (FontFlags::NON_SYMBOLIC | FontFlags::FORCE_BOLD, 140.0),
+        };
+        let mut c = Chunk::new();
+        c.font_descriptor(pdf_ref(descriptor))
+            .name(Name(base.as_bytes()))
+            .flags(flags)
+            .bbox(Rect::new(
+                face.scaled(bbox.x_min),
+                face.scaled(bbox.y_min),
+                face.scaled(bbox.x_max),
+                face.scaled(bbox.y_max),
+            ))
+            .italic_angle(0.0)
+            .ascent(face.scaled(f.ascender()))
+            .descent(face.scaled(f.descender()))
+            .cap_height(face.scaled(cap))
+            .stem_v(stem)
+            .cid_set(pdf_ref(cid_set))
+            .font_file2(pdf_ref(file));
+        objects.push((descriptor, body_of(&c, descriptor)));
+
+        let program = subsetter::subset(face.data, 0, &self.remapper)
+            .map_err(|e| StampError::Template(format!("font subset of {}: {e}", face.name)))?;
+        let packed = deflate(&program);
+        let mut c = Chunk::new();
+        c.stream(pdf_ref(file), &packed)
+            .filter(Filter::FlateDecode)
+            .pair(
+                Name(b"Length1"),
+                i32::try_from(program.len()).unwrap_or(i32::MAX),
+            );
+        objects.push((file, body_of(&c, file)));
+
+        // CIDSet: one bit per CID, most significant bit first; every CID 0..n is present.
+        let n = widths.len();
+        let mut bits = vec![0u8; n.div_ceil(8)];
+        for i in 0..n {
+            bits[i / 8] |= 0x80 >> (i % 8);
+        }
+        let mut c = Chunk::new();
+        c.stream(pdf_ref(cid_set), &bits);
+        objects.push((cid_set, body_of(&c, cid_set)));
+
+        let mut map = UnicodeCmap::new(Name(b"Custom"), info);
+        for (&g, &ch) in &self.glyphs {
+            if let Some(new) = self.remapper.get(g) {
+                map.pair(new, ch);
+            }
+        }
+        let map = map.finish();
+        let mut c = Chunk::new();
+        c.cmap(pdf_ref(cmap), &map)
+            .name(Name(b"Custom"))
+            .system_info(info);
+        objects.push((cmap, body_of(&c, cmap)));
+
+        Ok((type0, objects))
+    }
+}
+
+/// Flate at the fastest level: the stamp is drawn on every signing request.
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 2),
+        flate2::Compression::fast(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = e.write_all(data);
+    e.finish().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_come_from_the_font() {
+        let f = FontFace::get(Weight::Regular);
+        // DejaVu Sans: 'i' is narrower than 'W', and a 10 pt "WWW" is three times a 10 pt "W".
+        assert!(f.width("i", 10.0) < f.width("W", 10.0));
+        assert!((f.width("WWW", 10.0) - 3.0 * f.width("W", 10.0)).abs() < 1e-9);
+        assert!(FontFace::get(Weight::Bold).width("Budi", 9.0) > f.width("Budi", 9.0));
+        assert!(f.ascent(10.0) > 0.0 && f.descent(10.0) < 0.0);
+    }
+
+    #[test]
+    fn a_missing_character_is_named() {
+        let e = FontFace::get(Weight::Regular)
+            .check("Tanda 印")
+            .expect_err("CJK is not in DejaVu Sans");
+        assert_eq!(
+            e,
+            StampError::MissingGlyph {
+                ch: '印',
+                code: 0x5370,
+                text: "Tanda 印".into()
+            }
+        );
+    }
+
+    #[test]
+    fn the_subset_tag_depends_on_the_glyphs_only() {
+        let set = |t: &str| {
+            let mut s = GlyphSet::new(Weight::Regular);
+            s.add(t).expect("glyphs");
+            s.finish()
+        };
+        assert_eq!(set("abc").tag(), set("cba").tag());
+        assert_ne!(set("abc").tag(), set("abd").tag());
+        assert!(set("abc").tag().bytes().all(|b| b.is_ascii_uppercase()));
+        assert_eq!(set("abc").tag().len(), 6);
+    }
+
+    #[test]
+    fn text_is_encoded_as_the_subsets_cids() {
+        let mut s = GlyphSet::new(Weight::Regular);
+        s.add("ba").expect("glyphs");
+        let s = s.finish();
+        // 'a' has the lower glyph number, so it is CID 1 and 'b' CID 2.
+        assert_eq!(s.encode("ab").expect("encodes"), vec![0, 1, 0, 2]);
+        assert!(s.encode("c").is_err());
+    }
+}
