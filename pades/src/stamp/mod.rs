@@ -24,7 +24,9 @@ pub mod template;
 #[doc(hidden)]
 pub mod testing;
 
+pub(crate) use appearance::draw_stamp;
 pub use error::StampError;
+pub(crate) use footer::Footer;
 pub use qr::{QrCode, QrError, MIN_SIZE_PT};
 pub use template::{
     compose, Appearance, DocumentId, Placement, StampLine, StampSettings, StampTemplate,
