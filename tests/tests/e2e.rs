@@ -45,6 +45,7 @@ fn opts(key: &str, cert: &str, pss: bool) -> SignFileOptions {
         chain: Some(p.file("dev-agency-chain.pem")),
         pss,
         request,
+        seal: None,
     }
 }
 

@@ -62,6 +62,9 @@ pub struct FileResult {
     /// one, the entry of the output's document hash, looked up in the log (none when the log
     /// holds no entry of it, or the lookup failed: the reason says which).
     pub logged: Option<Logged>,
+    /// With a visible seal, for a file signed now: the document id its QR code links to
+    /// (`{verify_url}/d/{document_id}`).
+    pub document_id: Option<String>,
     /// Time spent on it.
     pub elapsed: Duration,
 }
@@ -112,6 +115,7 @@ impl Summary {
                     "log_index": r.logged.map(|l| l.index),
                     "logged_at": r.logged.map(logged_at),
                     "signed_in": signed_in,
+                    "document_id": r.document_id,
                     "reason": reason,
                     "bytes": r.bytes,
                     "ms": r.elapsed.as_millis() as u64,
@@ -134,14 +138,16 @@ impl Summary {
         serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
     }
 
-    /// The report as CSV (`file,output,status,log_index,logged_at,signed_in,reason,bytes,ms`).
+    /// The report as CSV
+    /// (`file,output,status,log_index,logged_at,signed_in,reason,bytes,ms,document_id`).
     pub fn to_csv(&self) -> String {
-        let mut s =
-            String::from("file,output,status,log_index,logged_at,signed_in,reason,bytes,ms\n");
+        let mut s = String::from(
+            "file,output,status,log_index,logged_at,signed_in,reason,bytes,ms,document_id\n",
+        );
         for r in &self.files {
             let (status, signed_in, reason) = outcome_fields(&r.outcome);
             s.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(&r.file.display().to_string()),
                 csv_field(&r.output.display().to_string()),
                 status,
@@ -150,7 +156,8 @@ impl Summary {
                 signed_in.unwrap_or_default(),
                 csv_field(&reason),
                 r.bytes,
-                r.elapsed.as_millis()
+                r.elapsed.as_millis(),
+                r.document_id.as_deref().unwrap_or_default()
             ));
         }
         s

@@ -39,6 +39,9 @@ pub struct Sealed {
     pub pdf: Bytes,
     /// The log entry, with its inclusion proof checked.
     pub entry: ProvenEntry,
+    /// With a visible seal: the document id its QR code links to (`{verify_url}/d/{id}`),
+    /// assigned by the server; `None` for an invisible signature.
+    pub document_id: Option<String>,
 }
 
 /// A CMS for a locally prepared PDF, and its log entry.
@@ -48,6 +51,9 @@ pub struct SealedDigest {
     pub cms: Vec<u8>,
     /// The log entry, with its inclusion proof checked.
     pub entry: ProvenEntry,
+    /// The document id sent with the digest (the one the locally drawn seal links to);
+    /// `None` for an invisible signature.
+    pub document_id: Option<String>,
 }
 
 /// The server's verdict on one signature.
@@ -82,7 +88,7 @@ pub struct Verification {
 }
 
 /// An agency this client may seal for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Agency {
     /// Its id (what [`SignRequest::agency`] names).
     pub id: String,
@@ -90,6 +96,35 @@ pub struct Agency {
     pub name: String,
     /// Its certificate chain, DER, signer first.
     pub certificate_chain: Vec<Vec<u8>>,
+    /// How its visible seals look (template, verification URL, footer, image), for drawing
+    /// the stamp here in digest-only mode: `Ok(None)` when the server sends none (a server
+    /// without visible seals), an error when what it sends does not parse.
+    pub stamp: Result<Option<pades::stamp::StampSettings>, pades::stamp::StampError>,
+}
+
+impl Agency {
+    /// The agency's stamp settings, for a seal drawn here.
+    ///
+    /// # Errors
+    /// [`crate::ClientError::BadAnswer`] when the server sent none or unusable ones.
+    pub fn stamp_settings(&self) -> Result<&pades::stamp::StampSettings, crate::ClientError> {
+        let bad = |detail: String| crate::ClientError::BadAnswer {
+            what: "ListAgencies".into(),
+            detail,
+        };
+        match &self.stamp {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => Err(bad(format!(
+                "the server gives no stamp settings for agency {:?}, so no visible seal can \
+                 be drawn for it here (a server without visible seals?)",
+                self.id
+            ))),
+            Err(e) => Err(bad(format!(
+                "the stamp settings of agency {:?} are unusable: {e}",
+                self.id
+            ))),
+        }
+    }
 }
 
 /// What log entries are looked up by ([`super::Client::entries`]).
