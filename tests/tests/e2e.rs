@@ -23,6 +23,8 @@ mod log_safety;
 mod lying_server;
 #[path = "e2e/refusals.rs"]
 mod refusals;
+#[path = "e2e/seal_cli.rs"]
+mod seal_cli;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
