@@ -1,9 +1,14 @@
 //! Digest-only signing of one file: prepared here, only its digest sent (`SignDigest`), the CMS
 //! that comes back embedded, the output written. A request id the server already logged with
 //! another signing time is prepared again with that time, so a rerun gets the same entry back.
+//! A visible seal is drawn here with the agency's stamp settings: one document id per file,
+//! reused by every attempt (and replaced by the one the server names for a request id it
+//! already logged), composed with the attempt's signing time.
 
 use std::path::Path;
 use std::sync::Arc;
+
+use pades::stamp::DocumentId;
 
 use super::file::{blocking, io, retry, INLINE_IO};
 use super::output::Target;
@@ -11,7 +16,6 @@ use super::{request_id, Logged, Shared};
 use crate::error::ClientError;
 use crate::online::{SealedDigest, SignRequest};
 use crate::seal::Seal;
-use pades::stamp::DocumentId;
 
 /// Sign `input` by its digest into `output`; with `rel` (a batch's file) under the request id
 /// of that path and the content, otherwise under `req`'s. Its log entry (index, time) and the
@@ -51,7 +55,12 @@ async fn digest_attempts(
     // A second attempt only when the server kept another signing time for this request id (an
     // earlier attempt that reached it, in a run that was killed or lost power): the file is
     // prepared with that time, so the digest, and the entry returned, are the same.
-    match digest_attempt(s, req, rel, input, output, seal, now, None).await {
+    let first_try = Attempt {
+        time: now,
+        seal,
+        named: None,
+    };
+    match digest_attempt(s, req, rel, input, output, first_try).await {
         Err(ClientError::EarlierSigningTime {
             time: first,
             request_id,
@@ -86,7 +95,12 @@ async fn digest_attempts(
                 _ => None,
             };
             let seal = named_seal.as_ref().or(seal);
-            digest_attempt(s, req, rel, input, output, seal, first, Some(first)).await
+            let again = Attempt {
+                time: first,
+                seal,
+                named: Some(first),
+            };
+            digest_attempt(s, req, rel, input, output, again).await
         }
         other => other,
     }
@@ -96,21 +110,29 @@ async fn digest_attempts(
 /// was logged: the clocks of client and server, and the network between preparing and logging.
 const NAMED_TIME_SLACK: i64 = 15 * 60;
 
-/// Sign one prepared file by its digest, prepared with `time` (and `seal`, composed with that
-/// time); with `rel` (a batch's file) under the request id of that path and the content,
-/// otherwise under `req`'s. `named`: the time the server named for this request id; the entry
-/// it returns must have been logged then.
-#[allow(clippy::too_many_arguments)]
+/// How one attempt prepares a file.
+#[derive(Clone, Copy)]
+struct Attempt<'a> {
+    /// The signing time (Unix seconds) the file is prepared with.
+    time: i64,
+    /// The visible seal, composed with that time.
+    seal: Option<&'a Seal>,
+    /// The time the server named for this request id: the entry it returns must have been
+    /// logged then.
+    named: Option<i64>,
+}
+
+/// Sign one prepared file by its digest, prepared as `attempt` says; with `rel` (a batch's
+/// file) under the request id of that path and the content, otherwise under `req`'s.
 async fn digest_attempt(
     s: &Arc<Shared>,
     req: &SignRequest,
     rel: Option<&Path>,
     input: &Arc<Vec<u8>>,
     output: &Target,
-    seal: Option<&Seal>,
-    time: i64,
-    named: Option<i64>,
+    attempt: Attempt<'_>,
 ) -> Result<(Logged, u64, Option<String>), ClientError> {
+    let Attempt { time, seal, named } = attempt;
     let mut request = s.opts.options.request(pades::UnixTime(time));
     if let Some(seal) = seal {
         request.appearance = Some(seal.appearance(pades::UnixTime(time))?);

@@ -201,6 +201,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn document_ids_are_reported_for_sealed_files() {
+        let file = |name: &str, document_id: Option<&str>| FileResult {
+            file: name.into(),
+            output: format!("out/{name}").into(),
+            outcome: Outcome::Signed { log_index: 3 },
+            bytes: 10,
+            logged: Some(Logged {
+                index: 3,
+                time_ms: 0,
+            }),
+            document_id: document_id.map(str::to_string),
+            elapsed: Duration::ZERO,
+        };
+        let summary = Summary {
+            files: vec![
+                file("a.pdf", Some("AbCdEfGhIjKlMnOpQrStUv")),
+                file("b.pdf", None),
+            ],
+            interrupted: false,
+            elapsed: Duration::from_secs(1),
+        };
+        let opts = BatchOptions::new("dev", "in".as_ref(), "out".as_ref());
+        let json: serde_json::Value = serde_json::from_str(&summary.to_json(&opts)).expect("json");
+        assert_eq!(json["files"][0]["document_id"], "AbCdEfGhIjKlMnOpQrStUv");
+        assert!(json["files"][1]["document_id"].is_null());
+        let csv = summary.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].ends_with(",ms,document_id"), "{}", lines[0]);
+        assert!(
+            lines[1].ends_with(",AbCdEfGhIjKlMnOpQrStUv"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].ends_with(",0,"), "{}", lines[2]);
+    }
+
+    #[test]
     fn csv_fields_are_quoted_when_needed() {
         assert_eq!(csv_field("plain.pdf"), "plain.pdf");
         assert_eq!(csv_field("a,b"), "\"a,b\"");

@@ -700,6 +700,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_document_id_comes_back_exactly_for_a_visible_seal() {
+        let invisible = SignRequest::new("dev");
+        let mut visible = SignRequest::new("dev");
+        visible.options.visible = Some(pades::stamp::VisibleOptions {
+            placement: pades::stamp::Placement::Field,
+            fields: Default::default(),
+            footer: false,
+            image: None,
+        });
+        let id = "AbCdEfGhIjKlMnOpQrStUv";
+        assert_eq!(
+            answered_document_id("SignPdf", &visible, id).expect("ok"),
+            Some(id.to_string())
+        );
+        assert_eq!(
+            answered_document_id("SignPdf", &invisible, "").expect("ok"),
+            None
+        );
+        for (req, answered, want) in [
+            (&visible, "", "carries no document id"),
+            (&visible, "short", "document id"),
+            (&visible, "../../etc/passwd/xxxxxxxx", "document id"),
+            (&invisible, id, "invisible"),
+        ] {
+            let e = answered_document_id("SignPdf", req, answered)
+                .expect_err(answered)
+                .to_string();
+            assert!(e.contains(want), "{answered:?}: {e}");
+        }
+    }
+
+    #[test]
     fn a_whole_signed_pdf_in_the_answer_gives_its_update() {
         let pdf = b"%PDF-1.7 body %%EOF";
         let mut whole = pdf.to_vec();

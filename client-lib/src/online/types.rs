@@ -152,3 +152,28 @@ impl EntryKey {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_settings_are_usable_only_when_sent_and_valid() {
+        let mut a = Agency {
+            id: "dev".into(),
+            name: "Kementerian Contoh".into(),
+            certificate_chain: Vec::new(),
+            stamp: Ok(None),
+        };
+        let e = a.stamp_settings().expect_err("none").to_string();
+        assert!(e.contains("no stamp settings") && e.contains("dev"), "{e}");
+        a.stamp = Err(pades::stamp::StampError::Template("line 1: bad".into()));
+        let e = a.stamp_settings().expect_err("bad").to_string();
+        assert!(e.contains("unusable") && e.contains("line 1"), "{e}");
+        let settings =
+            pades::stamp::StampSettings::new("Kementerian Contoh", "http://127.0.0.1:8080")
+                .expect("settings");
+        a.stamp = Ok(Some(settings.clone()));
+        assert_eq!(a.stamp_settings().expect("usable"), &settings);
+    }
+}
