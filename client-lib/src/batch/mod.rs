@@ -25,6 +25,10 @@
 //!   output's document hash, and the report says the file was signed in an earlier run.
 //! - Per-document references (letter numbers) can be given in a file ([`DocumentRefs`]),
 //!   checked whole before anything is signed.
+//! - A visible seal ([`pades::SignOptions::visible`]) goes on every file at the same placement,
+//!   each with its own document id, which the file's result and the report carry. In
+//!   digest-only mode it is drawn here with the agency's stamp settings (`ListAgencies`); a
+//!   batch for an agency without usable ones is refused before any file is signed.
 //! - Stopping (Ctrl-C) lets the files in flight finish; the others are reported as not started.
 
 mod digest;
