@@ -217,3 +217,54 @@ fn seal_usage_errors_say_what_to_give() {
     }
     only(work.path(), &[]);
 }
+
+/// Online, the server draws the seal and assigns the document id; with `--digest-only` the
+/// client draws it with the agency's stamp settings and sends the id. Either way the id and
+/// the agency's link are printed, and the output verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_and_digest_only_seals_print_the_document_id_and_link() {
+    use crate::client::{cli, output};
+    let server = crate::grpc::start(8 * 1024 * 1024).await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let state = work.path().join("state");
+    let mut ids = Vec::new();
+    for (name, extra) in [
+        ("server.pdf", &[][..]),
+        ("digest.pdf", &["--digest-only"][..]),
+    ] {
+        let out = work.path().join(name);
+        let mut c = cli(&server, &state);
+        c.args(["sign", "--agency", "dev", "--tag", "#ttd#"])
+            .args(["--stamp-field", "nama=Budi Santoso"])
+            .args(extra)
+            .arg(corpus().join("surat-rekomendasi.pdf"))
+            .arg("-o")
+            .arg(&out);
+        let o = output(c).await;
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o));
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        let id = line(&stdout, "document id")
+            .unwrap_or_else(|| panic!("{name}: no id: {stdout}"))
+            .to_string();
+        let link = line(&stdout, "verification link").unwrap_or_default();
+        assert!(link.ends_with(&format!("/d/{id}")), "{name}: {stdout}");
+        pdfsig_check(&out, 1).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1], "two documents share a document id");
+    // A tag that is not in the text: refused naming it, nothing written, in both modes.
+    for extra in [&[][..], &["--digest-only"][..]] {
+        let out = work.path().join("missing-tag.pdf");
+        let mut c = cli(&server, &state);
+        c.args(["sign", "--agency", "dev", "--tag", "#tidak-ada#"])
+            .args(extra)
+            .arg(corpus().join("surat-rekomendasi.pdf"))
+            .arg("-o")
+            .arg(&out);
+        let o = output(c).await;
+        assert_ne!(o.status.code(), Some(0), "{extra:?}: {}", text(&o));
+        assert!(text(&o).contains("#tidak-ada#"), "{extra:?}: {}", text(&o));
+        assert!(!out.exists());
+    }
+    server.stop().await;
+}
