@@ -235,7 +235,7 @@ pub(crate) struct Look {
     /// Signature field name; an existing empty signature field of that name is signed.
     #[arg(long)]
     pub(crate) field: Option<String>,
-    /// Page (1-based) that carries a new field's widget.
+    /// Page (1-based) that carries a new field's widget (and a seal placed with --rect).
     #[arg(long, default_value_t = 1)]
     pub(crate) page: u32,
     /// Sign with RSASSA-PSS instead of PKCS#1 v1.5.

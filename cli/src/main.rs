@@ -126,43 +126,50 @@ fn run(cli: Cli) -> u8 {
             look,
             stamp,
             ..
-        } => online(conn, |client| async move {
-            // An agency this client may not use is refused with the list of those it may.
-            let chosen = client.agency(&agency).await?;
-            let mut req = SignRequest::new(&agency);
-            // Without --request-id the library makes one for this call: a retry within it is
-            // answered once, running the command again signs anew.
-            if let Some(id) = request_id {
-                req.request_id = id;
-            }
-            req.document_ref = document_ref.unwrap_or_default();
-            req.options = look.options();
-            req.options.visible = stamp.options(look.field.as_deref(), look.page)?;
-            let (index, bytes, document_id) = if digest_only {
-                let s = sign_file_by_digest(client.clone(), &req, &input, &output).await?;
-                (s.log_index, s.bytes as usize, s.document_id)
-            } else {
-                let data = segel_client::read_file(&input)?;
-                let sealed = client.sign_pdf(&req, data.into()).await?;
-                offline::write_atomically(&output, &[&sealed.pdf])?;
-                (sealed.entry.index, sealed.pdf.len(), sealed.document_id)
+        } => {
+            // The seal's flags and files are checked before connecting.
+            let visible = match stamp.options(look.field.as_deref(), look.page) {
+                Ok(v) => v,
+                Err(e) => return fail(&e),
             };
-            println!(
-                "signed {} -> {} ({bytes} bytes), log entry {index} (inclusion proof checked)",
-                input.display(),
-                output.display()
-            );
-            if let Some(id) = document_id {
-                // The agency's verification URL, as ListAgencies gives it.
-                let link = chosen.stamp.ok().flatten().and_then(|settings| {
-                    pades::stamp::DocumentId::parse(&id)
-                        .ok()
-                        .map(|d| settings.link(&d))
-                });
-                stamp::print_seal(Some(&id), link.as_deref());
-            }
-            Ok(exit::OK)
-        }),
+            online(conn, |client| async move {
+                // An agency this client may not use is refused with the list of those it may.
+                let chosen = client.agency(&agency).await?;
+                let mut req = SignRequest::new(&agency);
+                // Without --request-id the library makes one for this call: a retry within it is
+                // answered once, running the command again signs anew.
+                if let Some(id) = request_id {
+                    req.request_id = id;
+                }
+                req.document_ref = document_ref.unwrap_or_default();
+                req.options = look.options();
+                req.options.visible = visible;
+                let (index, bytes, document_id) = if digest_only {
+                    let s = sign_file_by_digest(client.clone(), &req, &input, &output).await?;
+                    (s.log_index, s.bytes as usize, s.document_id)
+                } else {
+                    let data = segel_client::read_file(&input)?;
+                    let sealed = client.sign_pdf(&req, data.into()).await?;
+                    offline::write_atomically(&output, &[&sealed.pdf])?;
+                    (sealed.entry.index, sealed.pdf.len(), sealed.document_id)
+                };
+                println!(
+                    "signed {} -> {} ({bytes} bytes), log entry {index} (inclusion proof checked)",
+                    input.display(),
+                    output.display()
+                );
+                if let Some(id) = document_id {
+                    // The agency's verification URL, as ListAgencies gives it.
+                    let link = chosen.stamp.ok().flatten().and_then(|settings| {
+                        pades::stamp::DocumentId::parse(&id)
+                            .ok()
+                            .map(|d| settings.link(&d))
+                    });
+                    stamp::print_seal(Some(&id), link.as_deref());
+                }
+                Ok(exit::OK)
+            })
+        }
         Command::Sign {
             input,
             output,
@@ -186,12 +193,8 @@ fn run(cli: Cli) -> u8 {
             let options = look.options();
             let mut request = options.request(pades::UnixTime::now());
             request.name = name;
-            let seal = match stamp
-                .options(look.field.as_deref(), look.page)
-                .and_then(|v| {
-                    v.map(|v| local.seal(v, std::env::var(stamp::VERIFY_URL_ENV).ok()))
-                        .transpose()
-                }) {
+            let verify_url_env = std::env::var(stamp::VERIFY_URL_ENV).ok();
+            let seal = match stamp::offline_seal(&stamp, &local, &look, verify_url_env) {
                 Ok(seal) => seal,
                 Err(e) => return fail(&e),
             };

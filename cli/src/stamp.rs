@@ -248,6 +248,23 @@ impl LocalStamp {
     }
 }
 
+/// The seal `segel sign` draws offline, if one is asked for: `stamp`'s options for `look`'s
+/// field and page, with `local`'s settings ([`LocalStamp::seal`]).
+///
+/// # Errors
+/// As [`Stamp::options`] and [`LocalStamp::seal`].
+pub(crate) fn offline_seal(
+    stamp: &Stamp,
+    local: &LocalStamp,
+    look: &crate::args::Look,
+    verify_url_env: Option<String>,
+) -> Result<Option<Seal>, ClientError> {
+    stamp
+        .options(look.field.as_deref(), look.page)?
+        .map(|v| local.seal(v, verify_url_env))
+        .transpose()
+}
+
 /// A file of at most `limit` bytes; `refuse` says what a larger one is.
 fn read_limited(
     path: &std::path::Path,
