@@ -216,6 +216,54 @@ fn seal_usage_errors_say_what_to_give() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
     }
     only(work.path(), &[]);
+    // Seals that cannot be composed are refused before anything is signed: a required
+    // template line without its value (named), a tag with a control character or of 65 bytes,
+    // too many stamp fields, a value with a newline, a template that is not UTF-8 text.
+    let template = work.path().join("nip.txt");
+    std::fs::write(&template, "*{instansi}\nNIP. {nip}\n").expect("template");
+    let binary = work.path().join("binary.txt");
+    std::fs::write(&binary, b"*{instansi}\n\xff\xfe\n").expect("template");
+    let long_tag = "#".repeat(65);
+    let many: Vec<String> = (0..17).map(|i| format!("f{i}=x")).collect();
+    let mut too_many = vec!["--tag", "#ttd#"];
+    for f in &many {
+        too_many.extend(["--stamp-field", f.as_str()]);
+    }
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "--tag",
+                "#ttd#",
+                "--stamp-template",
+                template.to_str().expect("path"),
+            ],
+            "{nip}",
+        ),
+        (vec!["--tag", "#t\u{7}d#"], "tag"),
+        (vec!["--tag", &long_tag], "tag"),
+        (too_many, "at most"),
+        (
+            vec!["--tag", "#ttd#", "--stamp-field", "nama=Budi\nSantoso"],
+            "nama",
+        ),
+        (
+            vec![
+                "--tag",
+                "#ttd#",
+                "--stamp-template",
+                binary.to_str().expect("path"),
+            ],
+            "UTF-8",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut args = args;
+        args.extend(["--verify-url", VERIFY_URL]);
+        let o = sign(&input, &out, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(want), "{args:?}: {}", text(&o));
+        only(work.path(), &["binary.txt", "nip.txt"]);
+    }
 }
 
 /// Online, the server draws the seal and assigns the document id; with `--digest-only` the
