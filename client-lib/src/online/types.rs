@@ -17,7 +17,9 @@ pub struct SignRequest {
     pub request_id: String,
     /// The document's reference (e.g. the letter number), recorded in the log.
     pub document_ref: String,
-    /// Reason, location, field, page, PSS.
+    /// Reason, location, field, page, PSS, certification, field locking, and a visible seal
+    /// (which the server draws with the agency's template; in digest-only mode this client
+    /// draws it with the agency's stamp settings).
     pub options: pades::SignOptions,
 }
 
