@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::stamp::{LocalStamp, Stamp};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "segel",
@@ -68,7 +70,27 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:
   segel --dev sign --agency dev letter.pdf -o letter-signed.pdf --reason 'Disetujui'
   segel sign letter.pdf -o out.pdf --agency-key agency.key --agency-cert agency.pem \\
-      --agency-chain chain.pem")]
+      --agency-chain chain.pem
+
+Visible seals (a QR code linking to VERIFY_URL/d/DOCUMENT_ID and the template's text):
+  segel --dev sign --agency dev surat.pdf -o surat-ttd.pdf --tag '#ttd#' \\
+      --stamp-field jabatan='Sekretaris Jenderal' --stamp-field nama='Budi Santoso' \\
+      --stamp-field nip='198702152010011001'
+  segel --dev sign --agency dev surat.pdf -o out.pdf --page 2 --rect 330,600,200,110 --footer
+  segel sign surat.pdf -o out.pdf --agency-key agency.key --agency-cert agency.pem \\
+      --tag '#ttd#' --verify-url https://segel.example.go.id --stamp-template stempel.txt
+  segel sign form.pdf -o out.pdf --agency-key agency.key --agency-cert agency.pem \\
+      --visible --field Pejabat --verify-url https://segel.example.go.id
+
+A visible seal adds two lines to the output, stable for scripts:
+  document id: DOCUMENT_ID
+  verification link: VERIFY_URL/d/DOCUMENT_ID
+Offline, the verification base URL is --verify-url or SEGEL_VERIFY_URL, the document id is
+--document-id or 128 random bits, and {instansi} is --stamp-field instansi=…, else the
+certificate's organisation (O), else its common name (CN). Online, the server draws the seal
+with the agency's template and URL and assigns the document id; with --digest-only this
+client draws it with the agency's settings (from ListAgencies) and sends the document id.
+A tag that does not occur in the text is refused, naming it, and nothing is written.")]
     Sign {
         /// The PDF to sign.
         input: PathBuf,
@@ -76,7 +98,7 @@ pub(crate) enum Command {
         #[arg(short, long)]
         output: PathBuf,
         /// Online: the agency whose key seals the document.
-        #[arg(long, conflicts_with_all = ["agency_key", "agency_cert", "agency_chain", "name", "certify"])]
+        #[arg(long, conflicts_with_all = ["agency_key", "agency_cert", "agency_chain", "name"])]
         agency: Option<String>,
         /// Online: idempotency key; running the command again with the same id returns the
         /// same signature and log entry. Without it each run gets an id of its own, so running
@@ -105,10 +127,10 @@ pub(crate) enum Command {
         /// Offline: /Name of the signer (normally taken from the certificate by viewers).
         #[arg(long)]
         name: Option<String>,
-        /// Offline: certify the document (first signature only) with DocMDP permissions: 1 no
-        /// changes, 2 form filling and signing, 3 also annotations.
-        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
-        certify: Option<u8>,
+        #[command(flatten)]
+        stamp: Stamp,
+        #[command(flatten)]
+        local: LocalStamp,
     },
     /// Verify every signature of a PDF: online (the server's verdict, each log entry's
     /// inclusion proof checked here), or offline with --trust. Exit 0 only if every signature
@@ -130,6 +152,11 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:
   segel --dev batch --agency dev letters/ signed/
   segel --dev batch --agency dev scans/ signed/ --digest-only --jobs 4 --report report.csv
+  segel --dev batch --agency dev letters/ signed/ --tag '#ttd#' --stamp-field nama='Budi Santoso' \\
+      --report report.json
+
+With a visible seal every file gets one at the same placement, and its own document id: the
+report gives it (`document_id`) with the file's log entry.
 
 A rerun skips outputs that exist and verify, and retries use the same request ids, so an
 interrupted batch never logs a document twice. Ctrl-C lets the files in flight finish; the
@@ -182,6 +209,8 @@ Exit 0: every file signed or skipped; 1: some failed (see the report); 2: usage 
         document_refs: Option<PathBuf>,
         #[command(flatten)]
         look: Look,
+        #[command(flatten)]
+        stamp: Stamp,
     },
     /// Read the signature log; every answer is checked against the log's key and the newest
     /// checkpoint seen.
@@ -206,12 +235,20 @@ pub(crate) struct Look {
     /// Signature field name; an existing empty signature field of that name is signed.
     #[arg(long)]
     pub(crate) field: Option<String>,
-    /// Page (1-based) that carries a new field's widget.
+    /// Page (1-based) that carries a new field's widget (and a seal placed with --rect).
     #[arg(long, default_value_t = 1)]
     pub(crate) page: u32,
     /// Sign with RSASSA-PSS instead of PKCS#1 v1.5.
     #[arg(long)]
     pub(crate) pss: bool,
+    /// Certify the document (first signature only) with DocMDP permissions: 1 no changes,
+    /// 2 form filling and signing, 3 also annotations.
+    #[arg(long, value_name = "P", value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub(crate) certify: Option<u8>,
+    /// Lock the document's signed signature fields, this one included (FieldMDP), so later
+    /// signers cannot change them.
+    #[arg(long)]
+    pub(crate) lock_fields: bool,
 }
 
 impl Look {
@@ -225,6 +262,8 @@ impl Look {
             location: text(&self.location),
             contact_info: text(&self.contact),
             pss: self.pss,
+            certify: self.certify,
+            lock_fields: self.lock_fields,
             ..pades::SignOptions::default()
         }
     }

@@ -36,9 +36,13 @@ pub(crate) async fn run_batch(
         Arc::new(move |r: &FileResult, total: usize| {
             let line = match &r.outcome {
                 Outcome::Signed { log_index } => format!(
-                    "signed  {} -> {} (log entry {log_index})",
+                    "signed  {} -> {} (log entry {log_index}{})",
                     r.file.display(),
-                    r.output.display()
+                    r.output.display(),
+                    r.document_id
+                        .as_deref()
+                        .map(|id| format!(", document id {id}"))
+                        .unwrap_or_default()
                 ),
                 Outcome::Skipped { reason } => match r.logged {
                     Some(l) => format!(

@@ -18,6 +18,7 @@ use segel_client::{render, ClientError};
 mod args;
 mod batch;
 mod log;
+mod stamp;
 
 use args::{Cli, Command, Conn};
 
@@ -123,34 +124,52 @@ fn run(cli: Cli) -> u8 {
             document_ref,
             digest_only,
             look,
+            stamp,
             ..
-        } => online(conn, |client| async move {
-            // An agency this client may not use is refused with the list of those it may.
-            client.agency(&agency).await?;
-            let mut req = SignRequest::new(&agency);
-            // Without --request-id the library makes one for this call: a retry within it is
-            // answered once, running the command again signs anew.
-            if let Some(id) = request_id {
-                req.request_id = id;
-            }
-            req.document_ref = document_ref.unwrap_or_default();
-            req.options = look.options();
-            let (index, bytes) = if digest_only {
-                let (i, b) = sign_file_by_digest(client.clone(), &req, &input, &output).await?;
-                (i, b as usize)
-            } else {
-                let data = segel_client::read_file(&input)?;
-                let sealed = client.sign_pdf(&req, data.into()).await?;
-                offline::write_atomically(&output, &[&sealed.pdf])?;
-                (sealed.entry.index, sealed.pdf.len())
+        } => {
+            // The seal's flags and files are checked before connecting.
+            let visible = match stamp.options(look.field.as_deref(), look.page) {
+                Ok(v) => v,
+                Err(e) => return fail(&e),
             };
-            println!(
-                "signed {} -> {} ({bytes} bytes), log entry {index} (inclusion proof checked)",
-                input.display(),
-                output.display()
-            );
-            Ok(exit::OK)
-        }),
+            online(conn, |client| async move {
+                // An agency this client may not use is refused with the list of those it may.
+                let chosen = client.agency(&agency).await?;
+                let mut req = SignRequest::new(&agency);
+                // Without --request-id the library makes one for this call: a retry within it is
+                // answered once, running the command again signs anew.
+                if let Some(id) = request_id {
+                    req.request_id = id;
+                }
+                req.document_ref = document_ref.unwrap_or_default();
+                req.options = look.options();
+                req.options.visible = visible;
+                let (index, bytes, document_id) = if digest_only {
+                    let s = sign_file_by_digest(client.clone(), &req, &input, &output).await?;
+                    (s.log_index, s.bytes as usize, s.document_id)
+                } else {
+                    let data = segel_client::read_file(&input)?;
+                    let sealed = client.sign_pdf(&req, data.into()).await?;
+                    offline::write_atomically(&output, &[&sealed.pdf])?;
+                    (sealed.entry.index, sealed.pdf.len(), sealed.document_id)
+                };
+                println!(
+                    "signed {} -> {} ({bytes} bytes), log entry {index} (inclusion proof checked)",
+                    input.display(),
+                    output.display()
+                );
+                if let Some(id) = document_id {
+                    // The agency's verification URL, as ListAgencies gives it.
+                    let link = chosen.stamp.ok().flatten().and_then(|settings| {
+                        pades::stamp::DocumentId::parse(&id)
+                            .ok()
+                            .map(|d| settings.link(&d))
+                    });
+                    stamp::print_seal(Some(&id), link.as_deref());
+                }
+                Ok(exit::OK)
+            })
+        }
         Command::Sign {
             input,
             output,
@@ -159,7 +178,8 @@ fn run(cli: Cli) -> u8 {
             agency_chain,
             look,
             name,
-            certify,
+            stamp,
+            local,
             ..
         } => {
             let (Some(key), Some(cert)) = (agency_key, agency_cert) else {
@@ -173,13 +193,18 @@ fn run(cli: Cli) -> u8 {
             let options = look.options();
             let mut request = options.request(pades::UnixTime::now());
             request.name = name;
-            request.certify = certify;
+            let verify_url_env = std::env::var(stamp::VERIFY_URL_ENV).ok();
+            let seal = match stamp::offline_seal(&stamp, &local, &look, verify_url_env) {
+                Ok(seal) => seal,
+                Err(e) => return fail(&e),
+            };
             let opts = SignFileOptions {
                 key,
                 cert,
                 chain: agency_chain,
                 pss: options.pss,
                 request,
+                seal,
             };
             match offline::sign_file(&input, &output, &opts) {
                 Ok(s) => {
@@ -191,6 +216,7 @@ fn run(cli: Cli) -> u8 {
                         s.bytes,
                         s.byte_range
                     );
+                    stamp::print_seal(s.document_id.as_deref(), s.link.as_deref());
                     exit::OK
                 }
                 Err(e) => fail(&e),
@@ -302,6 +328,7 @@ fn run(cli: Cli) -> u8 {
             document_ref_from_path,
             document_refs,
             look,
+            stamp,
         } => {
             if !input.is_dir() {
                 eprintln!(
@@ -324,6 +351,10 @@ fn run(cli: Cli) -> u8 {
                 }
             }
             opts.options = look.options();
+            opts.options.visible = match stamp.options(look.field.as_deref(), look.page) {
+                Ok(v) => v,
+                Err(e) => return fail(&e),
+            };
             online(conn, |client| batch::run_batch(client, opts, report))
         }
         Command::Log { what } => log::run_log(conn, what),

@@ -116,6 +116,9 @@ pub enum ClientError {
         request_id: String,
         /// The signing time (Unix seconds) of the first request.
         time: i64,
+        /// The document id the first request's visible seal linked to, when the server names
+        /// it (response metadata `segel-document-id`): the seal drawn again must link to it.
+        document_id: Option<String>,
     },
     /// The server's answer is malformed or contradicts itself.
     #[error("{what}: bad answer from the server: {detail}")]
@@ -169,6 +172,14 @@ pub enum ClientError {
         /// Every wrong line, in line order.
         problems: Vec<crate::batch::LineProblem>,
     },
+    /// The visible seal asked for cannot be made as given: its settings (template, verify
+    /// URL, image), its values or its document id.
+    #[error("visible seal: {source}")]
+    Seal {
+        /// What is wrong.
+        #[from]
+        source: pades::stamp::StampError,
+    },
     /// The engine refused the document or the certificates.
     #[error("{path}: {source}")]
     Engine {
@@ -197,6 +208,7 @@ impl ClientError {
                 | Self::Task { .. }
                 | Self::FoldersOverlap { .. }
                 | Self::DocumentRefs { .. }
+                | Self::Seal { .. }
         )
     }
 

@@ -6,6 +6,7 @@
 //!   proof checked against the log's key and the newest checkpoint seen ([`logcheck`]);
 //! - [`batch`]: signing folders of PDFs with bounded concurrency, resumable, with a report;
 //! - [`offline`]: signing and verifying files with the `pades` engine and a local key;
+//! - [`seal`]: visible seals drawn on this side (offline, and in digest-only mode);
 //! - [`settings`] (where to connect, from flags, the environment and a file), [`pem`] (reading
 //!   keys and certificates) and [`render`] (a verification report as text or JSON), shared with
 //!   the `segel` CLI (crate `segel-cli`), which adds only arguments, progress and exit codes.
@@ -22,6 +23,7 @@ pub mod offline;
 pub mod online;
 pub mod pem;
 pub mod render;
+pub mod seal;
 pub mod settings;
 
 pub use error::ClientError;

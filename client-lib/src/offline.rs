@@ -7,6 +7,7 @@ use pades::{RsaKeySigner, SignatureAlgorithm, SignatureRequest, SignerIdentity, 
 
 use crate::error::ClientError;
 use crate::pem;
+use crate::seal::Seal;
 
 /// What `segel sign` needs.
 #[derive(Debug, Clone)]
@@ -19,8 +20,12 @@ pub struct SignFileOptions {
     pub chain: Option<PathBuf>,
     /// Use RSASSA-PSS instead of PKCS#1 v1.5.
     pub pss: bool,
-    /// Field, page, reason, location… (its `time` is overwritten with the clock).
+    /// Field, page, reason, location… (its `time` is overwritten with the clock, and its
+    /// `appearance` with `seal`'s).
     pub request: SignatureRequest,
+    /// A visible seal, composed with the signing time; `None`: as `request` says (invisible
+    /// unless it carries an appearance).
+    pub seal: Option<Seal>,
 }
 
 /// Result of signing a file.
@@ -32,12 +37,20 @@ pub struct Signed {
     pub bytes: usize,
     /// The `/ByteRange`.
     pub byte_range: [usize; 4],
+    /// With a visible seal: its document id.
+    pub document_id: Option<String>,
+    /// With a visible seal: the verification link its QR code carries.
+    pub link: Option<String>,
 }
 
-/// Sign `input` into `output`, atomically: the output appears complete or not at all.
+/// Sign `input` into `output`, atomically: the output appears complete or not at all. With a
+/// visible seal whose agency name is empty, `{instansi}` is the signer certificate's
+/// organisation, else its common name ([`crate::seal::organisation`]).
 ///
 /// # Errors
-/// Unreadable files, unusable key or certificates, or a document the engine refuses.
+/// Unreadable files, unusable key or certificates, a seal that cannot be composed
+/// ([`ClientError::Seal`]), or a document the engine refuses (a placement tag that is not in
+/// the text among them); nothing is written then.
 pub fn sign_file(
     input: &Path,
     output: &Path,
@@ -59,13 +72,25 @@ pub fn sign_file(
     if let Some(c) = &opts.chain {
         chain.extend(pem::read_certificates(c)?);
     }
+    let organisation = chain.first().and_then(|c| crate::seal::organisation(c));
     let identity = SignerIdentity::new(chain).map_err(|source| ClientError::Engine {
         path: opts.cert.clone(),
         source,
     })?;
-    let data = crate::read_file(input)?;
     let mut request = opts.request.clone();
     request.time = UnixTime::now();
+    let seal = match &opts.seal {
+        Some(seal) => {
+            let mut seal = seal.clone();
+            if seal.settings.agency_name.trim().is_empty() {
+                seal.settings.agency_name = organisation.unwrap_or_default();
+            }
+            request.appearance = Some(seal.appearance(request.time)?);
+            Some(seal)
+        }
+        None => None,
+    };
+    let data = crate::read_file(input)?;
     let signed =
         pades::sign(&data, &request, &signer, &identity).map_err(|source| ClientError::Engine {
             path: input.to_path_buf(),
@@ -76,6 +101,8 @@ pub fn sign_file(
         field: signed.field().to_string(),
         bytes: signed.len(),
         byte_range: signed.byte_range(),
+        document_id: seal.as_ref().map(|s| s.document_id.to_string()),
+        link: seal.as_ref().map(Seal::link),
     })
 }
 

@@ -27,6 +27,8 @@ mod refusals;
 mod seal_corpus;
 #[path = "e2e/seal_online.rs"]
 mod seal_online;
+#[path = "e2e/seal_cli.rs"]
+mod seal_cli;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,6 +51,7 @@ fn opts(key: &str, cert: &str, pss: bool) -> SignFileOptions {
         chain: Some(p.file("dev-agency-chain.pem")),
         pss,
         request,
+        seal: None,
     }
 }
 

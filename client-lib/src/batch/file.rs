@@ -20,13 +20,14 @@ pub(super) async fn one(s: &Arc<Shared>, rel: &Path) -> FileResult {
         Ok(target) => sign_one(s, rel, &target).await,
         Err(e) => Err(e),
     };
-    let (outcome, bytes, logged) = match result {
+    let (outcome, bytes, logged, document_id) = match result {
         Ok(done) => done,
         Err(e) => (
             Outcome::Failed {
                 reason: e.to_string(),
             },
             0,
+            None,
             None,
         ),
     };
@@ -36,6 +37,7 @@ pub(super) async fn one(s: &Arc<Shared>, rel: &Path) -> FileResult {
         outcome,
         bytes,
         logged,
+        document_id,
         elapsed: started.elapsed(),
     }
 }
@@ -143,11 +145,10 @@ fn verifies(input: &[u8], out: &[u8], trust: &[Vec<u8>]) -> bool {
     })
 }
 
-async fn sign_one(
-    s: &Arc<Shared>,
-    rel: &Path,
-    output: &Target,
-) -> Result<(Outcome, u64, Option<Logged>), ClientError> {
+/// A file's outcome, output size, log entry and (with a visible seal) document id.
+type Done = (Outcome, u64, Option<Logged>, Option<String>);
+
+async fn sign_one(s: &Arc<Shared>, rel: &Path, output: &Target) -> Result<Done, ClientError> {
     let path = s.opts.input.join(rel);
     let size = std::fs::metadata(&path).map_or(u64::MAX, |m| m.len());
     // Held until this file is done: its input (and the signed output, checked or written) are
@@ -169,7 +170,7 @@ async fn sign_one(
     if let Some(existing) = skip {
         drop(input);
         let (logged, reason) = earlier_entry(s, &existing).await;
-        return Ok((Outcome::Skipped { reason }, existing.bytes, logged));
+        return Ok((Outcome::Skipped { reason }, existing.bytes, logged, None));
     }
     let mut req = SignRequest::new(&s.opts.agency);
     match s.opts.document_refs.as_ref().and_then(|r| r.get(rel)) {
@@ -180,13 +181,14 @@ async fn sign_one(
     req.options = s.opts.options.clone();
     if s.opts.digest_only {
         // The request id comes from the input's hash, which preparing computes anyway.
-        let (logged, bytes) = digest_one(s, &req, Some(rel), input, output).await?;
+        let (logged, bytes, document_id) = digest_one(s, &req, Some(rel), input, output).await?;
         Ok((
             Outcome::Signed {
                 log_index: logged.index,
             },
             bytes,
             Some(logged),
+            document_id,
         ))
     } else {
         // One pass over the input: its hash names the request, and the signed PDF's hash (which
@@ -197,7 +199,7 @@ async fn sign_one(
         req.request_id = request_id(&s.opts.agency, rel, &input_sha256, None);
         let input = Bytes::from(input);
         // Only the update comes back; the output is the input followed by it.
-        let (update, entry) = retry(s, || {
+        let (update, entry, document_id) = retry(s, || {
             s.client
                 .sign_pdf_update(&req, input.clone(), Some(state.clone()))
         })
@@ -211,6 +213,7 @@ async fn sign_one(
             },
             bytes,
             Some(Logged::of(&entry)),
+            document_id,
         ))
     }
 }

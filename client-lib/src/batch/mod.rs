@@ -25,6 +25,10 @@
 //!   output's document hash, and the report says the file was signed in an earlier run.
 //! - Per-document references (letter numbers) can be given in a file ([`DocumentRefs`]),
 //!   checked whole before anything is signed.
+//! - A visible seal ([`pades::SignOptions::visible`]) goes on every file at the same placement,
+//!   each with its own document id, which the file's result and the report carry. In
+//!   digest-only mode it is drawn here with the agency's stamp settings (`ListAgencies`); a
+//!   batch for an agency without usable ones is refused before any file is signed.
 //! - Stopping (Ctrl-C) lets the files in flight finish; the others are reported as not started.
 
 mod digest;
@@ -191,17 +195,24 @@ struct Shared {
     /// The memory budget in MiB ([`BatchOptions::memory`]), and its size.
     budget: tokio::sync::Semaphore,
     budget_units: u32,
+    /// In digest-only mode with a visible seal: the agency's stamp settings, to draw it here.
+    stamp: Option<pades::stamp::StampSettings>,
 }
 
 impl Shared {
     /// What every file of a run needs: the agency's chain (trust for skipping, room for the
-    /// CMS).
+    /// CMS) and, to draw a visible seal here (digest-only), its stamp settings.
     async fn new(
         client: Arc<Client>,
         opts: BatchOptions,
         root: Arc<OwnedFd>,
     ) -> Result<Arc<Self>, ClientError> {
         let agency = &client.agency(&opts.agency).await?;
+        let stamp = if opts.digest_only && opts.options.visible.is_some() {
+            Some(agency.stamp_settings()?.clone())
+        } else {
+            None
+        };
         let budget_units = u32::try_from((opts.memory >> 20).max(1)).unwrap_or(u32::MAX >> 4);
         Ok(Arc::new(Self {
             trust: agency.certificate_chain.clone(),
@@ -213,6 +224,7 @@ impl Shared {
             }),
             budget: tokio::sync::Semaphore::new(budget_units as usize),
             budget_units,
+            stamp,
             client,
             opts,
             root,
@@ -315,6 +327,7 @@ pub async fn run(
                 outcome: Outcome::NotStarted,
                 bytes: 0,
                 logged: None,
+                document_id: None,
                 elapsed: Duration::ZERO,
             })
         })
@@ -343,19 +356,32 @@ pub fn cms_capacity(agency: &Agency) -> usize {
     agency.certificate_chain.iter().map(Vec::len).sum::<usize>() + 8192
 }
 
-/// Sign one file by its digest (`segel sign --digest-only`): prepared here, only the digest
-/// sent, the CMS embedded, the output written atomically and synced. With a request id a
-/// retry gets the same entry back (the server keeps the signing time of the first attempt and
-/// the file is prepared with it again). Returns the log index and the output's size.
+/// A file signed by its digest ([`sign_file_by_digest`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedByDigest {
+    /// The index of its log entry.
+    pub log_index: u64,
+    /// The output's size.
+    pub bytes: u64,
+    /// With a visible seal: the document id its QR code links to.
+    pub document_id: Option<String>,
+}
+
+/// Sign one file by its digest (`segel sign --digest-only`): prepared here (with a visible
+/// seal drawn here from the agency's stamp settings, linking to a new document id), only the
+/// digest sent, the CMS embedded, the output written atomically and synced. With a request id
+/// a retry gets the same entry back (the server keeps the signing time of the first attempt
+/// and the file is prepared with it, and the same document id, again).
 ///
 /// # Errors
-/// Unreadable input, refusals, answers that do not check out, unwritable output.
+/// Unreadable input, an agency without usable stamp settings for a visible seal, refusals,
+/// answers that do not check out, unwritable output.
 pub async fn sign_file_by_digest(
     client: Arc<Client>,
     req: &SignRequest,
     input: &Path,
     output: &Path,
-) -> Result<(u64, u64), ClientError> {
+) -> Result<SignedByDigest, ClientError> {
     let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -387,9 +413,13 @@ pub async fn sign_file_by_digest(
     if req.request_id.is_empty() {
         req.request_id = crate::online::new_request_id();
     }
-    let (logged, bytes) = digest_one(&shared, &req, None, data, &target).await?;
+    let (logged, bytes, document_id) = digest_one(&shared, &req, None, data, &target).await?;
     sync_filesystem(&dir)?;
-    Ok((logged.index, bytes))
+    Ok(SignedByDigest {
+        log_index: logged.index,
+        bytes,
+        document_id,
+    })
 }
 
 #[cfg(test)]

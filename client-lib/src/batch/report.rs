@@ -62,6 +62,9 @@ pub struct FileResult {
     /// one, the entry of the output's document hash, looked up in the log (none when the log
     /// holds no entry of it, or the lookup failed: the reason says which).
     pub logged: Option<Logged>,
+    /// With a visible seal, for a file signed now: the document id its QR code links to
+    /// (`{verify_url}/d/{document_id}`).
+    pub document_id: Option<String>,
     /// Time spent on it.
     pub elapsed: Duration,
 }
@@ -112,6 +115,7 @@ impl Summary {
                     "log_index": r.logged.map(|l| l.index),
                     "logged_at": r.logged.map(logged_at),
                     "signed_in": signed_in,
+                    "document_id": r.document_id,
                     "reason": reason,
                     "bytes": r.bytes,
                     "ms": r.elapsed.as_millis() as u64,
@@ -134,14 +138,16 @@ impl Summary {
         serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
     }
 
-    /// The report as CSV (`file,output,status,log_index,logged_at,signed_in,reason,bytes,ms`).
+    /// The report as CSV
+    /// (`file,output,status,log_index,logged_at,signed_in,reason,bytes,ms,document_id`).
     pub fn to_csv(&self) -> String {
-        let mut s =
-            String::from("file,output,status,log_index,logged_at,signed_in,reason,bytes,ms\n");
+        let mut s = String::from(
+            "file,output,status,log_index,logged_at,signed_in,reason,bytes,ms,document_id\n",
+        );
         for r in &self.files {
             let (status, signed_in, reason) = outcome_fields(&r.outcome);
             s.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(&r.file.display().to_string()),
                 csv_field(&r.output.display().to_string()),
                 status,
@@ -150,7 +156,8 @@ impl Summary {
                 signed_in.unwrap_or_default(),
                 csv_field(&reason),
                 r.bytes,
-                r.elapsed.as_millis()
+                r.elapsed.as_millis(),
+                r.document_id.as_deref().unwrap_or_default()
             ));
         }
         s
@@ -192,6 +199,43 @@ fn csv_field(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn document_ids_are_reported_for_sealed_files() {
+        let file = |name: &str, document_id: Option<&str>| FileResult {
+            file: name.into(),
+            output: format!("out/{name}").into(),
+            outcome: Outcome::Signed { log_index: 3 },
+            bytes: 10,
+            logged: Some(Logged {
+                index: 3,
+                time_ms: 0,
+            }),
+            document_id: document_id.map(str::to_string),
+            elapsed: Duration::ZERO,
+        };
+        let summary = Summary {
+            files: vec![
+                file("a.pdf", Some("AbCdEfGhIjKlMnOpQrStUv")),
+                file("b.pdf", None),
+            ],
+            interrupted: false,
+            elapsed: Duration::from_secs(1),
+        };
+        let opts = BatchOptions::new("dev", "in".as_ref(), "out".as_ref());
+        let json: serde_json::Value = serde_json::from_str(&summary.to_json(&opts)).expect("json");
+        assert_eq!(json["files"][0]["document_id"], "AbCdEfGhIjKlMnOpQrStUv");
+        assert!(json["files"][1]["document_id"].is_null());
+        let csv = summary.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].ends_with(",ms,document_id"), "{}", lines[0]);
+        assert!(
+            lines[1].ends_with(",AbCdEfGhIjKlMnOpQrStUv"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].ends_with(",0,"), "{}", lines[2]);
+    }
 
     #[test]
     fn csv_fields_are_quoted_when_needed() {

@@ -100,6 +100,27 @@ pub fn new_request_id() -> String {
     format!("auto-{}-{}", pades::time::now_ms(), hex::encode(random))
 }
 
+/// The document id of a `SignPdf` answer: one of the right form for a visible seal, none for
+/// an invisible signature.
+fn answered_document_id(
+    what: &str,
+    req: &SignRequest,
+    answered: &str,
+) -> Result<Option<String>, ClientError> {
+    match (req.options.visible.is_some(), answered.is_empty()) {
+        (true, false) => pades::stamp::DocumentId::parse(answered)
+            .map(|id| Some(id.to_string()))
+            .map_err(|e| bad(what, format!("the answer's document id: {e}"))),
+        (false, true) => Ok(None),
+        (true, true) => Err(bad(
+            what,
+            "a visible seal was asked for, but the answer carries no document id (a server \
+             without visible seals signs invisibly)",
+        )),
+        (false, false) => Err(bad(what, "a document id for an invisible signature")),
+    }
+}
+
 fn bad(what: &str, detail: impl Into<String>) -> ClientError {
     ClientError::BadAnswer {
         what: what.to_string(),
@@ -323,13 +344,14 @@ impl Client {
     /// # Errors
     /// Refusals (with the server's reason) and answers that do not check out.
     pub async fn sign_pdf(&self, req: &SignRequest, pdf: Bytes) -> Result<Sealed, ClientError> {
-        let (update, entry) = self.sign_pdf_update(req, pdf.clone(), None).await?;
+        let (update, entry, document_id) = self.sign_pdf_update(req, pdf.clone(), None).await?;
         let mut signed = Vec::with_capacity(pdf.len() + update.len());
         signed.extend_from_slice(&pdf);
         signed.extend_from_slice(&update);
         Ok(Sealed {
             pdf: signed.into(),
             entry,
+            document_id,
         })
     }
 
@@ -337,13 +359,14 @@ impl Client {
     /// followed by it), given (when the caller has it) the SHA-256 state after `pdf`, so the
     /// signed PDF's hash continues from it instead of reading the input again. A unary request
     /// asks the server for the update alone (`update_only`), so the document does not travel
-    /// back; a server that sends the whole signed PDF anyway is understood too.
+    /// back; a server that sends the whole signed PDF anyway is understood too. With a visible
+    /// seal, the document id the server assigned comes third.
     pub(crate) async fn sign_pdf_update(
         &self,
         req: &SignRequest,
         pdf: Bytes,
         input_state: Option<aws_lc_rs::digest::Context>,
-    ) -> Result<(Bytes, ProvenEntry), ClientError> {
+    ) -> Result<(Bytes, ProvenEntry, Option<String>), ClientError> {
         let what = "SignPdf";
         let meta = wire::sign_pdf_metadata(&with_request_id(req), pdf.len());
         // Unary for most documents, streamed above STREAM_ABOVE; either way the update alone is
@@ -403,7 +426,8 @@ impl Client {
         if entry.record.document_sha256[..] != *whole.finish().as_ref() {
             return Err(bad(what, "the log entry does not hash the signed PDF"));
         }
-        Ok((update, entry))
+        let document_id = answered_document_id(what, req, &meta.document_id)?;
+        Ok((update, entry, document_id))
     }
 
     async fn sign_stream(
@@ -473,6 +497,22 @@ impl Client {
         digest: [u8; 32],
         signing_time: i64,
     ) -> Result<SealedDigest, ClientError> {
+        self.sign_digest_with(req, digest, signing_time, None).await
+    }
+
+    /// [`Client::sign_digest`] for a document whose visible seal, drawn here, links to
+    /// `document_id`: the server checks its form and records it with the entry. A retry must
+    /// send the same id (and prepare with the same time): the digest covers the seal.
+    ///
+    /// # Errors
+    /// As [`Client::sign_digest`].
+    pub async fn sign_digest_with(
+        &self,
+        req: &SignRequest,
+        digest: [u8; 32],
+        signing_time: i64,
+        document_id: Option<&pades::stamp::DocumentId>,
+    ) -> Result<SealedDigest, ClientError> {
         let what = "SignDigest";
         let req = with_request_id(req);
         let req = req.as_ref();
@@ -486,7 +526,7 @@ impl Client {
                 document_sha256: Vec::new(),
                 request_id: req.request_id.clone(),
                 signing_time,
-                document_id: String::new(),
+                document_id: document_id.map(ToString::to_string).unwrap_or_default(),
             })
             .await
             .map_err(|s| {
@@ -499,6 +539,12 @@ impl Client {
                     Some(time) => ClientError::EarlierSigningTime {
                         request_id: req.request_id.clone(),
                         time,
+                        document_id: s
+                            .metadata()
+                            .get(wire::DOCUMENT_ID_METADATA)
+                            .and_then(|v| v.to_str().ok())
+                            .filter(|v| !v.is_empty())
+                            .map(str::to_string),
                     },
                     None => refused(what, &s),
                 }
@@ -519,7 +565,11 @@ impl Client {
         if entry.record.signature_sha256 == [0; 32] || r.cms.is_empty() {
             return Err(bad(what, "no CMS"));
         }
-        Ok(SealedDigest { cms: r.cms, entry })
+        Ok(SealedDigest {
+            cms: r.cms,
+            entry,
+            document_id: document_id.map(ToString::to_string),
+        })
     }
 
     /// Verify a PDF on the server; each log entry it reports is proven here.
@@ -648,6 +698,38 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_id_comes_back_exactly_for_a_visible_seal() {
+        let invisible = SignRequest::new("dev");
+        let mut visible = SignRequest::new("dev");
+        visible.options.visible = Some(pades::stamp::VisibleOptions {
+            placement: pades::stamp::Placement::Field,
+            fields: Default::default(),
+            footer: false,
+            image: None,
+        });
+        let id = "AbCdEfGhIjKlMnOpQrStUv";
+        assert_eq!(
+            answered_document_id("SignPdf", &visible, id).expect("ok"),
+            Some(id.to_string())
+        );
+        assert_eq!(
+            answered_document_id("SignPdf", &invisible, "").expect("ok"),
+            None
+        );
+        for (req, answered, want) in [
+            (&visible, "", "carries no document id"),
+            (&visible, "short", "document id"),
+            (&visible, "../../etc/passwd/xxxxxxxx", "document id"),
+            (&invisible, id, "invisible"),
+        ] {
+            let e = answered_document_id("SignPdf", req, answered)
+                .expect_err(answered)
+                .to_string();
+            assert!(e.contains(want), "{answered:?}: {e}");
+        }
+    }
 
     #[test]
     fn a_whole_signed_pdf_in_the_answer_gives_its_update() {

@@ -17,7 +17,9 @@ pub struct SignRequest {
     pub request_id: String,
     /// The document's reference (e.g. the letter number), recorded in the log.
     pub document_ref: String,
-    /// Reason, location, field, page, PSS.
+    /// Reason, location, field, page, PSS, certification, field locking, and a visible seal
+    /// (which the server draws with the agency's template; in digest-only mode this client
+    /// draws it with the agency's stamp settings).
     pub options: pades::SignOptions,
 }
 
@@ -39,6 +41,9 @@ pub struct Sealed {
     pub pdf: Bytes,
     /// The log entry, with its inclusion proof checked.
     pub entry: ProvenEntry,
+    /// With a visible seal: the document id its QR code links to (`{verify_url}/d/{id}`),
+    /// assigned by the server; `None` for an invisible signature.
+    pub document_id: Option<String>,
 }
 
 /// A CMS for a locally prepared PDF, and its log entry.
@@ -48,6 +53,9 @@ pub struct SealedDigest {
     pub cms: Vec<u8>,
     /// The log entry, with its inclusion proof checked.
     pub entry: ProvenEntry,
+    /// The document id sent with the digest (the one the locally drawn seal links to);
+    /// `None` for an invisible signature.
+    pub document_id: Option<String>,
 }
 
 /// The server's verdict on one signature.
@@ -82,7 +90,7 @@ pub struct Verification {
 }
 
 /// An agency this client may seal for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Agency {
     /// Its id (what [`SignRequest::agency`] names).
     pub id: String,
@@ -90,6 +98,35 @@ pub struct Agency {
     pub name: String,
     /// Its certificate chain, DER, signer first.
     pub certificate_chain: Vec<Vec<u8>>,
+    /// How its visible seals look (template, verification URL, footer, image), for drawing
+    /// the stamp here in digest-only mode: `Ok(None)` when the server sends none (a server
+    /// without visible seals), an error when what it sends does not parse.
+    pub stamp: Result<Option<pades::stamp::StampSettings>, pades::stamp::StampError>,
+}
+
+impl Agency {
+    /// The agency's stamp settings, for a seal drawn here.
+    ///
+    /// # Errors
+    /// [`crate::ClientError::BadAnswer`] when the server sent none or unusable ones.
+    pub fn stamp_settings(&self) -> Result<&pades::stamp::StampSettings, crate::ClientError> {
+        let bad = |detail: String| crate::ClientError::BadAnswer {
+            what: "ListAgencies".into(),
+            detail,
+        };
+        match &self.stamp {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => Err(bad(format!(
+                "the server gives no stamp settings for agency {:?}, so no visible seal can \
+                 be drawn for it here (a server without visible seals?)",
+                self.id
+            ))),
+            Err(e) => Err(bad(format!(
+                "the stamp settings of agency {:?} are unusable: {e}",
+                self.id
+            ))),
+        }
+    }
 }
 
 /// What log entries are looked up by ([`super::Client::entries`]).
@@ -115,5 +152,30 @@ impl EntryKey {
             Self::SignatureSha256(h) => e.record.signature_sha256.as_slice() == h.as_slice(),
             Self::DocumentRef(_) => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamp_settings_are_usable_only_when_sent_and_valid() {
+        let mut a = Agency {
+            id: "dev".into(),
+            name: "Kementerian Contoh".into(),
+            certificate_chain: Vec::new(),
+            stamp: Ok(None),
+        };
+        let e = a.stamp_settings().expect_err("none").to_string();
+        assert!(e.contains("no stamp settings") && e.contains("dev"), "{e}");
+        a.stamp = Err(pades::stamp::StampError::Template("line 1: bad".into()));
+        let e = a.stamp_settings().expect_err("bad").to_string();
+        assert!(e.contains("unusable") && e.contains("line 1"), "{e}");
+        let settings =
+            pades::stamp::StampSettings::new("Kementerian Contoh", "http://127.0.0.1:8080")
+                .expect("settings");
+        a.stamp = Ok(Some(settings.clone()));
+        assert_eq!(a.stamp_settings().expect("usable"), &settings);
     }
 }

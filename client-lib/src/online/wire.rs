@@ -7,6 +7,11 @@ use super::checkpoint::SignedCheckpoint;
 use super::types::{Agency, EntryKey, SignRequest};
 use crate::logcheck::{ConsistencyProof, InclusionProof, UncheckedEntry};
 
+/// Response metadata of a `SignDigest` refused as ALREADY_EXISTS, beside
+/// [`segel_proto::SIGNING_TIME_METADATA`]: the document id the first request's visible seal
+/// linked to, so that a client drawing the seal again links to the same one.
+pub(super) const DOCUMENT_ID_METADATA: &str = "segel-document-id";
+
 pub(super) fn entry(e: pb::LogEntry) -> UncheckedEntry {
     UncheckedEntry {
         index: e.index,
@@ -39,10 +44,16 @@ pub(super) fn checkpoint(c: pb::Checkpoint) -> SignedCheckpoint {
 }
 
 pub(super) fn agency(a: pb::Agency) -> Agency {
+    let stamp = a
+        .stamp
+        .as_ref()
+        .map(|s| segel_proto::stamp_settings(&a.name, s))
+        .transpose();
     Agency {
         id: a.id,
         name: a.name,
         certificate_chain: a.certificate_chain,
+        stamp,
     }
 }
 
