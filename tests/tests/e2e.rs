@@ -27,6 +27,8 @@ mod refusals;
 mod seal_corpus;
 #[path = "e2e/seal_online.rs"]
 mod seal_online;
+#[path = "e2e/seal_signers.rs"]
+mod seal_signers;
 #[path = "e2e/seal_cli.rs"]
 mod seal_cli;
 

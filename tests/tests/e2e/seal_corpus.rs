@@ -43,7 +43,7 @@ fn rows() -> Vec<(String, String, String)> {
 }
 
 /// The dev agency's key and certificate chain.
-fn signer() -> (pades::RsaKeySigner, pades::SignerIdentity) {
+pub(super) fn signer() -> (pades::RsaKeySigner, pades::SignerIdentity) {
     let p = pki();
     let key = pades::pem::private_key(&std::fs::read(p.file("dev-agency.key")).expect("key"))
         .expect("key PEM");
@@ -115,7 +115,7 @@ fn the_qr(name: &str, raster: &Raster, id: &DocumentId, upright: bool) -> QrFoun
 }
 
 /// Every external judge, and the output keeps the input as its prefix.
-fn judged(name: &str, input: &Path, out: &Path) {
+pub(super) fn judged(name: &str, input: &Path, out: &Path) {
     let original = std::fs::read(input).expect("input");
     let output = std::fs::read(out).expect("output");
     assert!(

@@ -1,0 +1,166 @@
+//! Several signers on one letter and the footer note, judged by every validator: a reviewer's
+//! invisible initials then the official's visible seal; a certified seal followed by a later
+//! signature; FieldMDP locks; the footer on every page of an unsigned letter only.
+
+use std::path::Path;
+
+use pades::stamp::{compose, DocumentId, Placement, StampError, StampSettings, VisibleOptions};
+use pades::verify::ChangeLevel;
+use segel_tests::{corpus, poppler};
+
+use super::seal_corpus::{judged, signer};
+use super::verify;
+
+const VERIFY_URL: &str = "http://127.0.0.1:8080";
+
+/// A request for a seal over `#ttd#` (with the footer if asked), or an invisible one.
+fn request(field: &str, visible: bool, footer: bool) -> pades::SignatureRequest {
+    let time = pades::UnixTime::now();
+    let mut r = pades::SignatureRequest::new(time);
+    r.field = Some(field.into());
+    if visible || footer {
+        let settings = StampSettings::new("Kementerian Contoh", VERIFY_URL).expect("settings");
+        let options = VisibleOptions {
+            placement: Placement::Tag {
+                text: "#ttd#".into(),
+                width: 200.0,
+                height: 110.0,
+            },
+            fields: [("nama".to_string(), "Budi Santoso".to_string())].into(),
+            footer,
+            image: None,
+        };
+        let id = DocumentId::generate();
+        r.appearance = Some(compose(&settings, &options, &id, time).expect("compose"));
+    }
+    r
+}
+
+fn sign(input: &[u8], request: &pades::SignatureRequest) -> Result<Vec<u8>, pades::Error> {
+    let (signer, identity) = signer();
+    Ok(pades::sign(input, request, &signer, &identity)?.to_vec())
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("write");
+    p
+}
+
+#[test]
+fn a_reviewers_initials_then_the_officials_seal_both_stay_valid() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let letter = std::fs::read(corpus().join("surat-rekomendasi.pdf")).expect("letter");
+    let initials = sign(&letter, &request("Paraf", false, false)).expect("initials");
+    let mut official = request("Pejabat", true, false);
+    official.lock_fields = true;
+    let sealed = sign(&initials, &official).expect("seal");
+    let first = write(work.path(), "initials.pdf", &initials);
+    let out = write(work.path(), "sealed.pdf", &sealed);
+    std::fs::copy(&out, "/tmp/s17/t-sealed.pdf").ok();
+    judged("initials then seal", &first, &out);
+
+    let report = verify(&out);
+    assert_eq!(report.signatures.len(), 2);
+    // The reviewer's report names the official's seal drawn over the page.
+    let reviewer = &report.signatures[0];
+    assert!(
+        reviewer.changes.iter().any(|c| c.level == ChangeLevel::Signatures
+            && c.what.contains("visible signature widget")
+            && c.what.contains("page 2")),
+        "the later seal is not named: {:#?}",
+        reviewer.changes
+    );
+    // The seal locks both signed fields.
+    let text = String::from_utf8_lossy(&sealed[initials.len()..]).into_owned();
+    assert!(
+        text.contains("/FieldMDP") && text.contains("(Paraf)") && text.contains("(Pejabat)"),
+        "no FieldMDP lock of both fields in the seal's revision"
+    );
+}
+
+#[test]
+fn a_certified_seal_allows_a_later_signature_and_refuses_a_footer() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let letter = std::fs::read(corpus().join("surat-rekomendasi.pdf")).expect("letter");
+    let mut certified = request("Pejabat", true, false);
+    certified.certify = Some(2);
+    let sealed = sign(&letter, &certified).expect("certified seal");
+    let received = sign(&sealed, &request("Penerima", false, false)).expect("later signature");
+    let out = write(work.path(), "received.pdf", &received);
+    judged(
+        "certified then signed",
+        &write(work.path(), "sealed.pdf", &sealed),
+        &out,
+    );
+    let report = verify(&out);
+    assert_eq!(report.signatures[0].certification, Some(2));
+
+    // A footer would change every page under both signatures: refused, nothing made.
+    let e = sign(&received, &request("Lagi", true, true)).expect_err("footer on a signed letter");
+    assert!(
+        matches!(e, pades::Error::Stamp(StampError::FooterOnSignedDocument(_))),
+        "{e}"
+    );
+    // A certification with no changes allowed refuses any later seal.
+    let mut locked = request("Pejabat", true, false);
+    locked.certify = Some(1);
+    let no_changes = sign(&letter, &locked).expect("P=1 seal");
+    let e = sign(&no_changes, &request("Lagi", true, false)).expect_err("seal after P=1");
+    assert!(matches!(e, pades::Error::CertifiedNoChanges), "{e}");
+}
+
+#[test]
+fn the_footer_is_on_every_page_at_the_bottom_as_seen() {
+    let work = tempfile::tempdir().expect("tempdir");
+    for name in [
+        "reportlab-12pages.pdf",
+        "surat-rotate90.pdf",
+        "surat-cropbox.pdf",
+        "surat-chromium.pdf",
+    ] {
+        let input = corpus().join(name);
+        let letter = std::fs::read(&input).expect("letter");
+        let tagged = String::from_utf8_lossy(&letter).contains("#ttd#")
+            || pades::place::find_tag(&letter, "#ttd#")
+                .expect("search")
+                .is_some();
+        let mut r = request("Pejabat", true, true);
+        if !tagged {
+            let Some(a) = r.appearance.as_mut() else {
+                unreachable!()
+            };
+            a.placement = Placement::Rect {
+                page: 1,
+                x: 300.0,
+                y: 40.0,
+                width: 200.0,
+                height: 110.0,
+            };
+        }
+        let signed = sign(&letter, &r).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = write(work.path(), name, &signed);
+        judged(name, &input, &out);
+        let (Some(before), Some(after)) = (
+            poppler::word_boxes(&input).expect("pdftotext"),
+            poppler::word_boxes(&out).expect("pdftotext"),
+        ) else {
+            return;
+        };
+        assert_eq!(before.len(), after.len(), "{name}: pages");
+        for (i, (old, new)) in before.iter().zip(&after).enumerate() {
+            let footer = new
+                .find("keasliannya,")
+                .unwrap_or_else(|| panic!("{name}: no footer on page {}", i + 1));
+            // pdftotext -bbox measures from the top-left corner as the reader sees the page:
+            // the footer lies below every word of the letter.
+            let lowest = old.words.iter().map(|(_, b)| b.y_max).fold(0.0, f64::max);
+            assert!(
+                footer.y_min > lowest,
+                "{name}: the footer on page {} at {footer:?} is not below the letter's text \
+                 (lowest word ends at {lowest})",
+                i + 1
+            );
+        }
+    }
+}
