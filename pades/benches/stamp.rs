@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use pades::stamp::testing::{draw, footer};
-use pades::stamp::{Appearance, Placement, StampLine};
+use pades::stamp::{Appearance, Placement, QrCode, StampLine};
 
 fn letter(image: Option<Vec<u8>>) -> Appearance {
     let line = |text: &str, bold: bool| StampLine {
@@ -64,8 +64,32 @@ fn bench(c: &mut Criterion) {
     g.bench_function("draw-200x110", |b| {
         b.iter(|| draw(black_box(&plain), 200.0, 110.0, 0, 10).expect("drawn"))
     });
+    // A different name each time (64 names, more than the font programs kept), so the bold
+    // face is subset and compressed on every draw: the cost for a new signer.
+    let named: Vec<Appearance> = (0..64u8)
+        .map(|i| {
+            let mut a = letter(None);
+            a.lines[3].text = format!(
+                "Nama {}{}",
+                char::from(b'A' + i / 8),
+                char::from(b'q' + i % 8)
+            );
+            a
+        })
+        .collect();
+    let mut i = 0;
+    g.bench_function("draw-200x110-new-name", |b| {
+        b.iter(|| {
+            i = (i + 1) % named.len();
+            draw(black_box(&named[i]), 200.0, 110.0, 0, 10).expect("drawn")
+        })
+    });
     g.bench_function("draw-200x110-png-logo", |b| {
         b.iter(|| draw(black_box(&with_logo), 200.0, 110.0, 0, 10).expect("drawn"))
+    });
+    // The QR code alone (its encoder tries all eight masks), for comparison.
+    g.bench_function("qr-encode", |b| {
+        b.iter(|| QrCode::new(black_box(&plain.link)).expect("fits"))
     });
     g.bench_function("footer-a4", |b| {
         b.iter(|| footer(black_box(note), 595.0, "FSegel", 10).expect("footer"))

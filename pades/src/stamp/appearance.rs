@@ -87,7 +87,11 @@ pub(crate) fn draw_stamp(
     let matrix = rotation(rotate, width, height)?;
     layout::check_lines(&appearance.lines)?;
     let qr = QrCode::new(&appearance.link)?;
-    let image = appearance.image.as_deref().map(Image::read).transpose()?;
+    let image = appearance
+        .image
+        .as_deref()
+        .map(Image::read_kept)
+        .transpose()?;
 
     // Columns: the QR code on the left, the text (and image) on the right.
     let inner_h = height - 2.0 * PAD;

@@ -18,9 +18,9 @@
 //! Characters map to glyphs one to one through the font's `cmap` (no shaping, kerning or
 //! ligatures): enough for Latin text, and what the ToUnicode map then inverts exactly.
 
-use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Chunk, Filter, Name, Rect, Str};
@@ -297,15 +297,13 @@ impl Subset {
             .font_file2(pdf_ref(file));
         objects.push((descriptor, body_of(&c, descriptor)));
 
-        let program = subsetter::subset(face.data, 0, &self.remapper)
-            .map_err(|e| StampError::Template(format!("font subset of {}: {e}", face.name)))?;
-        let packed = deflate(&program);
+        let program = self.program()?;
         let mut c = Chunk::new();
-        c.stream(pdf_ref(file), &packed)
+        c.stream(pdf_ref(file), &program.packed)
             .filter(Filter::FlateDecode)
             .pair(
                 Name(b"Length1"),
-                i32::try_from(program.len()).unwrap_or(i32::MAX),
+                i32::try_from(program.length).unwrap_or(i32::MAX),
             );
         objects.push((file, body_of(&c, file)));
 
@@ -336,15 +334,96 @@ impl Subset {
     }
 }
 
-/// Flate at the fastest level: the stamp is drawn on every signing request.
+/// A subset's font program, Flate-compressed.
+struct Program {
+    /// The compressed program.
+    packed: Vec<u8>,
+    /// The program's length before compression (`/Length1`).
+    length: usize,
+}
+
+/// Most font programs kept in memory (a few kilobytes each).
+const KEPT_PROGRAMS: usize = 32;
+
+impl Subset {
+    /// The subset's font program. Subsetting and compressing are most of the cost of drawing a
+    /// stamp, and a signing service draws the same words again and again (one agency, one
+    /// official), so the last [`KEPT_PROGRAMS`] programs are kept, keyed by face and glyphs.
+    fn program(&self) -> Result<Arc<Program>, StampError> {
+        type Kept = VecDeque<(Weight, Vec<u16>, Arc<Program>)>;
+        static KEPT: Mutex<Kept> = Mutex::new(VecDeque::new());
+        let glyphs: Vec<u16> = self.glyphs.keys().copied().collect();
+        let weight = self.face.weight;
+        let lock = || KEPT.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, p)) = lock().iter().find(|(w, g, _)| *w == weight && *g == glyphs) {
+            return Ok(Arc::clone(p));
+        }
+        let program = subsetter::subset(self.face.data, 0, &self.remapper)
+            .map_err(|e| StampError::Template(format!("font subset of {}: {e}", self.face.name)))?;
+        let program = Arc::new(Program {
+            packed: deflate(&program),
+            length: program.len(),
+        });
+        let mut kept = lock();
+        if kept.len() >= KEPT_PROGRAMS {
+            kept.pop_front();
+        }
+        kept.push_back((weight, glyphs, Arc::clone(&program)));
+        Ok(program)
+    }
+}
+
+/// Flate (zlib format) at the fastest level: the stamp is drawn on every signing request.
+///
+/// Each thread keeps one compressor and resets it between uses: a fresh one allocates and
+/// clears a few hundred kilobytes of tables, which would cost more than compressing a stamp.
 pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(data.len() / 2),
-        flate2::Compression::fast(),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = e.write_all(data);
-    e.finish().unwrap_or_default()
+    thread_local! {
+        static COMPRESS: RefCell<flate2::Compress> =
+            RefCell::new(flate2::Compress::new(flate2::Compression::fast(), true));
+    }
+    COMPRESS.with(|c| {
+        let mut c = c.borrow_mut();
+        c.reset();
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        loop {
+            let done = usize::try_from(c.total_in()).unwrap_or(usize::MAX);
+            let rest = data.get(done..).unwrap_or(&[]);
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.capacity().max(1024));
+            }
+            match c.compress_vec(rest, &mut out, flate2::FlushCompress::Finish) {
+                Ok(flate2::Status::StreamEnd) => break,
+                Ok(_) => {}
+                // The in-memory compressor fails only on misuse (it is reset before each use).
+                Err(_) => return zlib_stored(data),
+            }
+        }
+        out
+    })
+}
+
+/// `data` as a zlib stream of stored (uncompressed) blocks: the fallback of [`deflate`].
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let mut blocks = data.chunks(65_535).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xFF, 0xFF]);
+    }
+    while let Some(block) = blocks.next() {
+        let len = block.len() as u16;
+        out.push(u8::from(blocks.peek().is_none()));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in data {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
 }
 
 #[cfg(test)]
@@ -387,6 +466,47 @@ mod tests {
         assert_ne!(set("abc").tag(), set("abd").tag());
         assert!(set("abc").tag().bytes().all(|b| b.is_ascii_uppercase()));
         assert_eq!(set("abc").tag().len(), 6);
+    }
+
+    fn inflate(z: &[u8]) -> Vec<u8> {
+        use std::io::Read as _;
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(z)
+            .read_to_end(&mut out)
+            .expect("a valid zlib stream");
+        out
+    }
+
+    #[test]
+    fn deflate_round_trips_again_and_again() {
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for data in [&b""[..], b"q Q", &big, b"BT ET"] {
+            let z = deflate(data);
+            assert_eq!(inflate(&z), data);
+            assert_eq!(deflate(data), z, "the same bytes every time");
+            assert_eq!(inflate(&zlib_stored(data)), data);
+        }
+        assert!(deflate(&big).len() < big.len() / 4);
+    }
+
+    #[test]
+    fn a_kept_program_is_the_one_that_would_be_made() {
+        let set = |t: &str| {
+            let mut s = GlyphSet::new(Weight::Bold);
+            s.add(t).expect("glyphs");
+            s.finish()
+        };
+        let first = set("Kementerian Contoh").program().expect("program");
+        let again = set("Contoh Kementerian").program().expect("program");
+        assert!(Arc::ptr_eq(&first, &again), "same glyphs: kept");
+        let fresh =
+            subsetter::subset(BOLD_DATA, 0, &set("Kementerian Contoh").remapper).expect("subset");
+        assert_eq!(first.length, fresh.len());
+        assert_eq!(first.packed, deflate(&fresh));
+        let other = set("Kementerian Contoh!").program().expect("program");
+        assert!(!Arc::ptr_eq(&first, &other));
+        // A subset of DejaVu Sans is far smaller than the face.
+        assert!(first.packed.len() < BOLD_DATA.len() / 20);
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! Limits, checked before any pixel is decoded: at most [`MAX_INPUT`] bytes of input and
 //! [`MAX_SIDE`] pixels a side; the PNG decoder's allocations are capped as well.
 
+use std::collections::VecDeque;
 use std::io::Cursor;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use pdf_writer::{Chunk, Filter, Name};
 
@@ -25,6 +27,11 @@ pub(crate) const MAX_INPUT: usize = 1024 * 1024;
 pub(crate) const MAX_SIDE: u32 = 4096;
 /// Most bytes the PNG decoder may allocate: a full-size RGBA image and its working rows.
 const PNG_MEMORY: usize = (MAX_SIDE as usize) * (MAX_SIDE as usize) * 4 + 4 * 1024 * 1024;
+
+/// Most images [`Image::read_kept`] keeps.
+const KEPT_IMAGES: usize = 4;
+/// Largest encoded image [`Image::read_kept`] keeps, in bytes.
+const KEPT_MAX: usize = 2 * 1024 * 1024;
 
 /// A checked image, ready to be written.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +68,30 @@ impl Image {
         } else {
             Err(bad("neither PNG nor JPEG".into()))
         }
+    }
+
+    /// [`Image::read`], keeping the last [`KEPT_IMAGES`] results: an agency's logo is the same
+    /// bytes on every request, and decoding and compressing it costs more than the rest of the
+    /// stamp. Only images whose encoded samples take at most [`KEPT_MAX`] bytes are kept.
+    ///
+    /// # Errors
+    /// As [`Image::read`].
+    pub(crate) fn read_kept(bytes: &[u8]) -> Result<Arc<Image>, StampError> {
+        type Kept = VecDeque<(Vec<u8>, Arc<Image>)>;
+        static KEPT: Mutex<Kept> = Mutex::new(VecDeque::new());
+        let lock = || KEPT.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, img)) = lock().iter().find(|(b, _)| b.as_slice() == bytes) {
+            return Ok(Arc::clone(img));
+        }
+        let img = Arc::new(Image::read(bytes)?);
+        if img.data.len() <= KEPT_MAX {
+            let mut kept = lock();
+            if kept.len() >= KEPT_IMAGES {
+                kept.pop_front();
+            }
+            kept.push_back((bytes.to_vec(), Arc::clone(&img)));
+        }
+        Ok(img)
     }
 
     /// Writes the image XObject as object `r`.
@@ -303,6 +334,18 @@ mod tests {
             rows(&[1, 2, 3, 9, 4, 5, 6, 9], 4, 1, 3, 3),
             vec![1, 2, 3, 4, 5, 6]
         );
+    }
+
+    #[test]
+    fn a_kept_image_is_the_one_that_would_be_read() {
+        let bytes = jpeg(1, 33, 17, 3);
+        let first = Image::read_kept(&bytes).expect("read");
+        let again = Image::read_kept(&bytes).expect("read");
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(*first, Image::read(&bytes).expect("read"));
+        let other = Image::read_kept(&jpeg(1, 34, 17, 3)).expect("read");
+        assert_eq!(other.width, 34);
+        assert!(Image::read_kept(&jpeg(0, 10, 10, 4)).is_err());
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub(crate) const MIN_SIZE: f64 = 5.0;
 const STEP: f64 = 0.25;
 /// Baseline-to-baseline distance as a multiple of the font size.
 pub(crate) const LEADING: f64 = 1.2;
+/// How far below the largest fitting size [`fit`] goes to break fewer lines.
+const SHRINK_FOR_WHOLE_LINES: f64 = 0.8;
 /// Most bytes in one line of stamp text (a template line of 400 bytes with its values).
 pub(crate) const MAX_TEXT_LEN: usize = 2000;
 /// Most lines of stamp text.
@@ -29,6 +31,8 @@ pub(crate) struct Laid {
     pub(crate) size: f64,
     /// Rows top to bottom.
     pub(crate) rows: Vec<Row>,
+    /// How many lines were broken into more than one row.
+    broken: usize,
 }
 
 /// One drawn row.
@@ -89,6 +93,10 @@ pub(crate) fn weight(bold: bool) -> Weight {
 /// Lays `lines` out in `width` x `height` points at the largest size that fits, between
 /// `max` and `min` points (the stamp uses [`MAX_SIZE`] and [`MIN_SIZE`]).
 ///
+/// A slightly smaller size (down to [`SHRINK_FOR_WHOLE_LINES`] of the largest) is taken when
+/// it breaks fewer lines: "NIP. 198701012010011001" reads better whole at 6.5 pt than split
+/// at 7.75 pt. Among those sizes the one breaking the fewest lines wins, the larger on a tie.
+///
 /// # Errors
 /// [`StampError::TextDoesNotFit`] naming the first line that does not fit at `min`. The lines
 /// must have passed [`check_lines`].
@@ -100,11 +108,26 @@ pub(crate) fn fit(
     min: f64,
 ) -> Result<Laid, StampError> {
     let steps = ((max - min) / STEP).round().clamp(0.0, 100.0) as u32;
-    for i in 0..=steps {
-        let size = max - f64::from(i) * STEP;
-        if let Ok(laid) = lay_out(lines, width, height, size) {
-            return Ok(laid);
+    let sizes = (0..=steps).map(|i| max - f64::from(i) * STEP);
+    // The best layout so far and the largest size that fits.
+    let mut best: Option<(Laid, f64)> = None;
+    for size in sizes {
+        if let Some((b, largest)) = &best {
+            if b.broken == 0 || size < largest * SHRINK_FOR_WHOLE_LINES - 1e-9 {
+                break;
+            }
         }
+        let Ok(laid) = lay_out(lines, width, height, size) else {
+            continue;
+        };
+        match &best {
+            None => best = Some((laid, size)),
+            Some((b, largest)) if laid.broken < b.broken => best = Some((laid, *largest)),
+            Some(_) => {}
+        }
+    }
+    if let Some((laid, _)) = best {
+        return Ok(laid);
     }
     let line = match lay_out(lines, width, height, min) {
         Err(i) => lines.get(i).map(|l| l.text.clone()).unwrap_or_default(),
@@ -122,9 +145,11 @@ pub(crate) fn fit(
 fn lay_out(lines: &[StampLine], width: f64, height: f64, size: f64) -> Result<Laid, usize> {
     let leading = size * LEADING;
     let mut rows = Vec::new();
+    let mut broken = 0;
     for (i, line) in lines.iter().enumerate() {
         let face = FontFace::get(weight(line.bold));
         let wrapped = wrap(&line.text, face, size, width).ok_or(i)?;
+        broken += usize::from(wrapped.len() > 1);
         for text in wrapped {
             rows.push(Row {
                 text,
@@ -135,7 +160,7 @@ fn lay_out(lines: &[StampLine], width: f64, height: f64, size: f64) -> Result<La
             }
         }
     }
-    Ok(Laid { size, rows })
+    Ok(Laid { size, rows, broken })
 }
 
 /// `text` wrapped to `width` points at `size`: greedy, at spaces, breaking a word that is
@@ -237,6 +262,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_slightly_smaller_size_is_taken_to_keep_lines_whole() {
+        let lines = [line("Budi Santoso"), line("NIP. 198701012010011001")];
+        let face = FontFace::get(Weight::Regular);
+        // A width where the NIP line breaks at 9 pt but not at 8 pt.
+        let width = face.width("NIP. 198701012010011001", 8.0) + 0.01;
+        let laid = fit(&lines, width, 100.0, MAX_SIZE, MIN_SIZE).expect("fits");
+        assert_eq!(laid.broken, 0);
+        assert_eq!(laid.rows.len(), 2);
+        assert!(laid.size >= 8.0 && laid.size < 9.0, "{}", laid.size);
+        // A line that breaks at every size within reach keeps the largest size.
+        let long = [line(&"kata ".repeat(40))];
+        let laid = fit(&long, 100.0, 200.0, MAX_SIZE, MIN_SIZE).expect("fits");
+        assert_eq!(laid.size, MAX_SIZE);
     }
 
     #[test]
