@@ -212,13 +212,10 @@ fn rotated_pages_as_the_reader_sees_them() {
             },
         )
         .expect("placed");
-        assert_eq!(l.rotate, rotate);
-        // Upright as seen: on a quarter turn the user-space box is 60 wide and 120 high.
-        let (w, h) = if rotate == 180 {
-            (120.0, 60.0)
-        } else {
-            (60.0, 120.0)
-        };
+        // The text is not turned with the page (the reader sees it turned): the stamp follows
+        // the text, so it is not turned either, and its user-space box is 120 wide, 60 high.
+        assert_eq!(l.rotate, 0);
+        let (w, h) = (120.0, 60.0);
         assert!(
             (l.rect.width() - w).abs() < 1e-9 && (l.rect.height() - h).abs() < 1e-9,
             "{l:?}"

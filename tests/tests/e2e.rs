@@ -23,14 +23,14 @@ mod log_safety;
 mod lying_server;
 #[path = "e2e/refusals.rs"]
 mod refusals;
+#[path = "e2e/seal_cli.rs"]
+mod seal_cli;
 #[path = "e2e/seal_corpus.rs"]
 mod seal_corpus;
 #[path = "e2e/seal_online.rs"]
 mod seal_online;
 #[path = "e2e/seal_signers.rs"]
 mod seal_signers;
-#[path = "e2e/seal_cli.rs"]
-mod seal_cli;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

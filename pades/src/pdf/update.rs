@@ -14,6 +14,9 @@ pub struct Update<'d, 'a> {
     doc: &'d Document<'a>,
     next_num: u32,
     objects: Vec<(ObjRef, Vec<u8>)>,
+    /// The objects put with [`Update::put_object`], so that a later edit of the same object
+    /// (a page that gets the footer and then the seal's widget) starts from the edited one.
+    edited: std::collections::HashMap<u32, Object>,
 }
 
 /// The bytes of a finished update, to be appended to the original file.
@@ -42,6 +45,7 @@ impl<'d, 'a> Update<'d, 'a> {
             doc,
             next_num: size.max(doc.max_object_number()).max(1),
             objects: Vec::new(),
+            edited: std::collections::HashMap::new(),
         }
     }
 
@@ -54,6 +58,7 @@ impl<'d, 'a> Update<'d, 'a> {
 
     /// Add (or replace, for an existing number) object `r` with the given body bytes.
     pub fn put(&mut self, r: ObjRef, body: Vec<u8>) {
+        self.edited.remove(&r.num);
         match self.objects.iter_mut().find(|(o, _)| o.num == r.num) {
             Some(slot) => *slot = (r, body),
             None => self.objects.push((r, body)),
@@ -65,6 +70,20 @@ impl<'d, 'a> Update<'d, 'a> {
         let mut body = Vec::new();
         obj.write(&mut body);
         self.put(r, body);
+        self.edited.insert(r.num, obj.clone());
+    }
+
+    /// Dictionary `r` as this update leaves it so far: the one put with
+    /// [`Update::put_object`], else the document's. Every edit of an object that more than
+    /// one step may change (a page) starts from here, so that no step undoes another's.
+    ///
+    /// # Errors
+    /// As [`Document::resolve_dict`]; `what` names the object in the message.
+    pub fn current_dict(&self, r: ObjRef, what: &'static str) -> Result<Dict> {
+        match self.edited.get(&r.num) {
+            Some(Object::Dict(d)) => Ok(d.clone()),
+            _ => self.doc.resolve_dict(&Object::Reference(r), what),
+        }
     }
 
     /// Write objects, cross-reference section and trailer.

@@ -59,7 +59,11 @@ struct State {
 #[derive(Debug)]
 pub(super) struct Matcher {
     tag: Vec<char>,
-    window: VecDeque<(char, Rect)>,
+    /// The last characters with their boxes and the direction of their line (degrees
+    /// counter-clockwise in user space, a multiple of 90).
+    window: VecDeque<(char, Rect, u16)>,
+    /// The direction of the tag's first character, once found.
+    direction: u16,
 }
 
 impl Matcher {
@@ -69,7 +73,14 @@ impl Matcher {
         Self {
             window: VecDeque::with_capacity(tag.len()),
             tag,
+            direction: 0,
         }
+    }
+
+    /// The direction of the found tag's text: 0, 90, 180 or 270 degrees counter-clockwise in
+    /// user space (the way its baseline runs).
+    pub(super) fn direction(&self) -> u16 {
+        self.direction
     }
 
     /// Forget what the previous page held (a tag does not run across pages).
@@ -78,17 +89,18 @@ impl Matcher {
     }
 
     /// Add a character; the tag's box when it is now complete.
-    fn push(&mut self, c: char, b: Rect) -> Option<Rect> {
+    fn push(&mut self, c: char, b: Rect, direction: u16) -> Option<Rect> {
         if self.tag.is_empty() {
             return None;
         }
         if self.window.len() == self.tag.len() {
             self.window.pop_front();
         }
-        self.window.push_back((c, b));
+        self.window.push_back((c, b, direction));
         if self.window.len() == self.tag.len()
             && self.window.iter().map(|w| w.0).eq(self.tag.iter().copied())
         {
+            self.direction = self.window.front().map_or(0, |w| w.2);
             return self.window.iter().map(|w| w.1).reduce(|a, b| a.union(&b));
         }
         None
@@ -354,8 +366,9 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
             ];
             let b = Rect::around(&corners);
             if let Some(b) = b {
+                let direction = quadrant(trm[0], trm[1]);
                 for c in g.text.chars() {
-                    if let Some(hit) = self.matcher.push(c, b) {
+                    if let Some(hit) = self.matcher.push(c, b, direction) {
                         return Some(hit);
                     }
                 }
@@ -474,6 +487,25 @@ fn initial_state(ctm: Matrix) -> State {
 fn next_line(tm: &mut Matrix, tlm: &mut Matrix, x: f64, y: f64) {
     *tlm = mul(&[1.0, 0.0, 0.0, 1.0, x, y], tlm);
     *tm = *tlm;
+}
+
+/// The direction of a baseline vector `(a, b)`, rounded to the nearest multiple of 90 degrees
+/// counter-clockwise (0 for a degenerate vector).
+fn quadrant(a: f64, b: f64) -> u16 {
+    if !(a.is_finite() && b.is_finite()) || (a == 0.0 && b == 0.0) {
+        return 0;
+    }
+    if a.abs() >= b.abs() {
+        if a > 0.0 {
+            0
+        } else {
+            180
+        }
+    } else if b > 0.0 {
+        90
+    } else {
+        270
+    }
 }
 
 fn push_operand<'t>(ops: &mut Vec<Token<'t>>, t: Token<'t>) {

@@ -177,14 +177,22 @@ pub(crate) fn locate(doc: &Document<'_>, catalog: &Dict, placement: &Placement) 
                 ))
                 .into());
             }
-            let (page, tag) =
+            let (page, tag, direction) =
                 search(doc, catalog, text)?.ok_or_else(|| StampError::TagNotFound(text.clone()))?;
-            let rect = over_tag(&page.geometry, page.number, tag, w, h)?;
+            // The stamp follows the tag's text: on a page turned by /Rotate whose text was not
+            // turned with it (a portrait letter shown sideways), it lies along the letter's
+            // lines as the tag does, not across them. Its box is laid out in the frame where
+            // that text reads upright.
+            let frame = PageBox {
+                rotate: direction,
+                ..page.geometry
+            };
+            let rect = over_tag(&frame, page.number, tag, w, h)?;
             Ok(Located {
                 page: page.number,
                 page_ref: page.r,
                 rect,
-                rotate: page.geometry.rotate,
+                rotate: direction,
                 width: w,
                 height: h,
             })
@@ -238,8 +246,13 @@ fn over_tag(g: &PageBox, page: u32, tag: Rect, w: f64, h: f64) -> Result<Rect> {
     }
 }
 
-/// The first occurrence of `tag` in page order: its page and glyph box.
-fn search(doc: &Document<'_>, catalog: &Dict, tag: &str) -> Result<Option<(pages::Page, Rect)>> {
+/// The first occurrence of `tag` in page order: its page, glyph box and the direction of its
+/// text (0, 90, 180 or 270 degrees counter-clockwise in user space).
+fn search(
+    doc: &Document<'_>,
+    catalog: &Dict,
+    tag: &str,
+) -> Result<Option<(pages::Page, Rect, u16)>> {
     let chars = tag.chars().count();
     if chars == 0 || chars > MAX_TAG_CHARS {
         return Err(StampError::Placement(format!(
@@ -252,7 +265,7 @@ fn search(doc: &Document<'_>, catalog: &Dict, tag: &str) -> Result<Option<(pages
     pages::each_page(doc, catalog, |page| {
         let hit = content::Page::new(doc, &mut fonts, &mut matcher)
             .search(&page.dict, page.resources.as_ref())?;
-        Ok(hit.map(|r| (page.clone(), r)))
+        Ok(hit.map(|r| (page.clone(), r, matcher.direction())))
     })
 }
 
@@ -263,7 +276,7 @@ fn search(doc: &Document<'_>, catalog: &Dict, tag: &str) -> Result<Option<(pages
 /// [`StampError::Placement`] for an empty tag or one longer than [`MAX_TAG_CHARS`].
 pub fn find_tag(pdf: &[u8], tag: &str) -> Result<Option<TagHit>> {
     with_catalog(pdf, |doc, catalog| {
-        Ok(search(doc, catalog, tag)?.map(|(p, rect)| TagHit {
+        Ok(search(doc, catalog, tag)?.map(|(p, rect, _)| TagHit {
             page: p.number,
             rect,
         }))

@@ -131,13 +131,12 @@ fn add_widget(
     catalog: &Dict,
     value: NewValue<'_>,
 ) -> Result<ObjRef> {
-    let (page_ref, page) = match value.visible {
-        Some(v) => (
-            v.page_ref,
-            doc.resolve_dict(&Object::Reference(v.page_ref), "the page")?,
-        ),
-        None => find_page(doc, catalog, value.page)?,
+    let page_ref = match value.visible {
+        Some(v) => v.page_ref,
+        None => find_page(doc, catalog, value.page)?.0,
     };
+    // The page as the update leaves it so far (the footer may have changed it).
+    let page = update.current_dict(page_ref, "the page")?;
     let widget_ref = update.allocate();
     let mut w = Dict::new();
     w.set(b"Type", Object::Name(b"Annot".to_vec()));

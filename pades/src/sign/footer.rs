@@ -82,7 +82,7 @@ fn add_to_page(
     let mut contents = vec![Object::Reference(open_ref)];
     contents.extend(existing_contents(doc, &page.dict)?);
     contents.push(Object::Reference(close_ref));
-    let mut dict = page.dict.clone();
+    let mut dict = update.current_dict(page.r, "a page")?;
     dict.set(b"Contents", Object::Array(contents));
     dict.set(b"Resources", Object::Dict(resources));
     update.put_object(page.r, &Object::Dict(dict));

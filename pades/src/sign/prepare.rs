@@ -8,7 +8,6 @@ use super::field::{choose_name, place_field, CatalogEdit, NewValue};
 use super::footer::add_footer;
 use super::lock::lock_dict;
 use super::visible;
-use crate::stamp::StampError;
 use super::{Input, Prepared, SignatureRequest};
 use crate::cms::sha256;
 use crate::error::{Error, FieldError, Result, StructureError};
@@ -16,6 +15,7 @@ use crate::pdf::form::{collect_fields, FieldInfo, FormLocation};
 use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::update::Update;
 use crate::pdf::Document;
+use crate::stamp::StampError;
 use crate::time::UnixTime;
 
 /// Prepare the incremental update: signature dictionary with a zeroed `/Contents` of

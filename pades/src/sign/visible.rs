@@ -62,9 +62,8 @@ pub(super) fn draw(
             (at.page_ref, at.rect, at.rotate, at.width, at.height)
         }
     };
-    let drawn = crate::stamp::draw_stamp(appearance, width, height, rotate, &mut || {
-        update.allocate()
-    })?;
+    let drawn =
+        crate::stamp::draw_stamp(appearance, width, height, rotate, &mut || update.allocate())?;
     for (r, body) in drawn.objects {
         update.put(r, body);
     }
@@ -129,8 +128,7 @@ fn field_box(
 /// `/Rect` or `/Subtype /Widget`), else its first kid.
 pub(super) fn widget_of(doc: &Document<'_>, field: ObjRef) -> Result<(ObjRef, Dict)> {
     let d = doc.resolve_dict(&Object::Reference(field), "the signature field")?;
-    if d.get(b"Rect").is_some() || d.get(b"Subtype").and_then(Object::as_name) == Some(b"Widget")
-    {
+    if d.get(b"Rect").is_some() || d.get(b"Subtype").and_then(Object::as_name) == Some(b"Widget") {
         return Ok((field, d));
     }
     let kid = match d.get(b"Kids").map(|k| doc.deref(k)).transpose()? {
@@ -142,7 +140,10 @@ pub(super) fn widget_of(doc: &Document<'_>, field: ObjRef) -> Result<(ObjRef, Di
             "signature field {field} has neither a rectangle nor a widget kid"
         )))
     })?;
-    Ok((kid, doc.resolve_dict(&Object::Reference(kid), "a signature widget")?))
+    Ok((
+        kid,
+        doc.resolve_dict(&Object::Reference(kid), "a signature widget")?,
+    ))
 }
 
 /// A `/Rect` array as a normalised rectangle; `None` unless it is four finite numbers.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use pades::stamp::{compose, DocumentId, Placement, StampError, StampSettings, VisibleOptions};
 use pades::verify::ChangeLevel;
-use segel_tests::{corpus, poppler};
+use segel_tests::{corpus, pki, poppler};
 
 use super::seal_corpus::{judged, signer};
 use super::verify;
@@ -41,6 +41,30 @@ fn sign(input: &[u8], request: &pades::SignatureRequest) -> Result<Vec<u8>, pade
     Ok(pades::sign(input, request, &signer, &identity)?.to_vec())
 }
 
+/// Sign with the other development key (RSA-3072): a second person. (pdfsig of poppler 22
+/// cannot validate the certificate of a second signature made with the same certificate as
+/// the first — pyHanko's own double signatures fail it alike — so two signers use two keys.)
+fn sign_as_reviewer(
+    input: &[u8],
+    request: &pades::SignatureRequest,
+) -> Result<Vec<u8>, pades::Error> {
+    let p = pki();
+    let key = pades::pem::private_key(&std::fs::read(p.file("dev-agency-3072.key")).expect("key"))
+        .expect("key PEM");
+    let signer = pades::RsaKeySigner::from_der(&key, pades::SignatureAlgorithm::RsaPkcs1Sha256)
+        .expect("RSA key");
+    let mut chain =
+        pades::pem::certificates(&std::fs::read(p.file("dev-agency-3072.pem")).expect("cert"))
+            .expect("cert PEM");
+    chain.truncate(1);
+    chain.extend(
+        pades::pem::certificates(&std::fs::read(p.file("dev-agency-chain.pem")).expect("chain"))
+            .expect("chain PEM"),
+    );
+    let identity = pades::SignerIdentity::new(chain).expect("identity");
+    Ok(pades::sign(input, request, &signer, &identity)?.to_vec())
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, bytes).expect("write");
@@ -51,13 +75,12 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
 fn a_reviewers_initials_then_the_officials_seal_both_stay_valid() {
     let work = tempfile::tempdir().expect("tempdir");
     let letter = std::fs::read(corpus().join("surat-rekomendasi.pdf")).expect("letter");
-    let initials = sign(&letter, &request("Paraf", false, false)).expect("initials");
+    let initials = sign_as_reviewer(&letter, &request("Paraf", false, false)).expect("initials");
     let mut official = request("Pejabat", true, false);
     official.lock_fields = true;
     let sealed = sign(&initials, &official).expect("seal");
     let first = write(work.path(), "initials.pdf", &initials);
     let out = write(work.path(), "sealed.pdf", &sealed);
-    std::fs::copy(&out, "/tmp/s17/t-sealed.pdf").ok();
     judged("initials then seal", &first, &out);
 
     let report = verify(&out);
@@ -65,9 +88,12 @@ fn a_reviewers_initials_then_the_officials_seal_both_stay_valid() {
     // The reviewer's report names the official's seal drawn over the page.
     let reviewer = &report.signatures[0];
     assert!(
-        reviewer.changes.iter().any(|c| c.level == ChangeLevel::Signatures
-            && c.what.contains("visible signature widget")
-            && c.what.contains("page 2")),
+        reviewer
+            .changes
+            .iter()
+            .any(|c| c.level == ChangeLevel::Signatures
+                && c.what.contains("visible signature widget")
+                && c.what.contains("page 2")),
         "the later seal is not named: {:#?}",
         reviewer.changes
     );
@@ -86,7 +112,8 @@ fn a_certified_seal_allows_a_later_signature_and_refuses_a_footer() {
     let mut certified = request("Pejabat", true, false);
     certified.certify = Some(2);
     let sealed = sign(&letter, &certified).expect("certified seal");
-    let received = sign(&sealed, &request("Penerima", false, false)).expect("later signature");
+    let received =
+        sign_as_reviewer(&sealed, &request("Penerima", false, false)).expect("later signature");
     let out = write(work.path(), "received.pdf", &received);
     judged(
         "certified then signed",
@@ -99,7 +126,10 @@ fn a_certified_seal_allows_a_later_signature_and_refuses_a_footer() {
     // A footer would change every page under both signatures: refused, nothing made.
     let e = sign(&received, &request("Lagi", true, true)).expect_err("footer on a signed letter");
     assert!(
-        matches!(e, pades::Error::Stamp(StampError::FooterOnSignedDocument(_))),
+        matches!(
+            e,
+            pades::Error::Stamp(StampError::FooterOnSignedDocument(_))
+        ),
         "{e}"
     );
     // A certification with no changes allowed refuses any later seal.
