@@ -2,7 +2,9 @@
 //! document. Run: `cargo bench -p pades --bench sign`.
 //!
 //! Criterion measures each case; at the end a summary prints medians and the ratio
-//! sign / (rsa + sha256) for every size, and for 1 vs 2,000 pages at equal size.
+//! sign / (rsa + sha256) for every size, and for 1 vs 2,000 pages at equal size; and the cost of
+//! a visible seal: a real letter signed invisibly and with a stamp over its `#ttd#` tag (a new
+//! document id and a new name each time, as a server sees them), and their ratio.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -28,6 +30,36 @@ fn fixture() -> Fixture {
         .expect("signer");
     let identity = SignerIdentity::new(vec![cert.der().to_vec()]).expect("identity");
     Fixture { signer, identity }
+}
+
+/// A two-page letter whose signature block holds `#ttd#` (tests/corpus, reportlab).
+const LETTER: &[u8] = include_bytes!("../../tests/corpus/surat-rekomendasi.pdf");
+
+/// A request for a seal over `#ttd#`, for the `n`-th official (a name not drawn before).
+fn stamped(n: u64) -> SignatureRequest {
+    use pades::stamp::{compose, DocumentId, Placement, StampSettings, VisibleOptions};
+    let time = UnixTime(1_795_942_800);
+    let settings = StampSettings::new("Kementerian Contoh", "https://segel.example.go.id")
+        .expect("settings");
+    let visible = VisibleOptions {
+        placement: Placement::Tag {
+            text: "#ttd#".into(),
+            width: 200.0,
+            height: 110.0,
+        },
+        fields: [
+            ("jabatan".to_string(), "Sekretaris Jenderal".to_string()),
+            ("nama".to_string(), format!("Pejabat Nomor {n}")),
+            ("nip".to_string(), "198001012005011001".to_string()),
+        ]
+        .into(),
+        footer: false,
+        image: None,
+    };
+    let mut req = SignatureRequest::new(time);
+    req.appearance =
+        Some(compose(&settings, &visible, &DocumentId::generate(), time).expect("compose"));
+    req
 }
 
 const CASES: &[(&str, usize, usize)] = &[
@@ -57,6 +89,22 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.bench_function("sign/letter-invisible", |b| {
+        b.iter(|| {
+            pades::sign(black_box(LETTER), &req, &f.signer, &f.identity)
+                .expect("sign")
+                .len()
+        })
+    });
+    let mut n = 0;
+    g.bench_function("sign/letter-stamped", |b| {
+        b.iter(|| {
+            n += 1;
+            pades::sign(black_box(LETTER), &stamped(n), &f.signer, &f.identity)
+                .expect("sign")
+                .len()
+        })
+    });
     g.finish();
 }
 
@@ -103,6 +151,30 @@ fn summary() {
             sign / (rsa + sha)
         );
     }
+    let invisible = median(
+        || {
+            pades::sign(LETTER, &req, &f.signer, &f.identity)
+                .expect("sign")
+                .len()
+        },
+        100,
+    );
+    let mut n = 1_000_000;
+    let seal = median(
+        || {
+            n += 1;
+            pades::sign(LETTER, &stamped(n), &f.signer, &f.identity)
+                .expect("sign")
+                .len()
+        },
+        100,
+    );
+    println!(
+        "letter (2 pages)       invisible {:.3} ms, stamped over #ttd# {:.3} ms: {:.2}x",
+        invisible * 1e3,
+        seal * 1e3,
+        seal / invisible
+    );
 }
 
 criterion_group!(benches, bench);
