@@ -39,8 +39,8 @@ const LETTER: &[u8] = include_bytes!("../../tests/corpus/surat-rekomendasi.pdf")
 fn stamped(n: u64) -> SignatureRequest {
     use pades::stamp::{compose, DocumentId, Placement, StampSettings, VisibleOptions};
     let time = UnixTime(1_795_942_800);
-    let settings = StampSettings::new("Kementerian Contoh", "https://segel.example.go.id")
-        .expect("settings");
+    let settings =
+        StampSettings::new("Kementerian Contoh", "https://segel.example.go.id").expect("settings");
     let visible = VisibleOptions {
         placement: Placement::Tag {
             text: "#ttd#".into(),

@@ -20,6 +20,10 @@ pub use bytes;
 /// seconds, decimal) the request id was first used with.
 pub const SIGNING_TIME_METADATA: &str = "segel-signing-time";
 
+/// Response metadata of a `SignDigest` refused as ALREADY_EXISTS whose request id was first used
+/// with a document id: that id, so that the caller draws the same seal again.
+pub const DOCUMENT_ID_METADATA: &str = "segel-document-id";
+
 /// The domain of the `google.rpc.ErrorInfo` in the details of every refusal by a Segel server
 /// (its `reason` names the refusal; `docs/api.md` lists them).
 pub const ERROR_DOMAIN: &str = "segel";

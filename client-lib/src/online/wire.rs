@@ -10,7 +10,7 @@ use crate::logcheck::{ConsistencyProof, InclusionProof, UncheckedEntry};
 /// Response metadata of a `SignDigest` refused as ALREADY_EXISTS, beside
 /// [`segel_proto::SIGNING_TIME_METADATA`]: the document id the first request's visible seal
 /// linked to, so that a client drawing the seal again links to the same one.
-pub(super) const DOCUMENT_ID_METADATA: &str = "segel-document-id";
+pub(super) use segel_proto::DOCUMENT_ID_METADATA;
 
 pub(super) fn entry(e: pb::LogEntry) -> UncheckedEntry {
     UncheckedEntry {

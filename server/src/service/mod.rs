@@ -301,15 +301,15 @@ impl Segel {
     /// The durable earlier result of an idempotent request, if there is one: its record, its
     /// log entry, and the entry proven in the current checkpoint. The same request id for
     /// another agency, or whose record `same` does not accept (another document, digest or
-    /// signing options), is ALREADY_EXISTS; `stored_time` gives the time to tell the caller
-    /// then.
+    /// signing options), is ALREADY_EXISTS; `stored` gives the time and document id to tell
+    /// the caller then (a SignDigest caller prepares its document again with them).
     fn earlier(
         &self,
         key: Option<&[u8]>,
         request_id: &str,
         agency: &str,
         same: impl FnOnce(&StoredRequest) -> bool,
-        stored_time: fn(&StoredRequest) -> Option<i64>,
+        stored: fn(&StoredRequest, &tlog::LogEntry) -> StoredDigest,
     ) -> Result<Option<Earlier>, Status> {
         let Some(k) = key else { return Ok(None) };
         let Some(done) = self.log.request(k).map_err(store_status)? else {
@@ -331,11 +331,19 @@ impl Segel {
                 "request_id {request_id:?} was already used with {what}; a new request needs a \
                  new request_id"
             ));
-            if let Some(t) = stored_time(&done) {
+            let first = stored(&done, &entry);
+            if let Some(t) = first.time {
                 if let Ok(v) = t.to_string().parse() {
                     status
                         .metadata_mut()
                         .insert(segel_proto::SIGNING_TIME_METADATA, v);
+                }
+            }
+            if let Some(id) = first.document_id {
+                if let Ok(v) = id.as_str().parse() {
+                    status
+                        .metadata_mut()
+                        .insert(segel_proto::DOCUMENT_ID_METADATA, v);
                 }
             }
             return Err(status);
@@ -417,9 +425,10 @@ impl Segel {
                 &r.request_id,
                 &agency.id,
                 same,
-                digest_stored_time,
+                digest_stored,
             )? {
-                let (_, _, signature) = split_replay(&e.stored.replay, false)?;
+                let with_id = e.entry.document_id_sha256.hash().is_some();
+                let (_, _, signature) = split_replay(&e.stored.replay, with_id)?;
                 check_replayed_signature(&e.entry, signature)?;
                 let attrs = agency.identity.signed_attributes(&digest);
                 let cms = agency.identity.content_info(
@@ -463,7 +472,7 @@ impl Segel {
                         request: key.map(|k| RequestRecord {
                             key: k,
                             fingerprint,
-                            replay: replay_record(signing_time, None, &signature),
+                            replay: replay_record(signing_time, r.document_id.as_ref(), &signature),
                         }),
                     };
                     Ok((cms, entry))
@@ -499,7 +508,8 @@ impl Segel {
             s.fingerprint
                 == pdf_fingerprint(&agency.id, &pades::sha256(&r.pdf), &opts, &r.document_ref)
         };
-        if let Some(e) = self.earlier(key.as_deref(), &r.request_id, &agency.id, same, |_| None)? {
+        let nothing = |_: &StoredRequest, _: &tlog::LogEntry| StoredDigest::default();
+        if let Some(e) = self.earlier(key.as_deref(), &r.request_id, &agency.id, same, nothing)? {
             let pdf = r.pdf.clone();
             let (entry, replay) = (e.entry, e.stored.replay);
             // Rebuilding parses the document like signing does: same CPU limit.

@@ -200,12 +200,26 @@ pub(super) fn check_replayed_signature(
     Ok(())
 }
 
-/// The signing time a SignDigest record tells a caller whose retry does not match.
-pub(super) fn digest_stored_time(s: &StoredRequest) -> Option<i64> {
-    split_replay(&s.replay, false)
-        .ok()
-        .map(|(t, _, _)| t)
-        .filter(|&t| t != 0)
+/// What a SignDigest record tells a caller whose retry does not match: the signing time and
+/// the document id it was first used with, so that the caller can prepare the same document
+/// again.
+#[derive(Debug, Default)]
+pub(super) struct StoredDigest {
+    pub(super) time: Option<i64>,
+    pub(super) document_id: Option<pades::stamp::DocumentId>,
+}
+
+/// The [`StoredDigest`] of a SignDigest record (whose entry says whether it holds a document
+/// id).
+pub(super) fn digest_stored(s: &StoredRequest, entry: &tlog::LogEntry) -> StoredDigest {
+    let with_id = entry.document_id_sha256.hash().is_some();
+    match split_replay(&s.replay, with_id) {
+        Ok((t, id, _)) => StoredDigest {
+            time: Some(t).filter(|&t| t != 0),
+            document_id: id,
+        },
+        Err(_) => StoredDigest::default(),
+    }
 }
 
 /// The stored document id must be the one logged (its SHA-256 in the entry).

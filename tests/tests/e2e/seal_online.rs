@@ -185,6 +185,22 @@ async fn document_ids_are_logged_as_hashes_and_found_by_anyone() {
         .await
         .expect_err("other id");
     assert_eq!(e.code(), Code::AlreadyExists);
+    // The refusal names the first time and document id, so that a caller that lost them can
+    // prepare the same document (and draw the same seal) again.
+    let meta = |key: &str| {
+        e.metadata()
+            .get(key)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        meta(segel_proto::SIGNING_TIME_METADATA),
+        Some(time.0.to_string())
+    );
+    assert_eq!(
+        meta(segel_proto::DOCUMENT_ID_METADATA).as_deref(),
+        Some(id.as_str())
+    );
     let e = signer
         .sign_digest(digest("digest-id-1", ""))
         .await
@@ -317,7 +333,6 @@ async fn a_visible_seal_answers_its_document_id_and_a_retry_the_same() {
 /// signs without a stamp and finds no tag to refuse): the widget has a real rectangle, and a tag
 /// that does not occur is refused naming it, with nothing logged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the engine's stamp drawing and tag placement (pades), run once merged"]
 async fn a_tag_not_in_the_document_is_refused_and_nothing_is_logged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (port, stop, done) = spawn(config_with_plain_agency(dir.path())).await;
