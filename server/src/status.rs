@@ -285,7 +285,8 @@ pub fn stamp_not_configured(agency: &str) -> Status {
         Code::FailedPrecondition,
         Reason::StampNotConfigured,
         format!(
-            "agency {agency:?} has no stamp settings (no verify_url), so it cannot make visible              seals; sign invisibly or ask the operator to configure [agency.stamp]"
+            "agency {agency:?} has no stamp settings (no verify_url), so it cannot make visible \
+             seals; sign invisibly or ask the operator to configure [agency.stamp]"
         ),
         &[("agency", agency.to_string())],
     )

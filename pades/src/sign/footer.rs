@@ -14,7 +14,11 @@ use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::update::Update;
 use crate::pdf::Document;
 use crate::place::{each_page, Page};
-use crate::stamp::Footer;
+use crate::stamp::{Footer, StampError};
+
+/// Most pages a footer is added to: every page is rewritten and gets a content stream, so the
+/// update grows with the page count; a letter has a few pages, a long report some hundreds.
+pub(crate) const MAX_FOOTER_PAGES: u32 = 2000;
 
 /// Add the footer `text` to every page of `doc`.
 ///
@@ -35,6 +39,13 @@ pub(super) fn add_footer(
     let open_ref = update.allocate();
     update.put(open_ref, stream_body(b"q\n"));
     each_page(doc, catalog, |page| {
+        if page.number > MAX_FOOTER_PAGES {
+            return Err(StampError::FooterTooManyPages {
+                pages: page.number,
+                limit: MAX_FOOTER_PAGES,
+            }
+            .into());
+        }
         add_to_page(update, doc, page, &footer, font_ref, open_ref)?;
         Ok(None::<()>)
     })?;

@@ -66,6 +66,14 @@ pub enum StampError {
     /// A footer was asked for on a document that is already signed.
     #[error("a footer changes every page's content, which would break the {0} signature(s) the document already carries; sign without a footer")]
     FooterOnSignedDocument(usize),
+    /// A footer was asked for on a document with more pages than a footer is added to.
+    #[error("a footer is added to documents of at most {limit} pages; this one has more ({pages} counted so far); sign without a footer")]
+    FooterTooManyPages {
+        /// Pages counted when the limit was passed.
+        pages: u32,
+        /// The limit.
+        limit: u32,
+    },
     /// The placement does not go with the rest of the request.
     #[error("stamp placement: {0}")]
     Placement(String),
