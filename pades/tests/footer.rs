@@ -7,7 +7,8 @@ use pades::{SignatureRequest, UnixTime};
 
 fn footer_request(page: u32) -> SignatureRequest {
     let time = UnixTime(1_795_942_800);
-    let settings = StampSettings::new("Kementerian Contoh", "http://127.0.0.1:8080").unwrap();
+    let settings =
+        StampSettings::new("Kementerian Contoh", "http://127.0.0.1:8080").expect("settings");
     let visible = VisibleOptions {
         placement: Placement::Rect {
             page,
@@ -21,7 +22,8 @@ fn footer_request(page: u32) -> SignatureRequest {
         image: None,
     };
     let mut r = SignatureRequest::new(time);
-    r.appearance = Some(compose(&settings, &visible, &DocumentId::generate(), time).unwrap());
+    r.appearance =
+        Some(compose(&settings, &visible, &DocumentId::generate(), time).expect("compose"));
     r
 }
 

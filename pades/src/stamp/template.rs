@@ -548,9 +548,9 @@ mod tests {
 
     #[test]
     fn marks_placeholders_and_optional_lines() {
-        let t = StampTemplate::parse(&["*?{nama}", "NIP. {nip}", "Jakarta"]).unwrap();
+        let t = StampTemplate::parse(&["*?{nama}", "NIP. {nip}", "Jakarta"]).expect("accepted");
         assert_eq!(t.fields(), vec!["nama".to_string(), "nip".to_string()]);
-        let lines = t.fill(&values(&[("nip", "1987")])).unwrap();
+        let lines = t.fill(&values(&[("nip", "1987")])).expect("accepted");
         assert_eq!(
             lines,
             vec![
@@ -564,7 +564,7 @@ mod tests {
                 }
             ]
         );
-        let e = t.fill(&values(&[])).unwrap_err().to_string();
+        let e = t.fill(&values(&[])).expect_err("refused").to_string();
         assert!(e.contains("line 2") && e.contains("{nip}"), "{e}");
         assert_eq!(t.sources()[0], "*?{nama}");
     }
@@ -578,7 +578,9 @@ mod tests {
             (vec!["*?"], "is empty"),
             (vec!["a\u{7}b"], "control"),
         ] {
-            let e = StampTemplate::parse(&lines).unwrap_err().to_string();
+            let e = StampTemplate::parse(&lines)
+                .expect_err("refused")
+                .to_string();
             assert!(e.contains(want) && e.contains("line 1"), "{lines:?}: {e}");
         }
         assert!(StampTemplate::parse::<&str>(&[]).is_err());
@@ -587,7 +589,7 @@ mod tests {
 
     #[test]
     fn computed_values_cannot_be_set() {
-        let e = check_fields(&values(&[("tanggal", "1 Januari 1970")])).unwrap_err();
+        let e = check_fields(&values(&[("tanggal", "1 Januari 1970")])).expect_err("refused");
         assert!(e.to_string().contains("tanggal"));
         assert!(check_fields(&values(&[("x", &"a".repeat(MAX_VALUE_LEN + 1))])).is_err());
         assert!(check_fields(&values(&[("nama", "Budi\nSantoso")])).is_err());
@@ -619,7 +621,7 @@ mod tests {
     #[test]
     fn verify_urls_are_checked() {
         assert_eq!(
-            check_verify_url("https://segel.example.go.id/").unwrap(),
+            check_verify_url("https://segel.example.go.id/").expect("accepted"),
             "https://segel.example.go.id"
         );
         for bad in [
@@ -635,8 +637,9 @@ mod tests {
 
     #[test]
     fn compose_fills_the_computed_values() {
-        let settings = StampSettings::new("Kementerian Contoh", "http://127.0.0.1:8080").unwrap();
-        let id = DocumentId::parse("AbCdEfGhIjKlMnOpQrStUv").unwrap();
+        let settings =
+            StampSettings::new("Kementerian Contoh", "http://127.0.0.1:8080").expect("accepted");
+        let id = DocumentId::parse("AbCdEfGhIjKlMnOpQrStUv").expect("accepted");
         let visible = VisibleOptions {
             placement: Placement::Tag {
                 text: "#ttd#".into(),
@@ -647,7 +650,7 @@ mod tests {
             footer: true,
             image: None,
         };
-        let a = compose(&settings, &visible, &id, UnixTime(0)).unwrap();
+        let a = compose(&settings, &visible, &id, UnixTime(0)).expect("accepted");
         assert_eq!(a.link, "http://127.0.0.1:8080/d/AbCdEfGhIjKlMnOpQrStUv");
         let texts: Vec<&str> = a.lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(
@@ -662,7 +665,7 @@ mod tests {
         );
         assert!(a
             .footer
-            .unwrap()
+            .expect("accepted")
             .ends_with("kunjungi http://127.0.0.1:8080"));
         assert!(a.alt_text.contains("Budi Santoso") && a.alt_text.contains(&a.link));
     }
