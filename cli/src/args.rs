@@ -279,10 +279,11 @@ pub(crate) enum LogCommand {
   segel --dev log entry 17
   segel --dev log entry --document-sha256 3f0a…
   segel --dev log entry --file letter-signed.pdf
-  segel --dev log entry --document-ref B-17/2026")]
+  segel --dev log entry --document-ref B-17/2026
+  segel --dev log entry --document-id Xk3v9QmT2pLr8WnZ4bYc7A")]
     Entry {
         /// The entry's index.
-        #[arg(required_unless_present_any = ["document_sha256", "signature_sha256", "file", "document_ref"])]
+        #[arg(required_unless_present_any = ["document_sha256", "signature_sha256", "file", "document_ref", "document_id"])]
         index: Option<u64>,
         /// SHA-256 (hex) of a signed document.
         #[arg(long, conflicts_with_all = ["index", "signature_sha256", "file"])]
@@ -297,6 +298,10 @@ pub(crate) enum LogCommand {
         /// so the server looks it up, for a client certificate allowed for the agency.
         #[arg(long, conflicts_with_all = ["index", "document_sha256", "signature_sha256", "file"])]
         document_ref: Option<String>,
+        /// The document id of a visible seal (the end of its QR code's link). The log holds
+        /// only its SHA-256; anyone holding the id may look it up.
+        #[arg(long, conflicts_with_all = ["index", "document_sha256", "signature_sha256", "file", "document_ref"])]
+        document_id: Option<String>,
     },
     /// The inclusion proof of an entry in the current checkpoint, checked, as JSON that
     /// `segel log check` verifies offline.

@@ -30,6 +30,7 @@ pub(crate) fn entry_json(e: &ProvenEntry) -> serde_json::Value {
         "document_source": r.document_source.as_str(),
         "document_ref": r.document_ref,
         "document_ref_hmac": r.document_ref_hmac.map(hex::encode),
+        "document_id_sha256": r.document_id_sha256.hash().map(hex::encode),
         "tree_size": e.checkpoint.checkpoint.size,
         "proof_checked": true,
     })
@@ -54,10 +55,12 @@ pub(crate) fn run_log(conn: &Conn, what: LogCommand) -> u8 {
             signature_sha256,
             file,
             document_ref,
+            document_id,
         } => online(conn, |client| async move {
             use segel_client::online::EntryKey as Key;
             let key = match (index, document_sha256, signature_sha256, file) {
                 _ if document_ref.is_some() => Key::DocumentRef(document_ref.unwrap_or_default()),
+                _ if document_id.is_some() => Key::DocumentId(document_id.unwrap_or_default()),
                 (Some(i), ..) => Key::Index(i),
                 (_, Some(h), ..) => Key::DocumentSha256(unhex(&h)?),
                 (_, _, Some(h), _) => Key::SignatureSha256(unhex(&h)?),

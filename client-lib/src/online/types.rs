@@ -140,6 +140,9 @@ pub enum EntryKey {
     SignatureSha256(Vec<u8>),
     /// The entries recorded with this document reference.
     DocumentRef(String),
+    /// The entries of the visible seal whose QR code links to this document id (the log
+    /// holds its SHA-256).
+    DocumentId(String),
 }
 
 impl EntryKey {
@@ -151,6 +154,9 @@ impl EntryKey {
             Self::DocumentSha256(h) => e.record.document_sha256.as_slice() == h.as_slice(),
             Self::SignatureSha256(h) => e.record.signature_sha256.as_slice() == h.as_slice(),
             Self::DocumentRef(_) => true,
+            Self::DocumentId(id) => {
+                e.record.document_id_sha256.hash() == Some(&pades::sha256(id.as_bytes()))
+            }
         }
     }
 }

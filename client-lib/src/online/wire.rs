@@ -64,6 +64,7 @@ pub(super) fn entry_key(k: EntryKey) -> pb::get_entry_request::Key {
         EntryKey::DocumentSha256(h) => Key::DocumentSha256(h),
         EntryKey::SignatureSha256(h) => Key::SignatureSha256(h),
         EntryKey::DocumentRef(r) => Key::DocumentRef(r),
+        EntryKey::DocumentId(id) => Key::DocumentId(id),
     }
 }
 

@@ -303,6 +303,19 @@ async fn online_and_digest_only_seals_print_the_document_id_and_link() {
         ids.push(id);
     }
     assert_ne!(ids[0], ids[1], "two documents share a document id");
+    // Each id finds its entry in the log (the QR code's link is all a reader needs).
+    for id in &ids {
+        let mut c = cli(&server, &state);
+        c.args(["log", "entry", "--document-id", id]);
+        let o = output(c).await;
+        assert_eq!(o.status.code(), Some(0), "{id}: {}", text(&o));
+        let list: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        let want: String = pades::sha256(id.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(list[0]["document_id_sha256"], want.as_str(), "{list}");
+    }
     // A tag that is not in the text: refused naming it, nothing written, in both modes.
     for extra in [&[][..], &["--digest-only"][..]] {
         let out = work.path().join("missing-tag.pdf");
