@@ -128,10 +128,10 @@ class Reader:
 
 
 def decode_record(record):
-    """Decode a log record, version 1 or 2, exactly (no bytes left over)."""
+    """Decode a log record, version 1, 2 or 3, exactly (no bytes left over)."""
     r = Reader(record)
     e = {"version": r.u8()}
-    check(e["version"] in (1, 2), f"unknown record version {e['version']}")
+    check(e["version"] in (1, 2, 3), f"unknown record version {e['version']}")
     e["index"] = r.u64()
     e["time_ms"] = r.i64()
     e["agency"] = r.text(r.u8())
@@ -149,6 +149,11 @@ def decode_record(record):
         present = r.u8()
         check(present in (0, 1), "bad reference flag")
         e["document_ref_hmac"] = r.take(32) if present else None
+    if e["version"] == 3:
+        # The SHA-256 of a visible seal's document id (the id itself is the QR link's secret).
+        present = r.u8()
+        check(present in (0, 1), "bad document id flag")
+        e["document_id_sha256"] = r.take(32) if present else None
     check(r.at == len(record), "record followed by extra bytes")
     return e
 
@@ -372,6 +377,30 @@ def sign(signer, pb, agency, pdf, request_id, document_ref):
     )
 
 
+def sign_sealed(signer, pb, agency, pdf, request_id):
+    """A visible seal over the letter's #ttd# tag, drawn by the server from the agency's
+    template with these values; the answer names the document id its QR code links to."""
+    return signer.SignPdf(
+        pb.SignPdfRequest(
+            agency_id=agency,
+            pdf=pdf,
+            request_id=request_id,
+            update_only=True,
+            options=pb.SignOptions(
+                visible=pb.VisibleSeal(
+                    tag="#ttd#",
+                    fields={
+                        "jabatan": "Sekretaris Jenderal",
+                        "nama": "Budi Santoso",
+                        "nip": "198001012005011001",
+                    },
+                )
+            ),
+        ),
+        timeout=60,
+    )
+
+
 def sign_streamed(signer, pb, agency, pdf, request_id):
     """SignPdfStream with update_only: metadata first, then 1 MiB chunks; the answer's
     metadata message carries the update and no chunks follow."""
@@ -430,6 +459,25 @@ def run(args):
             )
             print(f"retry with the same request_id: the same entry {again.entry.index}, "
                   "the same bytes")
+
+            sealed = sign_sealed(signer, pb, args.agency, pdf, str(uuid.uuid4()))
+            rec = check_log_answer(
+                sealed.entry, sealed.checkpoint, sealed.inclusion_proof, pinned, args.agency,
+                pdf + sealed.update,
+            )
+            check(
+                rec.get("document_id_sha256")
+                == hashlib.sha256(sealed.document_id.encode()).digest(),
+                "the entry does not carry the seal's document id hash",
+            )
+            log = rpc.LogStub(channel)
+            found = log.GetEntry(pb.GetEntryRequest(document_id=sealed.document_id), timeout=60)
+            check(
+                [e.record for e in found.entries] == [sealed.entry.record],
+                "GetEntry by document id does not find the seal's entry",
+            )
+            print(f"sealed over #ttd#: document id {sealed.document_id}, log entry "
+                  f"{sealed.entry.index}, found again by its document id")
 
             streamed = sign_streamed(signer, pb, args.agency, pdf, str(uuid.uuid4()))
             check(streamed.update and not streamed.signed_pdf, "stream: expected the update")
