@@ -50,6 +50,9 @@ pub enum Reason {
     StampNotConfigured,
     /// A document id is not 16 to 64 characters of `[A-Za-z0-9_-]` (`field`).
     InvalidDocumentId,
+    /// A retried request was signed before, but its answer cannot be rebuilt byte for byte:
+    /// the agency's certificate or seal settings changed since (`index`).
+    RetryNotRebuildable,
     /// The call needs a client certificate with exactly one usable common name.
     ClientCertificateRequired,
     /// No agency of this name (`agency`).
@@ -83,7 +86,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order `docs/api.md` lists them.
-    pub const ALL: [Reason; 28] = [
+    pub const ALL: [Reason; 29] = [
         Self::FieldTooLong,
         Self::InvalidDigest,
         Self::RequestIdRequired,
@@ -98,6 +101,7 @@ impl Reason {
         Self::StampDoesNotFit,
         Self::StampNotConfigured,
         Self::InvalidDocumentId,
+        Self::RetryNotRebuildable,
         Self::ClientCertificateRequired,
         Self::UnknownAgency,
         Self::AgencyNotAllowed,
@@ -131,6 +135,7 @@ impl Reason {
             Self::StampDoesNotFit => "STAMP_DOES_NOT_FIT",
             Self::StampNotConfigured => "STAMP_NOT_CONFIGURED",
             Self::InvalidDocumentId => "INVALID_DOCUMENT_ID",
+            Self::RetryNotRebuildable => "RETRY_NOT_REBUILDABLE",
             Self::ClientCertificateRequired => "CLIENT_CERTIFICATE_REQUIRED",
             Self::UnknownAgency => "UNKNOWN_AGENCY",
             Self::AgencyNotAllowed => "AGENCY_NOT_ALLOWED",
@@ -277,6 +282,21 @@ pub fn stamp_status(e: &pades::stamp::StampError) -> Status {
         _ => (Code::InvalidArgument, Reason::InvalidStamp, Vec::new()),
     };
     refusal(code, reason, message, &metadata)
+}
+
+/// FAILED_PRECONDITION: a retry of the request logged as entry `index` whose signed document
+/// cannot be rebuilt (the agency's certificate or seal settings changed since it was signed).
+pub fn retry_not_rebuildable(index: u64) -> Status {
+    refusal(
+        Code::FailedPrecondition,
+        Reason::RetryNotRebuildable,
+        format!(
+            "this request was signed and logged as entry {index}, but the agency's certificate \
+             or seal settings changed since, so its answer cannot be rebuilt byte for byte; use \
+             the document from the first answer, or sign again with a new request_id"
+        ),
+        &[("index", index.to_string())],
+    )
 }
 
 /// FAILED_PRECONDITION: a visible seal asked of `agency`, which has no stamp settings.

@@ -258,10 +258,12 @@ pub(super) fn rebuild_update(
     let signed = pades::sign(pdf, &request, &replayed, &agency.identity)
         .map_err(|e| crate::status::engine_status(&e))?;
     if signed.document_sha256() != entry.document_sha256 {
-        return Err(internal(&format!(
-            "the retry of entry {} did not rebuild the signed document",
-            entry.index
-        )));
+        tracing::warn!(
+            entry = entry.index,
+            "a retry could not rebuild its signed document (the agency's certificate or seal \
+             settings changed since)"
+        );
+        return Err(crate::status::retry_not_rebuildable(entry.index));
     }
     Ok((bytes::Bytes::from(signed.tail().to_vec()), document_id))
 }

@@ -327,11 +327,40 @@ async fn a_visible_seal_answers_its_document_id_and_a_retry_the_same() {
     );
     let _ = stop.send(());
     done.await.expect("server");
+
+    // The operator changes the agency's template and restarts: the retry cannot rebuild the
+    // same bytes any more, and says so (not INTERNAL, and no second entry).
+    let mut changed = config_with_plain_agency(dir.path());
+    if let Some(stamp) = changed.agencies[0].stamp.as_mut() {
+        stamp.template = Some(vec!["*{instansi}".into(), "{tanggal}".into()]);
+    }
+    let (port, stop, done) = spawn(changed).await;
+    let mut signer = SignerClient::new(client_channel(port, Some("client")).await);
+    let e = signer
+        .sign_pdf(seal_request("dev", "#ttd#", "seal-1"))
+        .await
+        .expect_err("not rebuildable");
+    assert_eq!(
+        (e.code(), reason(&e)),
+        (
+            Code::FailedPrecondition,
+            "RETRY_NOT_REBUILDABLE".to_string()
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.message().contains(&format!(
+            "entry {}",
+            first.entry.as_ref().map_or(0, |e| e.index)
+        )),
+        "{e:?}"
+    );
+    let _ = stop.send(());
+    done.await.expect("server");
 }
 
-/// What needs the engine's drawing and placement, merged separately (until then the engine
-/// signs without a stamp and finds no tag to refuse): the widget has a real rectangle, and a tag
-/// that does not occur is refused naming it, with nothing logged.
+/// The widget has a real rectangle, and a tag that does not occur is refused naming it, with
+/// nothing logged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tag_not_in_the_document_is_refused_and_nothing_is_logged() {
     let dir = tempfile::tempdir().expect("tempdir");
