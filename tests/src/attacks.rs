@@ -357,3 +357,85 @@ pub fn wrap_signature(data: &[u8], sig_ref: ObjRef, byte_range: [usize; 4]) -> V
     );
     out
 }
+
+/// How a forged later "signature" field keeps its value from being checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FakeSeal {
+    /// A terminal signature field whose value is not a valid signature.
+    Unsigned,
+    /// A signature field with a text-field kid: not a terminal field, so never verified.
+    WithKid,
+    /// No `/FT`, a `/Parent` that is the existing signature field: not a signature field of
+    /// the form's tree.
+    UnderExisting,
+    /// Its value is the existing signature's dictionary.
+    ReusedValue,
+}
+
+/// A later revision posing as a visible seal: a signature widget over the whole of page 1
+/// whose appearance paints the page white with forged text, listed in the page's `/Annots`
+/// and the form's `/Fields`, with a value that is never a valid signature (`how`).
+pub fn fake_seal(data: &[u8], how: FakeSeal) -> Vec<u8> {
+    append(data, |doc, u| {
+        let (_, cat) = catalog(doc);
+        let (page_ref, page) = first_page(doc);
+        let form_ref = cat
+            .get(b"AcroForm")
+            .and_then(Object::as_ref)
+            .expect("an indirect /AcroForm");
+        let mut form = doc
+            .resolve_dict(&Object::Reference(form_ref), "form")
+            .expect("form");
+        let fields = match doc
+            .deref(form.get(b"Fields").expect("fields"))
+            .expect("fields")
+        {
+            Object::Array(a) => a,
+            other => panic!("fields: {other:?}"),
+        };
+        let existing = fields[0].as_ref().expect("a field reference");
+        let existing_value = doc
+            .resolve_dict(&Object::Reference(existing), "field")
+            .expect("field")
+            .get(b"V")
+            .and_then(Object::as_ref)
+            .expect("the signed field's value");
+        let (widget, ap, value, kid) = (u.allocate(), u.allocate(), u.allocate(), u.allocate());
+        let body = "1 1 1 rg 0 0 595 842 re f 0 0 0 rg BT /F1 28 Tf 60 700 Td (SURAT INI DIBATALKAN) Tj ET";
+        u.put(
+            ap,
+            format!(
+                "<</Type/XObject/Subtype/Form/BBox[0 0 595 842]/Resources<</Font<</F1<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>>>>>/Length {}>>stream\n{body}\nendstream",
+                body.len()
+            )
+            .into_bytes(),
+        );
+        u.put(
+            value,
+            b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange[0 0 0 0]/Contents<00>>>".to_vec(),
+        );
+        let v = if how == FakeSeal::ReusedValue {
+            existing_value
+        } else {
+            value
+        };
+        let mut w = format!(
+            "<</Type/Annot/Subtype/Widget/T(S2)/V {v}/P {page_ref}/Rect[0 0 595 842]/F 4/AP<</N {ap}>>"
+        );
+        match how {
+            FakeSeal::UnderExisting => w.push_str(&format!("/Parent {existing}")),
+            FakeSeal::WithKid => {
+                w.push_str(&format!("/FT/Sig/Kids[{kid}]"));
+                u.put(kid, format!("<</T(x)/FT/Tx/Parent {widget}>>").into_bytes());
+            }
+            _ => w.push_str("/FT/Sig"),
+        }
+        w.push_str(">>");
+        u.put(widget, w.into_bytes());
+        let mut fields = fields.clone();
+        fields.push(Object::Reference(widget));
+        form.set(b"Fields", Object::Array(fields));
+        u.put_object(form_ref, &Object::Dict(form));
+        add_to_annots(doc, u, page_ref, page, widget);
+    })
+}

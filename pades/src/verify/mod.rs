@@ -21,6 +21,7 @@ pub mod chain;
 mod checks;
 mod crypto;
 pub mod history;
+mod later;
 mod mdp;
 mod report;
 
@@ -96,6 +97,8 @@ fn verify_document(input: &[u8], opts: &VerifyOptions, stop: &dyn Fn() -> bool) 
     let certifier = certification(&doc, &catalog);
     let history = std::cell::OnceCell::new();
     let mut signatures = Vec::new();
+    // The signature dictionary of each report, for the check of later signatures.
+    let mut values = Vec::new();
     // Each signature dictionary is checked once, for the first field that holds it.
     let mut checked: std::collections::HashMap<ObjRef, String> = std::collections::HashMap::new();
     for f in collect_fields(&doc, &fields)? {
@@ -117,6 +120,7 @@ fn verify_document(input: &[u8], opts: &VerifyOptions, stop: &dyn Fn() -> bool) 
                     format!("{r} is already the value of field {first:?}; a signature belongs to one field"),
                 );
                 signatures.push(ctx.finish());
+                values.push(None);
                 continue;
             }
             checked.insert(r, f.name.clone());
@@ -138,7 +142,9 @@ fn verify_document(input: &[u8], opts: &VerifyOptions, stop: &dyn Fn() -> bool) 
             ),
         }
         signatures.push(ctx.finish());
+        values.push(v.as_ref());
     }
+    later::check_later_signatures(&mut signatures, &values, history.get());
     Ok(Report { signatures })
 }
 

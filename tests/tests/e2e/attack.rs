@@ -111,6 +111,29 @@ fn incremental_saving_attacks_are_caught() {
     }
 }
 
+/// A later revision posing as a visible seal over the whole page, whose "signature" is never
+/// a valid one (unsigned, hidden from the verifier as a non-terminal field or under another
+/// field, or reusing the first signature's value): the first signature is not TOTAL-PASSED.
+#[test]
+fn a_forged_later_seal_over_the_page_is_caught() {
+    let work = tempfile::tempdir().expect("tempdir");
+    for (name, target) in targets(work.path()) {
+        for how in [
+            attacks::FakeSeal::Unsigned,
+            attacks::FakeSeal::WithKid,
+            attacks::FakeSeal::UnderExisting,
+            attacks::FakeSeal::ReusedValue,
+        ] {
+            assert_first_rejected(
+                &format!("{name}: {how:?}"),
+                &attacks::fake_seal(&target, how),
+                SubIndication::SigConstraintsFailure,
+                "is not a signature that verifies",
+            );
+        }
+    }
+}
+
 #[test]
 fn byte_range_and_contents_tampering_is_caught() {
     let work = tempfile::tempdir().expect("tempdir");

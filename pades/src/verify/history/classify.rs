@@ -353,6 +353,17 @@ pub(super) fn field_change(
     {
         note_visible(ctx, new, r, b, field.clone(), page);
     }
+    // An empty signature field signed now: a signing change only if that signature verifies.
+    if sig && a.get(b"V").is_none() {
+        if let Some(v) = b.get(b"V") {
+            ctx.claims.borrow_mut().push(super::Claim {
+                end: 0,
+                field: field.clone(),
+                value: v.as_ref(),
+                visible: drawn,
+            });
+        }
+    }
     let what = match level {
         Signatures => format!("signature field {shown} signed"),
         FormChanges => format!("form field {shown} changed its value"),
@@ -502,7 +513,14 @@ pub(super) fn appended(
             Some(v) if v.has_type(b"DocTimeStamp") && invisible(new, &d) => {}
             Some(_) => {
                 level = level.max(Signatures);
-                if let Some(p) = page.filter(|_| !invisible(new, &d)) {
+                let visible = !invisible(new, &d);
+                ctx.claims.borrow_mut().push(super::Claim {
+                    end: 0,
+                    field: field_name(last, &fd),
+                    value: fd.get(b"V").and_then(Object::as_ref),
+                    visible,
+                });
+                if let Some(p) = page.filter(|_| visible) {
                     note_visible(ctx, new, r, &d, field_name(last, &fd), p);
                 }
             }

@@ -135,6 +135,8 @@ struct Revision<'a> {
 struct Diffs<'s> {
     /// `changes[j]`: revision `j` against `j - 1` (nothing for the first).
     changes: Vec<Vec<Change>>,
+    /// The signatures that later revisions' new signed fields claim to be, in revision order.
+    claims: Vec<Claim>,
     /// Object numbers reached from the catalog of any revision up to the last compared one (a
     /// superset of the last one's: removing a reference is itself a change).
     reach: Reach<'s>,
@@ -272,7 +274,11 @@ impl<'a, 's> History<'a, 's> {
             reach.extend(first, root.into_iter());
             let mut changes = Vec::with_capacity(self.revisions.len());
             changes.push(Vec::new());
-            *cell = Some(Diffs { changes, reach });
+            *cell = Some(Diffs {
+                changes,
+                claims: Vec::new(),
+                reach,
+            });
         }
         let Some(diffs) = cell.as_mut() else {
             return Vec::new();
@@ -291,7 +297,7 @@ impl<'a, 's> History<'a, 's> {
                     .and_then(|r| last.resolve_dict(r, "catalog").ok());
                 Roles::of(last, catalog.as_ref()).fields
             });
-            diff(
+            let claims = diff(
                 &older.doc,
                 &newer.doc,
                 last,
@@ -300,6 +306,7 @@ impl<'a, 's> History<'a, 's> {
                 last_fields,
                 &mut v,
             );
+            diffs.claims.extend(claims);
             if diffs.reach.exhausted {
                 v.push(Change {
                     revision_end: newer.end,
@@ -342,6 +349,36 @@ impl<'a, 's> History<'a, 's> {
             });
         }
         out
+    }
+}
+
+/// A signed field that a later revision adds: a signing change only if the verifier checked
+/// that very signature, found it valid, and it covers the revision that added the field
+/// (otherwise anything could pose as a later signature and draw over the page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Claim {
+    /// End of the revision that added it.
+    pub(crate) end: usize,
+    /// The field's fully qualified name.
+    pub(crate) field: Option<String>,
+    /// The signature dictionary its `/V` refers to (`None`: a direct dictionary, which the
+    /// verifier cannot tell apart from another field's).
+    pub(crate) value: Option<ObjRef>,
+    /// Whether its widget is visible (drawn on a page).
+    pub(crate) visible: bool,
+}
+
+impl<'a, 's> History<'a, 's> {
+    /// The claimed signatures of the revisions after the one ending at `signed_end`, once
+    /// [`History::changes_after`] has compared every revision.
+    pub(crate) fn claims_after(&self, signed_end: usize) -> Vec<Claim> {
+        self.diffs.borrow().as_ref().map_or_else(Vec::new, |d| {
+            d.claims
+                .iter()
+                .filter(|c| c.end > signed_end)
+                .cloned()
+                .collect()
+        })
     }
 }
 
@@ -392,7 +429,7 @@ fn diff(
     reach: &mut Reach<'_>,
     last_fields: &HashSet<u32>,
     out: &mut Vec<Change>,
-) {
+) -> Vec<Claim> {
     let mut push = |level, object, field, what: String| {
         out.push(Change {
             revision_end: end,
@@ -412,7 +449,7 @@ fn diff(
             None,
             "the cross-reference chain was rewritten: the new revision does not build on the signed one".into(),
         );
-        return;
+        return Vec::new();
     };
     let mut changed: Vec<u32> = sections[..k]
         .iter()
@@ -430,7 +467,7 @@ fn diff(
             None,
             "the trailer points to another catalog (/Root replaced)".into(),
         );
-        return;
+        return Vec::new();
     }
     let info = new.trailer().get(b"Info");
     if info != old.trailer().get(b"Info")
@@ -574,6 +611,12 @@ fn diff(
     for (n, field, what) in ctx.visible.take() {
         push(ChangeLevel::Signatures, Some(n), field, what);
     }
+    let claims = ctx
+        .claims
+        .take()
+        .into_iter()
+        .map(|c| Claim { end, ..c })
+        .collect();
     // A change to the form itself (its resources, drawing defaults) concerns every field.
     for c in out.iter_mut() {
         if c.object
@@ -585,6 +628,7 @@ fn diff(
     }
     drop(ctx);
     reach.update(new, &changed);
+    claims
 }
 
 /// Most bytes of a change's description.

@@ -30,6 +30,9 @@ pub(super) struct Context<'r> {
     pub(super) structure: StructRoles,
     /// Visible signature widgets the newer revision adds to pages: (widget, field, what).
     pub(super) visible: RefCell<Vec<(u32, Option<String>, String)>>,
+    /// The signatures the newer revision's added widgets claim to be (accepted as signing
+    /// changes only if the verifier checked them: [`super::Claim`]).
+    pub(super) claims: RefCell<Vec<super::Claim>>,
 }
 
 /// Objects by role in one revision.
@@ -182,6 +185,7 @@ impl<'r> Context<'r> {
             fills: HashMap::new(),
             structure: StructRoles::of(old, catalog.as_ref()),
             visible: RefCell::new(Vec::new()),
+            claims: RefCell::new(Vec::new()),
         }
     }
 
