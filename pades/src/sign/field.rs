@@ -59,6 +59,8 @@ pub(super) struct NewValue<'n> {
     pub(super) sig_ref: ObjRef,
     pub(super) visible: Option<&'n Visible>,
     pub(super) lock: Option<&'n Object>,
+    /// Add a visible widget to a tagged document's structure tree.
+    pub(super) tag_structure: bool,
 }
 
 /// Make the field `value.name` point at the signature dictionary: fill the existing empty
@@ -154,8 +156,10 @@ fn add_widget(
             w.set(b"Rect", v.rect_object());
             w.set(b"AP", appearance_dict(v.form));
             w.set(b"TU", Object::String(encode_text(&v.alt)));
-            if let Some(n) = tag_widget(update, doc, catalog, widget_ref, page_ref, &v.alt)? {
-                w.set(b"StructParent", Object::Integer(n));
+            if value.tag_structure {
+                if let Some(n) = tag_widget(update, doc, catalog, widget_ref, page_ref, &v.alt)? {
+                    w.set(b"StructParent", Object::Integer(n));
+                }
             }
         }
         None => {

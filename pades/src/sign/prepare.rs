@@ -99,12 +99,18 @@ fn prepare_update(
     };
     let locked = locked_fields(request.lock_fields, &existing, &field_name);
     let lock = (!locked.is_empty()).then(|| lock_dict(&locked));
+    // A seal joins a tagged document's structure tree (PDF/UA) when it is the first
+    // signature. On a document signed already it does not: validators (pyHanko among them)
+    // judge structure-tree edits after a signature as changes to what that signature covers;
+    // the widget's /TU still describes it.
+    let signed_already = existing.iter().any(|f| f.is_signature && f.has_value);
     let value = NewValue {
         name: &field_name,
         page: request.page,
         sig_ref,
         visible: visible.as_ref(),
         lock: lock.as_ref(),
+        tag_structure: !signed_already,
     };
     let mut catalog_edits = place_field(&mut update, &doc, &catalog, form, &existing, value)?;
     let placeholder = Placeholder::new(request, contents_capacity, &locked);

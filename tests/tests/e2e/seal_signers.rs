@@ -194,3 +194,38 @@ fn the_footer_is_on_every_page_at_the_bottom_as_seen() {
         }
     }
 }
+
+/// A tagged letter (Chromium's print-to-PDF) sealed twice: the first seal joins the structure
+/// tree, the second does not touch it, so every validator keeps both signatures (pyHanko judges
+/// structure-tree edits after a signature as modifications).
+#[test]
+fn a_tagged_letter_sealed_twice_keeps_both_signatures_for_every_judge() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let letter = std::fs::read(corpus().join("surat-chromium.pdf")).expect("letter");
+    let first = sign(&letter, &request("Pejabat", true, false)).expect("first seal");
+    let mut second = request("Pengesah", true, false);
+    if let Some(a) = second.appearance.as_mut() {
+        a.placement = Placement::Rect {
+            page: 1,
+            x: 40.0,
+            y: 40.0,
+            width: 200.0,
+            height: 110.0,
+        };
+    }
+    let twice = sign_as_reviewer(&first, &second).expect("second seal");
+    let once = write(work.path(), "once.pdf", &first);
+    let out = write(work.path(), "twice.pdf", &twice);
+    judged("tagged, sealed twice", &once, &out);
+    let added = String::from_utf8_lossy(&first[letter.len()..]).into_owned();
+    // (A page carries /StructParents; a widget /StructParent.)
+    assert!(
+        added.contains("/StructParent "),
+        "the first seal joins the tree"
+    );
+    let later = String::from_utf8_lossy(&twice[first.len()..]).into_owned();
+    assert!(
+        !later.contains("/StructParent ") && !later.contains("/StructElem"),
+        "the second seal leaves the structure tree alone"
+    );
+}
