@@ -50,6 +50,8 @@ pub enum Reason {
     StampNotConfigured,
     /// A document id is not 16 to 64 characters of `[A-Za-z0-9_-]` (`field`).
     InvalidDocumentId,
+    /// A SignDigest's document id is already in the log, for another request (`field`).
+    DocumentIdInUse,
     /// A retried request was signed before, but its answer cannot be rebuilt byte for byte:
     /// the agency's certificate or seal settings changed since (`index`).
     RetryNotRebuildable,
@@ -86,7 +88,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order `docs/api.md` lists them.
-    pub const ALL: [Reason; 29] = [
+    pub const ALL: [Reason; 30] = [
         Self::FieldTooLong,
         Self::InvalidDigest,
         Self::RequestIdRequired,
@@ -101,6 +103,7 @@ impl Reason {
         Self::StampDoesNotFit,
         Self::StampNotConfigured,
         Self::InvalidDocumentId,
+        Self::DocumentIdInUse,
         Self::RetryNotRebuildable,
         Self::ClientCertificateRequired,
         Self::UnknownAgency,
@@ -135,6 +138,7 @@ impl Reason {
             Self::StampDoesNotFit => "STAMP_DOES_NOT_FIT",
             Self::StampNotConfigured => "STAMP_NOT_CONFIGURED",
             Self::InvalidDocumentId => "INVALID_DOCUMENT_ID",
+            Self::DocumentIdInUse => "DOCUMENT_ID_IN_USE",
             Self::RetryNotRebuildable => "RETRY_NOT_REBUILDABLE",
             Self::ClientCertificateRequired => "CLIENT_CERTIFICATE_REQUIRED",
             Self::UnknownAgency => "UNKNOWN_AGENCY",
@@ -282,6 +286,18 @@ pub fn stamp_status(e: &pades::stamp::StampError) -> Status {
         _ => (Code::InvalidArgument, Reason::InvalidStamp, Vec::new()),
     };
     refusal(code, reason, message, &metadata)
+}
+
+/// ALREADY_EXISTS: a SignDigest names a document id that the log holds already (for another
+/// request): a document id links one seal.
+pub fn document_id_in_use() -> Status {
+    refusal(
+        Code::AlreadyExists,
+        Reason::DocumentIdInUse,
+        "document_id is already the link of a logged seal; draw the seal with a new document id \
+         (128 random bits)",
+        &[("field", "document_id".to_string())],
+    )
 }
 
 /// FAILED_PRECONDITION: a retry of the request logged as entry `index` whose signed document

@@ -438,6 +438,16 @@ impl Segel {
                 );
                 return Ok(SignedDigest { cms, at: e.at });
             }
+            // A document id links one seal: another request may not claim a logged one.
+            if let Some(id) = &r.document_id {
+                let logged = self
+                    .log
+                    .find_by_document_id(&pades::sha256(id.as_str().as_bytes()))
+                    .map_err(store_status)?;
+                if !logged.is_empty() {
+                    return Err(crate::status::document_id_in_use());
+                }
+            }
             let signing_time = r.signing_time;
             let document_ref_hmac = self.reference_hmac(&agency.id, &r.document_ref);
             let (cms, at) = self

@@ -206,6 +206,15 @@ async fn document_ids_are_logged_as_hashes_and_found_by_anyone() {
         .await
         .expect_err("without the id");
     assert_eq!(e.code(), Code::AlreadyExists);
+    // Another request may not claim a logged document id.
+    let e = signer
+        .sign_digest(digest("digest-id-2", id.as_str()))
+        .await
+        .expect_err("an id in use");
+    assert_eq!(
+        (e.code(), reason(&e)),
+        (Code::AlreadyExists, "DOCUMENT_ID_IN_USE".to_string())
+    );
     // An invisible signature records "no document id".
     let invisible = signer
         .sign_digest(digest("digest-no-id", ""))
