@@ -51,7 +51,21 @@ pub(crate) struct FontFace {
     weight: Weight,
     /// Font units per em (2048 for DejaVu).
     units: f64,
+    /// Glyph and advance width (thousandths of an em) of every printable ASCII character,
+    /// indexed by its code minus 0x20: nearly all stamp text, looked up without the `cmap`.
+    ascii: [(GlyphId, f64); ASCII.len()],
 }
+
+/// The printable ASCII characters, U+0020 to U+007E: every subset holds their glyphs.
+const ASCII: [char; 95] = {
+    let mut out = [' '; 95];
+    let mut i = 0;
+    while i < 95 {
+        out[i] = (0x20 + i as u8) as char;
+        i += 1;
+    }
+    out
+};
 
 impl FontFace {
     /// The face of `weight`. The first call parses the font's table directory (cheap:
@@ -66,26 +80,48 @@ impl FontFace {
         cell.get_or_init(|| {
             let face = Face::parse(data, 0).expect("the bundled DejaVu font parses");
             let units = f64::from(face.units_per_em().max(16));
+            let ascii = ASCII.map(|ch| {
+                let g = face.glyph_index(ch).unwrap_or(GlyphId(0));
+                let advance = f64::from(face.glyph_hor_advance(g).unwrap_or(0)) * 1000.0 / units;
+                (g, advance)
+            });
             FontFace {
                 data,
                 face,
                 name,
                 weight,
                 units,
+                ascii,
             }
         })
     }
 
     /// The glyph of `ch`, or [`StampError::MissingGlyph`] naming it and `text`.
     pub(crate) fn glyph(&self, ch: char, text: &str) -> Result<GlyphId, StampError> {
-        self.face
-            .glyph_index(ch)
+        self.glyph_index(ch)
             .filter(|g| g.0 != 0)
             .ok_or_else(|| StampError::MissingGlyph {
                 ch,
                 code: u32::from(ch),
                 text: text.chars().take(200).collect(),
             })
+    }
+
+    /// The glyph of `ch` in the `cmap` (from the ASCII table for printable ASCII).
+    fn glyph_index(&self, ch: char) -> Option<GlyphId> {
+        match self.ascii.get((ch as usize).wrapping_sub(0x20)) {
+            Some(&(g, _)) => Some(g),
+            None => self.face.glyph_index(ch),
+        }
+    }
+
+    /// Advance width of `ch` in thousandths of an em; `.notdef`'s for a character without a
+    /// glyph.
+    fn char_advance(&self, ch: char) -> f64 {
+        match self.ascii.get((ch as usize).wrapping_sub(0x20)) {
+            Some(&(_, advance)) => advance,
+            None => self.advance(self.face.glyph_index(ch).unwrap_or(GlyphId(0))),
+        }
     }
 
     /// Checks that every character of `text` has a glyph.
@@ -102,10 +138,7 @@ impl FontFace {
     /// Width of `text` at `size` points. Characters without a glyph count as `.notdef`'s
     /// width (callers check glyphs first).
     pub(crate) fn width(&self, text: &str, size: f64) -> f64 {
-        let em: f64 = text
-            .chars()
-            .map(|c| self.advance(self.face.glyph_index(c).unwrap_or(GlyphId(0))))
-            .sum();
+        let em: f64 = text.chars().map(|c| self.char_advance(c)).sum();
         em * size / 1000.0
     }
 
@@ -160,7 +193,18 @@ impl GlyphSet {
     }
 
     /// Fixes the subset's numbering: `.notdef` is CID 0, then the glyphs in ascending order.
-    pub(crate) fn finish(self) -> Subset {
+    ///
+    /// The subset also holds every printable ASCII character's glyph, whether drawn or not: a
+    /// stamp whose text is ASCII (nearly every Indonesian name and title) then always has the
+    /// same glyphs, so its font program is made once and kept (see [`Subset::program`]), and
+    /// a new official's name costs no subsetting or compression.
+    pub(crate) fn finish(mut self) -> Subset {
+        let face = FontFace::get(self.weight);
+        for (ch, &(g, _)) in ASCII.iter().zip(&face.ascii) {
+            if g.0 != 0 {
+                self.glyphs.entry(g.0).or_insert(*ch);
+            }
+        }
         let mut remapper = subsetter::GlyphRemapper::new();
         for &g in self.glyphs.keys() {
             remapper.remap(g);
@@ -361,7 +405,7 @@ impl Subset {
         let program = subsetter::subset(self.face.data, 0, &self.remapper)
             .map_err(|e| StampError::Template(format!("font subset of {}: {e}", self.face.name)))?;
         let program = Arc::new(Program {
-            packed: deflate(&program),
+            packed: deflate_best(&program),
             length: program.len(),
         });
         let mut kept = lock();
@@ -401,6 +445,20 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
         }
         out
     })
+}
+
+/// Flate (zlib format) at the best level, for what is made once and kept: font programs
+/// (the kept program of a face's ASCII subset serves nearly every stamp).
+fn deflate_best(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 2 + 64),
+        flate2::Compression::best(),
+    );
+    if z.write_all(data).is_err() {
+        return zlib_stored(data);
+    }
+    z.finish().unwrap_or_else(|_| zlib_stored(data))
 }
 
 /// `data` as a zlib stream of stored (uncompressed) blocks: the fallback of [`deflate`].
@@ -463,7 +521,10 @@ mod tests {
             s.finish()
         };
         assert_eq!(set("abc").tag(), set("cba").tag());
-        assert_ne!(set("abc").tag(), set("abd").tag());
+        // Every subset holds printable ASCII: ASCII text always gives the same subset.
+        assert_eq!(set("abc").tag(), set("Budi Santoso 1987").tag());
+        assert_ne!(set("abcé").tag(), set("abcè").tag());
+        assert_ne!(set("abc").tag(), set("abcé").tag());
         assert!(set("abc").tag().bytes().all(|b| b.is_ascii_uppercase()));
         assert_eq!(set("abc").tag().len(), 6);
     }
@@ -485,6 +546,7 @@ mod tests {
             assert_eq!(inflate(&z), data);
             assert_eq!(deflate(data), z, "the same bytes every time");
             assert_eq!(inflate(&zlib_stored(data)), data);
+            assert_eq!(inflate(&deflate_best(data)), data);
         }
         assert!(deflate(&big).len() < big.len() / 4);
     }
@@ -499,11 +561,14 @@ mod tests {
         let first = set("Kementerian Contoh").program().expect("program");
         let again = set("Contoh Kementerian").program().expect("program");
         assert!(Arc::ptr_eq(&first, &again), "same glyphs: kept");
+        // A new ASCII name has the same glyphs (printable ASCII), so it is kept too.
+        let named = set("Pejabat Nomor 4711").program().expect("program");
+        assert!(Arc::ptr_eq(&first, &named), "ASCII text: kept");
         let fresh =
             subsetter::subset(BOLD_DATA, 0, &set("Kementerian Contoh").remapper).expect("subset");
         assert_eq!(first.length, fresh.len());
-        assert_eq!(first.packed, deflate(&fresh));
-        let other = set("Kementerian Contoh!").program().expect("program");
+        assert_eq!(first.packed, deflate_best(&fresh));
+        let other = set("Kementerian Cöntoh").program().expect("program");
         assert!(!Arc::ptr_eq(&first, &other));
         // A subset of DejaVu Sans is far smaller than the face.
         assert!(first.packed.len() < BOLD_DATA.len() / 20);
@@ -512,10 +577,19 @@ mod tests {
     #[test]
     fn text_is_encoded_as_the_subsets_cids() {
         let mut s = GlyphSet::new(Weight::Regular);
-        s.add("ba").expect("glyphs");
+        s.add("ba é").expect("glyphs");
         let s = s.finish();
-        // 'a' has the lower glyph number, so it is CID 1 and 'b' CID 2.
-        assert_eq!(s.encode("ab").expect("encodes"), vec![0, 1, 0, 2]);
-        assert!(s.encode("c").is_err());
+        // CIDs follow the glyph numbers: 'a' (glyph 68 in DejaVu) before 'b' (69), both after
+        // the space (3); every glyph up to 'a' is kept (printable ASCII), so 'a' is CID 66.
+        let cid = |t: &str| s.encode(t).expect("encodes");
+        assert_eq!(cid("ab"), vec![0, 66, 0, 67]);
+        assert_eq!(cid(" "), vec![0, 1]);
+        // Printable ASCII is always in; other characters only when added.
+        assert_eq!(cid("~").len(), 2);
+        assert_eq!(cid("é").len(), 2);
+        assert!(s.encode("è").is_err());
+        let mut t = GlyphSet::new(Weight::Regular);
+        t.add("x").expect("glyphs");
+        assert!(t.finish().encode("é").is_err());
     }
 }
