@@ -31,8 +31,8 @@ const PATTERNS: [MaskPattern; 8] = [
     MaskPattern::Meadow,
 ];
 
-/// The finder-like pattern of rule N3.
-const FINDER: [bool; 7] = [true, false, true, true, true, false, true];
+/// The finder-like pattern of rule N3, dark light dark dark dark light dark, as bits.
+const FINDER: u32 = 0b101_1101;
 
 /// The modules (row-major, top row first, `true` dark) of `canvas` (functional patterns and
 /// data drawn, not yet masked) under the mask with the lowest penalty.
@@ -66,7 +66,12 @@ pub(super) fn penalty(dark: &[bool], width: usize, columns: &mut Vec<bool>) -> u
     let height = rows.len();
     // The transposed grid, so that columns are scored as rows (contiguous).
     columns.clear();
-    columns.extend((0..width).flat_map(|c| (0..height).map(move |r| dark[r * width + c])));
+    columns.resize(width * height, false);
+    for (r, row) in rows.clone().enumerate() {
+        for (c, &d) in row.iter().enumerate() {
+            columns[c * height + r] = d;
+        }
+    }
     let mut score: u32 = rows.clone().map(line).sum();
     if height > 0 {
         score += columns.chunks_exact(height).map(line).sum::<u32>();
@@ -75,39 +80,38 @@ pub(super) fn penalty(dark: &[bool], width: usize, columns: &mut Vec<bool>) -> u
     score + balance(&dark[..width * height])
 }
 
-/// Rules N1 and N3 along one row or column.
+/// Rules N1 and N3 along one row or column, in one pass without branches on the modules
+/// (their colours are as good as random, so branches would be mispredicted).
 fn line(cells: &[bool]) -> u32 {
     let mut score = 0;
-    // N1: runs of at least five.
+    // N1: the length of the run the current module ends; a run scores 3 when it reaches five
+    // modules and 1 for each module after that.
     let mut run = 0u32;
-    let mut last = None;
+    let mut previous = false;
+    // N3: the last 15 modules, the latest in bit 0; outside the line counts as light (0).
+    let mut window = 0u32;
     for &c in cells {
-        if last == Some(c) {
-            run += 1;
-        } else {
-            if run >= 5 {
-                score += run - 2;
-            }
-            last = Some(c);
-            run = 1;
-        }
+        let same = u32::from(c == previous);
+        run = run * same + 1;
+        score += 3 * u32::from(run == 5) + u32::from(run > 5);
+        previous = c;
+        window = ((window << 1) | u32::from(c)) & 0x7FFF;
+        score += finder_score(window);
     }
-    if run >= 5 {
-        score += run - 2;
-    }
-    // N3: the finder-like pattern with a light area of four modules on one side.
-    if cells.len() >= FINDER.len() {
-        let light = |from: usize, to: usize| !cells[from..to.min(cells.len())].contains(&true);
-        for j in 0..=cells.len() - FINDER.len() {
-            if cells[j] && cells[j..j + FINDER.len()] == FINDER {
-                let end = j + FINDER.len();
-                if light(j.saturating_sub(4), j) || light(end, end + 4) {
-                    score += 40;
-                }
-            }
-        }
+    // The four light modules after the line.
+    for _ in 0..4 {
+        window = (window << 1) & 0x7FFF;
+        score += finder_score(window);
     }
     score
+}
+
+/// N3 for the 15 modules in `window` (oldest in bit 14): 40 if bits 10..4 are the finder-like
+/// pattern and the four modules before it (bits 14..11) or after it (bits 3..0) are light.
+fn finder_score(window: u32) -> u32 {
+    let pattern = (window >> 4) & 0x7F == FINDER;
+    let light = (window >> 11 == 0) | (window & 0xF == 0);
+    40 * u32::from(pattern & light)
 }
 
 /// Rule N2: 2 x 2 blocks of one colour.
@@ -120,9 +124,7 @@ fn blocks(dark: &[bool], width: usize, height: usize) -> u32 {
         );
         for c in 1..width {
             let v = here[c];
-            if here[c - 1] == v && above[c] == v && above[c - 1] == v {
-                score += 3;
-            }
+            score += 3 * u32::from((here[c - 1] == v) & (above[c] == v) & (above[c - 1] == v));
         }
     }
     score
