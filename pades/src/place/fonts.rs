@@ -11,6 +11,8 @@
 //!
 //! A font that cannot be read is no font: its strings yield no text (the caller skips them).
 
+use std::borrow::Cow;
+
 use super::afm;
 use super::cmap::{CMap, MAX_ENTRIES};
 use super::encodings::{GLYPH_NAMES, MAC_ROMAN, PDF_DOC, STANDARD, WIN_ANSI};
@@ -29,9 +31,10 @@ const MAX_WIDTH: f64 = 100_000.0;
 
 /// One glyph of a shown string.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Glyph {
-    /// Its text (empty when unknown).
-    pub(super) text: String,
+pub(super) struct Glyph<'s> {
+    /// Its text (empty when unknown): borrowed from the font's encoding when it comes from
+    /// there, so that showing a simple font's string allocates nothing per glyph.
+    pub(super) text: Cow<'s, str>,
     /// Horizontal displacement in text space per unit of font size (`w0`).
     pub(super) width: f64,
     /// A single-byte code 32 (word spacing applies).
@@ -52,7 +55,7 @@ pub(super) struct Font {
 enum Kind {
     Simple {
         /// Text of each code from the encoding (empty: none).
-        text: Box<[String]>,
+        text: Box<[CodeText]>,
         /// Width of each code in text space per unit of font size.
         widths: Box<[f64]>,
     },
@@ -142,13 +145,16 @@ impl Font {
     }
 
     /// The glyphs of a shown string, in order.
-    pub(super) fn glyphs<'s>(&'s self, bytes: &'s [u8]) -> Box<dyn Iterator<Item = Glyph> + 's> {
+    pub(super) fn glyphs<'s>(
+        &'s self,
+        bytes: &'s [u8],
+    ) -> Box<dyn Iterator<Item = Glyph<'s>> + 's> {
         match &self.kind {
             Kind::Simple { text, widths } => Box::new(bytes.iter().map(move |&b| {
                 let i = usize::from(b);
                 let text = match self.to_unicode.as_ref().and_then(|m| m.text(u32::from(b))) {
-                    Some(t) => t,
-                    None => text.get(i).cloned().unwrap_or_default(),
+                    Some(t) => Cow::Owned(t),
+                    None => Cow::Borrowed(text.get(i).map_or("", CodeText::as_str)),
                 };
                 Glyph {
                     text,
@@ -167,11 +173,12 @@ impl Font {
                     encoding.cid(code)
                 };
                 Glyph {
-                    text: self
-                        .to_unicode
-                        .as_ref()
-                        .and_then(|m| m.text(code))
-                        .unwrap_or_default(),
+                    text: Cow::Owned(
+                        self.to_unicode
+                            .as_ref()
+                            .and_then(|m| m.text(code))
+                            .unwrap_or_default(),
+                    ),
                     width: cid.map_or(widths.default, |c| widths.of(c)) / 1000.0,
                     space: len == 1 && code == 32,
                 }
@@ -202,8 +209,61 @@ fn descendant(doc: &Document<'_>, dict: &Dict) -> Result<Option<Dict>> {
     }
 }
 
+/// The text of one code of a simple font. Nearly every code's text is one character, kept
+/// inline: loading a font allocates no string per code.
+#[derive(Debug, Clone, Default)]
+enum CodeText {
+    /// No text.
+    #[default]
+    Empty,
+    /// Text of at most 4 bytes (UTF-8).
+    Short {
+        /// The bytes, valid UTF-8 up to `len`.
+        bytes: [u8; 4],
+        /// How many bytes are used.
+        len: u8,
+    },
+    /// Longer text (a ligature's name such as `f_f_i`).
+    Long(String),
+}
+
+impl CodeText {
+    fn from_char(c: char) -> CodeText {
+        let mut bytes = [0; 4];
+        let len = c.encode_utf8(&mut bytes).len() as u8;
+        CodeText::Short { bytes, len }
+    }
+
+    fn from_string(s: String) -> CodeText {
+        match s.len() {
+            0 => CodeText::Empty,
+            n @ 1..=4 => {
+                let mut bytes = [0; 4];
+                bytes[..n].copy_from_slice(s.as_bytes());
+                CodeText::Short {
+                    bytes,
+                    len: n as u8,
+                }
+            }
+            _ => CodeText::Long(s),
+        }
+    }
+
+    /// The text.
+    fn as_str(&self) -> &str {
+        match self {
+            CodeText::Empty => "",
+            CodeText::Short { bytes, len } => bytes
+                .get(..usize::from(*len))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or(""),
+            CodeText::Long(s) => s,
+        }
+    }
+}
+
 /// The text of each code of a simple font per its `/Encoding`.
-fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[String]>> {
+fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[CodeText]>> {
     let default_base: &[u16; 256] = if subtype == b"TrueType" {
         &WIN_ANSI
     } else {
@@ -225,13 +285,12 @@ fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[S
         Some(b"PDFDocEncoding") => &PDF_DOC,
         _ => default_base,
     };
-    let mut text: Vec<String> = base
+    let mut text: Vec<CodeText> = base
         .iter()
         .map(|&u| {
             char::from_u32(u32::from(u))
                 .filter(|_| u != 0)
-                .map(String::from)
-                .unwrap_or_default()
+                .map_or(CodeText::default(), CodeText::from_char)
         })
         .collect();
     let diffs = match &enc {
@@ -249,7 +308,7 @@ fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[S
                 Object::Name(n) => {
                     if let Some(c) = code {
                         if let Some(slot) = text.get_mut(c) {
-                            *slot = glyph_text(n);
+                            *slot = CodeText::from_string(glyph_text(n));
                         }
                         code = Some(c + 1).filter(|c| *c < 256);
                     }
@@ -303,7 +362,7 @@ fn simple_widths(
     doc: &Document<'_>,
     dict: &Dict,
     fd: Option<&Dict>,
-    text: &[String],
+    text: &[CodeText],
 ) -> Result<Box<[f64]>> {
     // Type3 glyph space is mapped to text space by the font matrix; others by 1/1000.
     let scale = match dict
@@ -347,7 +406,9 @@ fn simple_widths(
             _ => None,
         };
         let w = from_table
-            .or_else(|| standard.and_then(|s| text.get(code).and_then(|t| afm_width(s, t))))
+            .or_else(|| {
+                standard.and_then(|s| text.get(code).and_then(|t| afm_width(s, t.as_str())))
+            })
             .or(missing)
             .unwrap_or(if widths.is_some() {
                 0.0
