@@ -87,9 +87,12 @@ impl QrCode {
     /// The result is wrapped in `q … Q`, so it leaves the graphics state as it found it. It first
     /// paints the whole square opaque white (`1 g`), so nothing underneath shows through, then
     /// the dark modules in black (`0 g`). The square includes a quiet zone of 4 modules on every
-    /// side, so one module is `size / (modules + 8)` wide. Horizontal runs of dark modules are
-    /// merged into one rectangle. Numbers have at most 3 decimals and no exponent; rectangle
-    /// edges are rounded once, so neighbouring rectangles meet without gaps.
+    /// side, so one module is `size / (modules + 8)` wide (rounded to a thousandth of a point).
+    /// The modules are drawn in a space of one unit per module (a `cm` scales and moves it
+    /// onto the code's square, bottom row 0), so every rectangle has whole-number edges and
+    /// neighbouring rectangles meet without gaps; horizontal runs of dark modules are merged
+    /// into one rectangle (`col row length 1 re`). Numbers have at most 3 decimals and no
+    /// exponent.
     ///
     /// Refuses a `size` below [`MIN_SIZE_PT`] ([`QrError::TooSmall`]) and a non-finite `x` or
     /// `y` ([`QrError::NotFinite`]).
@@ -101,20 +104,26 @@ impl QrCode {
         if !x.is_finite() || !y.is_finite() {
             return Err(QrError::NotFinite { x, y });
         }
-        let module = size / (self.width + 2 * QUIET) as f64;
-        // Edges in thousandths of a point: column edge `i` and row edge `i` (from the top).
-        let col = |i: usize| milli(x + (QUIET + i) as f64 * module);
-        let row = |i: usize| milli(y + size - (QUIET + i) as f64 * module);
+        let module = milli(size / (self.width + 2 * QUIET) as f64);
+        // The code's bottom-left corner, inside the quiet zone.
+        let quiet = module.saturating_mul(QUIET as i64);
+        let (x0, y0) = (
+            milli(x).saturating_add(quiet),
+            milli(y).saturating_add(quiet),
+        );
 
-        // About four rectangles of some 30 bytes per row.
-        let mut out = Vec::with_capacity(64 + self.width * 128);
+        // About four rectangles of some 12 bytes per row.
+        let mut out = Vec::with_capacity(96 + self.width * 48);
         let s = milli(size);
         out.extend_from_slice(b"q\n1 g\n");
         numbers(&mut out, &[milli(x), milli(y), s, s]);
         out.extend_from_slice(b"re f\n0 g\n");
+        numbers(&mut out, &[module, 0, 0, module, x0, y0]);
+        out.extend_from_slice(b"cm\n");
         let mut any = false;
         for (r, cells) in self.dark.chunks_exact(self.width.max(1)).enumerate() {
-            let (top, bottom) = (row(r), row(r + 1));
+            // Rows are stored top first; in the module space row 0 is the bottom one.
+            let up = self.width.saturating_sub(r + 1);
             let mut c = 0;
             while c < cells.len() {
                 if !cells[c] {
@@ -125,8 +134,7 @@ impl QrCode {
                 while c < cells.len() && cells[c] {
                     c += 1;
                 }
-                let (left, right) = (col(start), col(c));
-                numbers(&mut out, &[left, bottom, right - left, top - bottom]);
+                units(&mut out, &[start, up, c - start, 1]);
                 out.extend_from_slice(b"re\n");
                 any = true;
             }
@@ -148,6 +156,17 @@ fn milli(v: f64) -> i64 {
 fn numbers(out: &mut Vec<u8>, values: &[i64]) {
     for &m in values {
         push_num(out, m);
+        out.push(b' ');
+    }
+}
+
+/// Appends each of `values` (whole module counts) as a PDF integer followed by a space.
+fn units(out: &mut Vec<u8>, values: &[usize]) {
+    for &v in values {
+        push_num(
+            out,
+            i64::try_from(v).unwrap_or(i64::MAX).saturating_mul(1000),
+        );
         out.push(b' ');
     }
 }
@@ -196,9 +215,10 @@ mod tests {
             dark: vec![true, true, false, false, true, false, true, false, true],
         };
         let expected = "q\n1 g\n0 0 110 110 re f\n0 g\n\
-                        40 60 20 10 re\n\
-                        50 50 10 10 re\n\
-                        40 40 10 10 re\n60 40 10 10 re\n\
+                        10 0 0 10 40 40 cm\n\
+                        0 2 2 1 re\n\
+                        1 1 1 1 re\n\
+                        0 0 1 1 re\n2 0 1 1 re\n\
                         f\nQ\n";
         assert_eq!(text(&code, 0.0, 0.0, 110.0), expected);
     }
