@@ -296,12 +296,8 @@ impl Subset {
             ordering: Str(b"Identity"),
             supplement: 0,
         };
-        // Widths of CIDs 0..n, in the subset's order.
-        let widths: Vec<f32> = self
-            .remapper
-            .remapped_gids()
-            .map(|g| face.advance(GlyphId(g)).round() as f32)
-            .collect();
+        let parts = self.parts()?;
+        let widths = &parts.widths;
         let mut c = Chunk::new();
         {
             let mut font = c.cid_font(pdf_ref(cid));
@@ -341,7 +337,7 @@ impl Subset {
             .font_file2(pdf_ref(file));
         objects.push((descriptor, body_of(&c, descriptor)));
 
-        let program = self.program()?;
+        let program = &parts.program;
         let mut c = Chunk::new();
         c.stream(pdf_ref(file), &program.packed)
             .filter(Filter::FlateDecode)
@@ -361,15 +357,8 @@ impl Subset {
         c.stream(pdf_ref(cid_set), &bits);
         objects.push((cid_set, body_of(&c, cid_set)));
 
-        let mut map = UnicodeCmap::new(Name(b"Custom"), info);
-        for (&g, &ch) in &self.glyphs {
-            if let Some(new) = self.remapper.get(g) {
-                map.pair(new, ch);
-            }
-        }
-        let map = map.finish();
         let mut c = Chunk::new();
-        c.cmap(pdf_ref(cmap), &map)
+        c.cmap(pdf_ref(cmap), &parts.to_unicode)
             .name(Name(b"Custom"))
             .system_info(info);
         objects.push((cmap, body_of(&c, cmap)));
@@ -386,34 +375,66 @@ struct Program {
     length: usize,
 }
 
-/// Most font programs kept in memory (a few kilobytes each).
-const KEPT_PROGRAMS: usize = 32;
+/// What a subset's objects hold besides references: the same for the same glyphs and
+/// characters, so it is made once and kept.
+struct Parts {
+    /// The font program.
+    program: Program,
+    /// Widths of CIDs 0..n, in the subset's order (thousandths of an em, rounded).
+    widths: Vec<f32>,
+    /// The ToUnicode CMap (CID -> the character drawn with it).
+    to_unicode: Vec<u8>,
+}
+
+/// Most subsets' parts kept in memory (some 20 kilobytes each).
+const KEPT_PARTS: usize = 32;
 
 impl Subset {
-    /// The subset's font program. Subsetting and compressing are most of the cost of drawing a
+    /// The subset's parts. Subsetting and compressing are most of the cost of drawing a
     /// stamp, and a signing service draws the same words again and again (one agency, one
-    /// official), so the last [`KEPT_PROGRAMS`] programs are kept, keyed by face and glyphs.
-    fn program(&self) -> Result<Arc<Program>, StampError> {
-        type Kept = VecDeque<(Weight, Vec<u16>, Arc<Program>)>;
+    /// official, names in printable ASCII, which every subset holds), so the last
+    /// [`KEPT_PARTS`] are kept, keyed by face, glyphs and their characters.
+    fn parts(&self) -> Result<Arc<Parts>, StampError> {
+        type Kept = VecDeque<(Weight, Vec<(u16, char)>, Arc<Parts>)>;
         static KEPT: Mutex<Kept> = Mutex::new(VecDeque::new());
-        let glyphs: Vec<u16> = self.glyphs.keys().copied().collect();
+        let key: Vec<(u16, char)> = self.glyphs.iter().map(|(&g, &c)| (g, c)).collect();
         let weight = self.face.weight;
         let lock = || KEPT.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, _, p)) = lock().iter().find(|(w, g, _)| *w == weight && *g == glyphs) {
+        if let Some((_, _, p)) = lock().iter().find(|(w, k, _)| *w == weight && *k == key) {
             return Ok(Arc::clone(p));
         }
         let program = subsetter::subset(self.face.data, 0, &self.remapper)
             .map_err(|e| StampError::Template(format!("font subset of {}: {e}", self.face.name)))?;
-        let program = Arc::new(Program {
-            packed: deflate_best(&program),
-            length: program.len(),
+        let widths = self
+            .remapper
+            .remapped_gids()
+            .map(|g| self.face.advance(GlyphId(g)).round() as f32)
+            .collect();
+        let info = SystemInfo {
+            registry: Str(b"Adobe"),
+            ordering: Str(b"Identity"),
+            supplement: 0,
+        };
+        let mut map = UnicodeCmap::new(Name(b"Custom"), info);
+        for (&g, &ch) in &self.glyphs {
+            if let Some(new) = self.remapper.get(g) {
+                map.pair(new, ch);
+            }
+        }
+        let parts = Arc::new(Parts {
+            program: Program {
+                packed: deflate_best(&program),
+                length: program.len(),
+            },
+            widths,
+            to_unicode: map.finish().into_vec(),
         });
         let mut kept = lock();
-        if kept.len() >= KEPT_PROGRAMS {
+        if kept.len() >= KEPT_PARTS {
             kept.pop_front();
         }
-        kept.push_back((weight, glyphs, Arc::clone(&program)));
-        Ok(program)
+        kept.push_back((weight, key, Arc::clone(&parts)));
+        Ok(parts)
     }
 }
 
@@ -558,20 +579,23 @@ mod tests {
             s.add(t).expect("glyphs");
             s.finish()
         };
-        let first = set("Kementerian Contoh").program().expect("program");
-        let again = set("Contoh Kementerian").program().expect("program");
+        let first = set("Kementerian Contoh").parts().expect("parts");
+        let again = set("Contoh Kementerian").parts().expect("parts");
         assert!(Arc::ptr_eq(&first, &again), "same glyphs: kept");
         // A new ASCII name has the same glyphs (printable ASCII), so it is kept too.
-        let named = set("Pejabat Nomor 4711").program().expect("program");
+        let named = set("Pejabat Nomor 4711").parts().expect("parts");
         assert!(Arc::ptr_eq(&first, &named), "ASCII text: kept");
         let fresh =
             subsetter::subset(BOLD_DATA, 0, &set("Kementerian Contoh").remapper).expect("subset");
-        assert_eq!(first.length, fresh.len());
-        assert_eq!(first.packed, deflate_best(&fresh));
-        let other = set("Kementerian Cöntoh").program().expect("program");
+        assert_eq!(first.program.length, fresh.len());
+        assert_eq!(first.program.packed, deflate_best(&fresh));
+        // One width per CID, .notdef and printable ASCII included.
+        assert_eq!(first.widths.len(), set("x").remapper.num_gids() as usize);
+        assert!(first.widths.len() > 95);
+        let other = set("Kementerian Cöntoh").parts().expect("parts");
         assert!(!Arc::ptr_eq(&first, &other));
         // A subset of DejaVu Sans is far smaller than the face.
-        assert!(first.packed.len() < BOLD_DATA.len() / 20);
+        assert!(first.program.packed.len() < BOLD_DATA.len() / 20);
     }
 
     #[test]
