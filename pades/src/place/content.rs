@@ -97,7 +97,9 @@ impl Matcher {
             self.window.pop_front();
         }
         self.window.push_back((c, b, direction));
-        if self.window.len() == self.tag.len()
+        // Most characters are not the tag's last one: the window is compared only when it is.
+        if self.tag.last() == Some(&c)
+            && self.window.len() == self.tag.len()
             && self.window.iter().map(|w| w.0).eq(self.tag.iter().copied())
         {
             self.direction = self.window.front().map_or(0, |w| w.2);
