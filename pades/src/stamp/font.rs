@@ -163,6 +163,8 @@ pub(crate) struct GlyphSet {
     weight: Weight,
     /// Glyph number in the full font -> the first character drawn with it.
     glyphs: BTreeMap<u16, char>,
+    /// Whether every character added is printable ASCII.
+    ascii_only: bool,
 }
 
 impl GlyphSet {
@@ -171,6 +173,7 @@ impl GlyphSet {
         GlyphSet {
             weight,
             glyphs: BTreeMap::new(),
+            ascii_only: true,
         }
     }
 
@@ -183,6 +186,7 @@ impl GlyphSet {
         for ch in text.chars() {
             let g = face.glyph(ch, text)?;
             self.glyphs.entry(g.0).or_insert(ch);
+            self.ascii_only &= (' '..='~').contains(&ch);
         }
         Ok(())
     }
@@ -196,32 +200,67 @@ impl GlyphSet {
     ///
     /// The subset also holds every printable ASCII character's glyph, whether drawn or not: a
     /// stamp whose text is ASCII (nearly every Indonesian name and title) then always has the
-    /// same glyphs, so its font program is made once and kept (see [`Subset::program`]), and
-    /// a new official's name costs no subsetting or compression.
-    pub(crate) fn finish(mut self) -> Subset {
+    /// same glyphs, so its parts are made once and kept (see [`Subset::parts`]), and a new
+    /// official's name costs no subsetting or compression. The subset of text in ASCII alone
+    /// is the same every time, so it is made once per face and shared.
+    pub(crate) fn finish(self) -> Subset {
         let face = FontFace::get(self.weight);
-        for (ch, &(g, _)) in ASCII.iter().zip(&face.ascii) {
-            if g.0 != 0 {
-                self.glyphs.entry(g.0).or_insert(*ch);
-            }
+        if self.ascii_only {
+            let (glyphs, remapper) = ascii_subset(self.weight);
+            return Subset {
+                face,
+                glyphs: Arc::clone(glyphs),
+                remapper: Arc::clone(remapper),
+            };
         }
-        let mut remapper = subsetter::GlyphRemapper::new();
-        for &g in self.glyphs.keys() {
-            remapper.remap(g);
-        }
+        let (glyphs, remapper) = numbered(face, self.glyphs);
         Subset {
-            face: FontFace::get(self.weight),
-            glyphs: self.glyphs,
+            face,
+            glyphs,
             remapper,
         }
     }
 }
 
+/// `glyphs` with printable ASCII's glyphs added (a glyph keeps the character it was drawn
+/// with first), and their numbering in the subset.
+fn numbered(
+    face: &FontFace,
+    mut glyphs: BTreeMap<u16, char>,
+) -> (Arc<BTreeMap<u16, char>>, Arc<subsetter::GlyphRemapper>) {
+    for (ch, &(g, _)) in ASCII.iter().zip(&face.ascii) {
+        if g.0 != 0 {
+            glyphs.entry(g.0).or_insert(*ch);
+        }
+    }
+    let mut remapper = subsetter::GlyphRemapper::new();
+    for &g in glyphs.keys() {
+        remapper.remap(g);
+    }
+    (Arc::new(glyphs), Arc::new(remapper))
+}
+
+/// The glyphs and numbering of a subset for text in printable ASCII alone, per face. Each
+/// printable ASCII character has a glyph of its own in DejaVu, so whatever ASCII text was
+/// drawn, this is what [`numbered`] gives.
+fn ascii_subset(weight: Weight) -> &'static SharedGlyphs {
+    static REGULAR: OnceLock<SharedGlyphs> = OnceLock::new();
+    static BOLD: OnceLock<SharedGlyphs> = OnceLock::new();
+    let cell = match weight {
+        Weight::Regular => &REGULAR,
+        Weight::Bold => &BOLD,
+    };
+    cell.get_or_init(|| numbered(FontFace::get(weight), BTreeMap::new()))
+}
+
+/// A subset's glyphs (glyph -> character) and their numbering, shared.
+type SharedGlyphs = (Arc<BTreeMap<u16, char>>, Arc<subsetter::GlyphRemapper>);
+
 /// A face's subset: the glyphs kept and their new numbers (CIDs).
 pub(crate) struct Subset {
     face: &'static FontFace,
-    glyphs: BTreeMap<u16, char>,
-    remapper: subsetter::GlyphRemapper,
+    glyphs: Arc<BTreeMap<u16, char>>,
+    remapper: Arc<subsetter::GlyphRemapper>,
 }
 
 impl Subset {
@@ -416,7 +455,7 @@ impl Subset {
             supplement: 0,
         };
         let mut map = UnicodeCmap::new(Name(b"Custom"), info);
-        for (&g, &ch) in &self.glyphs {
+        for (&g, &ch) in self.glyphs.iter() {
             if let Some(new) = self.remapper.get(g) {
                 map.pair(new, ch);
             }
@@ -596,6 +635,31 @@ mod tests {
         assert!(!Arc::ptr_eq(&first, &other));
         // A subset of DejaVu Sans is far smaller than the face.
         assert!(first.program.packed.len() < BOLD_DATA.len() / 20);
+    }
+
+    #[test]
+    fn the_shared_ascii_subset_is_the_one_ascii_text_makes() {
+        for weight in [Weight::Regular, Weight::Bold] {
+            let face = FontFace::get(weight);
+            // Every printable ASCII character has a glyph of its own.
+            let glyphs: std::collections::BTreeSet<u16> =
+                face.ascii.iter().map(|(g, _)| g.0).collect();
+            assert_eq!(glyphs.len(), ASCII.len());
+            assert!(!glyphs.contains(&0));
+            for text in ["Budi Santoso", "~}| NIP. 1987 {", ""] {
+                let mut map = BTreeMap::new();
+                for ch in text.chars() {
+                    map.entry(face.glyph(ch, text).expect("glyph").0)
+                        .or_insert(ch);
+                }
+                let (slow, slow_numbers) = numbered(face, map);
+                let mut set = GlyphSet::new(weight);
+                set.add(text).expect("glyphs");
+                let fast = set.finish();
+                assert_eq!(*fast.glyphs, *slow, "{text}");
+                assert_eq!(*fast.remapper, *slow_numbers, "{text}");
+            }
+        }
     }
 
     #[test]
