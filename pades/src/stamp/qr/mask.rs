@@ -16,37 +16,145 @@
 //! the one `qrcode::QrCode` would choose; this scorer works on a plain grid of booleans and is
 //! some ten times faster, which matters because a code is drawn on every sealed signature.
 
-use qrcode::canvas::{Canvas, MaskPattern};
+use qrcode::canvas::{Canvas, Module};
 use qrcode::Color;
-
-/// The eight patterns of a (non-micro) QR code, in the order of their reference 000 to 111.
-const PATTERNS: [MaskPattern; 8] = [
-    MaskPattern::Checkerboard,
-    MaskPattern::HorizontalLines,
-    MaskPattern::VerticalLines,
-    MaskPattern::DiagonalLines,
-    MaskPattern::LargeCheckerboard,
-    MaskPattern::Fields,
-    MaskPattern::Diamonds,
-    MaskPattern::Meadow,
-];
 
 /// The finder-like pattern of rule N3, dark light dark dark dark light dark, as bits.
 const FINDER: u32 = 0b101_1101;
 
+/// Format information (error correction level M, mask 000 to 111) as 15 bits, BCH-coded and
+/// XOR-ed with 101010000010010 (ISO/IEC 18004 §7.9, table C.1).
+const FORMAT_M: [u16; 8] = [
+    0x5412, 0x5125, 0x5e7c, 0x5b4b, 0x45f9, 0x40ce, 0x4f97, 0x4aa0,
+];
+
+/// Where the format information's bits go, most significant first, as (column, row); negative
+/// numbers count from the right or bottom edge. The first copy runs around the top-left finder
+/// pattern, the second is split between the top-right and bottom-left ones.
+const FORMAT_AT: [[(i16, i16); 15]; 2] = [
+    [
+        (0, 8),
+        (1, 8),
+        (2, 8),
+        (3, 8),
+        (4, 8),
+        (5, 8),
+        (7, 8),
+        (8, 8),
+        (8, 7),
+        (8, 5),
+        (8, 4),
+        (8, 3),
+        (8, 2),
+        (8, 1),
+        (8, 0),
+    ],
+    [
+        (8, -1),
+        (8, -2),
+        (8, -3),
+        (8, -4),
+        (8, -5),
+        (8, -6),
+        (8, -7),
+        (-8, 8),
+        (-7, 8),
+        (-6, 8),
+        (-5, 8),
+        (-4, 8),
+        (-3, 8),
+        (-2, 8),
+        (-1, 8),
+    ],
+];
+
+/// Whether mask pattern `p` (000 to 111) inverts the module at column `x`, row `y` (§7.8.2,
+/// table 10).
+fn inverts(p: usize, x: usize, y: usize) -> bool {
+    match p {
+        0 => (x + y) % 2 == 0,
+        1 => y % 2 == 0,
+        2 => x % 3 == 0,
+        3 => (x + y) % 3 == 0,
+        4 => (y / 2 + x / 3) % 2 == 0,
+        5 => (x * y) % 2 + (x * y) % 3 == 0,
+        6 => ((x * y) % 2 + (x * y) % 3) % 2 == 0,
+        _ => ((x + y) % 2 + (x * y) % 3) % 2 == 0,
+    }
+}
+
+/// A symbol before masking: each module's colour and whether it carries data (and so is
+/// masked); function patterns are not.
+pub(super) struct Unmasked {
+    width: usize,
+    dark: Vec<bool>,
+    data: Vec<bool>,
+}
+
+impl Unmasked {
+    /// The modules of `canvas` (function patterns and data drawn), `width` a side.
+    pub(super) fn new(canvas: &Canvas, width: usize) -> Unmasked {
+        let side = i16::try_from(width).unwrap_or(0);
+        let mut dark = Vec::with_capacity(width * width);
+        let mut data = Vec::with_capacity(width * width);
+        for y in 0..side {
+            for x in 0..side {
+                let (d, is_data) = match canvas.get(x, y) {
+                    Module::Empty => (false, true),
+                    Module::Unmasked(c) => (c == Color::Dark, true),
+                    Module::Masked(c) => (c == Color::Dark, false),
+                };
+                dark.push(d);
+                data.push(is_data);
+            }
+        }
+        Unmasked { width, dark, data }
+    }
+
+    /// The modules under mask pattern `p` (000 to 111), format information included.
+    pub(super) fn masked(&self, p: usize) -> Vec<bool> {
+        let w = self.width;
+        let mut out = self.dark.clone();
+        for (i, (m, &data)) in out.iter_mut().zip(&self.data).enumerate() {
+            *m ^= data && inverts(p, i % w.max(1), i / w.max(1));
+        }
+        let format = FORMAT_M.get(p).copied().unwrap_or(0);
+        // A coordinate from FORMAT_AT as an index (negative: from the far edge).
+        let at = |v: i16| {
+            let n = usize::from(v.unsigned_abs());
+            if v < 0 {
+                w.checked_sub(n)
+            } else {
+                Some(n)
+            }
+        };
+        for coords in &FORMAT_AT {
+            for (bit, &(x, y)) in coords.iter().enumerate() {
+                if let (Some(x), Some(y)) = (at(x), at(y)) {
+                    if let Some(m) = out.get_mut(y * w + x) {
+                        *m = (format >> (14 - bit)) & 1 == 1;
+                    }
+                }
+            }
+        }
+        // The dark module above the bottom-left finder pattern.
+        if let Some(y) = at(-8) {
+            if let Some(m) = out.get_mut(y * w + 8) {
+                *m = true;
+            }
+        }
+        out
+    }
+}
+
 /// The modules (row-major, top row first, `true` dark) of `canvas` (functional patterns and
 /// data drawn, not yet masked) under the mask with the lowest penalty.
 pub(super) fn best(canvas: &Canvas, width: usize) -> Vec<bool> {
+    let unmasked = Unmasked::new(canvas, width);
     let mut best: Option<(u32, Vec<bool>)> = None;
     let mut columns = Vec::new();
-    for pattern in PATTERNS {
-        let mut c = canvas.clone();
-        c.apply_mask(pattern);
-        let dark: Vec<bool> = c
-            .into_colors()
-            .into_iter()
-            .map(|m| m == Color::Dark)
-            .collect();
+    for p in 0..FORMAT_M.len() {
+        let dark = unmasked.masked(p);
         let score = if width <= 64 && dark.len() == width * width {
             penalty_bits(&dark, width)
         } else {
@@ -210,6 +318,56 @@ fn balance_of(dark: usize, total: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qrcode::canvas::MaskPattern;
+
+    /// The eight patterns of a (non-micro) QR code, in the order of their reference 000 to 111.
+    const PATTERNS: [MaskPattern; 8] = [
+        MaskPattern::Checkerboard,
+        MaskPattern::HorizontalLines,
+        MaskPattern::VerticalLines,
+        MaskPattern::DiagonalLines,
+        MaskPattern::LargeCheckerboard,
+        MaskPattern::Fields,
+        MaskPattern::Diamonds,
+        MaskPattern::Meadow,
+    ];
+
+    #[test]
+    fn masking_is_what_qrcode_does_for_every_pattern() {
+        for (text, version) in [
+            ("http://127.0.0.1:8080/d/AbCdEfGhIjKlMnOpQrStUv", 4),
+            ("1234", 1),
+            ("https://segel.example.go.id/d/Zx3_q9LmT0a-Bc7dEf1GhK", 4),
+            ("Kementerian Dalam Negeri", 7),
+            ("Kementerian Dalam Negeri", 40),
+        ] {
+            let version = qrcode::Version::Normal(version);
+            let bits = {
+                let mut b = qrcode::bits::Bits::new(version);
+                b.push_byte_data(text.as_bytes()).expect("fits");
+                b.push_terminator(qrcode::EcLevel::M).expect("fits");
+                b
+            };
+            let (data, ec) =
+                qrcode::ec::construct_codewords(&bits.into_bytes(), version, qrcode::EcLevel::M)
+                    .expect("codewords");
+            let mut canvas = Canvas::new(version, qrcode::EcLevel::M);
+            canvas.draw_all_functional_patterns();
+            canvas.draw_data(&data, &ec);
+            let width = usize::from(version.width().unsigned_abs());
+            let unmasked = Unmasked::new(&canvas, width);
+            for (p, pattern) in PATTERNS.into_iter().enumerate() {
+                let mut theirs = canvas.clone();
+                theirs.apply_mask(pattern);
+                let theirs: Vec<bool> = theirs
+                    .into_colors()
+                    .into_iter()
+                    .map(|c| c == Color::Dark)
+                    .collect();
+                assert_eq!(unmasked.masked(p), theirs, "{text}, {version:?}, mask {p}");
+            }
+        }
+    }
 
     /// A grid from rows of `#` (dark) and `.` (light).
     fn grid(rows: &[&str]) -> (Vec<bool>, usize) {
