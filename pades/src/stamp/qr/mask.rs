@@ -88,7 +88,8 @@ fn inverts(p: usize, x: usize, y: usize) -> bool {
 pub(super) struct Unmasked {
     width: usize,
     dark: Vec<bool>,
-    data: Vec<bool>,
+    /// Per module, bit `p` set when mask pattern `p` inverts it (data modules only).
+    inverted_by: Vec<u8>,
 }
 
 impl Unmasked {
@@ -96,27 +97,32 @@ impl Unmasked {
     pub(super) fn new(canvas: &Canvas, width: usize) -> Unmasked {
         let side = i16::try_from(width).unwrap_or(0);
         let mut dark = Vec::with_capacity(width * width);
-        let mut data = Vec::with_capacity(width * width);
-        for y in 0..side {
-            for x in 0..side {
+        let mut inverted_by = Vec::with_capacity(width * width);
+        for (y, row) in (0..side).zip(0usize..) {
+            for (x, col) in (0..side).zip(0usize..) {
                 let (d, is_data) = match canvas.get(x, y) {
                     Module::Empty => (false, true),
                     Module::Unmasked(c) => (c == Color::Dark, true),
                     Module::Masked(c) => (c == Color::Dark, false),
                 };
                 dark.push(d);
-                data.push(is_data);
+                let by = (0..8).fold(0u8, |a, p| a | u8::from(inverts(p, col, row)) << p);
+                inverted_by.push(if is_data { by } else { 0 });
             }
         }
-        Unmasked { width, dark, data }
+        Unmasked {
+            width,
+            dark,
+            inverted_by,
+        }
     }
 
     /// The modules under mask pattern `p` (000 to 111), format information included.
     pub(super) fn masked(&self, p: usize) -> Vec<bool> {
         let w = self.width;
         let mut out = self.dark.clone();
-        for (i, (m, &data)) in out.iter_mut().zip(&self.data).enumerate() {
-            *m ^= data && inverts(p, i % w.max(1), i / w.max(1));
+        for (m, &by) in out.iter_mut().zip(&self.inverted_by) {
+            *m ^= (by >> (p & 7)) & 1 == 1;
         }
         let format = FORMAT_M.get(p).copied().unwrap_or(0);
         // A coordinate from FORMAT_AT as an index (negative: from the far edge).
@@ -198,9 +204,17 @@ fn penalty_bits(dark: &[bool], width: usize) -> u32 {
     let mut rows = [0u64; 64];
     let mut columns = [0u64; 64];
     for (r, cells) in dark.chunks_exact(width).take(64).enumerate() {
-        for (c, &d) in cells.iter().take(64).enumerate() {
-            rows[r] |= u64::from(d) << c;
-            columns[c] |= u64::from(d) << r;
+        rows[r] = cells
+            .iter()
+            .take(64)
+            .enumerate()
+            .fold(0, |a, (c, &d)| a | u64::from(d) << c);
+        // Each dark module of the row into its column.
+        let mut bits = rows[r];
+        while bits != 0 {
+            let c = bits.trailing_zeros() as usize;
+            columns[c] |= 1 << r;
+            bits &= bits - 1;
         }
     }
     let (rows, columns) = (&rows[..width.min(64)], &columns[..width.min(64)]);
