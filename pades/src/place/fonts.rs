@@ -32,13 +32,33 @@ const MAX_WIDTH: f64 = 100_000.0;
 /// One glyph of a shown string.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Glyph<'s> {
-    /// Its text (empty when unknown): borrowed from the font's encoding when it comes from
-    /// there, so that showing a simple font's string allocates nothing per glyph.
-    pub(super) text: Cow<'s, str>,
+    /// Its text (empty when unknown): a character or borrowed from the font's encoding when it
+    /// comes from there, so that showing a simple font's string allocates nothing per glyph.
+    pub(super) text: GlyphText<'s>,
     /// Horizontal displacement in text space per unit of font size (`w0`).
     pub(super) width: f64,
     /// A single-byte code 32 (word spacing applies).
     pub(super) space: bool,
+}
+
+/// The text of a shown glyph.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum GlyphText<'s> {
+    /// One character.
+    One(char),
+    /// Any text (empty when unknown).
+    Text(Cow<'s, str>),
+}
+
+impl GlyphText<'_> {
+    /// Its characters.
+    pub(super) fn chars(&self) -> impl Iterator<Item = char> + '_ {
+        let (one, text) = match self {
+            GlyphText::One(c) => (Some(*c), ""),
+            GlyphText::Text(t) => (None, t.as_ref()),
+        };
+        one.into_iter().chain(text.chars())
+    }
 }
 
 /// A loaded font.
@@ -153,8 +173,12 @@ impl Font {
             Kind::Simple { text, widths } => Box::new(bytes.iter().map(move |&b| {
                 let i = usize::from(b);
                 let text = match self.to_unicode.as_ref().and_then(|m| m.text(u32::from(b))) {
-                    Some(t) => Cow::Owned(t),
-                    None => Cow::Borrowed(text.get(i).map_or("", CodeText::as_str)),
+                    Some(t) => GlyphText::Text(Cow::Owned(t)),
+                    None => match text.get(i) {
+                        Some(CodeText::One(c)) => GlyphText::One(*c),
+                        Some(CodeText::Long(t)) => GlyphText::Text(Cow::Borrowed(t)),
+                        Some(CodeText::Empty) | None => GlyphText::Text(Cow::Borrowed("")),
+                    },
                 };
                 Glyph {
                     text,
@@ -173,12 +197,12 @@ impl Font {
                     encoding.cid(code)
                 };
                 Glyph {
-                    text: Cow::Owned(
+                    text: GlyphText::Text(Cow::Owned(
                         self.to_unicode
                             .as_ref()
                             .and_then(|m| m.text(code))
                             .unwrap_or_default(),
-                    ),
+                    )),
                     width: cid.map_or(widths.default, |c| widths.of(c)) / 1000.0,
                     space: len == 1 && code == 32,
                 }
@@ -210,54 +234,25 @@ fn descendant(doc: &Document<'_>, dict: &Dict) -> Result<Option<Dict>> {
 }
 
 /// The text of one code of a simple font. Nearly every code's text is one character, kept
-/// inline: loading a font allocates no string per code.
+/// as such: loading a font allocates no string per code.
 #[derive(Debug, Clone, Default)]
 enum CodeText {
     /// No text.
     #[default]
     Empty,
-    /// Text of at most 4 bytes (UTF-8).
-    Short {
-        /// The bytes, valid UTF-8 up to `len`.
-        bytes: [u8; 4],
-        /// How many bytes are used.
-        len: u8,
-    },
-    /// Longer text (a ligature's name such as `f_f_i`).
+    /// One character.
+    One(char),
+    /// Text of several characters (a ligature's name such as `f_f_i`).
     Long(String),
 }
 
 impl CodeText {
-    fn from_char(c: char) -> CodeText {
-        let mut bytes = [0; 4];
-        let len = c.encode_utf8(&mut bytes).len() as u8;
-        CodeText::Short { bytes, len }
-    }
-
     fn from_string(s: String) -> CodeText {
-        match s.len() {
-            0 => CodeText::Empty,
-            n @ 1..=4 => {
-                let mut bytes = [0; 4];
-                bytes[..n].copy_from_slice(s.as_bytes());
-                CodeText::Short {
-                    bytes,
-                    len: n as u8,
-                }
-            }
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (None, _) => CodeText::Empty,
+            (Some(c), None) => CodeText::One(c),
             _ => CodeText::Long(s),
-        }
-    }
-
-    /// The text.
-    fn as_str(&self) -> &str {
-        match self {
-            CodeText::Empty => "",
-            CodeText::Short { bytes, len } => bytes
-                .get(..usize::from(*len))
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .unwrap_or(""),
-            CodeText::Long(s) => s,
         }
     }
 }
@@ -290,7 +285,7 @@ fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[C
         .map(|&u| {
             char::from_u32(u32::from(u))
                 .filter(|_| u != 0)
-                .map_or(CodeText::default(), CodeText::from_char)
+                .map_or(CodeText::default(), CodeText::One)
         })
         .collect();
     let diffs = match &enc {
@@ -407,7 +402,10 @@ fn simple_widths(
         };
         let w = from_table
             .or_else(|| {
-                standard.and_then(|s| text.get(code).and_then(|t| afm_width(s, t.as_str())))
+                standard.and_then(|s| match text.get(code) {
+                    Some(CodeText::One(c)) => afm_char_width(s, *c),
+                    _ => None,
+                })
             })
             .or(missing)
             .unwrap_or(if widths.is_some() {
@@ -462,12 +460,8 @@ fn standard_font(dict: &Dict) -> Option<Standard> {
     }
 }
 
-fn afm_width(font: Standard, text: &str) -> Option<f64> {
-    let mut chars = text.chars();
-    let c = chars.next()?;
-    if chars.next().is_some() {
-        return None;
-    }
+/// The width of the character `c` in a standard font.
+fn afm_char_width(font: Standard, c: char) -> Option<f64> {
     if font == Standard::Courier {
         return Some(600.0);
     }
@@ -601,7 +595,13 @@ mod tests {
 
     #[test]
     fn standard_widths_match_the_afm_files() {
-        let w = |f, c: &str| afm_width(f, c);
+        // A code's text has a width of its own only when it is one character.
+        let w = |f, c: &str| match CodeText::from_string(c.into()) {
+            CodeText::One(ch) => afm_char_width(f, ch),
+            _ => None,
+        };
+        assert_eq!(w(Standard::Helvetica, "ff"), None);
+        assert_eq!(w(Standard::Helvetica, ""), None);
         assert_eq!(w(Standard::Helvetica, "#"), Some(556.0));
         assert_eq!(w(Standard::Helvetica, "t"), Some(278.0));
         assert_eq!(w(Standard::TimesRoman, "d"), Some(500.0));
