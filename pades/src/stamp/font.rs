@@ -460,9 +460,19 @@ impl Subset {
                 map.pair(new, ch);
             }
         }
+        // The shared ASCII subset serves nearly every stamp: it is compressed as small as
+        // possible, once. Others are made when a new name needs them: fast.
+        // Decided by the glyphs and characters (the cache key), so that the same key always
+        // gives the same bytes, whichever text made it first.
+        let shared = *self.glyphs == *ascii_subset(weight).0;
+        let packed = if shared {
+            deflate_best(&program)
+        } else {
+            deflate(&program)
+        };
         let parts = Arc::new(Parts {
             program: Program {
-                packed: deflate_best(&program),
+                packed,
                 length: program.len(),
             },
             widths,
@@ -507,8 +517,8 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     })
 }
 
-/// Flate (zlib format) at the best level, for what is made once and kept: font programs
-/// (the kept program of a face's ASCII subset serves nearly every stamp).
+/// Flate (zlib format) at the best level, for what is made once and serves nearly every stamp:
+/// the font programs of the faces' ASCII subsets.
 fn deflate_best(data: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
     let mut z = flate2::write::ZlibEncoder::new(
@@ -633,6 +643,10 @@ mod tests {
         assert!(first.widths.len() > 95);
         let other = set("Kementerian Cöntoh").parts().expect("parts");
         assert!(!Arc::ptr_eq(&first, &other));
+        // A subset beyond ASCII is compressed fast (it is made while a request waits).
+        let fresh =
+            subsetter::subset(BOLD_DATA, 0, &set("Kementerian Cöntoh").remapper).expect("subset");
+        assert_eq!(other.program.packed, deflate(&fresh));
         // A subset of DejaVu Sans is far smaller than the face.
         assert!(first.program.packed.len() < BOLD_DATA.len() / 20);
     }
