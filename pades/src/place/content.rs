@@ -97,7 +97,9 @@ impl Matcher {
             self.window.pop_front();
         }
         self.window.push_back((c, b, direction));
-        if self.window.len() == self.tag.len()
+        // Most characters are not the tag's last one: the window is compared only when it is.
+        if self.tag.last() == Some(&c)
+            && self.window.len() == self.tag.len()
             && self.window.iter().map(|w| w.0).eq(self.tag.iter().copied())
         {
             self.direction = self.window.front().map_or(0, |w| w.2);
@@ -253,7 +255,8 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
         local_fonts: &mut HashMap<Vec<u8>, Option<Rc<Font>>>,
         f: Frame<'_>,
     ) -> Result<Option<Rect>> {
-        let n = nums(ops);
+        let mut buf = [0.0; 6];
+        let n = nums(ops, &mut buf);
         let Frame {
             st,
             saved,
@@ -262,7 +265,7 @@ impl<'d, 'a, 'm> Page<'d, 'a, 'm> {
             tlm,
             depth,
         } = f;
-        match (op, n.as_slice()) {
+        match (op, n) {
             (b"q", _) => {
                 if saved.len() < MAX_STATE_DEPTH {
                     saved.push(st.clone());
@@ -515,15 +518,19 @@ fn push_operand<'t>(ops: &mut Vec<Token<'t>>, t: Token<'t>) {
     ops.push(t);
 }
 
-/// The operands as numbers when all are numbers, else none.
-fn nums(ops: &[Token<'_>]) -> Vec<f64> {
-    ops.iter()
-        .map(|t| match t {
-            Token::Num(n) => Some(*n),
-            _ => None,
-        })
-        .collect::<Option<Vec<f64>>>()
-        .unwrap_or_default()
+/// The operands as numbers (in `buf`) when all are numbers, else none. More than six
+/// numbers are none too: no operator read here takes more.
+fn nums<'b>(ops: &[Token<'_>], buf: &'b mut [f64; 6]) -> &'b [f64] {
+    if ops.len() > buf.len() {
+        return &[];
+    }
+    for (slot, t) in buf.iter_mut().zip(ops) {
+        match t {
+            Token::Num(n) => *slot = *n,
+            _ => return &[],
+        }
+    }
+    &buf[..ops.len()]
 }
 
 fn resolve_dict(doc: &Document<'_>, o: Option<&Object>) -> Result<Option<Dict>> {

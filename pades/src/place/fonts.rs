@@ -11,6 +11,8 @@
 //!
 //! A font that cannot be read is no font: its strings yield no text (the caller skips them).
 
+use std::borrow::Cow;
+
 use super::afm;
 use super::cmap::{CMap, MAX_ENTRIES};
 use super::encodings::{GLYPH_NAMES, MAC_ROMAN, PDF_DOC, STANDARD, WIN_ANSI};
@@ -29,13 +31,34 @@ const MAX_WIDTH: f64 = 100_000.0;
 
 /// One glyph of a shown string.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Glyph {
-    /// Its text (empty when unknown).
-    pub(super) text: String,
+pub(super) struct Glyph<'s> {
+    /// Its text (empty when unknown): a character or borrowed from the font's encoding when it
+    /// comes from there, so that showing a simple font's string allocates nothing per glyph.
+    pub(super) text: GlyphText<'s>,
     /// Horizontal displacement in text space per unit of font size (`w0`).
     pub(super) width: f64,
     /// A single-byte code 32 (word spacing applies).
     pub(super) space: bool,
+}
+
+/// The text of a shown glyph.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum GlyphText<'s> {
+    /// One character.
+    One(char),
+    /// Any text (empty when unknown).
+    Text(Cow<'s, str>),
+}
+
+impl GlyphText<'_> {
+    /// Its characters.
+    pub(super) fn chars(&self) -> impl Iterator<Item = char> + '_ {
+        let (one, text) = match self {
+            GlyphText::One(c) => (Some(*c), ""),
+            GlyphText::Text(t) => (None, t.as_ref()),
+        };
+        one.into_iter().chain(text.chars())
+    }
 }
 
 /// A loaded font.
@@ -52,7 +75,7 @@ pub(super) struct Font {
 enum Kind {
     Simple {
         /// Text of each code from the encoding (empty: none).
-        text: Box<[String]>,
+        text: Box<[CodeText]>,
         /// Width of each code in text space per unit of font size.
         widths: Box<[f64]>,
     },
@@ -142,13 +165,20 @@ impl Font {
     }
 
     /// The glyphs of a shown string, in order.
-    pub(super) fn glyphs<'s>(&'s self, bytes: &'s [u8]) -> Box<dyn Iterator<Item = Glyph> + 's> {
+    pub(super) fn glyphs<'s>(
+        &'s self,
+        bytes: &'s [u8],
+    ) -> Box<dyn Iterator<Item = Glyph<'s>> + 's> {
         match &self.kind {
             Kind::Simple { text, widths } => Box::new(bytes.iter().map(move |&b| {
                 let i = usize::from(b);
                 let text = match self.to_unicode.as_ref().and_then(|m| m.text(u32::from(b))) {
-                    Some(t) => t,
-                    None => text.get(i).cloned().unwrap_or_default(),
+                    Some(t) => GlyphText::Text(Cow::Owned(t)),
+                    None => match text.get(i) {
+                        Some(CodeText::One(c)) => GlyphText::One(*c),
+                        Some(CodeText::Long(t)) => GlyphText::Text(Cow::Borrowed(t)),
+                        Some(CodeText::Empty) | None => GlyphText::Text(Cow::Borrowed("")),
+                    },
                 };
                 Glyph {
                     text,
@@ -167,11 +197,12 @@ impl Font {
                     encoding.cid(code)
                 };
                 Glyph {
-                    text: self
-                        .to_unicode
-                        .as_ref()
-                        .and_then(|m| m.text(code))
-                        .unwrap_or_default(),
+                    text: GlyphText::Text(Cow::Owned(
+                        self.to_unicode
+                            .as_ref()
+                            .and_then(|m| m.text(code))
+                            .unwrap_or_default(),
+                    )),
                     width: cid.map_or(widths.default, |c| widths.of(c)) / 1000.0,
                     space: len == 1 && code == 32,
                 }
@@ -202,8 +233,32 @@ fn descendant(doc: &Document<'_>, dict: &Dict) -> Result<Option<Dict>> {
     }
 }
 
+/// The text of one code of a simple font. Nearly every code's text is one character, kept
+/// as such: loading a font allocates no string per code.
+#[derive(Debug, Clone, Default)]
+enum CodeText {
+    /// No text.
+    #[default]
+    Empty,
+    /// One character.
+    One(char),
+    /// Text of several characters (a ligature's name such as `f_f_i`).
+    Long(String),
+}
+
+impl CodeText {
+    fn from_string(s: String) -> CodeText {
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (None, _) => CodeText::Empty,
+            (Some(c), None) => CodeText::One(c),
+            _ => CodeText::Long(s),
+        }
+    }
+}
+
 /// The text of each code of a simple font per its `/Encoding`.
-fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[String]>> {
+fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[CodeText]>> {
     let default_base: &[u16; 256] = if subtype == b"TrueType" {
         &WIN_ANSI
     } else {
@@ -225,13 +280,12 @@ fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[S
         Some(b"PDFDocEncoding") => &PDF_DOC,
         _ => default_base,
     };
-    let mut text: Vec<String> = base
+    let mut text: Vec<CodeText> = base
         .iter()
         .map(|&u| {
             char::from_u32(u32::from(u))
                 .filter(|_| u != 0)
-                .map(String::from)
-                .unwrap_or_default()
+                .map_or(CodeText::default(), CodeText::One)
         })
         .collect();
     let diffs = match &enc {
@@ -249,7 +303,7 @@ fn simple_text(doc: &Document<'_>, dict: &Dict, subtype: &[u8]) -> Result<Box<[S
                 Object::Name(n) => {
                     if let Some(c) = code {
                         if let Some(slot) = text.get_mut(c) {
-                            *slot = glyph_text(n);
+                            *slot = CodeText::from_string(glyph_text(n));
                         }
                         code = Some(c + 1).filter(|c| *c < 256);
                     }
@@ -303,7 +357,7 @@ fn simple_widths(
     doc: &Document<'_>,
     dict: &Dict,
     fd: Option<&Dict>,
-    text: &[String],
+    text: &[CodeText],
 ) -> Result<Box<[f64]>> {
     // Type3 glyph space is mapped to text space by the font matrix; others by 1/1000.
     let scale = match dict
@@ -347,7 +401,12 @@ fn simple_widths(
             _ => None,
         };
         let w = from_table
-            .or_else(|| standard.and_then(|s| text.get(code).and_then(|t| afm_width(s, t))))
+            .or_else(|| {
+                standard.and_then(|s| match text.get(code) {
+                    Some(CodeText::One(c)) => afm_char_width(s, *c),
+                    _ => None,
+                })
+            })
             .or(missing)
             .unwrap_or(if widths.is_some() {
                 0.0
@@ -401,12 +460,8 @@ fn standard_font(dict: &Dict) -> Option<Standard> {
     }
 }
 
-fn afm_width(font: Standard, text: &str) -> Option<f64> {
-    let mut chars = text.chars();
-    let c = chars.next()?;
-    if chars.next().is_some() {
-        return None;
-    }
+/// The width of the character `c` in a standard font.
+fn afm_char_width(font: Standard, c: char) -> Option<f64> {
     if font == Standard::Courier {
         return Some(600.0);
     }
@@ -540,7 +595,13 @@ mod tests {
 
     #[test]
     fn standard_widths_match_the_afm_files() {
-        let w = |f, c: &str| afm_width(f, c);
+        // A code's text has a width of its own only when it is one character.
+        let w = |f, c: &str| match CodeText::from_string(c.into()) {
+            CodeText::One(ch) => afm_char_width(f, ch),
+            _ => None,
+        };
+        assert_eq!(w(Standard::Helvetica, "ff"), None);
+        assert_eq!(w(Standard::Helvetica, ""), None);
         assert_eq!(w(Standard::Helvetica, "#"), Some(556.0));
         assert_eq!(w(Standard::Helvetica, "t"), Some(278.0));
         assert_eq!(w(Standard::TimesRoman, "d"), Some(500.0));

@@ -44,6 +44,8 @@ const TEXT_SHARE: f64 = 0.45;
 const MIN_TEXT_WIDTH: f64 = 40.0;
 /// Largest share of the inner height the image takes.
 const IMAGE_SHARE: f64 = 0.35;
+/// Longest form content (bytes) written without compression.
+const STORED_CONTENT: usize = 8 * 1024;
 /// Largest stamp side in points.
 pub(crate) const MAX_SIDE_PT: f64 = 2000.0;
 /// Smallest stamp height in points: the QR code's 20 mm and the padding.
@@ -171,13 +173,17 @@ pub(crate) fn draw_stamp(
         r
     });
 
-    let packed = deflate(&content);
+    // A stamp's content is a few kilobytes: compressing it would cost more time (setting up
+    // the compressor) than the bytes it saves cost to write and hash. Long text is compressed.
+    let packed = (content.len() > STORED_CONTENT).then(|| deflate(&content));
     let mut c = Chunk::new();
     {
-        let mut f = c.form_xobject(pdf_ref(form), &packed);
+        let mut f = c.form_xobject(pdf_ref(form), packed.as_deref().unwrap_or(&content));
         f.bbox(Rect::new(0.0, 0.0, r3(width), r3(height)))
-            .matrix(matrix)
-            .filter(Filter::FlateDecode);
+            .matrix(matrix);
+        if packed.is_some() {
+            f.filter(Filter::FlateDecode);
+        }
         let mut res = f.resources();
         {
             let mut fonts = res.fonts();
@@ -387,6 +393,27 @@ mod tests {
                 "{w} x {h}"
             );
         }
+    }
+
+    #[test]
+    fn short_content_is_stored_and_long_content_compressed() {
+        let a = appearance(&[("Budi Santoso", true), ("NIP. 1987", false)]);
+        let d = draw(&a, 200.0, 110.0, 0).expect("drawn");
+        let form = String::from_utf8_lossy(&d.objects[0].1);
+        assert!(!form.contains("/Filter"), "{form}");
+        assert!(form.contains(" re\n"), "the content is readable as written");
+
+        let long = "Kementerian Dalam Negeri Republik Indonesia ".repeat(4);
+        let lines: Vec<(&str, bool)> = (0..30).map(|_| (long.as_str(), false)).collect();
+        let d = draw(&appearance(&lines), 1900.0, 1000.0, 0).expect("drawn");
+        let form = &d.objects[0].1;
+        let text = String::from_utf8_lossy(form);
+        assert!(text.contains("/Filter /FlateDecode"), "{text}");
+        assert!(
+            form.len() < STORED_CONTENT,
+            "compressed: {} bytes",
+            form.len()
+        );
     }
 
     #[test]

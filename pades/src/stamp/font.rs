@@ -51,7 +51,21 @@ pub(crate) struct FontFace {
     weight: Weight,
     /// Font units per em (2048 for DejaVu).
     units: f64,
+    /// Glyph and advance width (thousandths of an em) of every printable ASCII character,
+    /// indexed by its code minus 0x20: nearly all stamp text, looked up without the `cmap`.
+    ascii: [(GlyphId, f64); ASCII.len()],
 }
+
+/// The printable ASCII characters, U+0020 to U+007E: every subset holds their glyphs.
+const ASCII: [char; 95] = {
+    let mut out = [' '; 95];
+    let mut i = 0;
+    while i < 95 {
+        out[i] = (0x20 + i as u8) as char;
+        i += 1;
+    }
+    out
+};
 
 impl FontFace {
     /// The face of `weight`. The first call parses the font's table directory (cheap:
@@ -66,26 +80,48 @@ impl FontFace {
         cell.get_or_init(|| {
             let face = Face::parse(data, 0).expect("the bundled DejaVu font parses");
             let units = f64::from(face.units_per_em().max(16));
+            let ascii = ASCII.map(|ch| {
+                let g = face.glyph_index(ch).unwrap_or(GlyphId(0));
+                let advance = f64::from(face.glyph_hor_advance(g).unwrap_or(0)) * 1000.0 / units;
+                (g, advance)
+            });
             FontFace {
                 data,
                 face,
                 name,
                 weight,
                 units,
+                ascii,
             }
         })
     }
 
     /// The glyph of `ch`, or [`StampError::MissingGlyph`] naming it and `text`.
     pub(crate) fn glyph(&self, ch: char, text: &str) -> Result<GlyphId, StampError> {
-        self.face
-            .glyph_index(ch)
+        self.glyph_index(ch)
             .filter(|g| g.0 != 0)
             .ok_or_else(|| StampError::MissingGlyph {
                 ch,
                 code: u32::from(ch),
                 text: text.chars().take(200).collect(),
             })
+    }
+
+    /// The glyph of `ch` in the `cmap` (from the ASCII table for printable ASCII).
+    fn glyph_index(&self, ch: char) -> Option<GlyphId> {
+        match self.ascii.get((ch as usize).wrapping_sub(0x20)) {
+            Some(&(g, _)) => Some(g),
+            None => self.face.glyph_index(ch),
+        }
+    }
+
+    /// Advance width of `ch` in thousandths of an em; `.notdef`'s for a character without a
+    /// glyph.
+    fn char_advance(&self, ch: char) -> f64 {
+        match self.ascii.get((ch as usize).wrapping_sub(0x20)) {
+            Some(&(_, advance)) => advance,
+            None => self.advance(self.face.glyph_index(ch).unwrap_or(GlyphId(0))),
+        }
     }
 
     /// Checks that every character of `text` has a glyph.
@@ -102,10 +138,7 @@ impl FontFace {
     /// Width of `text` at `size` points. Characters without a glyph count as `.notdef`'s
     /// width (callers check glyphs first).
     pub(crate) fn width(&self, text: &str, size: f64) -> f64 {
-        let em: f64 = text
-            .chars()
-            .map(|c| self.advance(self.face.glyph_index(c).unwrap_or(GlyphId(0))))
-            .sum();
+        let em: f64 = text.chars().map(|c| self.char_advance(c)).sum();
         em * size / 1000.0
     }
 
@@ -130,6 +163,8 @@ pub(crate) struct GlyphSet {
     weight: Weight,
     /// Glyph number in the full font -> the first character drawn with it.
     glyphs: BTreeMap<u16, char>,
+    /// Whether every character added is printable ASCII.
+    ascii_only: bool,
 }
 
 impl GlyphSet {
@@ -138,6 +173,7 @@ impl GlyphSet {
         GlyphSet {
             weight,
             glyphs: BTreeMap::new(),
+            ascii_only: true,
         }
     }
 
@@ -150,6 +186,7 @@ impl GlyphSet {
         for ch in text.chars() {
             let g = face.glyph(ch, text)?;
             self.glyphs.entry(g.0).or_insert(ch);
+            self.ascii_only &= (' '..='~').contains(&ch);
         }
         Ok(())
     }
@@ -160,24 +197,70 @@ impl GlyphSet {
     }
 
     /// Fixes the subset's numbering: `.notdef` is CID 0, then the glyphs in ascending order.
+    ///
+    /// The subset also holds every printable ASCII character's glyph, whether drawn or not: a
+    /// stamp whose text is ASCII (nearly every Indonesian name and title) then always has the
+    /// same glyphs, so its parts are made once and kept (see [`Subset::parts`]), and a new
+    /// official's name costs no subsetting or compression. The subset of text in ASCII alone
+    /// is the same every time, so it is made once per face and shared.
     pub(crate) fn finish(self) -> Subset {
-        let mut remapper = subsetter::GlyphRemapper::new();
-        for &g in self.glyphs.keys() {
-            remapper.remap(g);
+        let face = FontFace::get(self.weight);
+        if self.ascii_only {
+            let (glyphs, remapper) = ascii_subset(self.weight);
+            return Subset {
+                face,
+                glyphs: Arc::clone(glyphs),
+                remapper: Arc::clone(remapper),
+            };
         }
+        let (glyphs, remapper) = numbered(face, self.glyphs);
         Subset {
-            face: FontFace::get(self.weight),
-            glyphs: self.glyphs,
+            face,
+            glyphs,
             remapper,
         }
     }
 }
 
+/// `glyphs` with printable ASCII's glyphs added (a glyph keeps the character it was drawn
+/// with first), and their numbering in the subset.
+fn numbered(
+    face: &FontFace,
+    mut glyphs: BTreeMap<u16, char>,
+) -> (Arc<BTreeMap<u16, char>>, Arc<subsetter::GlyphRemapper>) {
+    for (ch, &(g, _)) in ASCII.iter().zip(&face.ascii) {
+        if g.0 != 0 {
+            glyphs.entry(g.0).or_insert(*ch);
+        }
+    }
+    let mut remapper = subsetter::GlyphRemapper::new();
+    for &g in glyphs.keys() {
+        remapper.remap(g);
+    }
+    (Arc::new(glyphs), Arc::new(remapper))
+}
+
+/// The glyphs and numbering of a subset for text in printable ASCII alone, per face. Each
+/// printable ASCII character has a glyph of its own in DejaVu, so whatever ASCII text was
+/// drawn, this is what [`numbered`] gives.
+fn ascii_subset(weight: Weight) -> &'static SharedGlyphs {
+    static REGULAR: OnceLock<SharedGlyphs> = OnceLock::new();
+    static BOLD: OnceLock<SharedGlyphs> = OnceLock::new();
+    let cell = match weight {
+        Weight::Regular => &REGULAR,
+        Weight::Bold => &BOLD,
+    };
+    cell.get_or_init(|| numbered(FontFace::get(weight), BTreeMap::new()))
+}
+
+/// A subset's glyphs (glyph -> character) and their numbering, shared.
+type SharedGlyphs = (Arc<BTreeMap<u16, char>>, Arc<subsetter::GlyphRemapper>);
+
 /// A face's subset: the glyphs kept and their new numbers (CIDs).
 pub(crate) struct Subset {
     face: &'static FontFace,
-    glyphs: BTreeMap<u16, char>,
-    remapper: subsetter::GlyphRemapper,
+    glyphs: Arc<BTreeMap<u16, char>>,
+    remapper: Arc<subsetter::GlyphRemapper>,
 }
 
 impl Subset {
@@ -252,12 +335,8 @@ impl Subset {
             ordering: Str(b"Identity"),
             supplement: 0,
         };
-        // Widths of CIDs 0..n, in the subset's order.
-        let widths: Vec<f32> = self
-            .remapper
-            .remapped_gids()
-            .map(|g| face.advance(GlyphId(g)).round() as f32)
-            .collect();
+        let parts = self.parts()?;
+        let widths = &parts.widths;
         let mut c = Chunk::new();
         {
             let mut font = c.cid_font(pdf_ref(cid));
@@ -297,7 +376,7 @@ impl Subset {
             .font_file2(pdf_ref(file));
         objects.push((descriptor, body_of(&c, descriptor)));
 
-        let program = self.program()?;
+        let program = &parts.program;
         let mut c = Chunk::new();
         c.stream(pdf_ref(file), &program.packed)
             .filter(Filter::FlateDecode)
@@ -317,15 +396,8 @@ impl Subset {
         c.stream(pdf_ref(cid_set), &bits);
         objects.push((cid_set, body_of(&c, cid_set)));
 
-        let mut map = UnicodeCmap::new(Name(b"Custom"), info);
-        for (&g, &ch) in &self.glyphs {
-            if let Some(new) = self.remapper.get(g) {
-                map.pair(new, ch);
-            }
-        }
-        let map = map.finish();
         let mut c = Chunk::new();
-        c.cmap(pdf_ref(cmap), &map)
+        c.cmap(pdf_ref(cmap), &parts.to_unicode)
             .name(Name(b"Custom"))
             .system_info(info);
         objects.push((cmap, body_of(&c, cmap)));
@@ -342,34 +414,76 @@ struct Program {
     length: usize,
 }
 
-/// Most font programs kept in memory (a few kilobytes each).
-const KEPT_PROGRAMS: usize = 32;
+/// What a subset's objects hold besides references: the same for the same glyphs and
+/// characters, so it is made once and kept.
+struct Parts {
+    /// The font program.
+    program: Program,
+    /// Widths of CIDs 0..n, in the subset's order (thousandths of an em, rounded).
+    widths: Vec<f32>,
+    /// The ToUnicode CMap (CID -> the character drawn with it).
+    to_unicode: Vec<u8>,
+}
+
+/// Most subsets' parts kept in memory (some 20 kilobytes each).
+const KEPT_PARTS: usize = 32;
 
 impl Subset {
-    /// The subset's font program. Subsetting and compressing are most of the cost of drawing a
+    /// The subset's parts. Subsetting and compressing are most of the cost of drawing a
     /// stamp, and a signing service draws the same words again and again (one agency, one
-    /// official), so the last [`KEPT_PROGRAMS`] programs are kept, keyed by face and glyphs.
-    fn program(&self) -> Result<Arc<Program>, StampError> {
-        type Kept = VecDeque<(Weight, Vec<u16>, Arc<Program>)>;
+    /// official, names in printable ASCII, which every subset holds), so the last
+    /// [`KEPT_PARTS`] are kept, keyed by face, glyphs and their characters.
+    fn parts(&self) -> Result<Arc<Parts>, StampError> {
+        type Kept = VecDeque<(Weight, Vec<(u16, char)>, Arc<Parts>)>;
         static KEPT: Mutex<Kept> = Mutex::new(VecDeque::new());
-        let glyphs: Vec<u16> = self.glyphs.keys().copied().collect();
+        let key: Vec<(u16, char)> = self.glyphs.iter().map(|(&g, &c)| (g, c)).collect();
         let weight = self.face.weight;
         let lock = || KEPT.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, _, p)) = lock().iter().find(|(w, g, _)| *w == weight && *g == glyphs) {
+        if let Some((_, _, p)) = lock().iter().find(|(w, k, _)| *w == weight && *k == key) {
             return Ok(Arc::clone(p));
         }
         let program = subsetter::subset(self.face.data, 0, &self.remapper)
             .map_err(|e| StampError::Template(format!("font subset of {}: {e}", self.face.name)))?;
-        let program = Arc::new(Program {
-            packed: deflate(&program),
-            length: program.len(),
+        let widths = self
+            .remapper
+            .remapped_gids()
+            .map(|g| self.face.advance(GlyphId(g)).round() as f32)
+            .collect();
+        let info = SystemInfo {
+            registry: Str(b"Adobe"),
+            ordering: Str(b"Identity"),
+            supplement: 0,
+        };
+        let mut map = UnicodeCmap::new(Name(b"Custom"), info);
+        for (&g, &ch) in self.glyphs.iter() {
+            if let Some(new) = self.remapper.get(g) {
+                map.pair(new, ch);
+            }
+        }
+        // The shared ASCII subset serves nearly every stamp: it is compressed as small as
+        // possible, once. Others are made when a new name needs them: fast.
+        // Decided by the glyphs and characters (the cache key), so that the same key always
+        // gives the same bytes, whichever text made it first.
+        let shared = *self.glyphs == *ascii_subset(weight).0;
+        let packed = if shared {
+            deflate_best(&program)
+        } else {
+            deflate(&program)
+        };
+        let parts = Arc::new(Parts {
+            program: Program {
+                packed,
+                length: program.len(),
+            },
+            widths,
+            to_unicode: map.finish().into_vec(),
         });
         let mut kept = lock();
-        if kept.len() >= KEPT_PROGRAMS {
+        if kept.len() >= KEPT_PARTS {
             kept.pop_front();
         }
-        kept.push_back((weight, glyphs, Arc::clone(&program)));
-        Ok(program)
+        kept.push_back((weight, key, Arc::clone(&parts)));
+        Ok(parts)
     }
 }
 
@@ -401,6 +515,20 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
         }
         out
     })
+}
+
+/// Flate (zlib format) at the best level, for what is made once and serves nearly every stamp:
+/// the font programs of the faces' ASCII subsets.
+fn deflate_best(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 2 + 64),
+        flate2::Compression::best(),
+    );
+    if z.write_all(data).is_err() {
+        return zlib_stored(data);
+    }
+    z.finish().unwrap_or_else(|_| zlib_stored(data))
 }
 
 /// `data` as a zlib stream of stored (uncompressed) blocks: the fallback of [`deflate`].
@@ -463,7 +591,10 @@ mod tests {
             s.finish()
         };
         assert_eq!(set("abc").tag(), set("cba").tag());
-        assert_ne!(set("abc").tag(), set("abd").tag());
+        // Every subset holds printable ASCII: ASCII text always gives the same subset.
+        assert_eq!(set("abc").tag(), set("Budi Santoso 1987").tag());
+        assert_ne!(set("abcé").tag(), set("abcè").tag());
+        assert_ne!(set("abc").tag(), set("abcé").tag());
         assert!(set("abc").tag().bytes().all(|b| b.is_ascii_uppercase()));
         assert_eq!(set("abc").tag().len(), 6);
     }
@@ -485,6 +616,7 @@ mod tests {
             assert_eq!(inflate(&z), data);
             assert_eq!(deflate(data), z, "the same bytes every time");
             assert_eq!(inflate(&zlib_stored(data)), data);
+            assert_eq!(inflate(&deflate_best(data)), data);
         }
         assert!(deflate(&big).len() < big.len() / 4);
     }
@@ -496,26 +628,70 @@ mod tests {
             s.add(t).expect("glyphs");
             s.finish()
         };
-        let first = set("Kementerian Contoh").program().expect("program");
-        let again = set("Contoh Kementerian").program().expect("program");
+        let first = set("Kementerian Contoh").parts().expect("parts");
+        let again = set("Contoh Kementerian").parts().expect("parts");
         assert!(Arc::ptr_eq(&first, &again), "same glyphs: kept");
+        // A new ASCII name has the same glyphs (printable ASCII), so it is kept too.
+        let named = set("Pejabat Nomor 4711").parts().expect("parts");
+        assert!(Arc::ptr_eq(&first, &named), "ASCII text: kept");
         let fresh =
             subsetter::subset(BOLD_DATA, 0, &set("Kementerian Contoh").remapper).expect("subset");
-        assert_eq!(first.length, fresh.len());
-        assert_eq!(first.packed, deflate(&fresh));
-        let other = set("Kementerian Contoh!").program().expect("program");
+        assert_eq!(first.program.length, fresh.len());
+        assert_eq!(first.program.packed, deflate_best(&fresh));
+        // One width per CID, .notdef and printable ASCII included.
+        assert_eq!(first.widths.len(), set("x").remapper.num_gids() as usize);
+        assert!(first.widths.len() > 95);
+        let other = set("Kementerian Cöntoh").parts().expect("parts");
         assert!(!Arc::ptr_eq(&first, &other));
+        // A subset beyond ASCII is compressed fast (it is made while a request waits).
+        let fresh =
+            subsetter::subset(BOLD_DATA, 0, &set("Kementerian Cöntoh").remapper).expect("subset");
+        assert_eq!(other.program.packed, deflate(&fresh));
         // A subset of DejaVu Sans is far smaller than the face.
-        assert!(first.packed.len() < BOLD_DATA.len() / 20);
+        assert!(first.program.packed.len() < BOLD_DATA.len() / 20);
+    }
+
+    #[test]
+    fn the_shared_ascii_subset_is_the_one_ascii_text_makes() {
+        for weight in [Weight::Regular, Weight::Bold] {
+            let face = FontFace::get(weight);
+            // Every printable ASCII character has a glyph of its own.
+            let glyphs: std::collections::BTreeSet<u16> =
+                face.ascii.iter().map(|(g, _)| g.0).collect();
+            assert_eq!(glyphs.len(), ASCII.len());
+            assert!(!glyphs.contains(&0));
+            for text in ["Budi Santoso", "~}| NIP. 1987 {", ""] {
+                let mut map = BTreeMap::new();
+                for ch in text.chars() {
+                    map.entry(face.glyph(ch, text).expect("glyph").0)
+                        .or_insert(ch);
+                }
+                let (slow, slow_numbers) = numbered(face, map);
+                let mut set = GlyphSet::new(weight);
+                set.add(text).expect("glyphs");
+                let fast = set.finish();
+                assert_eq!(*fast.glyphs, *slow, "{text}");
+                assert_eq!(*fast.remapper, *slow_numbers, "{text}");
+            }
+        }
     }
 
     #[test]
     fn text_is_encoded_as_the_subsets_cids() {
         let mut s = GlyphSet::new(Weight::Regular);
-        s.add("ba").expect("glyphs");
+        s.add("ba é").expect("glyphs");
         let s = s.finish();
-        // 'a' has the lower glyph number, so it is CID 1 and 'b' CID 2.
-        assert_eq!(s.encode("ab").expect("encodes"), vec![0, 1, 0, 2]);
-        assert!(s.encode("c").is_err());
+        // CIDs follow the glyph numbers: 'a' (glyph 68 in DejaVu) before 'b' (69), both after
+        // the space (3); every glyph up to 'a' is kept (printable ASCII), so 'a' is CID 66.
+        let cid = |t: &str| s.encode(t).expect("encodes");
+        assert_eq!(cid("ab"), vec![0, 66, 0, 67]);
+        assert_eq!(cid(" "), vec![0, 1]);
+        // Printable ASCII is always in; other characters only when added.
+        assert_eq!(cid("~").len(), 2);
+        assert_eq!(cid("é").len(), 2);
+        assert!(s.encode("è").is_err());
+        let mut t = GlyphSet::new(Weight::Regular);
+        t.add("x").expect("glyphs");
+        assert!(t.finish().encode("é").is_err());
     }
 }

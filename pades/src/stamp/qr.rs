@@ -8,7 +8,10 @@
 //! A printed QR code must be at least 20 mm wide to be read reliably by a phone, quiet zone
 //! included: [`MIN_SIZE_PT`] (≈ 56.7 pt). [`QrCode::content`] refuses a smaller box.
 
-use std::fmt::Write as _;
+mod mask;
+
+use qrcode::canvas::Canvas;
+use qrcode::EcLevel;
 
 /// Width of the quiet zone (white margin) on every side, in modules, as the QR standard asks.
 const QUIET: usize = 4;
@@ -60,17 +63,17 @@ impl QrCode {
     /// Refuses text that no QR version holds with [`QrError::TooLong`], naming its length.
     pub fn new(text: &str) -> Result<QrCode, QrError> {
         // For arbitrary bytes at a fixed level the encoder's only failure is "data too long".
-        let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)
-            .map_err(|_| QrError::TooLong { len: text.len() })?;
-        let dark = code
-            .to_colors()
-            .into_iter()
-            .map(|c| c == qrcode::Color::Dark)
-            .collect();
-        Ok(QrCode {
-            width: code.width(),
-            dark,
-        })
+        let too_long = |_| QrError::TooLong { len: text.len() };
+        let bits = qrcode::bits::encode_auto(text.as_bytes(), EcLevel::M).map_err(too_long)?;
+        let version = bits.version();
+        let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M)
+            .map_err(too_long)?;
+        let mut canvas = Canvas::new(version, EcLevel::M);
+        canvas.draw_all_functional_patterns();
+        canvas.draw_data(&data, &ec);
+        let width = usize::from(version.width().unsigned_abs());
+        let dark = mask::best(&canvas, width);
+        Ok(QrCode { width, dark })
     }
 
     /// Width (and height) of the code in modules, without the quiet zone.
@@ -84,9 +87,12 @@ impl QrCode {
     /// The result is wrapped in `q … Q`, so it leaves the graphics state as it found it. It first
     /// paints the whole square opaque white (`1 g`), so nothing underneath shows through, then
     /// the dark modules in black (`0 g`). The square includes a quiet zone of 4 modules on every
-    /// side, so one module is `size / (modules + 8)` wide. Horizontal runs of dark modules are
-    /// merged into one rectangle. Numbers have at most 3 decimals and no exponent; rectangle
-    /// edges are rounded once, so neighbouring rectangles meet without gaps.
+    /// side, so one module is `size / (modules + 8)` wide (rounded to a thousandth of a point).
+    /// The modules are drawn in a space of one unit per module (a `cm` scales and moves it
+    /// onto the code's square, bottom row 0), so every rectangle has whole-number edges and
+    /// neighbouring rectangles meet without gaps; horizontal runs of dark modules are merged
+    /// into one rectangle (`col row length 1 re`). Numbers have at most 3 decimals and no
+    /// exponent.
     ///
     /// Refuses a `size` below [`MIN_SIZE_PT`] ([`QrError::TooSmall`]) and a non-finite `x` or
     /// `y` ([`QrError::NotFinite`]).
@@ -98,53 +104,46 @@ impl QrCode {
         if !x.is_finite() || !y.is_finite() {
             return Err(QrError::NotFinite { x, y });
         }
-        let module = size / (self.width + 2 * QUIET) as f64;
-        // Edges in thousandths of a point: column edge `i` and row edge `i` (from the top).
-        let col = |i: usize| milli(x + (QUIET + i) as f64 * module);
-        let row = |i: usize| milli(y + size - (QUIET + i) as f64 * module);
-
-        let mut out = String::new();
-        let s = milli(size);
-        // Writing into a String cannot fail.
-        let _ = writeln!(
-            out,
-            "q\n1 g\n{} {} {} {} re f\n0 g",
-            num(milli(x)),
-            num(milli(y)),
-            num(s),
-            num(s)
+        let module = milli(size / (self.width + 2 * QUIET) as f64);
+        // The code's bottom-left corner, inside the quiet zone.
+        let quiet = module.saturating_mul(QUIET as i64);
+        let (x0, y0) = (
+            milli(x).saturating_add(quiet),
+            milli(y).saturating_add(quiet),
         );
+
+        // About four rectangles of some 12 bytes per row.
+        let mut out = Vec::with_capacity(96 + self.width * 48);
+        let s = milli(size);
+        out.extend_from_slice(b"q\n1 g\n");
+        numbers(&mut out, &[milli(x), milli(y), s, s]);
+        out.extend_from_slice(b"re f\n0 g\n");
+        numbers(&mut out, &[module, 0, 0, module, x0, y0]);
+        out.extend_from_slice(b"cm\n");
         let mut any = false;
-        for r in 0..self.width {
-            let cells = &self.dark[r * self.width..(r + 1) * self.width];
-            let (top, bottom) = (row(r), row(r + 1));
+        for (r, cells) in self.dark.chunks_exact(self.width.max(1)).enumerate() {
+            // Rows are stored top first; in the module space row 0 is the bottom one.
+            let up = self.width.saturating_sub(r + 1);
             let mut c = 0;
-            while c < self.width {
+            while c < cells.len() {
                 if !cells[c] {
                     c += 1;
                     continue;
                 }
                 let start = c;
-                while c < self.width && cells[c] {
+                while c < cells.len() && cells[c] {
                     c += 1;
                 }
-                let (left, right) = (col(start), col(c));
-                let _ = writeln!(
-                    out,
-                    "{} {} {} {} re",
-                    num(left),
-                    num(bottom),
-                    num(right - left),
-                    num(top - bottom)
-                );
+                units(&mut out, &[start, up, c - start, 1]);
+                out.extend_from_slice(b"re\n");
                 any = true;
             }
         }
         if any {
-            out.push_str("f\n");
+            out.extend_from_slice(b"f\n");
         }
-        out.push_str("Q\n");
-        Ok(out.into_bytes())
+        out.extend_from_slice(b"Q\n");
+        Ok(out)
     }
 }
 
@@ -153,16 +152,50 @@ fn milli(v: f64) -> i64 {
     (v * 1000.0).round() as i64
 }
 
-/// Writes thousandths of a point as a PDF number: at most 3 decimals, no trailing zeros, no
+/// Appends each of `values` (thousandths of a point) as a PDF number followed by a space.
+fn numbers(out: &mut Vec<u8>, values: &[i64]) {
+    for &m in values {
+        push_num(out, m);
+        out.push(b' ');
+    }
+}
+
+/// Appends each of `values` (whole module counts) as a PDF integer followed by a space.
+fn units(out: &mut Vec<u8>, values: &[usize]) {
+    for &v in values {
+        push_num(
+            out,
+            i64::try_from(v).unwrap_or(i64::MAX).saturating_mul(1000),
+        );
+        out.push(b' ');
+    }
+}
+
+/// Appends thousandths of a point as a PDF number: at most 3 decimals, no trailing zeros, no
 /// exponent, no `-0`.
-fn num(m: i64) -> String {
-    let sign = if m < 0 { "-" } else { "" };
+fn push_num(out: &mut Vec<u8>, m: i64) {
+    if m < 0 {
+        out.push(b'-');
+    }
     let (whole, frac) = (m.unsigned_abs() / 1000, m.unsigned_abs() % 1000);
-    if frac == 0 {
-        format!("{sign}{whole}")
-    } else {
-        let digits = format!("{frac:03}");
-        format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
+    // The digits of `whole`, last first (a u64 has at most 20).
+    let mut digits = [0u8; 20];
+    let mut n = whole;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[..len].iter().rev());
+    if frac != 0 {
+        let frac = [frac / 100, frac / 10 % 10, frac % 10].map(|d| b'0' + d as u8);
+        let used = 3 - frac.iter().rev().take_while(|&&d| d == b'0').count();
+        out.push(b'.');
+        out.extend_from_slice(&frac[..used]);
     }
 }
 
@@ -182,11 +215,18 @@ mod tests {
             dark: vec![true, true, false, false, true, false, true, false, true],
         };
         let expected = "q\n1 g\n0 0 110 110 re f\n0 g\n\
-                        40 60 20 10 re\n\
-                        50 50 10 10 re\n\
-                        40 40 10 10 re\n60 40 10 10 re\n\
+                        10 0 0 10 40 40 cm\n\
+                        0 2 2 1 re\n\
+                        1 1 1 1 re\n\
+                        0 0 1 1 re\n2 0 1 1 re\n\
                         f\nQ\n";
         assert_eq!(text(&code, 0.0, 0.0, 110.0), expected);
+    }
+
+    fn num(m: i64) -> String {
+        let mut out = Vec::new();
+        push_num(&mut out, m);
+        String::from_utf8(out).expect("ASCII")
     }
 
     #[test]
@@ -200,6 +240,10 @@ mod tests {
         assert_eq!(n(-0.0004), "0");
         assert_eq!(n(1e-9), "0");
         assert_eq!(n(1e12), "1000000000000");
+        assert_eq!(n(0.01), "0.01");
+        assert_eq!(n(-7.0), "-7");
+        assert_eq!(num(i64::MIN), "-9223372036854775.808");
+        assert_eq!(num(i64::MAX), "9223372036854775.807");
     }
 
     #[test]
@@ -215,6 +259,55 @@ mod tests {
                 !word.contains(['e', 'E']) || ["re", "f", "g"].contains(&word),
                 "{word}"
             );
+        }
+    }
+
+    /// Texts of several versions: a seal's link, digits, longer text, the largest code.
+    fn samples() -> Vec<String> {
+        vec![
+            "http://127.0.0.1:8080/d/AbCdEfGhIjKlMnOpQrStUv".into(),
+            "https://segel.example.go.id/d/Zx3_q9LmT0a-Bc7dEf1GhK".into(),
+            "1234567890".into(),
+            "HELLO WORLD".into(),
+            "Sekretaris Jenderal Kementerian Dalam Negeri, ".repeat(8),
+            "x".repeat(2331),
+        ]
+    }
+
+    #[test]
+    fn the_mask_chosen_is_the_one_qrcode_chooses() {
+        for t in samples() {
+            let ours = QrCode::new(&t).expect("fits");
+            let theirs = qrcode::QrCode::with_error_correction_level(&t, EcLevel::M).expect("fits");
+            assert_eq!(ours.width, theirs.width(), "{t}");
+            let dark: Vec<bool> = theirs
+                .to_colors()
+                .into_iter()
+                .map(|c| c == qrcode::Color::Dark)
+                .collect();
+            assert_eq!(ours.dark, dark, "{t}");
+        }
+    }
+
+    #[test]
+    fn the_code_decodes_to_its_text() {
+        for t in samples() {
+            let code = QrCode::new(&t).expect("fits");
+            // Three pixels a module, with the quiet zone.
+            let side = (code.width + 2 * QUIET) * 3;
+            let mut img = rqrr::PreparedImage::prepare_from_greyscale(side, side, |x, y| {
+                let (c, r) = ((x / 3).wrapping_sub(QUIET), (y / 3).wrapping_sub(QUIET));
+                let dark = c < code.width && r < code.width && code.dark[r * code.width + c];
+                if dark {
+                    0
+                } else {
+                    255
+                }
+            });
+            let grids = img.detect_grids();
+            assert_eq!(grids.len(), 1, "{t}");
+            let (_, content) = grids[0].decode().expect("decodes");
+            assert_eq!(content, t);
         }
     }
 
