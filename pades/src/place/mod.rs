@@ -21,6 +21,7 @@
 //! the search.
 
 mod afm;
+mod balance;
 mod cmap;
 mod content;
 mod encodings;
@@ -29,6 +30,7 @@ mod geometry;
 mod lexer;
 mod pages;
 
+pub(crate) use balance::page_balance;
 pub use geometry::PageBox;
 pub(crate) use pages::{each_page, Page};
 

@@ -3,9 +3,11 @@
 //!
 //! It changes every page's content, so it is only ever added to a document without
 //! signatures (the caller checks). Each page gets two more content streams around its own:
-//! `q` before, so that whatever graphics state the page leaves behind is undone, and
-//! `Q q <to user space> cm <footer> Q` after; its resources get the footer's font under a
-//! name the page does not use. One font (a subset for the footer's text) serves every page.
+//! enough `q` before that the page's content never pops below them, and after it as many `Q`
+//! as are then open, so that whatever graphics state the page leaves behind (even content that
+//! pops states it did not push, or leaves some pushed) is undone; then
+//! `q <to user space> cm <footer> Q`. Its resources get the footer's font under a name the page
+//! does not use. One font (a subset for the footer's text) serves every page.
 
 use std::io::Write as _;
 
@@ -13,8 +15,11 @@ use crate::error::{Error, Result};
 use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::update::Update;
 use crate::pdf::Document;
-use crate::place::{each_page, Page};
+use crate::place::{each_page, page_balance, Page};
 use crate::stamp::{Footer, StampError};
+
+/// Most graphics states pushed before a page's content that pops more than it pushes.
+const MAX_EXTRA_STATES: i64 = 64;
 
 /// Most pages a footer is added to: every page is rewritten and gets a content stream, so the
 /// update grows with the page count; a letter has a few pages, a long report some hundreds.
@@ -36,6 +41,7 @@ pub(super) fn add_footer(
     for (r, body) in objects {
         update.put(r, body);
     }
+    // The one `q` most pages need, shared.
     let open_ref = update.allocate();
     update.put(open_ref, stream_body(b"q\n"));
     each_page(doc, catalog, |page| {
@@ -73,18 +79,32 @@ fn add_to_page(
     fonts.set(name.as_bytes(), Object::Reference(font_ref));
     resources.set(b"Font", Object::Dict(fonts));
 
+    // Push enough states that the page's content never pops ours, pop all that are open after.
+    let balance = page_balance(doc, &page.dict)?;
+    let opened = 1 + (-balance.lowest).clamp(0, MAX_EXTRA_STATES);
+    let open_ref = if opened == 1 {
+        open_ref
+    } else {
+        let r = update.allocate();
+        update.put(r, stream_body("q ".repeat(opened as usize).as_bytes()));
+        r
+    };
+    let closing = (opened + balance.end).max(0) as usize;
     let (seen_width, _) = page.geometry.seen_size();
     let [a, b, c, d, e, f] = page.geometry.seen_to_user();
-    let mut content = format!(
-        "Q\nq {} {} {} {} {} {} cm\n",
-        num(a),
-        num(b),
-        num(c),
-        num(d),
-        num(e),
-        num(f)
-    )
-    .into_bytes();
+    let mut content = "Q ".repeat(closing).into_bytes();
+    content.extend_from_slice(
+        &format!(
+            "\nq {} {} {} {} {} {} cm\n",
+            num(a),
+            num(b),
+            num(c),
+            num(d),
+            num(e),
+            num(f)
+        )
+        .into_bytes(),
+    );
     content.extend_from_slice(&footer.content(seen_width, &name)?);
     content.extend_from_slice(b"\nQ\n");
     let close_ref = update.allocate();

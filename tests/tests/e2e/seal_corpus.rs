@@ -521,7 +521,7 @@ fn a_missing_tag_is_refused_by_name() {
 }
 
 /// A one-page PDF of `media` (width, height) with `/Rotate rotate` whose content is `content`.
-fn page_pdf(media: (f64, f64), rotate: u32, content: &[u8]) -> Vec<u8> {
+pub(super) fn page_pdf(media: (f64, f64), rotate: u32, content: &[u8]) -> Vec<u8> {
     let objects = [
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
         format!(

@@ -8,7 +8,7 @@ use pades::stamp::{compose, DocumentId, Placement, StampError, StampSettings, Vi
 use pades::verify::ChangeLevel;
 use segel_tests::{corpus, pki, poppler};
 
-use super::seal_corpus::{judged, signer};
+use super::seal_corpus::{judged, page_pdf, signer};
 use super::verify;
 
 const VERIFY_URL: &str = "http://127.0.0.1:8080";
@@ -228,4 +228,65 @@ fn a_tagged_letter_sealed_twice_keeps_both_signatures_for_every_judge() {
         !later.contains("/StructParent ") && !later.contains("/StructElem"),
         "the second seal leaves the structure tree alone"
     );
+}
+
+/// Page content that leaves the graphics state bent (a scale left in force, states left
+/// pushed, or states popped that it never pushed) does not bend the footer: it spans the page
+/// at the bottom as the reader sees it.
+#[test]
+fn the_footer_is_not_bent_by_unbalanced_page_content() {
+    let work = tempfile::tempdir().expect("tempdir");
+    for (name, content) in [
+        (
+            "scaled-and-pushed",
+            "0.5 0 0 0.5 0 0 cm q 0 0 1 rg 10 10 50 50 re f",
+        ),
+        (
+            "popped-then-scaled",
+            "Q 0.5 0 0 0.5 0 0 cm 0 0 1 rg 10 10 50 50 re f",
+        ),
+        (
+            "pushed-twice",
+            "q q 0.25 0 0 0.25 300 300 cm 0 0 1 rg 0 0 50 50 re f",
+        ),
+    ] {
+        let input = write(
+            work.path(),
+            &format!("{name}.pdf"),
+            &page_pdf((595.0, 842.0), 0, content.as_bytes()),
+        );
+        let letter = std::fs::read(&input).expect("input");
+        let mut r = request("Pejabat", true, true);
+        if let Some(a) = r.appearance.as_mut() {
+            a.placement = Placement::Rect {
+                page: 1,
+                x: 300.0,
+                y: 100.0,
+                width: 200.0,
+                height: 110.0,
+            };
+        }
+        let signed = sign(&letter, &r).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = write(work.path(), &format!("{name}-signed.pdf"), &signed);
+        let Some(pages) = poppler::word_boxes(&out).expect("pdftotext") else {
+            return;
+        };
+        let footer = pages[0]
+            .find("keasliannya,")
+            .unwrap_or_else(|| panic!("{name}: no footer"));
+        // Unbent, the footer's words lie in the lowest 40 pt of the 842 pt page, and its
+        // lines span more than half of its width.
+        assert!(footer.y_min > 800.0, "{name}: footer at {footer:?}");
+        let words: Vec<_> = pages[0]
+            .words
+            .iter()
+            .filter(|(_, b)| b.y_min > 800.0)
+            .collect();
+        let left = words.iter().map(|(_, b)| b.x_min).fold(f64::MAX, f64::min);
+        let right = words.iter().map(|(_, b)| b.x_max).fold(0.0, f64::max);
+        assert!(
+            right - left > 300.0,
+            "{name}: footer from {left} to {right}"
+        );
+    }
 }
