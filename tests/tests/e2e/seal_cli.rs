@@ -119,7 +119,7 @@ fn a_tag_seal_prints_its_document_id_and_link_and_verifies() {
         assert!(
             // The id's line may wrap between "Dokumen" and the id in a narrow text column.
             page_text.contains("Dokumen")
-                && page_text.contains(&id)
+                && page_text.contains(id)
                 && page_text.contains("Budi Santoso"),
             "the seal's text is not in the page text:\n{page_text}"
         );
