@@ -24,9 +24,9 @@ use crate::pdf::object::ObjRef;
 /// Most bytes of image input.
 pub(crate) const MAX_INPUT: usize = 1024 * 1024;
 /// Most pixels on either side.
-pub(crate) const MAX_SIDE: u32 = 4096;
+pub(crate) const MAX_SIDE: u32 = 2048;
 /// Most bytes the PNG decoder may allocate: a full-size RGBA image and its working rows.
-const PNG_MEMORY: usize = (MAX_SIDE as usize) * (MAX_SIDE as usize) * 4 + 4 * 1024 * 1024;
+const PNG_MEMORY: usize = (MAX_SIDE as usize) * (MAX_SIDE as usize) * 8 + 4 * 1024 * 1024;
 
 /// Most images [`Image::read_kept`] keeps.
 const KEPT_IMAGES: usize = 4;

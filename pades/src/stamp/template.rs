@@ -35,6 +35,18 @@ pub const MAX_VALUE_LEN: usize = 200;
 /// Most bytes in a verification base URL.
 pub const MAX_URL_LEN: usize = 200;
 
+/// Characters that change how text around them reads without showing themselves
+/// (bidirectional overrides and isolates, zero-width characters, line and paragraph
+/// separators, the byte order mark): refused in templates and values, as control characters
+/// are, so that what the stamp and its `/TU` say is what a reader sees.
+pub(crate) fn is_invisible_format(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
 /// Values a request cannot set: the engine computes them.
 const COMPUTED: [&str; 4] = ["tanggal", "dokumen", "verify_url", "tautan"];
 
@@ -187,8 +199,10 @@ fn parse_line(source: &str, number: usize) -> Result<TemplateLine, StampError> {
     if source.len() > MAX_LINE_LEN {
         return Err(bad(format!("longer than {MAX_LINE_LEN} bytes")));
     }
-    if source.chars().any(char::is_control) {
-        return Err(bad("holds a control character".into()));
+    if source.chars().any(is_invisible_format) {
+        return Err(bad(
+            "holds a control or invisible formatting character".into()
+        ));
     }
     let mut rest = source;
     let (mut bold, mut optional) = (false, false);
@@ -280,9 +294,10 @@ pub fn check_fields(fields: &BTreeMap<String, String>) -> Result<(), StampError>
                 "stamp field {k} is set by the signer, not by the request"
             )));
         }
-        if v.len() > MAX_VALUE_LEN || v.chars().any(char::is_control) {
+        if v.len() > MAX_VALUE_LEN || v.chars().any(is_invisible_format) {
             return Err(StampError::Template(format!(
-                "stamp field {k}: at most {MAX_VALUE_LEN} bytes and no control characters"
+                "stamp field {k}: at most {MAX_VALUE_LEN} bytes, without control or invisible \
+                 formatting characters (such as U+202E or U+200B)"
             )));
         }
     }
@@ -494,6 +509,17 @@ pub fn compose(
     time: UnixTime,
 ) -> Result<Appearance, StampError> {
     check_fields(&visible.fields)?;
+    let known = settings.template.fields();
+    if let Some(unknown) = visible
+        .fields
+        .keys()
+        .find(|k| k.as_str() != "instansi" && !known.contains(k))
+    {
+        return Err(StampError::Template(format!(
+            "stamp field {unknown} is not a placeholder of the template (its fields: {})",
+            known.join(", ")
+        )));
+    }
     if let Placement::Tag { text, .. } = &visible.placement {
         if text.trim().is_empty() || text.len() > 64 || text.chars().any(char::is_control) {
             return Err(StampError::Placement(
@@ -593,6 +619,18 @@ mod tests {
         assert!(e.to_string().contains("tanggal"));
         assert!(check_fields(&values(&[("x", &"a".repeat(MAX_VALUE_LEN + 1))])).is_err());
         assert!(check_fields(&values(&[("nama", "Budi\nSantoso")])).is_err());
+        for sneaky in [
+            "Budi\u{202E}otnaS",
+            "Budi\u{200B}",
+            "Budi\u{2028}Santoso",
+            "\u{FEFF}Budi",
+        ] {
+            assert!(
+                check_fields(&values(&[("nama", sneaky)])).is_err(),
+                "{sneaky:?}"
+            );
+        }
+        assert!(check_fields(&values(&[("nama", "Dr. Siti Ayşe Nurhaliza, S.H.")])).is_ok());
     }
 
     #[test]
@@ -668,5 +706,13 @@ mod tests {
             .expect("accepted")
             .ends_with("kunjungi http://127.0.0.1:8080"));
         assert!(a.alt_text.contains("Budi Santoso") && a.alt_text.contains(&a.link));
+        // A value for a placeholder the template does not have is a mistake, not ignored.
+        let mut typo = visible.clone();
+        typo.fields.insert("nma".into(), "Budi".into());
+        let e = compose(&settings, &typo, &id, UnixTime(0)).expect_err("unknown field");
+        assert!(
+            e.to_string().contains("nma") && e.to_string().contains("nama"),
+            "{e}"
+        );
     }
 }

@@ -341,7 +341,18 @@ async fn a_visible_seal_answers_its_document_id_and_a_retry_the_same() {
     // same bytes any more, and says so (not INTERNAL, and no second entry).
     let mut changed = config_with_plain_agency(dir.path());
     if let Some(stamp) = changed.agencies[0].stamp.as_mut() {
-        stamp.template = Some(vec!["*{instansi}".into(), "{tanggal}".into()]);
+        stamp.template = Some(
+            [
+                "Versi dua",
+                "?{jabatan}",
+                "*{instansi}",
+                "?*{nama}",
+                "?NIP. {nip}",
+                "{tanggal}",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
     }
     let (port, stop, done) = spawn(changed).await;
     let mut signer = SignerClient::new(client_channel(port, Some("client")).await);
