@@ -19,6 +19,11 @@ const QUIET: usize = 4;
 /// The smallest box [`QrCode::content`] draws into: 20 mm in PDF points (72 pt per inch).
 pub const MIN_SIZE_PT: f64 = 20.0 / 25.4 * 72.0;
 
+/// The smallest module (one dark or light square) [`QrCode::content`] draws: 0.3 mm, about
+/// what an office printer and a phone camera resolve reliably. A long link needs more modules,
+/// so a box that holds it at 20 mm may still be too small for it.
+pub const MIN_MODULE_PT: f64 = 0.3 / 25.4 * 72.0;
+
 /// Why a QR code could not be made or drawn.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -37,6 +42,16 @@ pub enum QrError {
     TooSmall {
         /// The refused size in points.
         size: f64,
+    },
+    /// The link needs so many modules that each would be smaller than [`MIN_MODULE_PT`].
+    #[error("the link needs a QR code of {modules} modules (with its quiet zone), which at {size:.1} pt makes each {module_mm:.2} mm, under the 0.3 mm a print and a phone resolve; make the stamp larger or the verification URL shorter")]
+    ModulesTooSmall {
+        /// Modules across, quiet zone included.
+        modules: usize,
+        /// The box in points.
+        size: f64,
+        /// One module in millimetres.
+        module_mm: f64,
     },
     /// A coordinate of the box is NaN or infinite.
     #[error("the QR code's position ({x}, {y}) is not a finite point")]
@@ -94,8 +109,9 @@ impl QrCode {
     /// into one rectangle (`col row length 1 re`). Numbers have at most 3 decimals and no
     /// exponent.
     ///
-    /// Refuses a `size` below [`MIN_SIZE_PT`] ([`QrError::TooSmall`]) and a non-finite `x` or
-    /// `y` ([`QrError::NotFinite`]).
+    /// Refuses a `size` below [`MIN_SIZE_PT`] ([`QrError::TooSmall`]), one whose modules would
+    /// be under [`MIN_MODULE_PT`] ([`QrError::ModulesTooSmall`]) and a non-finite `x` or `y`
+    /// ([`QrError::NotFinite`]).
     pub fn content(&self, x: f64, y: f64, size: f64) -> Result<Vec<u8>, QrError> {
         // NaN is not finite, so it is refused here too.
         if !size.is_finite() || size < MIN_SIZE_PT {
@@ -104,7 +120,15 @@ impl QrCode {
         if !x.is_finite() || !y.is_finite() {
             return Err(QrError::NotFinite { x, y });
         }
-        let module = milli(size / (self.width + 2 * QUIET) as f64);
+        let across = self.width + 2 * QUIET;
+        if size / (across as f64) < MIN_MODULE_PT {
+            return Err(QrError::ModulesTooSmall {
+                modules: across,
+                size,
+                module_mm: size / across as f64 / 72.0 * 25.4,
+            });
+        }
+        let module = milli(size / across as f64);
         // The code's bottom-left corner, inside the quiet zone.
         let quiet = module.saturating_mul(QUIET as i64);
         let (x0, y0) = (
@@ -272,6 +296,20 @@ mod tests {
             "Sekretaris Jenderal Kementerian Dalam Negeri, ".repeat(8),
             "x".repeat(2331),
         ]
+    }
+
+    #[test]
+    fn modules_too_small_to_print_are_refused() {
+        // A short link: 33 modules with the quiet zone fit 20 mm at 0.6 mm each.
+        let short = QrCode::new("http://127.0.0.1:8080/d/AbCdEfGhIjKlMnOpQrStUv").expect("fits");
+        assert!(short.content(0.0, 0.0, MIN_SIZE_PT).is_ok());
+        // A very long link needs a version 13 code: too fine at 20 mm, fine larger.
+        let long = QrCode::new(&format!("https://{}/d/x", "a".repeat(300))).expect("fits");
+        let e = long.content(0.0, 0.0, MIN_SIZE_PT).expect_err("too fine");
+        assert!(matches!(e, QrError::ModulesTooSmall { .. }), "{e}");
+        assert!(e.to_string().contains("verification URL shorter"), "{e}");
+        let across = (long.modules() + 2 * QUIET) as f64;
+        assert!(long.content(0.0, 0.0, across * MIN_MODULE_PT).is_ok());
     }
 
     #[test]
