@@ -299,33 +299,9 @@ impl<'a> Parser<'a> {
                         .peek()
                         .ok_or_else(|| self.err(SyntaxError::UnexpectedEnd))?;
                     self.pos += 1;
-                    match e {
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'0'..=b'7' => {
-                            let mut v = u32::from(e - b'0');
-                            for _ in 0..2 {
-                                match self.peek() {
-                                    Some(d @ b'0'..=b'7') => {
-                                        v = v * 8 + u32::from(d - b'0');
-                                        self.pos += 1;
-                                    }
-                                    _ => break,
-                                }
-                            }
-                            out.push((v & 0xff) as u8);
-                        }
-                        b'\r' => {
-                            if self.peek() == Some(b'\n') {
-                                self.pos += 1;
-                            }
-                        }
-                        b'\n' => {}
-                        other => out.push(other),
-                    }
+                    let (byte, used) = escaped(e, self.buf.get(self.pos..).unwrap_or_default());
+                    self.pos += used;
+                    out.extend(byte);
                 }
                 b'\r' => {
                     // An end-of-line in a string is read as a single LF (§7.3.4.2).
@@ -729,5 +705,35 @@ mod tests {
         assert_eq!(d.len(), 40);
         assert_eq!(d.get(b"K3"), Some(&Object::Integer(3)));
         assert_eq!(d.get(b"K39"), Some(&Object::Integer(39)));
+    }
+}
+
+/// What the escape `\e` of a literal string stands for (ISO 32000-2 §7.3.4.2), given the bytes
+/// `rest` that follow `e`: the byte it makes (`None` for a line continuation) and how many bytes
+/// of `rest` it takes (up to two more octal digits, the LF of a CR LF).
+pub(crate) fn escaped(e: u8, rest: &[u8]) -> (Option<u8>, usize) {
+    match e {
+        b'n' => (Some(b'\n'), 0),
+        b'r' => (Some(b'\r'), 0),
+        b't' => (Some(b'\t'), 0),
+        b'b' => (Some(8), 0),
+        b'f' => (Some(12), 0),
+        b'0'..=b'7' => {
+            let mut v = u32::from(e - b'0');
+            let mut used = 0;
+            while used < 2 {
+                match rest.get(used) {
+                    Some(d @ b'0'..=b'7') => {
+                        v = v * 8 + u32::from(d - b'0');
+                        used += 1;
+                    }
+                    _ => break,
+                }
+            }
+            (Some((v & 0xff) as u8), used)
+        }
+        b'\r' => (None, usize::from(rest.first() == Some(&b'\n'))),
+        b'\n' => (None, 0),
+        other => (Some(other), 0),
     }
 }

@@ -6,6 +6,7 @@
 //! the operation it belongs to, as viewers do.
 
 use crate::pdf::object::{is_delimiter, is_whitespace};
+use crate::pdf::parse::escaped;
 
 /// Deepest nesting of parentheses kept track of in a literal string (deeper ones still balance,
 /// the counter saturates).
@@ -130,33 +131,9 @@ impl<'a> Lexer<'a> {
     fn escape(&mut self, out: &mut Vec<u8>) {
         let Some(c) = self.peek() else { return };
         self.pos += 1;
-        match c {
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b't' => out.push(b'\t'),
-            b'b' => out.push(8),
-            b'f' => out.push(12),
-            b'0'..=b'7' => {
-                let mut v = u32::from(c - b'0');
-                for _ in 0..2 {
-                    match self.peek() {
-                        Some(d @ b'0'..=b'7') => {
-                            v = v * 8 + u32::from(d - b'0');
-                            self.pos += 1;
-                        }
-                        _ => break,
-                    }
-                }
-                out.push((v & 0xff) as u8);
-            }
-            b'\r' => {
-                if self.peek() == Some(b'\n') {
-                    self.pos += 1;
-                }
-            }
-            b'\n' => {}
-            other => out.push(other),
-        }
+        let (byte, used) = escaped(c, self.buf.get(self.pos..).unwrap_or_default());
+        self.pos += used;
+        out.extend(byte);
     }
 
     fn hex(&mut self) -> Vec<u8> {
