@@ -30,10 +30,11 @@ pub(super) fn check_later_signatures(
             .claims_after(covered[i])
             .into_iter()
             .filter(|c| {
-                let Some(value) = c.value else { return true };
+                // The same signature dictionary (or, written directly in its field, the same
+                // field's), passed, covering the revision that added it.
                 !(0..reports.len()).any(|j| {
                     j != i
-                        && values[j] == Some(value)
+                        && values[j] == c.value
                         && passed[j]
                         && covered[j] >= c.end
                         && c.field.as_deref() == Some(reports[j].field.as_str())
