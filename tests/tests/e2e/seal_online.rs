@@ -426,3 +426,49 @@ async fn a_tag_not_in_the_document_is_refused_and_nothing_is_logged() {
     let _ = stop.send(());
     done.await.expect("server");
 }
+
+/// SignPdfStream with a seal: the metadata answer names the document id, which the log entry
+/// carries as its hash; the whole signed document comes back in chunks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_seal_answers_its_document_id() {
+    use pb::sign_pdf_stream_request::Part;
+    use pb::sign_pdf_stream_response::Part as Out;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (port, stop, done) = spawn(config_with_plain_agency(dir.path())).await;
+    let mut signer = SignerClient::new(client_channel(port, Some("client")).await);
+    let mut meta = seal_request("dev", "#ttd#", "stream-seal-1");
+    let pdf = std::mem::take(&mut meta.pdf);
+    meta.update_only = false;
+    meta.size_hint = pdf.len() as u64;
+    let mut parts = vec![pb::SignPdfStreamRequest {
+        part: Some(Part::Metadata(meta)),
+    }];
+    for c in pdf.chunks(4096) {
+        parts.push(pb::SignPdfStreamRequest {
+            part: Some(Part::Chunk(c.to_vec().into())),
+        });
+    }
+    let mut stream = signer
+        .sign_pdf_stream(tokio_stream::iter(parts))
+        .await
+        .expect("stream accepted")
+        .into_inner();
+    let answer = match stream.message().await.expect("first").and_then(|m| m.part) {
+        Some(Out::Metadata(m)) => m,
+        other => panic!("metadata first, got {other:?}"),
+    };
+    let mut signed = Vec::new();
+    while let Some(m) = stream.message().await.expect("chunk") {
+        if let Some(Out::Chunk(c)) = m.part {
+            signed.extend_from_slice(&c);
+        }
+    }
+    assert!(signed.starts_with(&pdf));
+    pades::stamp::DocumentId::parse(&answer.document_id).expect("a document id");
+    assert_eq!(
+        record(&answer.entry.expect("entry")).document_id_sha256,
+        tlog::DocumentIdHash::Present(pades::sha256(answer.document_id.as_bytes()))
+    );
+    let _ = stop.send(());
+    done.await.expect("server");
+}
