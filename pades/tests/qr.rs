@@ -8,6 +8,10 @@ use std::process::Command;
 
 use pades::stamp::QrCode;
 
+#[path = "support/pgm.rs"]
+mod pgm;
+use pgm::Grey;
+
 /// Page size (points, square) and the QR box on it.
 const PAGE: f64 = 300.0;
 const X: f64 = 50.0;
@@ -15,25 +19,6 @@ const Y: f64 = 50.0;
 const SIZE: f64 = 200.0;
 /// Rendering resolution: pixels per point.
 const SCALE: f64 = 200.0 / 72.0;
-
-/// A grey image (8 bits per pixel, row-major, top row first).
-struct Grey {
-    width: usize,
-    height: usize,
-    pixels: Vec<u8>,
-}
-
-impl Grey {
-    /// The pixel under the PDF point (x, y) (origin bottom-left, y up).
-    fn at(&self, x: f64, y: f64) -> u8 {
-        let (col, row) = ((x * SCALE) as usize, ((PAGE - y) * SCALE) as usize);
-        assert!(
-            col < self.width && row < self.height,
-            "({x}, {y}) is off the page"
-        );
-        self.pixels[row * self.width + col]
-    }
-}
 
 /// A one-page PDF (`MediaBox 0 0 300 300`) whose content is `content`, with a correct xref.
 fn one_page_pdf(content: &[u8]) -> Vec<u8> {
@@ -73,43 +58,6 @@ fn one_page_pdf(content: &[u8]) -> Vec<u8> {
     pdf
 }
 
-/// Parses a binary PGM (P5, maxval < 256): magic, width, height, maxval, one whitespace, pixels.
-fn parse_pgm(data: &[u8]) -> Grey {
-    let mut pos = 0;
-    let mut fields = Vec::new();
-    while fields.len() < 4 {
-        match data[pos] {
-            b'#' => {
-                while data[pos] != b'\n' {
-                    pos += 1;
-                }
-            }
-            c if c.is_ascii_whitespace() => pos += 1,
-            _ => {
-                let start = pos;
-                while !data[pos].is_ascii_whitespace() {
-                    pos += 1;
-                }
-                fields.push(std::str::from_utf8(&data[start..pos]).expect("ASCII header"));
-            }
-        }
-    }
-    assert_eq!(fields[0], "P5", "not a binary PGM");
-    let width: usize = fields[1].parse().expect("width");
-    let height: usize = fields[2].parse().expect("height");
-    assert!(
-        fields[3].parse::<u32>().expect("maxval") < 256,
-        "16-bit PGM"
-    );
-    let pixels = data[pos + 1..].to_vec();
-    assert_eq!(pixels.len(), width * height, "PGM size");
-    Grey {
-        width,
-        height,
-        pixels,
-    }
-}
-
 /// Renders the only page of `pdf` at 200 dpi in grey, or `None` when pdftoppm is missing.
 fn render(dir: &Path, pdf: &[u8]) -> Option<Grey> {
     let file = dir.join("qr.pdf");
@@ -130,8 +78,10 @@ fn render(dir: &Path, pdf: &[u8]) -> Option<Grey> {
             return None;
         }
     }
-    Some(parse_pgm(
+    Some(pgm::parse(
         &std::fs::read(out.with_extension("pgm")).expect("read PGM"),
+        PAGE,
+        SCALE,
     ))
 }
 

@@ -14,6 +14,10 @@ use pades::pdf::ObjRef;
 use pades::stamp::testing::{draw, footer, DrawnStamp};
 use pades::stamp::{Appearance, Placement, StampError, StampLine};
 
+#[path = "support/pgm.rs"]
+mod pgm;
+use pgm::Grey;
+
 const LINK: &str = "http://127.0.0.1:8080/d/Zx3_q9LmT0a-Bc7dEf1GhK";
 /// Page side (square page) in points; the stamp's box is placed at (X, Y) as the reader sees
 /// the page.
@@ -164,54 +168,6 @@ fn run(tool: &str, args: &[&str], file: &Path) -> Option<std::process::Output> {
     }
 }
 
-/// A grey image (8 bits per pixel, row-major, top row first).
-struct Grey {
-    width: usize,
-    height: usize,
-    pixels: Vec<u8>,
-}
-
-impl Grey {
-    /// The pixel under the point (x, y) of the page as the reader sees it (origin bottom-left).
-    fn at(&self, x: f64, y: f64) -> u8 {
-        let (col, row) = ((x * SCALE) as usize, ((PAGE - y) * SCALE) as usize);
-        self.pixels[row.min(self.height - 1) * self.width + col.min(self.width - 1)]
-    }
-}
-
-/// Parses a binary PGM (P5, maxval < 256).
-fn parse_pgm(data: &[u8]) -> Grey {
-    let mut pos = 0;
-    let mut fields = Vec::new();
-    while fields.len() < 4 {
-        match data[pos] {
-            b'#' => {
-                while data[pos] != b'\n' {
-                    pos += 1;
-                }
-            }
-            c if c.is_ascii_whitespace() => pos += 1,
-            _ => {
-                let start = pos;
-                while !data[pos].is_ascii_whitespace() {
-                    pos += 1;
-                }
-                fields.push(std::str::from_utf8(&data[start..pos]).expect("ASCII header"));
-            }
-        }
-    }
-    assert_eq!(fields[0], "P5", "not a binary PGM");
-    let width: usize = fields[1].parse().expect("width");
-    let height: usize = fields[2].parse().expect("height");
-    let pixels = data[pos + 1..].to_vec();
-    assert_eq!(pixels.len(), width * height, "PGM size");
-    Grey {
-        width,
-        height,
-        pixels,
-    }
-}
-
 /// Everything the outside tools say about one PDF.
 struct Judged {
     image: Grey,
@@ -252,7 +208,11 @@ fn judge(pdf: &[u8]) -> Option<Judged> {
         "poppler complained: {}",
         String::from_utf8_lossy(&render.stderr)
     );
-    let image = parse_pgm(&std::fs::read(out.with_extension("pgm")).expect("read PGM"));
+    let image = pgm::parse(
+        &std::fs::read(out.with_extension("pgm")).expect("read PGM"),
+        PAGE,
+        SCALE,
+    );
     let fonts = run("pdffonts", &[], &file)?;
     let text = run("pdftotext", &["-layout"], &file)?;
     let text_path = file.with_extension("txt");

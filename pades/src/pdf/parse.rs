@@ -604,6 +604,36 @@ pub(crate) fn stream(dict: Dict, data: std::ops::Range<usize>) -> Object {
     Object::Stream(Stream { dict, data })
 }
 
+/// What the escape `\e` of a literal string stands for (ISO 32000-2 §7.3.4.2), given the bytes
+/// `rest` that follow `e`: the byte it makes (`None` for a line continuation) and how many bytes
+/// of `rest` it takes (up to two more octal digits, the LF of a CR LF).
+pub(crate) fn escaped(e: u8, rest: &[u8]) -> (Option<u8>, usize) {
+    match e {
+        b'n' => (Some(b'\n'), 0),
+        b'r' => (Some(b'\r'), 0),
+        b't' => (Some(b'\t'), 0),
+        b'b' => (Some(8), 0),
+        b'f' => (Some(12), 0),
+        b'0'..=b'7' => {
+            let mut v = u32::from(e - b'0');
+            let mut used = 0;
+            while used < 2 {
+                match rest.get(used) {
+                    Some(d @ b'0'..=b'7') => {
+                        v = v * 8 + u32::from(d - b'0');
+                        used += 1;
+                    }
+                    _ => break,
+                }
+            }
+            (Some((v & 0xff) as u8), used)
+        }
+        b'\r' => (None, usize::from(rest.first() == Some(&b'\n'))),
+        b'\n' => (None, 0),
+        other => (Some(other), 0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -705,35 +735,5 @@ mod tests {
         assert_eq!(d.len(), 40);
         assert_eq!(d.get(b"K3"), Some(&Object::Integer(3)));
         assert_eq!(d.get(b"K39"), Some(&Object::Integer(39)));
-    }
-}
-
-/// What the escape `\e` of a literal string stands for (ISO 32000-2 §7.3.4.2), given the bytes
-/// `rest` that follow `e`: the byte it makes (`None` for a line continuation) and how many bytes
-/// of `rest` it takes (up to two more octal digits, the LF of a CR LF).
-pub(crate) fn escaped(e: u8, rest: &[u8]) -> (Option<u8>, usize) {
-    match e {
-        b'n' => (Some(b'\n'), 0),
-        b'r' => (Some(b'\r'), 0),
-        b't' => (Some(b'\t'), 0),
-        b'b' => (Some(8), 0),
-        b'f' => (Some(12), 0),
-        b'0'..=b'7' => {
-            let mut v = u32::from(e - b'0');
-            let mut used = 0;
-            while used < 2 {
-                match rest.get(used) {
-                    Some(d @ b'0'..=b'7') => {
-                        v = v * 8 + u32::from(d - b'0');
-                        used += 1;
-                    }
-                    _ => break,
-                }
-            }
-            (Some((v & 0xff) as u8), used)
-        }
-        b'\r' => (None, usize::from(rest.first() == Some(&b'\n'))),
-        b'\n' => (None, 0),
-        other => (Some(other), 0),
     }
 }
