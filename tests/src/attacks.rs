@@ -370,6 +370,9 @@ pub enum FakeSeal {
     UnderExisting,
     /// Its value is the existing signature's dictionary.
     ReusedValue,
+    /// An empty signature field whose `/Rect` has no area but whose appearance draws (which
+    /// Ghostscript shows, unscaled, at the rectangle's corner).
+    ZeroRect,
 }
 
 /// A later revision posing as a visible seal: a signature widget over the whole of page 1
@@ -419,9 +422,15 @@ pub fn fake_seal(data: &[u8], how: FakeSeal) -> Vec<u8> {
         } else {
             value
         };
-        let mut w = format!(
-            "<</Type/Annot/Subtype/Widget/T(S2)/V {v}/P {page_ref}/Rect[0 0 595 842]/F 4/AP<</N {ap}>>"
-        );
+        let mut w = if how == FakeSeal::ZeroRect {
+            format!(
+                "<</Type/Annot/Subtype/Widget/T(S2)/P {page_ref}/Rect[0 0 0 0]/F 4/AP<</N {ap}>>"
+            )
+        } else {
+            format!(
+                "<</Type/Annot/Subtype/Widget/T(S2)/V {v}/P {page_ref}/Rect[0 0 595 842]/F 4/AP<</N {ap}>>"
+            )
+        };
         match how {
             FakeSeal::UnderExisting => w.push_str(&format!("/Parent {existing}")),
             FakeSeal::WithKid => {

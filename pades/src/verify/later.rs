@@ -27,7 +27,7 @@ pub(super) fn check_later_signatures(
             continue;
         }
         let unproven: Vec<String> = history
-            .claims_after(covered[i])
+            .claims_after(covered[i] + EOL)
             .into_iter()
             .filter(|c| {
                 // The same signature dictionary (or, written directly in its field, the same
@@ -36,7 +36,7 @@ pub(super) fn check_later_signatures(
                     j != i
                         && values[j] == c.value
                         && passed[j]
-                        && covered[j] >= c.end
+                        && covered[j] + EOL >= c.end
                         && c.field.as_deref() == Some(reports[j].field.as_str())
                 })
             })
@@ -67,6 +67,11 @@ pub(super) fn check_later_signatures(
         }
     }
 }
+
+/// A revision ends after its `%%EOF` and the end-of-line that follows it (up to two bytes),
+/// which a signature's byte range may leave out: a signature covers a revision when it covers
+/// all of it but those.
+const EOL: usize = 2;
 
 /// Where the signed bytes end (0 when the byte range is unknown).
 fn covered_end(r: &SignatureReport) -> usize {

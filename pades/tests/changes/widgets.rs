@@ -83,31 +83,47 @@ fn an_indirect_or_malformed_rect_is_visible() {
 
 #[test]
 fn an_empty_signature_field_with_an_invisible_widget_may_be_added() {
-    // A placeholder for the next signer, as a field with a separate kid widget of no area.
+    // A placeholder for the next signer, as a field with a separate kid widget of no area and
+    // no appearance: allowed. The same widget with an appearance that draws is not invisible
+    // (Ghostscript draws it, unscaled, at the rectangle's corner): refused.
     let seal = seal();
     let pdf = signed(&seal, &form_pdf(), "Approval");
-    let out = append(&pdf, |doc, u| {
-        let f = u.allocate();
-        let w = banner_widget(
-            u,
-            Object::Array([0, 0, 0, 0].map(Object::Integer).to_vec()),
-            |d| d.set(b"Parent", Object::Reference(f)),
-        );
-        let mut field = Dict::new();
-        field.set(b"FT", name("Sig"));
-        field.set(b"T", Object::String(b"Berikutnya".to_vec()));
-        field.set(b"Kids", Object::Array(vec![Object::Reference(w)]));
-        u.put_object(f, &Object::Dict(field));
-        with_annot(doc, u, w);
-        edit_dict(doc, u, 3, |d| {
-            let mut a = d
-                .get(b"Fields")
-                .and_then(Object::as_array)
-                .expect("fields")
-                .to_vec();
-            a.push(Object::Reference(f));
-            d.set(b"Fields", Object::Array(a));
-        });
-    });
-    assert_passes(&seal, "empty signature field added", &out);
+    let placeholder = |drawn: bool| {
+        append(&pdf, |doc, u| {
+            let f = u.allocate();
+            let w = banner_widget(
+                u,
+                Object::Array([0, 0, 0, 0].map(Object::Integer).to_vec()),
+                |d| {
+                    d.set(b"Parent", Object::Reference(f));
+                    if !drawn {
+                        d.remove(b"AP");
+                    }
+                },
+            );
+            let mut field = Dict::new();
+            field.set(b"FT", name("Sig"));
+            field.set(b"T", Object::String(b"Berikutnya".to_vec()));
+            field.set(b"Kids", Object::Array(vec![Object::Reference(w)]));
+            u.put_object(f, &Object::Dict(field));
+            with_annot(doc, u, w);
+            edit_dict(doc, u, 3, |d| {
+                let mut a = d
+                    .get(b"Fields")
+                    .and_then(Object::as_array)
+                    .expect("fields")
+                    .to_vec();
+                a.push(Object::Reference(f));
+                d.set(b"Fields", Object::Array(a));
+            });
+        })
+    };
+    assert_passes(&seal, "empty signature field added", &placeholder(false));
+    assert_refused(
+        &seal,
+        "empty signature field of no area that draws",
+        &placeholder(true),
+        ChangeLevel::Annotations,
+        "unsigned visible signature widget",
+    );
 }

@@ -131,6 +131,13 @@ fn a_forged_later_seal_over_the_page_is_caught() {
                 "is not a signature that verifies",
             );
         }
+        // A zero-area rectangle does not hide an appearance that draws.
+        assert_first_rejected(
+            &format!("{name}: zero rectangle"),
+            &attacks::fake_seal(&target, attacks::FakeSeal::ZeroRect),
+            SubIndication::SigConstraintsFailure,
+            "unsigned visible signature widget",
+        );
     }
 }
 

@@ -347,7 +347,7 @@ pub(super) fn field_change(
     }
     // A signature field that was there, empty, and gets a visible appearance as it is signed:
     // named like a new visible signature widget.
-    let drawn = keys.iter().any(|k| k.as_slice() == b"AP") && !zero_area(new, b);
+    let drawn = keys.iter().any(|k| k.as_slice() == b"AP") && !invisible(new, b);
     if let (Signatures, true, Some(&page), Some(r)) =
         (level, drawn, ctx.roles.annot_pages.get(&n), gen_of(new, n))
     {
@@ -601,13 +601,41 @@ pub(super) fn resolve_array(doc: &Document<'_>, o: Option<&Object>) -> Vec<Objec
 /// Is the appended entry `d` drawn nowhere? A field that is no widget (no `/Subtype`, no
 /// `/Rect`) draws nothing itself: its widgets are judged where they are added to a page.
 pub(super) fn invisible(doc: &Document<'_>, d: &Dict) -> bool {
-    (d.get(b"Subtype").is_none() && d.get(b"Rect").is_none()) || zero_area(doc, d)
+    (d.get(b"Subtype").is_none() && d.get(b"Rect").is_none())
+        || hidden(doc, d)
+        || (zero_area(doc, d) && draws_nothing(doc, d))
 }
 
-/// Does the widget `d` cover no area? Its `/Rect` (direct or not, and each number too) must
-/// read as four numbers with a zero width or height; anything else counts as visible.
-pub(super) fn zero_area(doc: &Document<'_>, d: &Dict) -> bool {
-    let nums: Vec<f64> = resolve_array(doc, d.get(b"Rect"))
+/// Is the annotation flagged Hidden (2) or NoView (32)?
+fn hidden(doc: &Document<'_>, d: &Dict) -> bool {
+    match d.get(b"F").map(|f| doc.deref(f)) {
+        Some(Ok(Object::Integer(f))) => f & (2 | 32) != 0,
+        _ => false,
+    }
+}
+
+/// Does the widget's normal appearance draw nothing? No `/AP`, or an `/N` stream with an empty
+/// `/BBox` or no data. A zero-area `/Rect` alone does not make a widget invisible: some viewers
+/// (Ghostscript) draw its appearance unscaled at the rectangle's corner.
+fn draws_nothing(doc: &Document<'_>, d: &Dict) -> bool {
+    let Some(ap) = d.get(b"AP") else {
+        return true;
+    };
+    let Ok(Object::Dict(ap)) = doc.deref(ap) else {
+        return false;
+    };
+    let Some(n) = ap.get(b"N") else {
+        return true;
+    };
+    let Ok(Object::Stream(s)) = doc.deref(n) else {
+        return false;
+    };
+    s.data.is_empty() || zero_box(doc, s.dict.get(b"BBox"))
+}
+
+/// Is `bbox` four numbers with a zero width or height?
+fn zero_box(doc: &Document<'_>, bbox: Option<&Object>) -> bool {
+    let nums: Vec<f64> = resolve_array(doc, bbox)
         .iter()
         .filter_map(|o| match doc.deref(o).ok()? {
             Object::Integer(i) => Some(i as f64),
@@ -616,6 +644,12 @@ pub(super) fn zero_area(doc: &Document<'_>, d: &Dict) -> bool {
         })
         .collect();
     nums.len() == 4 && ((nums[2] - nums[0]).abs() < 1e-9 || (nums[3] - nums[1]).abs() < 1e-9)
+}
+
+/// Does the widget `d` cover no area? Its `/Rect` (direct or not, and each number too) must
+/// read as four numbers with a zero width or height; anything else counts as visible.
+pub(super) fn zero_area(doc: &Document<'_>, d: &Dict) -> bool {
+    zero_box(doc, d.get(b"Rect"))
 }
 
 /// The field whose value a field or widget shows: the object itself when it has `/T` (a
