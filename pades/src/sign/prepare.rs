@@ -5,7 +5,6 @@ use std::cell::OnceCell;
 
 use super::dictionary::{docmdp_perms, Placeholder};
 use super::field::{choose_name, place_field, CatalogEdit, NewValue};
-use super::footer::add_footer;
 use super::lock::lock_dict;
 use super::visible;
 use super::{Input, Prepared, SignatureRequest};
@@ -15,7 +14,6 @@ use crate::pdf::form::{collect_fields, FieldInfo, FormLocation};
 use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::update::Update;
 use crate::pdf::Document;
-use crate::stamp::StampError;
 use crate::time::UnixTime;
 
 /// Prepare the incremental update: signature dictionary with a zeroed `/Contents` of
@@ -73,30 +71,11 @@ fn prepare_update(
     check_certification(request.certify, &existing, &catalog)?;
     let field_name = choose_name(request.field.as_deref(), &existing)?;
     let sig_ref = update.allocate();
-    let visible = match &request.appearance {
-        Some(appearance) => {
-            if let Some(text) = &appearance.footer {
-                let signed = existing
-                    .iter()
-                    .filter(|f| f.is_signature && f.has_value)
-                    .count();
-                if signed > 0 || catalog.get(b"Perms").is_some() {
-                    return Err(StampError::FooterOnSignedDocument(signed.max(1)).into());
-                }
-                add_footer(&mut update, &doc, &catalog, text)?;
-            }
-            let v = visible::draw(
-                &mut update,
-                &doc,
-                &catalog,
-                &existing,
-                &field_name,
-                appearance,
-            )?;
-            Some(v)
-        }
-        None => None,
-    };
+    let visible = request
+        .appearance
+        .as_ref()
+        .map(|a| visible::place(&mut update, &doc, &catalog, &existing, &field_name, a))
+        .transpose()?;
     let locked = locked_fields(request.lock_fields, &existing, &field_name);
     let lock = (!locked.is_empty()).then(|| lock_dict(&locked));
     // A seal joins a tagged document's structure tree (PDF/UA) when it is the first

@@ -10,6 +10,8 @@ use crate::pdf::Document;
 use crate::place::{self, each_page, Rect};
 use crate::stamp::{Appearance, Placement, StampError};
 
+use super::footer::add_footer;
+
 /// A drawn stamp ready for its widget.
 #[derive(Debug, Clone)]
 pub(super) struct Visible {
@@ -36,11 +38,37 @@ impl Visible {
     }
 }
 
+/// The visible seal's part of the update: the footer on every page when asked for (only on a
+/// document without signatures), then the stamp drawn where it goes.
+///
+/// # Errors
+/// A footer on a signed or certified document, and the errors of [`add_footer`] and [`draw`].
+pub(super) fn place(
+    update: &mut Update<'_, '_>,
+    doc: &Document<'_>,
+    catalog: &Dict,
+    existing: &[FieldInfo],
+    field_name: &str,
+    appearance: &Appearance,
+) -> Result<Visible> {
+    if let Some(text) = &appearance.footer {
+        let signed = existing
+            .iter()
+            .filter(|f| f.is_signature && f.has_value)
+            .count();
+        if signed > 0 || catalog.get(b"Perms").is_some() {
+            return Err(StampError::FooterOnSignedDocument(signed.max(1)).into());
+        }
+        add_footer(update, doc, catalog, text)?;
+    }
+    draw(update, doc, catalog, existing, field_name, appearance)
+}
+
 /// Find where the stamp goes, draw it and put its objects into the update.
 ///
 /// `field_name` is the field being signed; with [`Placement::Field`] it must be an existing
 /// empty signature field whose widget has a rectangle.
-pub(super) fn draw(
+fn draw(
     update: &mut Update<'_, '_>,
     doc: &Document<'_>,
     catalog: &Dict,
