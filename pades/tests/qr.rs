@@ -8,6 +8,8 @@ use std::process::Command;
 
 use pades::stamp::QrCode;
 
+#[path = "support/pdf.rs"]
+mod pdf;
 #[path = "support/pgm.rs"]
 mod pgm;
 use pgm::Grey;
@@ -33,29 +35,7 @@ fn one_page_pdf(content: &[u8]) -> Vec<u8> {
         ]
         .concat(),
     ];
-    let mut pdf = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        pdf.extend_from_slice(body);
-        pdf.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for offset in offsets {
-        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    pdf
+    pdf::numbered(&objects)
 }
 
 /// Renders the only page of `pdf` at 200 dpi in grey, or `None` when pdftoppm is missing.

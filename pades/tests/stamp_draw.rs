@@ -14,6 +14,8 @@ use pades::pdf::ObjRef;
 use pades::stamp::testing::{draw, footer, DrawnStamp};
 use pades::stamp::{Appearance, Placement, StampError, StampLine};
 
+#[path = "support/pdf.rs"]
+mod pdf;
 #[path = "support/pgm.rs"]
 mod pgm;
 use pgm::Grey;
@@ -63,30 +65,11 @@ fn letter() -> Appearance {
 /// Serialises numbered objects (1..=n, contiguous) with a correct xref table.
 fn pdf_of(mut objects: Vec<(u32, Vec<u8>)>) -> Vec<u8> {
     objects.sort_by_key(|(n, _)| *n);
-    let mut pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, (n, body)) in objects.iter().enumerate() {
+    for (i, (n, _)) in objects.iter().enumerate() {
         assert_eq!(*n as usize, i + 1, "objects are numbered 1..=n");
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
-        pdf.extend_from_slice(body);
-        pdf.extend_from_slice(b"\nendobj\n");
     }
-    let xref = pdf.len();
-    pdf.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for offset in offsets {
-        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    pdf
+    let bodies: Vec<Vec<u8>> = objects.into_iter().map(|(_, b)| b).collect();
+    pdf::numbered(&bodies)
 }
 
 /// A one-page PDF, the page turned by `rotate`, black underneath, with the stamp drawn into
