@@ -2,7 +2,8 @@
 //!
 //! Pure code (no I/O, no storage, no clock): RFC 9162 §2.1 Merkle tree hashing, inclusion and
 //! consistency proofs (producing and checking) over a one-method node store, and the C2SP
-//! `tlog-checkpoint` and `signed-note` formats with Ed25519 log keys.
+//! `tlog-checkpoint` and `signed-note` formats with Ed25519 log keys, and the C2SP `tlog-tiles`
+//! encoding of the tree and its entries ([`tiles`]).
 //!
 //! ```text
 //!  leaf bytes ─leaf_hash─▶ Hash ─append_nodes─▶ new (level, index, hash) for the store
@@ -24,6 +25,7 @@ pub mod error;
 pub mod hash;
 pub mod note;
 pub mod proof;
+pub mod tiles;
 
 pub use checkpoint::Checkpoint;
 pub use entry::{DocumentIdHash, DocumentSource, EntryError, LogEntry};
