@@ -135,7 +135,7 @@ pub(super) fn apply(m: &[f64; 6], x: f64, y: f64) -> (f64, f64) {
 }
 
 /// A rectangle array of four finite numbers with an area, normalised.
-fn rect_of(o: &Object) -> Option<Rect> {
+pub(crate) fn rect_of(o: &Object) -> Option<Rect> {
     let a = o.as_array()?;
     let v: Vec<f64> = a.iter().filter_map(num).collect();
     if a.len() != 4 || v.len() != 4 || v.iter().any(|c| c.abs() > MAX_COORD) {

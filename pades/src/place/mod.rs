@@ -31,6 +31,7 @@ mod lexer;
 mod pages;
 
 pub(crate) use balance::page_balance;
+pub(crate) use geometry::rect_of;
 pub use geometry::PageBox;
 pub(crate) use pages::{each_page, Page};
 

@@ -91,20 +91,14 @@ fn add_to_page(
     };
     let closing = (opened + balance.end).max(0) as usize;
     let (seen_width, _) = page.geometry.seen_size();
-    let [a, b, c, d, e, f] = page.geometry.seen_to_user();
     let mut content = "Q ".repeat(closing).into_bytes();
-    content.extend_from_slice(
-        &format!(
-            "\nq {} {} {} {} {} {} cm\n",
-            num(a),
-            num(b),
-            num(c),
-            num(d),
-            num(e),
-            num(f)
-        )
-        .into_bytes(),
-    );
+    content.extend_from_slice(b"\nq");
+    for v in page.geometry.seen_to_user() {
+        content.push(b' ');
+        // At most three decimals, written as any PDF number is.
+        Object::Real((v * 1000.0).round() / 1000.0).write(&mut content);
+    }
+    content.extend_from_slice(b" cm\n");
     content.extend_from_slice(&footer.content(seen_width, &name)?);
     content.extend_from_slice(b"\nQ\n");
     let close_ref = update.allocate();
@@ -130,16 +124,6 @@ fn stream_body(data: &[u8]) -> Vec<u8> {
     body.extend_from_slice(&packed);
     body.extend_from_slice(b"\nendstream");
     body
-}
-
-/// A number for a content stream: at most three decimals, no exponent.
-fn num(v: f64) -> String {
-    let r = (v * 1000.0).round() / 1000.0;
-    if r == r.trunc() {
-        format!("{}", r as i64)
-    } else {
-        format!("{r}")
-    }
 }
 
 /// A font resource name the page does not use yet.

@@ -7,7 +7,7 @@ use crate::pdf::form::FieldInfo;
 use crate::pdf::object::{Dict, ObjRef, Object};
 use crate::pdf::update::Update;
 use crate::pdf::Document;
-use crate::place::{self, each_page, Rect};
+use crate::place::{self, each_page, rect_of, Rect};
 use crate::stamp::{Appearance, Placement, StampError};
 
 use super::footer::add_footer;
@@ -172,26 +172,4 @@ pub(super) fn widget_of(doc: &Document<'_>, field: ObjRef) -> Result<(ObjRef, Di
         kid,
         doc.resolve_dict(&Object::Reference(kid), "a signature widget")?,
     ))
-}
-
-/// A `/Rect` array as a normalised rectangle; `None` unless it is four finite numbers.
-fn rect_of(o: &Object) -> Option<Rect> {
-    let a = o.as_array()?;
-    if a.len() != 4 {
-        return None;
-    }
-    let mut v = [0.0; 4];
-    for (slot, item) in v.iter_mut().zip(a) {
-        *slot = match item {
-            Object::Integer(i) => *i as f64,
-            Object::Real(r) if r.is_finite() => *r,
-            _ => return None,
-        };
-    }
-    Some(Rect {
-        x0: v[0].min(v[2]),
-        y0: v[1].min(v[3]),
-        x1: v[0].max(v[2]),
-        y1: v[1].max(v[3]),
-    })
 }

@@ -27,7 +27,7 @@ pub(super) fn check_later_signatures(
             continue;
         }
         let unproven: Vec<String> = history
-            .claims_after(covered[i] + EOL)
+            .claims_after(covered[i].saturating_add(EOL))
             .into_iter()
             .filter(|c| {
                 // The same signature dictionary (or, written directly in its field, the same
@@ -36,7 +36,7 @@ pub(super) fn check_later_signatures(
                     j != i
                         && values[j] == c.value
                         && passed[j]
-                        && covered[j] + EOL >= c.end
+                        && covered[j].saturating_add(EOL) >= c.end
                         && c.field.as_deref() == Some(reports[j].field.as_str())
                 })
             })

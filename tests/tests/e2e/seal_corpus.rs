@@ -44,14 +44,17 @@ fn rows() -> Vec<(String, String, String)> {
 
 /// The dev agency's key and certificate chain.
 pub(super) fn signer() -> (pades::RsaKeySigner, pades::SignerIdentity) {
+    signer_of("dev-agency.key", "dev-agency.pem")
+}
+
+/// A signer from the development PKI's key and certificate files (chained to the agency CA).
+pub(super) fn signer_of(key: &str, cert: &str) -> (pades::RsaKeySigner, pades::SignerIdentity) {
     let p = pki();
-    let key = pades::pem::private_key(&std::fs::read(p.file("dev-agency.key")).expect("key"))
-        .expect("key PEM");
+    let key = pades::pem::private_key(&std::fs::read(p.file(key)).expect("key")).expect("key PEM");
     let signer = pades::RsaKeySigner::from_der(&key, pades::SignatureAlgorithm::RsaPkcs1Sha256)
         .expect("RSA key");
     let mut chain =
-        pades::pem::certificates(&std::fs::read(p.file("dev-agency.pem")).expect("cert"))
-            .expect("cert PEM");
+        pades::pem::certificates(&std::fs::read(p.file(cert)).expect("cert")).expect("cert PEM");
     chain.truncate(1);
     chain.extend(
         pades::pem::certificates(&std::fs::read(p.file("dev-agency-chain.pem")).expect("chain"))

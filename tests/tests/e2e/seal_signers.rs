@@ -6,9 +6,9 @@ use std::path::Path;
 
 use pades::stamp::{compose, DocumentId, Placement, StampError, StampSettings, VisibleOptions};
 use pades::verify::ChangeLevel;
-use segel_tests::{corpus, pki, poppler};
+use segel_tests::{corpus, poppler};
 
-use super::seal_corpus::{judged, page_pdf, signer};
+use super::seal_corpus::{judged, page_pdf, signer, signer_of};
 use super::verify;
 
 const VERIFY_URL: &str = "http://127.0.0.1:8080";
@@ -48,20 +48,7 @@ fn sign_as_reviewer(
     input: &[u8],
     request: &pades::SignatureRequest,
 ) -> Result<Vec<u8>, pades::Error> {
-    let p = pki();
-    let key = pades::pem::private_key(&std::fs::read(p.file("dev-agency-3072.key")).expect("key"))
-        .expect("key PEM");
-    let signer = pades::RsaKeySigner::from_der(&key, pades::SignatureAlgorithm::RsaPkcs1Sha256)
-        .expect("RSA key");
-    let mut chain =
-        pades::pem::certificates(&std::fs::read(p.file("dev-agency-3072.pem")).expect("cert"))
-            .expect("cert PEM");
-    chain.truncate(1);
-    chain.extend(
-        pades::pem::certificates(&std::fs::read(p.file("dev-agency-chain.pem")).expect("chain"))
-            .expect("chain PEM"),
-    );
-    let identity = pades::SignerIdentity::new(chain).expect("identity");
+    let (signer, identity) = signer_of("dev-agency-3072.key", "dev-agency-3072.pem");
     Ok(pades::sign(input, request, &signer, &identity)?.to_vec())
 }
 
