@@ -747,3 +747,31 @@ fn rsa_1024_signer_key_is_crypto_constraints_failure() {
         &["RSA-1024", "2048"],
     );
 }
+
+#[test]
+fn the_report_names_the_signer_certificate_and_the_algorithms() {
+    let r = three_levels(&signer_params());
+    assert_passes(&r);
+    let c = r.certificate.as_ref().expect("certificate info");
+    assert_eq!(c.common_name.as_deref(), Some("Chain Test Signer"), "{c:?}");
+    assert_eq!(c.organization.as_deref(), Some("Segel Test"), "{c:?}");
+    assert!(c.issuer.contains("Test Intermediate"), "{c:?}");
+    assert!(!c.serial.is_empty() && c.serial.chars().all(|h| h.is_ascii_hexdigit()));
+    assert!(c.not_before < c.not_after);
+    assert_eq!(r.digest_algorithm, Some("SHA-256"));
+    assert_eq!(r.signature_algorithm, Some("RSA PKCS#1 v1.5 SHA-256"));
+    assert_eq!(r.check_passed("chain"), Some(true));
+    assert_eq!(r.check_passed("message-digest"), Some(true));
+    assert_eq!(r.check_passed("no-such-check"), None);
+
+    // Untrusted: the chain check is made and fails; the certificate is still described.
+    let untrusted = sign_and_verify(
+        vec![issue_signer(
+            &signer_params(),
+            &root(ca_params("Other Root")),
+        )],
+        vec![],
+    );
+    assert_eq!(untrusted.check_passed("chain"), Some(false));
+    assert!(untrusted.certificate.is_some());
+}

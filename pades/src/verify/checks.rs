@@ -10,7 +10,7 @@ use aws_lc_rs::digest::{Context, Digest};
 
 use super::*;
 use byte_range::Signed;
-use report::SignatureForm;
+use report::{CertificateInfo, SignatureForm};
 
 use Indication::{Indeterminate, TotalFailed};
 use SubIndication as S;
@@ -197,6 +197,12 @@ fn read_cms<'c>(ctx: &mut SigCtx, contents: &'c [u8]) -> Option<SignedData<'c>> 
 /// CRYPTO_CONSTRAINTS_FAILURE.
 fn digest_algorithm(ctx: &mut SigCtx, sd: &SignedData<'_>) -> Option<DigestAlgorithm> {
     let dalg = sd.signer.digest_algorithm;
+    ctx.report.digest_algorithm = dalg.map(|d| match d {
+        DigestAlgorithm::Sha1 => "SHA-1",
+        DigestAlgorithm::Sha256 => "SHA-256",
+        DigestAlgorithm::Sha384 => "SHA-384",
+        DigestAlgorithm::Sha512 => "SHA-512",
+    });
     if dalg.is_none() {
         ctx.fail(
             Indeterminate,
@@ -391,17 +397,46 @@ fn check_signer<'c>(
         return None;
     };
     ctx.report.signer = Some(signer.subject().to_string());
+    ctx.report.certificate = Some(certificate_info(signer_der, &signer));
     let si = &sd.signer;
     // A key too weak (or of a kind not accepted) is a crypto constraint, not a broken signature.
     if let Err(f) = chain::key_strength(&signer, "the signer certificate") {
         ctx.fail(f.indication, f.sub, f.check, f.detail);
     } else {
         match verify_raw(si.signature_algorithm, dalg, &signer, message, si.signature) {
-            Ok(alg) => ctx.pass("signature", format!("{alg} signature verifies")),
+            Ok(alg) => {
+                ctx.report.signature_algorithm = Some(alg);
+                ctx.pass("signature", format!("{alg} signature verifies"));
+            }
             Err(why) => ctx.fail(TotalFailed, S::SigCryptoFailure, "signature", why),
         }
     }
     Some((signer_der, signer))
+}
+
+/// What the report says of the signer's certificate.
+fn certificate_info(der: &[u8], cert: &X509Certificate<'_>) -> CertificateInfo {
+    // One value of the attribute, as a string; none when absent, repeated or not a string.
+    fn single<'a>(
+        mut values: impl Iterator<Item = &'a x509_parser::x509::AttributeTypeAndValue<'a>>,
+    ) -> Option<String> {
+        let first = values.next()?;
+        if values.next().is_some() {
+            return None;
+        }
+        first.as_str().ok().map(str::to_owned)
+    }
+    let subject = cert.subject();
+    CertificateInfo {
+        subject: subject.to_string(),
+        common_name: single(subject.iter_common_name()),
+        organization: single(subject.iter_organization()),
+        issuer: cert.issuer().to_string(),
+        serial: hex::encode_upper(cert.raw_serial()),
+        not_before: UnixTime(cert.validity().not_before.timestamp()),
+        not_after: UnixTime(cert.validity().not_after.timestamp()),
+        sha256: crate::cms::sha256(der),
+    }
 }
 
 /// The ESS signing-certificate(-v2) attribute names the signer; PAdES requires it, the PKCS#7

@@ -31,7 +31,8 @@ use crypto::{check_ess, find_signer, verify_raw};
 pub use history::{Change, ChangeLevel};
 use mdp::{certification, judge_changes};
 pub use report::{
-    Check, Coverage, Indication, Report, SignatureForm, SignatureReport, SubIndication,
+    CertificateInfo, Check, Coverage, Indication, Report, SignatureForm, SignatureReport,
+    SubIndication,
 };
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
@@ -182,6 +183,9 @@ impl SigCtx {
                 checks: Vec::new(),
                 message_digest: None,
                 signature_sha256: None,
+                certificate: None,
+                digest_algorithm: None,
+                signature_algorithm: None,
             },
             verdict: None,
         }

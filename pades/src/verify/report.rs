@@ -173,6 +173,50 @@ pub struct SignatureReport {
     /// SHA-256 of the signature value, when the CMS was read (serialised as lower-case hex).
     #[serde(serialize_with = "lower_hex")]
     pub signature_sha256: Option<[u8; 32]>,
+    /// The signer's certificate, when it was found in the CMS.
+    pub certificate: Option<CertificateInfo>,
+    /// The digest algorithm of the signer info (`SHA-256`, …), when known.
+    pub digest_algorithm: Option<&'static str>,
+    /// The signature algorithm, when the signature value was checked and verifies
+    /// (`RSA PKCS#1 v1.5 SHA-256`, `RSASSA-PSS SHA-256`, `ECDSA P-256 SHA-256`, …).
+    pub signature_algorithm: Option<&'static str>,
+}
+
+impl SignatureReport {
+    /// Did the check named `name` pass? `None` when it was not made (an earlier failure ended
+    /// the run). The names are those of [`Check::name`]: `chain` for the trust path to an
+    /// anchor, `message-digest` for the integrity of the signed bytes, `signature` for the
+    /// signature value.
+    pub fn check_passed(&self, name: &str) -> Option<bool> {
+        let mut made = self.checks.iter().filter(|c| c.name == name).peekable();
+        made.peek()?;
+        Some(made.all(|c| c.passed))
+    }
+}
+
+/// The signer's certificate, as a reader of a verdict needs it (names in RFC 4514 order as
+/// the certificate writes them).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CertificateInfo {
+    /// The subject's distinguished name.
+    pub subject: String,
+    /// The subject's common name (CN), when it has exactly one that is a string.
+    pub common_name: Option<String>,
+    /// The subject's organisation (O), when it has exactly one that is a string.
+    pub organization: Option<String>,
+    /// The issuer's distinguished name.
+    pub issuer: String,
+    /// The serial number as upper-case hex (no separators).
+    pub serial: String,
+    /// Valid from (serialised in RFC 3339 form).
+    #[serde(serialize_with = "rfc3339_at")]
+    pub not_before: UnixTime,
+    /// Valid until (serialised in RFC 3339 form).
+    #[serde(serialize_with = "rfc3339_at")]
+    pub not_after: UnixTime,
+    /// SHA-256 of the certificate's DER (serialised as lower-case hex).
+    #[serde(serialize_with = "lower_hex_at")]
+    pub sha256: [u8; 32],
 }
 
 /// The verdict for a whole document.
@@ -215,6 +259,16 @@ fn rfc3339<S: Serializer>(t: &Option<UnixTime>, s: S) -> Result<S::Ok, S::Error>
         Some(t) => s.serialize_some(&t.rfc3339()),
         None => s.serialize_none(),
     }
+}
+
+/// A time as its RFC 3339 string.
+fn rfc3339_at<S: Serializer>(t: &UnixTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.rfc3339())
+}
+
+/// A digest as lower-case hex.
+fn lower_hex_at<S: Serializer>(d: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(d))
 }
 
 /// A signature form as its description; none as an empty string.
