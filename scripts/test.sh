@@ -61,7 +61,7 @@ python_example() {
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   cargo build -q -p segel-server
   target/debug/segel-server --dev --listen "127.0.0.1:$port" --data "$tmp/data" \
-    --certs "$tmp/certs" --metrics-listen off >"$tmp/server.log" 2>&1 &
+    --certs "$tmp/certs" --metrics-listen off --http-listen off >"$tmp/server.log" 2>&1 &
   server=$!
   # shellcheck disable=SC2064 # expanded now: the locals are gone when the trap runs
   trap "kill $server 2>/dev/null; rm -rf '$tmp'" EXIT

@@ -10,6 +10,8 @@
 //! request_timeout_secs = 30
 //! trust_anchors = ["certs-dev/doc-root.pem"]   # for VerifyPdf
 //! metrics_listen = "127.0.0.1:9464"   # Prometheus text on plain HTTP (optional; keep local)
+//! http_listen = "0.0.0.0:8080"        # verification page, JSON APIs, log tiles (optional;
+//!                                     # `[http]`: see `config::http`)
 //! # Limits against hostile callers (VerifyPdf needs no client certificate):
 //! max_concurrent_verifications = 2    # VerifyPdf running at once (default: one per core)
 //! max_queued_verifications = 2        # waiting beyond those (default: one per core); more:
@@ -51,7 +53,9 @@ use std::sync::Arc;
 
 use pades::{RsaKeySigner, SignatureAlgorithm, Signer as _, SignerIdentity};
 
+mod http;
 mod stamp;
+pub use http::{HttpConfig, RawHttp, DEFAULT_MAX_UPLOAD_BYTES};
 pub use stamp::{is_png_or_jpeg, RawStamp, MAX_STAMP_IMAGE};
 
 /// Configuration problems, each naming the file or setting at fault.
@@ -126,6 +130,13 @@ pub struct RawConfig {
     /// A connection that moved no byte either way for this long is closed.
     #[serde(default = "default_idle")]
     pub idle_timeout_secs: u64,
+    /// The HTTP listener's address (verification page, JSON APIs, the log's tiles); none: not
+    /// served.
+    #[serde(default)]
+    pub http_listen: Option<String>,
+    /// The HTTP listener's settings.
+    #[serde(default)]
+    pub http: RawHttp,
     /// TLS settings.
     pub tls: RawTls,
     /// Agencies.
@@ -305,6 +316,8 @@ pub struct Config {
     pub max_concurrent_streams: u32,
     /// Idle connection timeout.
     pub idle_timeout: std::time::Duration,
+    /// The HTTP listener, if configured.
+    pub http: Option<HttpConfig>,
     /// Agencies by id.
     pub agencies: HashMap<String, Agency>,
     /// Client CN → agencies.
@@ -440,9 +453,11 @@ impl RawConfig {
                 ConfigError::Invalid(format!("metrics_listen = {a:?} is not an address:port"))
             })?),
         };
+        let http = self.http.resolve(self.http_listen.as_deref())?;
         Ok(Config {
             listen,
             metrics_listen,
+            http,
             data: self.data.clone(),
             origin: self.origin.clone(),
             max_document_bytes: self.max_document_bytes,
@@ -580,6 +595,10 @@ fn decrypt_key(a: &RawAgency, encrypted: &[u8]) -> Result<zeroize::Zeroizing<Vec
     Ok(zeroize::Zeroizing::new(doc.as_bytes().to_vec()))
 }
 
+/// Where development mode serves the verification page, the JSON APIs and the log's tiles
+/// unless told otherwise (`--http-listen`).
+pub const DEV_HTTP_LISTEN: &str = "127.0.0.1:8080";
+
 /// Where development mode serves its metrics unless told otherwise (`--metrics-listen`).
 pub const DEV_METRICS_LISTEN: &str = "127.0.0.1:9464";
 
@@ -634,6 +653,8 @@ pub fn dev(certs: &Path, data: &Path, listen: &str) -> RawConfig {
         max_connections_per_address: default_max_per_address(),
         max_concurrent_streams: default_max_streams(),
         idle_timeout_secs: default_idle(),
+        http_listen: Some(DEV_HTTP_LISTEN.into()),
+        http: RawHttp::default(),
         tls: RawTls {
             cert: certs.join("server.pem"),
             key: certs.join("server.key"),

@@ -14,6 +14,7 @@
 pub mod command;
 pub mod config;
 pub mod expiry;
+pub mod http;
 pub mod identity;
 pub mod limits;
 pub mod metrics;
@@ -23,3 +24,4 @@ pub mod service;
 pub mod status;
 pub mod store;
 pub mod tls;
+pub mod verification;

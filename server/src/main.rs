@@ -65,6 +65,11 @@ struct Args {
         conflicts_with = "config"
     )]
     metrics_listen: MetricsListen,
+    /// Where to serve the verification page, the JSON APIs and the log's tiles (plain HTTP
+    /// unless `[http]` gives TLS files), or `off` for none. Development mode serves on
+    /// 127.0.0.1:8080 (loopback only); with --config this replaces its `http_listen`.
+    #[arg(long, value_name = "ADDR|off")]
+    http_listen: Option<MetricsListen>,
     /// Development mode: generate the development PKI anew even if it exists.
     #[arg(long, requires = "dev")]
     regenerate: bool,
@@ -252,9 +257,26 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
             prepare_dev_pki(args)?;
             let mut c = config::dev(&args.certs, &args.data, &args.listen);
             c.metrics_listen = args.metrics_listen.setting();
+            if let Some(h) = args.http_listen {
+                dev_http_is_loopback(h)?;
+                c.http_listen = h.setting();
+            }
+            // The development seal's QR code links to this server's own page.
+            for a in &mut c.agencies {
+                if let (Some(stamp), Some(at)) = (&mut a.stamp, &c.http_listen) {
+                    stamp.verify_url = Some(format!("http://{at}"));
+                }
+            }
             c
         }
         (None, false) => anyhow::bail!("give --config FILE, or --dev for development mode"),
+    };
+    let raw = match (args.http_listen, args.dev) {
+        (Some(h), false) => config::RawConfig {
+            http_listen: h.setting(),
+            ..raw
+        },
+        _ => raw,
     };
     let config = raw
         .resolve(pades::UnixTime::now().0)
@@ -287,6 +309,19 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
             config.max_document_bytes,
             config.max_concurrent_signatures,
         );
+        match &config.http {
+            Some(h) => {
+                println!(
+                "HTTP listener: {} ({}), uploads up to {} bytes, {} connections ({} per address)",
+                h.listen,
+                if h.tls.is_some() { "TLS" } else { "plain HTTP: put TLS in front" },
+                h.max_upload_bytes,
+                h.max_connections,
+                h.max_connections_per_address
+            )
+            }
+            None => println!("HTTP listener: none (http_listen not set)"),
+        }
         match &config.client_crl {
             Some((path, crls)) => println!(
                 "client CRL: {} ({} CRL(s), each signed by the client CA; looked at every {} s)",
@@ -356,6 +391,20 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
         println!("segel-server listening on https://{addr} (mutual TLS for signing)");
+        let http = match &config.http {
+            None => None,
+            Some(h) => {
+                let l = tokio::net::TcpListener::bind(h.listen)
+                    .await
+                    .with_context(|| format!("HTTP listener on {}", h.listen))?;
+                let scheme = if h.tls.is_some() { "https" } else { "http" };
+                println!(
+                    "verification page on {scheme}://{}/ (JSON API under /api/, the log's tiles under /log/)",
+                    l.local_addr()?
+                );
+                Some(l)
+            }
+        };
         println!("log {} — {} entries; verifier key:\n  {}", config.data.display(), log.size(), log.verifier().to_vkey());
         if args.dev {
             println!(
@@ -375,7 +424,7 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
             }
             tracing::info!("shutting down: finishing in-flight requests");
         };
-        segel_server::serve::serve(config, log, listener, shutdown).await?;
+        segel_server::serve::serve_with_http(config, log, listener, http, shutdown).await?;
         println!("segel-server stopped; the log is durable");
         anyhow::Ok(())
     });
@@ -397,6 +446,18 @@ fn dev_listen_is_loopback(listen: &str) -> anyhow::Result<()> {
          serves with the development PKI, whose keys are not secret; use 127.0.0.1 or [::1], \
          or a configuration file (--config) for anything reachable from other machines"
     );
+    Ok(())
+}
+
+/// Development mode's HTTP listener stays on this machine too.
+fn dev_http_is_loopback(http: MetricsListen) -> anyhow::Result<()> {
+    if let MetricsListen::At(addr) = http {
+        anyhow::ensure!(
+            addr.ip().is_loopback(),
+            "--dev refuses --http-listen {addr}: it is not a loopback address; use 127.0.0.1 \
+             or [::1], `off`, or a configuration file (--config) for a page other machines reach"
+        );
+    }
     Ok(())
 }
 

@@ -48,6 +48,22 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    serve_with_http(config, log, listener, None, shutdown).await
+}
+
+/// [`serve`], and the HTTP listener ([`crate::http`]) on `http` when given (with the
+/// configuration's `[http]` settings), sharing the verification limits and the log. Both stop
+/// at `shutdown`.
+///
+/// # Errors
+/// TLS setup or transport failures.
+pub async fn serve_with_http(
+    config: Config,
+    log: Arc<Log>,
+    listener: tokio::net::TcpListener,
+    http: Option<tokio::net::TcpListener>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
     let acceptor = Arc::new(crate::tls::Acceptor::new(&config)?);
     let conn_limits = crate::tls::ConnLimits {
         max_connections: config.max_connections,
@@ -59,13 +75,54 @@ pub async fn serve(
     let limit = config.max_document_bytes + 64 * 1024;
     let timeout = config.request_timeout;
     let certificates = watch_certificates(&config);
+    let http_config = config
+        .http
+        .clone()
+        .unwrap_or_else(|| crate::config::HttpConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            tls: None,
+            max_upload_bytes: crate::config::DEFAULT_MAX_UPLOAD_BYTES,
+            max_connections: config.max_connections,
+            max_connections_per_address: config.max_connections_per_address,
+            header_timeout: config.handshake_timeout,
+        });
     let segel = Segel::new(config, log.clone());
     let verify_limit = segel.verify_limit.clone();
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let (http_stop, mut http_stopped) = tokio::sync::watch::channel(false);
     let shutdown = async move {
         shutdown.await;
         verify_limit.close();
+        let _ = http_stop.send(true);
         let _ = signalled.send(());
+    };
+    let http_task = match http {
+        None => None,
+        Some(listener) => {
+            let app = crate::http::router(
+                segel.clone(),
+                &crate::http::HttpSettings {
+                    max_upload_bytes: http_config.max_upload_bytes,
+                    tls: http_config.tls.is_some(),
+                    request_timeout: timeout,
+                },
+            );
+            // Checked before anything is served: a TLS configuration that cannot be built
+            // fails the start.
+            if let Some((cert, key)) = &http_config.tls {
+                crate::tls::web_config(cert, key)?;
+            }
+            Some(tokio::spawn(async move {
+                let stop = async move {
+                    let _ = http_stopped.wait_for(|s| *s).await;
+                };
+                if let Err(e) =
+                    crate::http::serve_http(listener, app, &http_config, timeout, stop).await
+                {
+                    tracing::error!(error = %e, "the HTTP listener stopped");
+                }
+            }))
+        }
     };
     // After the signal, connections get as long as a request may take to finish theirs; a
     // peer that keeps its connection open beyond that (or never answers the closing ping)
@@ -126,6 +183,10 @@ pub async fn serve(
             Ok(())
         }
     };
+    if let Some(t) = http_task {
+        // It stops on the same signal, within the same grace period.
+        let _ = tokio::time::timeout(timeout + std::time::Duration::from_secs(1), t).await;
+    }
     drop(certificates);
     let log2 = log.clone();
     let _ = tokio::task::spawn_blocking(move || log2.close()).await;

@@ -387,6 +387,95 @@ pub fn verify_refused(e: &crate::limits::VerifyRefused) -> Status {
     }
 }
 
+/// A verification that gave no verdict, as a gRPC status.
+pub fn verify_error(e: &crate::verification::VerifyError) -> Status {
+    use crate::verification::VerifyError;
+    match e {
+        VerifyError::TooLarge { bytes, limit } => {
+            document_too_large(Some(*bytes), usize::try_from(*limit).unwrap_or(usize::MAX))
+        }
+        VerifyError::Refused(r) => verify_refused(r),
+        VerifyError::Engine(e) => engine_status(e),
+        VerifyError::Store(e) => internal(e),
+    }
+}
+
+/// A refusal on the HTTP listener: the status code, the reason (as gRPC's `ErrorInfo`
+/// carries it) and a message for the caller. Built only here, so that HTTP and gRPC refuse
+/// alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRefusal {
+    /// The HTTP status code.
+    pub status: u16,
+    /// Why.
+    pub reason: Reason,
+    /// What is wrong, for people and programs.
+    pub message: String,
+}
+
+impl HttpRefusal {
+    /// A refusal for `reason`, with its status from [`http_status`].
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            status: http_status(reason),
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// The HTTP status code of each reason: malformed requests 400, documents the engine cannot
+/// read 422, not found 404, too large 413, busy 429, shutting down 503, server faults 500.
+pub fn http_status(reason: Reason) -> u16 {
+    match reason {
+        Reason::FieldTooLong
+        | Reason::InvalidDigest
+        | Reason::RequestIdRequired
+        | Reason::InvalidRequest
+        | Reason::NotAPdf
+        | Reason::InvalidDocumentId
+        | Reason::InvalidStamp
+        | Reason::TagNotFound
+        | Reason::StampOffPage
+        | Reason::StampDoesNotFit => 400,
+        Reason::EncryptedPdf | Reason::InvalidPdf | Reason::DocumentLocked => 422,
+        Reason::ClientCertificateRequired => 401,
+        Reason::AgencyNotAllowed => 403,
+        Reason::UnknownAgency | Reason::EntryNotFound => 404,
+        Reason::DocumentIdInUse | Reason::RequestIdReused => 409,
+        Reason::StampNotConfigured
+        | Reason::RetryNotRebuildable
+        | Reason::CertificateExpired
+        | Reason::CertificateNotYetValid
+        | Reason::BeyondLogSize => 412,
+        Reason::DocumentTooLarge | Reason::AnswerTooLarge => 413,
+        Reason::Busy => 429,
+        Reason::Cancelled | Reason::ShuttingDown => 503,
+        Reason::Internal => 500,
+    }
+}
+
+/// A verification that gave no verdict, as an HTTP refusal. Server faults are logged here and
+/// not described to the caller.
+pub fn http_verify_error(e: &crate::verification::VerifyError) -> HttpRefusal {
+    use crate::limits::VerifyRefused;
+    use crate::verification::VerifyError;
+    let reason = match e {
+        VerifyError::TooLarge { .. } => Reason::DocumentTooLarge,
+        VerifyError::Refused(VerifyRefused::Busy { .. }) => Reason::Busy,
+        VerifyError::Refused(VerifyRefused::ShuttingDown) => Reason::ShuttingDown,
+        VerifyError::Engine(pades::Error::Cancelled) => Reason::Cancelled,
+        VerifyError::Engine(pades::Error::NotPdf(_)) => Reason::NotAPdf,
+        VerifyError::Engine(pades::Error::Encrypted) => Reason::EncryptedPdf,
+        VerifyError::Engine(_) => Reason::InvalidPdf,
+        VerifyError::Refused(_) | VerifyError::Store(_) => {
+            tracing::error!(error = %e, "verification failed");
+            return HttpRefusal::new(Reason::Internal, "internal error; see the server log");
+        }
+    };
+    HttpRefusal::new(reason, e.to_string())
+}
+
 /// A caller without a usable identity: no certificate is UNAUTHENTICATED (`what` needs one),
 /// an ambiguous or unusable name PERMISSION_DENIED.
 pub fn identity(e: &crate::identity::IdentityError, what: &str) -> Status {

@@ -324,6 +324,27 @@ fn build(
     Ok(cfg)
 }
 
+/// The rustls configuration of the HTTP listener (`[http]` cert and key): no client
+/// certificates, ALPN `http/1.1`.
+///
+/// # Errors
+/// An unusable certificate or key.
+pub fn web_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<ServerConfig, TlsError> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| TlsError::Material(format!("http.cert: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem)
+        .map_err(|e| TlsError::Material(format!("http.key: {e}")))?;
+    let mut cfg = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Material(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsError::Material(format!("http.cert and http.key: {e}")))?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
 /// Connection limits of the accept loop.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnLimits {

@@ -74,6 +74,81 @@ pub(crate) async fn serve_config(
     (port, stop, done)
 }
 
+/// A server with its HTTP listener (the verification page, the JSON APIs, the log's tiles),
+/// both on fresh loopback ports.
+pub(crate) struct WebServer {
+    /// The gRPC port (TLS).
+    pub(crate) grpc_port: u16,
+    /// The HTTP port (plain HTTP unless the configuration's `[http]` gives TLS files).
+    pub(crate) http_port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<()>,
+    _data: Option<tempfile::TempDir>,
+}
+
+/// The development configuration with its log in a new temporary folder, served with its
+/// HTTP listener.
+pub(crate) async fn start_web() -> WebServer {
+    let data = tempfile::tempdir().expect("tempdir");
+    let raw = config::dev(&pki().path, &data.path().join("log"), "127.0.0.1:0");
+    let mut web = spawn_web(raw).await;
+    web._data = Some(data);
+    web
+}
+
+/// Serve `raw` with its HTTP listener (`raw.http_listen` is replaced by a fresh loopback
+/// port).
+pub(crate) async fn spawn_web(mut raw: config::RawConfig) -> WebServer {
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let http_port = http.local_addr().expect("addr").port();
+    raw.http_listen = Some(format!("127.0.0.1:{http_port}"));
+    let cfg = raw
+        .resolve(pades::UnixTime::now().0)
+        .expect("configuration");
+    let log = segel_server::serve::open_log(&cfg).expect("log");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let grpc_port = listener.local_addr().expect("addr").port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(async move {
+        segel_server::serve::serve_with_http(cfg, log, listener, Some(http), async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("serve");
+    });
+    WebServer {
+        grpc_port,
+        http_port,
+        stop: Some(stop),
+        done,
+        _data: None,
+    }
+}
+
+impl WebServer {
+    /// `http://127.0.0.1:PORT` of the HTTP listener.
+    pub(crate) fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// A gRPC channel with the development client certificate `client`, or none.
+    pub(crate) async fn channel(&self, client: Option<&str>) -> Channel {
+        client_channel(self.grpc_port, client).await
+    }
+
+    /// Stop both listeners and wait for the server to finish.
+    pub(crate) async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.done.await.expect("server task");
+    }
+}
+
 impl TestServer {
     pub(crate) async fn channel(&self, client: Option<&str>) -> Channel {
         client_channel(self.port, client).await

@@ -1,0 +1,144 @@
+//! What every request passes: a deadline, the security headers, an access log line (method,
+//! route, status, time, size; never a document or its name) and request metrics
+//! (`segel_http_requests_total{route, status}`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::HttpState;
+use crate::status::{HttpRefusal, Reason};
+
+/// The Content-Security-Policy of every answer: only Segel's own scripts, styles and images;
+/// forms post only to Segel; no framing.
+pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
+/// The longest path an access log line repeats.
+const MAX_LOGGED_PATH: usize = 200;
+
+/// The deadline, the headers, the log line and the metrics around one request.
+pub(crate) async fn guard(
+    State(state): State<Arc<HttpState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let path = logged_path(req.uri().path());
+    let remote = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let mut resp = match tokio::time::timeout(state.request_timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => (HttpRefusal {
+            status: 503,
+            reason: Reason::Cancelled,
+            message: format!(
+                "the request took longer than the server's limit of {} s",
+                state.request_timeout.as_secs()
+            ),
+        })
+        .into_response(),
+    };
+    security_headers(resp.headers_mut(), state.tls);
+    let status = resp.status().as_u16();
+    let bytes = resp
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    tracing::info!(
+        target: "segel::access",
+        %method,
+        path,
+        route,
+        status,
+        ms = start.elapsed().as_millis() as u64,
+        bytes,
+        remote,
+    );
+    metrics::counter!(
+        "segel_http_requests_total",
+        "route" => route,
+        "status" => status.to_string()
+    )
+    .increment(1);
+    resp
+}
+
+/// A path for the log: at most [`MAX_LOGGED_PATH`] bytes, control characters escaped.
+fn logged_path(path: &str) -> String {
+    let mut out = String::new();
+    for c in path.chars() {
+        if out.len() >= MAX_LOGGED_PATH {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The headers every answer carries; `Cache-Control: no-store` unless the handler chose.
+fn security_headers(h: &mut HeaderMap, tls: bool) {
+    let set = |h: &mut HeaderMap, name: &'static str, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(h, "content-security-policy", CSP);
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    set(h, "referrer-policy", "no-referrer");
+    set(h, "cross-origin-opener-policy", "same-origin");
+    set(
+        h,
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    );
+    if tls {
+        set(h, "strict-transport-security", "max-age=31536000");
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, "cache-control", "no-store");
+    }
+}
+
+/// 404 for every path no route serves, as JSON (the page's own 404s are pages).
+pub(crate) async fn not_found() -> Response {
+    let mut r = HttpRefusal::new(
+        Reason::InvalidRequest,
+        "no such resource; see /api/openapi.json",
+    );
+    r.status = 404;
+    r.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_paths_are_short_and_escaped() {
+        assert_eq!(logged_path("/d/abc"), "/d/abc");
+        assert_eq!(logged_path("/a\nb"), "/a\\nb");
+        let long = "/".repeat(1000);
+        assert!(logged_path(&long).len() < MAX_LOGGED_PATH + 8);
+    }
+}

@@ -1,0 +1,87 @@
+//! The HTTP listener: verification for people without a gRPC client, and the log for auditors.
+//!
+//! ```text
+//!  GET  /                     the verification page (Indonesian; `?lang=en` English)   page/
+//!  POST /                     an uploaded PDF's verdict, as a page (no JavaScript needed)
+//!  GET  /d/{document_id}      what the log holds for a visible seal's document id (QR landing)
+//!  GET  /static/…             the page's own styles, script and icons
+//!  POST /api/v1/verify        a PDF's verdict as JSON                                    api.rs
+//!  GET  /api/v1/documents/{document_id}   the log entry of a document id, as JSON
+//!  POST /api/v2/verify/pdf    the verdict in the national e-signature service's shape    national.rs
+//!  GET  /api/openapi.json     the OpenAPI description of the APIs                        openapi.rs
+//!  GET  /log/checkpoint       the log as C2SP tlog-tiles                                 tiles.rs
+//!  GET  /log/tile/…
+//! ```
+//!
+//! Every request passes [`guard`]: a deadline, security headers, an access log line without
+//! document content, and request metrics. Uploads are read by [`upload`] only after a
+//! verification slot is free (the same limits as gRPC `VerifyPdf`), are never stored, and are
+//! limited in size. Refusals are [`crate::status::HttpRefusal`]s, mapped once in
+//! [`crate::status`].
+
+mod api;
+mod guard;
+mod national;
+mod openapi;
+mod page;
+mod refusal;
+mod serve;
+mod tiles;
+mod upload;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+
+use crate::service::Segel;
+
+pub use serve::serve_http;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub(crate) struct HttpState {
+    /// The signing core: verification and the log.
+    pub(crate) segel: Arc<Segel>,
+    /// Largest upload accepted, in bytes.
+    pub(crate) max_upload_bytes: usize,
+    /// Whether this listener speaks TLS itself (then `Strict-Transport-Security` is sent).
+    pub(crate) tls: bool,
+    /// Deadline of every request, upload and verification included.
+    pub(crate) request_timeout: Duration,
+}
+
+/// The settings the router needs.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest upload accepted, in bytes.
+    pub max_upload_bytes: usize,
+    /// Whether the listener speaks TLS itself.
+    pub tls: bool,
+    /// Deadline of every request.
+    pub request_timeout: Duration,
+}
+
+/// Every route of the listener over `segel`, behind [`guard`].
+pub fn router(segel: Arc<Segel>, settings: &HttpSettings) -> Router {
+    let state = Arc::new(HttpState {
+        segel,
+        max_upload_bytes: settings.max_upload_bytes,
+        tls: settings.tls,
+        request_timeout: settings.request_timeout,
+    });
+    Router::new()
+        .merge(page::routes())
+        .merge(api::routes())
+        .merge(national::routes())
+        .merge(openapi::routes())
+        .merge(tiles::routes())
+        .fallback(guard::not_found)
+        // Bodies are read by `upload` with their own limit; everything else is small.
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
+        .with_state(state)
+}
