@@ -97,13 +97,18 @@ pub(crate) async fn start_web() -> WebServer {
 }
 
 /// Serve `raw` with its HTTP listener (`raw.http_listen` is replaced by a fresh loopback
-/// port).
+/// port, and every agency's seal links to it: its QR codes open this server's pages).
 pub(crate) async fn spawn_web(mut raw: config::RawConfig) -> WebServer {
     let http = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let http_port = http.local_addr().expect("addr").port();
     raw.http_listen = Some(format!("127.0.0.1:{http_port}"));
+    for a in &mut raw.agencies {
+        if let Some(stamp) = &mut a.stamp {
+            stamp.verify_url = Some(format!("http://127.0.0.1:{http_port}"));
+        }
+    }
     let cfg = raw
         .resolve(pades::UnixTime::now().0)
         .expect("configuration");
