@@ -218,6 +218,7 @@ fn load(dir: &Path, count: u64, threads: u64, acks: bool, origin: &str) -> anyho
                         document_id_sha256: tlog::DocumentIdHash::Absent,
                     },
                     request: None,
+                    document_id: None,
                 })?;
                 if acks {
                     let mut o = stdout.lock().map_err(|_| anyhow::anyhow!("stdout lock"))?;

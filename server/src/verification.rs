@@ -116,6 +116,9 @@ pub struct LogMatch {
     pub entry: LogEntry,
     /// The entry as the log hashes it (the tlog entry format).
     pub record: Vec<u8>,
+    /// The visible seal's document id, when the entry records one and the log kept it (its
+    /// SHA-256 is the record's `document_id_sha256`).
+    pub document_id: Option<String>,
     /// The inclusion proof at the checkpoint's size.
     pub proof: InclusionProof,
     /// The root the proof leads to (the checkpoint's root hash).

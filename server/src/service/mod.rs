@@ -484,6 +484,7 @@ impl Segel {
                             fingerprint,
                             replay: replay_record(signing_time, r.document_id.as_ref(), &signature),
                         }),
+                        document_id: r.document_id.as_ref().map(|d| d.as_str().to_owned()),
                     };
                     Ok((cms, entry))
                 })
@@ -585,6 +586,7 @@ impl Segel {
                         ),
                         replay: replay_record(t.0, id.as_ref(), signed.signature()),
                     }),
+                    document_id: id.as_ref().map(|d| d.as_str().to_owned()),
                 };
                 Ok(((pdf, update), entry))
             })

@@ -161,6 +161,10 @@ impl Segel {
             return Ok(None);
         };
         let record = entry.encode()?;
+        let document_id = match entry.document_id_sha256.hash() {
+            Some(h) => self.log.document_id(h)?,
+            None => None,
+        };
         let hashes = self.log.inclusion_proof(index, size)?;
         let proof_verified = root.is_some_and(|r| {
             tlog::verify_inclusion(&tlog::leaf_hash(&record), index, size, &hashes, &r).is_ok()
@@ -169,6 +173,7 @@ impl Segel {
             index,
             entry,
             record,
+            document_id,
             proof: InclusionProof {
                 leaf_index: index,
                 tree_size: size,

@@ -9,6 +9,7 @@ use tlog::{Hash, LogEntry, NoteVerifier};
 use super::external::{parse_checkpoint, read_external};
 use super::index::Indexes;
 use super::nodes::Levels;
+use super::records::MAX_DOCUMENT_ID;
 use super::sled_backend::SledBackend;
 use super::{
     io, n_key, read_size, Backend, RefKey, StoreError, StoredRequest, META_CHECKPOINT, META_SIZE,
@@ -189,7 +190,7 @@ pub(super) fn check_inner(
     }
     // Nothing else in the database: probe the gaps between the known prefixes.
     let gaps: [(&[u8], &[u8]); 5] = [
-        (b"", b"e"),
+        (b"", b"d"),
         (b"f", b"i"),
         (b"j", b"m\0"),
         (b"m\0", b"n"),
@@ -205,6 +206,20 @@ pub(super) fn check_inner(
                     hex::encode(&k)
                 )))
             }
+        }
+    }
+    // Document ids kept beside entries: each under the SHA-256 of itself.
+    for kv in db.scan_prefix(b"d") {
+        let (k, v) = kv?;
+        let sound = k.len() == 33
+            && !v.is_empty()
+            && v.len() <= MAX_DOCUMENT_ID
+            && k[1..] == pades::sha256(&v);
+        if !sound {
+            return Err(StoreError::Integrity(format!(
+                "document id record {} is not stored under its own SHA-256",
+                hex::encode(&k)
+            )));
         }
     }
     for (from, to) in gaps {

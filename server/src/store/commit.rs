@@ -12,7 +12,7 @@ use tlog::NoteSigner;
 use super::external::External;
 use super::log::{Appended, Shared};
 use super::nodes::{DbNodes, Overlay};
-use super::records::i_key;
+use super::records::{d_key, i_key};
 use super::{
     e_key, n_key, sign_checkpoint, Batch, NewEntry, StoreError, StoredRequest, COMMIT_DELAY,
     MAX_BATCH, META_CHECKPOINT, META_SIZE,
@@ -259,6 +259,9 @@ pub(super) fn apply(
             overlay.fresh.insert((level, idx), h);
         }
         batch.insert(e_key(index), bytes);
+        if let Some(id) = &job.entry.document_id {
+            batch.insert(d_key(&pades::sha256(id.as_bytes())), id.as_bytes());
+        }
         if let Some(r) = &job.entry.request {
             batch.insert(
                 i_key(&r.key),

@@ -158,6 +158,7 @@ pub(super) fn entry(i: u64) -> NewEntry {
             },
         },
         request: None,
+        document_id: (i % 3 == 0).then(|| document_id(i)),
     }
 }
 
@@ -720,6 +721,12 @@ fn entries_are_found_by_document_id_in_a_log_of_mixed_versions<H: Harness>() {
     // Versions 2 (no document id recorded) and 3 (with or without one) side by side.
     let mut v2 = entry(0);
     v2.record.document_id_sha256 = tlog::DocumentIdHash::Unrecorded;
+    // An id kept beside a record that does not carry its hash is refused.
+    assert!(matches!(
+        log.append(v2.clone()).expect_err("id without its hash"),
+        StoreError::Request(_)
+    ));
+    v2.document_id = None;
     log.append(v2)
         .expect("a version 2 record is still accepted");
     for i in 1..=9 {
@@ -756,6 +763,13 @@ fn entries_are_found_by_document_id_in_a_log_of_mixed_versions<H: Harness>() {
             .expect("find")
             .is_empty());
         assert!(log.find_by_document_id(&[0; 32]).expect("find").is_empty());
+        // The ids themselves are kept beside their entries.
+        assert_eq!(
+            log.document_id(&id_hash(3)).expect("read"),
+            Some(document_id(3))
+        );
+        assert_eq!(log.document_id(&id_hash(0)).expect("read"), None);
+        assert_eq!(log.document_id(&h6).expect("read"), None);
     };
     check(&log);
     drop(log);
@@ -764,6 +778,18 @@ fn entries_are_found_by_document_id_in_a_log_of_mixed_versions<H: Harness>() {
     check(&log);
     drop(log);
     assert_eq!(h.check().expect("the offline check passes").size, 12);
+    // An id stored under another id's hash is refused at start-up; put back, all is well.
+    let put_id = |value: &[u8]| {
+        let db = h.backend();
+        let mut b = Batch::default();
+        b.insert(super::records::d_key(&id_hash(3)), value.to_vec());
+        tamper(&*db, b);
+    };
+    put_id(document_id(6).as_bytes());
+    let err = open(&h).expect_err("an id under another hash");
+    assert!(err.to_string().contains("its own SHA-256"), "{err}");
+    put_id(document_id(3).as_bytes());
+    drop(open(&h).expect("sound again"));
     // A record whose document id hash is changed breaks the tree: refused at start-up.
     {
         let db = h.backend();

@@ -17,7 +17,7 @@ use super::external::{read_external, External};
 use super::index::{HashIndex, Indexes};
 use super::keys::{load_ref_key, write_secret, Secret, REF_KEY};
 use super::nodes::DbNodes;
-use super::records::i_key;
+use super::records::{d_key, i_key};
 use super::sled_backend::SledBackend;
 use super::{
     e_key, io, read_size, sign_checkpoint, Backend, Batch, NewEntry, RefKey, StoreError,
@@ -382,6 +382,26 @@ impl Log {
             |e| e.document_id_sha256.hash(),
             |ix| &ix.document_id,
         )
+    }
+
+    /// The document id whose SHA-256 is `sha256`, if an entry was logged with it (entries
+    /// logged before ids were kept beside them have only the hash).
+    ///
+    /// # Errors
+    /// Database failures, or a stored id that is not the one asked for.
+    pub fn document_id(&self, sha256: &Hash) -> Result<Option<String>, StoreError> {
+        let Some(v) = self.shared.db.get(&d_key(sha256))? else {
+            return Ok(None);
+        };
+        if pades::sha256(&v) != *sha256 {
+            return Err(StoreError::Integrity(format!(
+                "the document id stored for {} has another hash",
+                hex::encode(sha256)
+            )));
+        }
+        String::from_utf8(v)
+            .map(Some)
+            .map_err(|_| StoreError::Integrity("a stored document id is not UTF-8".into()))
     }
 
     /// Inclusion proof of `index` in the tree of `size` entries (any size up to the current).

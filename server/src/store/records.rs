@@ -45,6 +45,20 @@ pub struct NewEntry {
     pub record: LogEntry,
     /// Idempotency record written atomically with the entry, if the caller gave a request id.
     pub request: Option<RequestRecord>,
+    /// A visible seal's document id, whose SHA-256 the record carries: kept beside the entry
+    /// (the record holds only the hash) so that a verifier can name it and link to its page.
+    pub document_id: Option<String>,
+}
+
+/// The longest document id stored beside an entry (what `DocumentId` allows).
+pub(super) const MAX_DOCUMENT_ID: usize = 64;
+
+/// The key of the document id whose SHA-256 is `hash`.
+pub(super) fn d_key(hash: &Hash) -> Vec<u8> {
+    let mut k = Vec::with_capacity(33);
+    k.push(b'd');
+    k.extend_from_slice(hash);
+    k
 }
 
 /// What a retry with the same request id gets back: written in the same atomic batch as the
@@ -108,6 +122,17 @@ impl NewEntry {
     /// The entry's field limits, and an idempotency record small enough to be stored.
     pub(super) fn check(&self) -> Result<(), StoreError> {
         self.record.check()?;
+        if let Some(id) = &self.document_id {
+            let matches =
+                self.record.document_id_sha256.hash() == Some(&pades::sha256(id.as_bytes()));
+            if id.is_empty() || id.len() > MAX_DOCUMENT_ID || !matches {
+                return Err(StoreError::Request(
+                    "a document id kept beside an entry must be 1 to 64 bytes and be the one \
+                     whose SHA-256 the record carries"
+                        .into(),
+                ));
+            }
+        }
         if let Some(r) = &self.request {
             if r.replay.len() > MAX_REPLAY {
                 return Err(StoreError::TooLarge(format!(
