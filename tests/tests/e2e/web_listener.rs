@@ -1,0 +1,264 @@
+//! The HTTP listener against hostile clients, with raw sockets: headers sent slowly are cut
+//! off, connections per address are limited, a request that outlasts its deadline is
+//! answered and ended, every answer carries the security headers, and the listener speaks
+//! TLS itself when `[http]` gives a certificate and key. No timing is asserted: each wait is
+//! bounded only by a generous patience.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use segel_server::config;
+use segel_tests::pki;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::grpc::{spawn_web, WebServer};
+
+/// How long any wait may take before the test fails.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The development configuration with a log in `data`, adjusted.
+async fn start(data: &std::path::Path, adjust: impl FnOnce(&mut config::RawConfig)) -> WebServer {
+    let mut raw = config::dev(&pki().path, &data.join("log"), "127.0.0.1:0");
+    adjust(&mut raw);
+    spawn_web(raw).await
+}
+
+/// A TCP connection to the HTTP port from the loopback address `from`.
+async fn tcp_from(port: u16, from: [u8; 4]) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind((std::net::Ipv4Addr::from(from), 0).into())
+        .expect("bind");
+    socket
+        .connect(([127, 0, 0, 1], port).into())
+        .await
+        .expect("connect")
+}
+
+/// Everything the peer sends until it closes (or resets) the connection; fails after
+/// [`PATIENCE`].
+async fn read_to_close(s: &mut (impl AsyncReadExt + Unpin)) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let done = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(done.is_ok(), "the server did not close the connection");
+    out
+}
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`): the whole answer.
+async fn request(s: &mut (impl AsyncReadExt + AsyncWriteExt + Unpin), head: &str) -> String {
+    s.write_all(head.as_bytes()).await.expect("write");
+    String::from_utf8_lossy(&read_to_close(s).await).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_sent_too_slowly_are_cut_off() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = start(data.path(), |c| c.http.header_timeout_secs = 1).await;
+    let mut slow = tcp_from(server.http_port, [127, 0, 0, 1]).await;
+    // Half a request line, then nothing: the server closes the connection on its own.
+    slow.write_all(b"GET / HT").await.expect("write");
+    let answer = read_to_close(&mut slow).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "a slow client gets nothing or a 408: {text}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_address_are_limited() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = start(data.path(), |c| {
+        c.http.max_connections_per_address = 2;
+        c.http.header_timeout_secs = 3600;
+    })
+    .await;
+    let _first = tcp_from(server.http_port, [127, 0, 0, 2]).await;
+    let _second = tcp_from(server.http_port, [127, 0, 0, 2]).await;
+    // A third from the same address is closed at once, without an answer.
+    let mut third = tcp_from(server.http_port, [127, 0, 0, 2]).await;
+    let _ = third
+        .write_all(b"GET /log/checkpoint HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    assert!(read_to_close(&mut third).await.is_empty());
+    // Another address is served meanwhile.
+    let mut other = tcp_from(server.http_port, [127, 0, 0, 3]).await;
+    let answer = request(
+        &mut other,
+        "GET /no-such-thing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_outlasts_its_deadline_is_answered_and_ended() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = start(data.path(), |c| {
+        c.request_timeout_secs = 1;
+        c.idle_timeout_secs = 5;
+    })
+    .await;
+    let mut s = tcp_from(server.http_port, [127, 0, 0, 1]).await;
+    // An upload that promises 10,000 bytes and sends 10: its slot is held until the deadline,
+    // then the answer says why.
+    s.write_all(
+        b"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n\
+          Content-Length: 10000\r\nConnection: close\r\n\r\n%PDF-1.7\r\n",
+    )
+    .await
+    .expect("write");
+    let answer = String::from_utf8_lossy(&read_to_close(&mut s).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.contains("longer than the server's limit"),
+        "{answer}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_security_headers() {
+    let server = crate::grpc::start_web().await;
+    let client = reqwest::Client::new();
+    for (method, path) in [
+        ("GET", "/no-such-thing"),
+        ("POST", "/api/v1/verify"),
+        ("GET", "/"),
+        ("GET", "/log/checkpoint"),
+    ] {
+        let r = client
+            .request(
+                method.parse().expect("method"),
+                format!("{}{path}", server.base()),
+            )
+            .send()
+            .await
+            .expect("answer");
+        let h = r.headers();
+        let csp = h
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{method} {path}: {csp:?}"
+        );
+        assert_eq!(
+            h.get("x-content-type-options").map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..])
+        );
+        assert_eq!(
+            h.get("x-frame-options").map(|v| v.as_bytes()),
+            Some(&b"DENY"[..])
+        );
+        assert_eq!(
+            h.get("referrer-policy").map(|v| v.as_bytes()),
+            Some(&b"no-referrer"[..])
+        );
+        // Plain HTTP (a proxy in front does TLS): no HSTS from here.
+        assert!(h.get("strict-transport-security").is_none());
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_speaks_tls_when_configured() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let p = pki();
+    let server = start(data.path(), |c| {
+        c.http.cert = Some(p.file("server.pem"));
+        c.http.key = Some(p.file("server.key"));
+    })
+    .await;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in
+        pades::pem::certificates(&std::fs::read(p.file("tls-ca.pem")).expect("ca")).expect("ca pem")
+    {
+        roots.add(c.into()).expect("root");
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let tcp = tcp_from(server.http_port, [127, 0, 0, 1]).await;
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake with the HTTP listener");
+    let answer = request(
+        &mut tls,
+        "GET /no-such-thing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("strict-transport-security: max-age="),
+        "{answer}"
+    );
+    // Plain HTTP on the TLS port is not served.
+    let mut plain = tcp_from(server.http_port, [127, 0, 0, 1]).await;
+    let answer = request(&mut plain, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_files_without_http_listen_are_refused() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let p = pki();
+    let mut raw = config::dev(&p.path, &data.path().join("log"), "127.0.0.1:0");
+    raw.http_listen = None;
+    raw.http.cert = Some(p.file("server.pem"));
+    raw.http.key = Some(p.file("server.key"));
+    let e = raw
+        .resolve(pades::UnixTime::now().0)
+        .expect_err("refused")
+        .to_string();
+    assert!(e.contains("http_listen"), "{e}");
+    // One file without the other.
+    raw.http_listen = Some("127.0.0.1:0".into());
+    raw.http.key = None;
+    let e = raw
+        .resolve(pades::UnixTime::now().0)
+        .expect_err("refused")
+        .to_string();
+    assert!(e.contains("go together"), "{e}");
+    // A key of another certificate.
+    raw.http.key = Some(p.file("client.key"));
+    assert!(raw.resolve(pades::UnixTime::now().0).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_stops_with_a_keep_alive_connection_open() {
+    let server = crate::grpc::start_web().await;
+    let mut s = tcp_from(server.http_port, [127, 0, 0, 1]).await;
+    s.write_all(b"GET /no-such-thing HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = [0u8; 1024];
+    let n = s.read(&mut buf).await.expect("an answer");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 404"));
+    // The connection stays open (keep-alive); stopping does not wait for the client.
+    tokio::time::timeout(PATIENCE, server.stop())
+        .await
+        .expect("the server stops with an idle keep-alive connection open");
+    drop(s);
+}
