@@ -296,10 +296,9 @@ fn run(cli: Cli) -> u8 {
                         Some(e) => format!("log entry {} (inclusion proof checked)", e.index),
                         None => "not in this log".into(),
                     };
-                    let verdict = if s.sub_indication.is_empty() {
-                        s.indication.clone()
-                    } else {
-                        format!("{}/{}", s.indication, s.sub_indication)
+                    let verdict = match s.sub_indication {
+                        None => s.indication.to_string(),
+                        Some(sub) => format!("{}/{sub}", s.indication),
                     };
                     println!(
                         "#{} {}: {verdict} — {} — {} — {log}",
@@ -310,7 +309,7 @@ fn run(cli: Cli) -> u8 {
                     );
                 }
             }
-            Ok(if v.overall == "TOTAL-PASSED" {
+            Ok(if v.overall == pades::Indication::TotalPassed {
                 exit::OK
             } else {
                 exit::NOT_PASSED

@@ -601,10 +601,21 @@ impl Client {
                 (None, None) => None,
                 _ => return Err(bad(what, "a log entry without its proof")),
             };
+            let indication = v
+                .indication
+                .parse()
+                .map_err(|e| bad(what, &format!("signature {:?}: {e}", v.field)))?;
+            let sub_indication = match v.sub_indication.as_str() {
+                "" => None,
+                s => Some(
+                    s.parse()
+                        .map_err(|e| bad(what, &format!("signature {:?}: {e}", v.field)))?,
+                ),
+            };
             signatures.push(Verdict {
                 field: v.field,
-                indication: v.indication,
-                sub_indication: v.sub_indication,
+                indication,
+                sub_indication,
                 signer: v.signer,
                 reason: v.reason,
                 report_json: v.report_json,
@@ -612,7 +623,10 @@ impl Client {
             });
         }
         Ok(Verification {
-            overall: r.overall,
+            overall: r
+                .overall
+                .parse()
+                .map_err(|e| bad(what, &format!("overall: {e}")))?,
             signatures,
             checkpoint,
         })

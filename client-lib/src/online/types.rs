@@ -64,9 +64,9 @@ pub struct Verdict {
     /// Signature field.
     pub field: String,
     /// TOTAL-PASSED, TOTAL-FAILED or INDETERMINATE.
-    pub indication: String,
+    pub indication: pades::Indication,
     /// Why, when not passed.
-    pub sub_indication: String,
+    pub sub_indication: Option<pades::SubIndication>,
     /// Signer's subject.
     pub signer: String,
     /// Human-readable reason.
@@ -82,7 +82,7 @@ pub struct Verdict {
 #[derive(Debug, Clone)]
 pub struct Verification {
     /// TOTAL-PASSED only if every signature passed.
-    pub overall: String,
+    pub overall: pades::Indication,
     /// Per signature.
     pub signatures: Vec<Verdict>,
     /// The checkpoint the entries are proven against.

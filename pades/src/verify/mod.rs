@@ -32,7 +32,7 @@ pub use history::{Change, ChangeLevel};
 use mdp::{certification, judge_changes};
 pub use report::{
     CertificateInfo, Check, Coverage, Indication, Report, SignatureForm, SignatureReport,
-    SubIndication,
+    SubIndication, UnknownName,
 };
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};

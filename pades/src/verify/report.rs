@@ -27,6 +27,23 @@ impl std::fmt::Display for Indication {
     }
 }
 
+impl std::str::FromStr for Indication {
+    type Err = UnknownName;
+
+    /// The name as [`Display`](std::fmt::Display) writes it (`TOTAL-PASSED`, …).
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        [Self::TotalPassed, Self::TotalFailed, Self::Indeterminate]
+            .into_iter()
+            .find(|i| i.to_string() == s)
+            .ok_or_else(|| UnknownName(s.chars().take(64).collect()))
+    }
+}
+
+/// A string that names no indication or sub-indication (at most its first 64 characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown indication {0:?}")]
+pub struct UnknownName(pub String);
+
 /// Sub-indication (ETSI EN 319 102-1 §5.1.3, table 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -56,6 +73,20 @@ pub enum SubIndication {
 }
 
 impl SubIndication {
+    /// Every sub-indication.
+    pub const ALL: [SubIndication; 10] = [
+        Self::FormatFailure,
+        Self::HashFailure,
+        Self::SigCryptoFailure,
+        Self::NoSigningCertificateFound,
+        Self::NoCertificateChainFound,
+        Self::OutOfBoundsNoPoe,
+        Self::NotYetValid,
+        Self::CryptoConstraintsFailure,
+        Self::ChainConstraintsFailure,
+        Self::SigConstraintsFailure,
+    ];
+
     /// The name as ETSI EN 319 102-1 writes it, e.g. `HASH_FAILURE`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,6 +101,18 @@ impl SubIndication {
             Self::ChainConstraintsFailure => "CHAIN_CONSTRAINTS_FAILURE",
             Self::SigConstraintsFailure => "SIG_CONSTRAINTS_FAILURE",
         }
+    }
+}
+
+impl std::str::FromStr for SubIndication {
+    type Err = UnknownName;
+
+    /// The name as [`SubIndication::as_str`] writes it (`HASH_FAILURE`, …).
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        Self::ALL
+            .into_iter()
+            .find(|i| i.as_str() == s)
+            .ok_or_else(|| UnknownName(s.chars().take(64).collect()))
     }
 }
 
@@ -289,23 +332,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sub_indication_names_are_the_serialised_names() {
-        for sub in [
-            SubIndication::FormatFailure,
-            SubIndication::HashFailure,
-            SubIndication::SigCryptoFailure,
-            SubIndication::NoSigningCertificateFound,
-            SubIndication::NoCertificateChainFound,
-            SubIndication::OutOfBoundsNoPoe,
-            SubIndication::NotYetValid,
-            SubIndication::CryptoConstraintsFailure,
-            SubIndication::ChainConstraintsFailure,
-            SubIndication::SigConstraintsFailure,
-        ] {
+    fn sub_indication_names_are_the_serialised_names_and_parse_back() {
+        for sub in SubIndication::ALL {
             assert_eq!(
                 serde_json::to_value(sub).expect("serialises"),
                 serde_json::Value::from(sub.as_str())
             );
+            assert_eq!(sub.as_str().parse::<SubIndication>(), Ok(sub));
         }
+        assert!("hash_failure".parse::<SubIndication>().is_err());
+    }
+
+    #[test]
+    fn indication_names_parse_back() {
+        for i in [
+            Indication::TotalPassed,
+            Indication::TotalFailed,
+            Indication::Indeterminate,
+        ] {
+            assert_eq!(i.to_string().parse::<Indication>(), Ok(i));
+            assert_eq!(
+                serde_json::to_value(i).expect("serialises"),
+                serde_json::Value::from(i.to_string())
+            );
+        }
+        assert!("PASSED".parse::<Indication>().is_err());
     }
 }
