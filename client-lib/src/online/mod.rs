@@ -604,12 +604,12 @@ impl Client {
             let indication = v
                 .indication
                 .parse()
-                .map_err(|e| bad(what, &format!("signature {:?}: {e}", v.field)))?;
+                .map_err(|e| bad(what, format!("signature {:?}: {e}", v.field)))?;
             let sub_indication = match v.sub_indication.as_str() {
                 "" => None,
                 s => Some(
                     s.parse()
-                        .map_err(|e| bad(what, &format!("signature {:?}: {e}", v.field)))?,
+                        .map_err(|e| bad(what, format!("signature {:?}: {e}", v.field)))?,
                 ),
             };
             signatures.push(Verdict {
@@ -626,7 +626,7 @@ impl Client {
             overall: r
                 .overall
                 .parse()
-                .map_err(|e| bad(what, &format!("overall: {e}")))?,
+                .map_err(|e| bad(what, format!("overall: {e}")))?,
             signatures,
             checkpoint,
         })
