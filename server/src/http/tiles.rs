@@ -47,6 +47,7 @@ pub(super) fn routes() -> Router<Arc<HttpState>> {
         .route("/log/checkpoint", get(checkpoint))
         .route("/log/vkey", get(vkey))
         .route("/log/tile/{*rest}", get(tile))
+        .route("/log/", get(unknown))
         .route("/log/{*rest}", get(unknown))
 }
 

@@ -783,13 +783,23 @@ async fn hostile_log_paths_are_refused() {
     for path in hostile {
         let a = get(&web, path).await;
         let shown = &path[..path.len().min(80)];
+        // A path too long for the HTTP server's buffers may be refused before routing.
+        let long = path.len() > 1000;
         assert!(
-            matches!(a.status, 400 | 404 | 414 | 431),
+            a.status == 404 || (long && matches!(a.status, 400 | 414 | 431)),
             "{shown}: {} {}",
             a.status,
             String::from_utf8_lossy(&a.body)
         );
         assert!(a.body.len() < 300, "{shown}: a long answer");
+        if path.starts_with("/log/") && a.status == 404 {
+            assert_eq!(
+                a.header("content-type"),
+                Some("text/plain; charset=utf-8"),
+                "{shown}"
+            );
+            assert_eq!(a.header("cache-control"), Some("no-store"), "{shown}");
+        }
     }
     // Other methods are not served.
     for m in ["POST", "PUT", "DELETE"] {
