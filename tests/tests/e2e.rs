@@ -33,6 +33,8 @@ mod seal_online;
 mod seal_signers;
 #[path = "e2e/web_listener.rs"]
 mod web_listener;
+#[path = "e2e/web_log.rs"]
+mod web_log;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -60,7 +60,9 @@ pub(super) struct Shared {
 /// On disk ([`Log::open`]) a second process cannot open the same directory (the database's
 /// file lock); reopening in the same process waits for the previous handle's threads to let go.
 pub struct Log {
-    shared: Arc<Shared>,
+    /// What the handle shares with the writer threads (read by the store's other modules,
+    /// e.g. `tiles.rs`).
+    pub(super) shared: Arc<Shared>,
     tx: Mutex<Option<SyncSender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     verifier: NoteVerifier,

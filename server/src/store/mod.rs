@@ -61,6 +61,7 @@ pub mod memory;
 mod nodes;
 mod records;
 pub mod sled_backend;
+pub mod tiles;
 
 pub use backend::{Backend, Batch, Pairs};
 pub use check::{check, check_dir, CheckReport};
