@@ -35,6 +35,8 @@ mod seal_signers;
 mod web_listener;
 #[path = "e2e/web_log.rs"]
 mod web_log;
+#[path = "e2e/web_page.rs"]
+mod web_page;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
