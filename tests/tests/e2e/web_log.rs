@@ -58,6 +58,7 @@ fn fill(dir: &Path, origin: &str, count: u64) {
                             document_id_sha256: tlog::DocumentIdHash::Absent,
                         },
                         request: None,
+                        document_id: None,
                     })
                     .expect("append");
                 }
