@@ -42,17 +42,23 @@ pub(crate) async fn guard(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
+    let page = super::page::is_page(req.uri().path()).then(|| req.uri().query().map(str::to_owned));
     let mut resp = match tokio::time::timeout(state.request_timeout, next.run(req)).await {
         Ok(r) => r,
-        Err(_) => (HttpRefusal {
-            status: 503,
-            reason: Reason::Cancelled,
-            message: format!(
-                "the request took longer than the server's limit of {} s",
-                state.request_timeout.as_secs()
-            ),
-        })
-        .into_response(),
+        Err(_) => {
+            let late = HttpRefusal {
+                status: 503,
+                reason: Reason::Cancelled,
+                message: format!(
+                    "the request took longer than the server's limit of {} s",
+                    state.request_timeout.as_secs()
+                ),
+            };
+            match page {
+                Some(query) => super::page::refusal_page(&state, query.as_deref(), &late),
+                None => late.into_response(),
+            }
+        }
     };
     security_headers(resp.headers_mut(), state.tls);
     let status = resp.status().as_u16();

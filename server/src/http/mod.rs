@@ -11,6 +11,7 @@
 //!  GET  /api/openapi.json     the OpenAPI description of the APIs                        openapi.rs
 //!  GET  /log/checkpoint       the log as C2SP tlog-tiles                                 tiles.rs
 //!  GET  /log/tile/…
+//!  GET  /log/vkey             the note verifier key of the checkpoints
 //! ```
 //!
 //! Every request passes [`guard`]: a deadline, security headers, an access log line without

@@ -111,21 +111,27 @@ async fn a_request_that_outlasts_its_deadline_is_answered_and_ended() {
         c.idle_timeout_secs = 5;
     })
     .await;
-    let mut s = tcp_from(server.http_port, [127, 0, 0, 1]).await;
     // An upload that promises 10,000 bytes and sends 10: its slot is held until the deadline,
-    // then the answer says why.
-    s.write_all(
-        b"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n\
-          Content-Length: 10000\r\nConnection: close\r\n\r\n%PDF-1.7\r\n",
-    )
-    .await
-    .expect("write");
-    let answer = String::from_utf8_lossy(&read_to_close(&mut s).await).into_owned();
-    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-    assert!(
-        answer.contains("longer than the server's limit"),
-        "{answer}"
-    );
+    // then the answer says why: as JSON to programs, as a page to people.
+    for (path, kind) in [
+        ("/api/v1/verify", "application/json"),
+        ("/", "text/html"),
+        ("/?lang=en", "text/html"),
+    ] {
+        let mut s = tcp_from(server.http_port, [127, 0, 0, 1]).await;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n\
+             Content-Length: 10000\r\nConnection: close\r\n\r\n%PDF-1.7\r\n"
+        );
+        s.write_all(head.as_bytes()).await.expect("write");
+        let answer = String::from_utf8_lossy(&read_to_close(&mut s).await).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 503"), "{path}: {answer}");
+        assert!(answer.contains(kind), "{path}: {answer}");
+        assert!(
+            answer.contains("longer than the server"),
+            "{path}: {answer}"
+        );
+    }
     server.stop().await;
 }
 

@@ -24,10 +24,23 @@ mod view;
 
 use std::sync::Arc;
 
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
 use super::HttpState;
+use crate::status::HttpRefusal;
+
+/// Whether the answers at `path` are pages (so a refusal there is a page too).
+pub(super) fn is_page(path: &str) -> bool {
+    path == "/" || path.starts_with("/d/")
+}
+
+/// A refusal as a page, in the language `query` asks for: for the guard, which refuses a
+/// request past its deadline before any handler can.
+pub(super) fn refusal_page(state: &HttpState, query: Option<&str>, r: &HttpRefusal) -> Response {
+    routes::refusal(state, text::Lang::from_query(query), "/", r)
+}
 
 /// The routes of the page.
 pub(super) fn routes() -> Router<Arc<HttpState>> {

@@ -151,7 +151,7 @@ fn document_page(
 
 /// A refusal as a page with its status (and `Retry-After` when busy). `path` is the page the
 /// form posts to again.
-fn refusal(state: &HttpState, lang: Lang, path: &str, r: &HttpRefusal) -> Response {
+pub(super) fn refusal(state: &HttpState, lang: Lang, path: &str, r: &HttpRefusal) -> Response {
     let t = lang.texts();
     let not_found = matches!(r.reason, Reason::EntryNotFound | Reason::InvalidDocumentId);
     let page = ErrorPage {
