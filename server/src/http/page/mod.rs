@@ -1,7 +1,30 @@
-//! The verification page (being built).
+//! The verification page for people: `GET /` (the form), `POST /` (an uploaded PDF's verdict,
+//! as a page), `GET /d/{document_id}` (what the log holds for a visible seal's document id:
+//! the page its QR code opens), `POST /d/{document_id}` (an upload compared with that entry),
+//! `GET /static/{name}` (the page's own styles, script and icons).
+//!
+//! Indonesian by default, English with `?lang=en`. Everything works as plain HTML forms; the
+//! script only adds drag and drop. Uploads are never stored or logged.
+//!
+//! - [`routes`]: handlers, HTTP in and pages out;
+//! - [`view`]: what a page shows, built from a [`crate::verification::Verification`];
+//! - [`text`]: every word, once per language;
+//! - [`templates`]: the askama templates (auto-escaping: nothing from a document can become
+//!   markup; askama checks the templates at compile time, so a page cannot fail at run time
+//!   for a typo);
+//! - [`assets`]: the static files.
+
+mod assets;
+mod routes;
+mod templates;
+#[cfg(test)]
+mod tests;
+mod text;
+mod view;
 
 use std::sync::Arc;
 
+use axum::routing::get;
 use axum::Router;
 
 use super::HttpState;
@@ -9,4 +32,10 @@ use super::HttpState;
 /// The routes of the page.
 pub(super) fn routes() -> Router<Arc<HttpState>> {
     Router::new()
+        .route("/", get(routes::home).post(routes::verify))
+        .route(
+            "/d/{document_id}",
+            get(routes::document).post(routes::compare),
+        )
+        .route("/static/{name}", get(assets::asset))
 }
