@@ -202,9 +202,28 @@ impl Browser {
             ))
             .await
             .context("setting the session's timeouts")?;
-        // The window's inner size, as asked (the window-size flag sets the outer size).
+        // The viewport's size as asked: the window-size flag sizes the outer window, so grow it
+        // by what the browser's frame takes.
+        let inner = client
+            .execute(
+                "return [window.innerWidth, window.innerHeight];",
+                Vec::new(),
+            )
+            .await
+            .context("reading the viewport's size")?;
+        let (outer_w, outer_h) = client
+            .get_window_size()
+            .await
+            .context("reading the window's size")?;
+        let dim = |i: usize| inner.get(i).and_then(Value::as_u64).unwrap_or(0);
+        let grow = |outer: u64, inner: u64, want: u32| {
+            u32::try_from(outer.saturating_sub(inner)).unwrap_or(0) + want
+        };
         client
-            .set_window_size(options.width, options.height)
+            .set_window_size(
+                grow(outer_w, dim(0), options.width),
+                grow(outer_h, dim(1), options.height),
+            )
             .await
             .context("sizing the window")?;
         browser.client = Some(client);
@@ -312,6 +331,26 @@ impl Browser {
             .execute(body, Vec::new())
             .await
             .with_context(|| format!("running script `{body}`"))
+    }
+
+    /// Whether the page runs scripts, from the document's own scripting flag: with scripting
+    /// on, markup set into a `<noscript>` stays text; with it off, it becomes elements.
+    ///
+    /// # Errors
+    /// The probe could not run.
+    pub async fn scripting(&self) -> Result<bool> {
+        let children = self
+            .eval(
+                "const n = document.createElement('noscript');
+                 n.innerHTML = '<b>probe</b>';
+                 return n.children.length;",
+            )
+            .await?;
+        match children.as_u64() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => bail!("the scripting probe answered {children}"),
+        }
     }
 
     /// The visible text of the page.

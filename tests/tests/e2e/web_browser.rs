@@ -203,7 +203,7 @@ async fn a_sealed_letter_is_genuine_and_a_tampered_copy_is_not() {
             attr(&b, "#result", "data-signatures").await.as_deref(),
             Some("1")
         );
-        let signature = "#result section.signature[data-indication][data-log-index]";
+        let signature = "section.signature[data-indication][data-log-index]";
         assert_eq!(
             attr(&b, signature, "data-indication").await.as_deref(),
             Some("TOTAL-PASSED")
@@ -231,8 +231,8 @@ async fn a_sealed_letter_is_genuine_and_a_tampered_copy_is_not() {
         );
         let text = page_text(&b).await.to_lowercase();
         let (not_genuine, reason) = match lang {
-            "en" => ("not genuine", "changed"),
-            _ => ("tidak asli", "diubah"),
+            "en" => ("not genuine", "changed after it was signed"),
+            _ => ("tidak asli", "berubah setelah ditandatangani"),
         };
         assert!(
             text.contains(not_genuine) && text.contains(reason),
@@ -246,7 +246,8 @@ async fn a_sealed_letter_is_genuine_and_a_tampered_copy_is_not() {
 }
 
 /// The link in the seal's QR code, decoded from the rendered letter, opens the document's log
-/// entry, in Indonesian and in English.
+/// entry, in Indonesian and in English; there the sealed letter matches the record and a
+/// tampered copy does not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_qr_link_of_a_sealed_letter_opens_its_log_entry() {
     let web = start_web().await;
@@ -273,6 +274,36 @@ async fn the_qr_link_of_a_sealed_letter_opens_its_log_entry() {
         shot(&b, &format!("document-{lang}")).await;
         accessible(&b, &axe, &format!("the document's entry ({lang})")).await;
     }
+    // The entry's page compares a file with the record: the sealed letter is the recorded
+    // document, a tampered copy is not (and is not genuine).
+    let tampered = tampered_copy(&sealed.file, work.path());
+    for (file, overall, matches) in [
+        (&sealed.file, "TOTAL-PASSED", "yes"),
+        (&tampered, "TOTAL-FAILED", "no"),
+    ] {
+        upload(&b, &link, file).await;
+        assert_eq!(
+            attr(&b, "#result", "data-overall").await.as_deref(),
+            Some(overall),
+            "{}",
+            page_text(&b).await
+        );
+        assert_eq!(
+            attr(&b, "#result", "data-match").await.as_deref(),
+            Some(matches)
+        );
+        assert_eq!(
+            attr(&b, "#document", "data-entry-index").await,
+            Some(sealed.entry_index.to_string())
+        );
+        shot(&b, &format!("document-compared-{overall}")).await;
+        accessible(
+            &b,
+            &axe,
+            &format!("the entry compared with a file ({overall})"),
+        )
+        .await;
+    }
     b.close().await;
     web.stop().await;
 }
@@ -293,6 +324,8 @@ async fn the_form_is_reachable_by_keyboard_and_fits_a_narrow_window() {
     b.wait_for("#file")
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
+    // The probe that tells the test without JavaScript it is without, seen to say "with".
+    assert!(b.scripting().await.unwrap_or_else(|e| panic!("{e:#}")));
     let mut reached = Vec::new();
     for _ in 0..30 {
         press_tab(&b).await;
@@ -410,6 +443,13 @@ async fn the_page_works_without_javascript() {
     else {
         return;
     };
+    b.open(&format!("{}/", web.base()))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        !b.scripting().await.unwrap_or_else(|e| panic!("{e:#}")),
+        "the page still runs scripts"
+    );
     upload(&b, &format!("{}/", web.base()), &sealed.file).await;
     assert_eq!(
         attr(&b, "#result", "data-overall").await.as_deref(),
@@ -417,6 +457,7 @@ async fn the_page_works_without_javascript() {
         "{}",
         page_text(&b).await
     );
+    assert!(!b.scripting().await.unwrap_or_else(|e| panic!("{e:#}")));
     let text = page_text(&b).await;
     assert!(text.contains(AGENCY), "no agency name in:\n{text}");
     shot(&b, "no-javascript-passed").await;
