@@ -53,7 +53,12 @@ pub struct Browser {
     client: Option<Client>,
     driver: Child,
     _profile: tempfile::TempDir,
+    _turn: tokio::sync::SemaphorePermit<'static>,
 }
+
+/// At most this many browsers at once in a test process: each is several processes, and the
+/// machine may have two cores for everything.
+static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// One accessibility violation reported by axe-core.
 #[derive(Debug, Clone)]
@@ -134,6 +139,7 @@ impl Browser {
         let (Some(chromium), Some(chromedriver)) = (tool("chromium"), tool("chromedriver")) else {
             return Ok(None);
         };
+        let turn = BROWSERS.acquire().await.context("waiting for a browser")?;
         let profile = tempfile::tempdir().context("profile folder")?;
         let port = free_port()?;
         let log = profile.path().join("chromedriver.log");
@@ -152,6 +158,7 @@ impl Browser {
             client: None,
             driver,
             _profile: profile,
+            _turn: turn,
         };
         browser.wait_for_driver(port, &log).await?;
 
