@@ -33,6 +33,8 @@ mod seal_online;
 mod seal_signers;
 #[path = "e2e/web_browser.rs"]
 mod web_browser;
+#[path = "e2e/web_page.rs"]
+mod web_page;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

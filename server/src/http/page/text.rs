@@ -269,8 +269,6 @@ pub(super) struct Texts {
     pub(super) skip: &'static str,
     /// The language switch link's words (in the other language, as people look for it).
     pub(super) switch: &'static str,
-    /// The switch link's accessible description.
-    pub(super) switch_label: &'static str,
     /// The footer.
     pub(super) footer: &'static str,
     /// The footer's privacy line.
@@ -315,6 +313,10 @@ pub(super) struct Texts {
     pub(super) coverage: &'static str,
     /// Coverage: the whole document.
     pub(super) whole: &'static str,
+    /// Coverage: the whole file, its integrity not checked.
+    pub(super) whole_unchecked: &'static str,
+    /// The signed bytes were altered.
+    pub(super) altered: &'static str,
     /// Coverage: changes came after.
     pub(super) changed_after: &'static str,
     /// Coverage: unusable byte range.
@@ -409,6 +411,8 @@ pub(super) struct Texts {
     pub(super) checkpoint_note: &'static str,
     /// Verifier key label.
     pub(super) verifier_key: &'static str,
+    /// The compare form's heading.
+    pub(super) compare: &'static str,
     /// Invitation to compare.
     pub(super) compare_intro: &'static str,
     /// Compare: it is this document.
@@ -436,7 +440,6 @@ static ID: Texts = Texts {
     site: "Segel — Pemeriksaan Dokumen",
     skip: "Langsung ke isi",
     switch: "English",
-    switch_label: "Read this page in English",
     footer: "Pemeriksaan ini dijalankan oleh Segel, layanan segel elektronik instansi.",
     privacy: "Berkas yang Anda unggah hanya diperiksa dan tidak disimpan.",
     title: "Periksa keaslian dokumen",
@@ -464,6 +467,10 @@ static ID: Texts = Texts {
     why: "Alasan",
     coverage: "Cakupan",
     whole: "Tanda tangan mencakup seluruh dokumen: tidak ada yang berubah sesudahnya.",
+    whole_unchecked: "Tanda tangan mencakup seluruh berkas, tetapi keutuhan isinya tidak dapat \
+                      diperiksa.",
+    altered: "Isi yang ditandatangani telah diubah: berkas ini tidak sama dengan yang \
+              ditandatangani.",
     changed_after: "Tanda tangan mencakup dokumen sampai saat ditandatangani. Sesudahnya:",
     coverage_invalid: "Bagian dokumen yang ditandatangani tidak dapat ditentukan.",
     later_revision: "Dokumen ditambah sesudahnya tanpa perubahan pada isi yang ditandatangani.",
@@ -512,6 +519,7 @@ static ID: Texts = Texts {
     checkpoint: "Titik periksa log",
     checkpoint_note: "Catatan titik periksa yang ditandatangani",
     verifier_key: "Kunci pemverifikasi",
+    compare: "Bandingkan dengan berkas Anda",
     compare_intro: "Punya berkas PDF dokumen ini? Pilih atau jatuhkan berkasnya untuk \
                     memeriksa apakah itu dokumen yang tercatat di sini.",
     match_yes: "Berkas ini adalah dokumen yang tercatat dengan kode ini.",
@@ -546,7 +554,6 @@ static EN: Texts = Texts {
     site: "Segel — Document Verification",
     skip: "Skip to content",
     switch: "Bahasa Indonesia",
-    switch_label: "Baca halaman ini dalam Bahasa Indonesia",
     footer: "This check is run by Segel, the agencies' electronic seal service.",
     privacy: "The file you upload is only checked, never stored.",
     title: "Check a document",
@@ -573,6 +580,9 @@ static EN: Texts = Texts {
     why: "Reason",
     coverage: "Coverage",
     whole: "The signature covers the whole document: nothing changed after it.",
+    whole_unchecked: "The signature covers the whole file, but the integrity of its content \
+                      could not be checked.",
+    altered: "The signed content was altered: this file is not the one that was signed.",
     changed_after: "The signature covers the document as it was signed. Afterwards:",
     coverage_invalid: "The signed part of the document cannot be determined.",
     later_revision: "The document was extended afterwards without changes to the signed content.",
@@ -621,6 +631,7 @@ static EN: Texts = Texts {
     checkpoint: "Log checkpoint",
     checkpoint_note: "The signed checkpoint note",
     verifier_key: "Verifier key",
+    compare: "Compare with your file",
     compare_intro: "Do you have this document's PDF file? Choose or drop it to check whether \
                     it is the document recorded here.",
     match_yes: "This file is the document recorded under this code.",

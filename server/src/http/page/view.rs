@@ -258,12 +258,16 @@ impl SignatureView {
             Indication::TotalFailed => t.not_genuine,
             Indication::Indeterminate => t.undecided,
         };
-        let whole = matches!(r.coverage, Coverage::WholeFile);
-        let coverage = match r.coverage {
-            Coverage::WholeFile => t.whole,
-            Coverage::Invalid => t.coverage_invalid,
-            Coverage::Revision { .. } if r.changes.is_empty() => t.later_revision,
-            Coverage::Revision { .. } => t.changed_after,
+        let whole = matches!(r.coverage, Coverage::WholeFile)
+            && r.check_passed("message-digest") == Some(true);
+        let coverage = match (r.check_passed("message-digest"), r.coverage) {
+            // Whatever the byte ranges say, the bytes they cover are not the signed ones.
+            (Some(false), _) => t.altered,
+            (Some(true), Coverage::WholeFile) => t.whole,
+            (None, Coverage::WholeFile) => t.whole_unchecked,
+            (_, Coverage::Invalid) => t.coverage_invalid,
+            (_, Coverage::Revision { .. }) if r.changes.is_empty() => t.later_revision,
+            (_, Coverage::Revision { .. }) => t.changed_after,
         };
         let changes = r
             .changes
