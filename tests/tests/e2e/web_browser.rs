@@ -71,6 +71,10 @@ fn tampered_copy(sealed: &Path, work: &Path) -> PathBuf {
     let original = std::fs::read(corpus().join("surat-rekomendasi.pdf")).expect("corpus");
     // Page 1's content is object 12 (ASCII85 of Flate); the original file is the sealed one's
     // prefix, all of it inside the signed range (the signature is in the appended update).
+    assert!(
+        data.starts_with(&original),
+        "the seal is an incremental update"
+    );
     let object = find(&original, b"\n12 0 obj").expect("page 1's content object");
     let data_start = object + find(&original[object..], b"stream\n").expect("its stream") + 7;
     let at = data_start + 100;
