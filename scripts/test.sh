@@ -2,8 +2,10 @@
 # The one test command: installs what the tests need, then runs every check and test.
 #   bash scripts/test.sh
 # Needs: the Rust toolchain. Installs (Debian): poppler-utils (pdfsig), qpdf, libnss3-tools
-# (certutil), openssl, g++ (libFuzzer, for the fuzz targets' check), python3-venv; and a Python
-# venv in .venv with pinned pyHanko and the Python example's pinned requirements.
+# (certutil), openssl, g++ (libFuzzer, for the fuzz targets' check), python3-venv, chromium and
+# chromium-driver (the verification page's browser tests), npm; a Python venv in .venv with
+# pinned pyHanko and the Python example's pinned requirements; axe-core (pinned by
+# tests/browser/package-lock.json) in tests/browser/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,9 @@ command -v certutil >/dev/null || need_apt+=(libnss3-tools)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v c++ >/dev/null || need_apt+=(g++)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -35,6 +40,11 @@ EXAMPLE_REQUIREMENTS=examples/python/requirements.txt
 if ! .venv/bin/python -c 'import grpc, grpc_tools, grpc_status, cryptography' 2>/dev/null; then
   say "installing the Python example's requirements into .venv ($EXAMPLE_REQUIREMENTS)"
   .venv/bin/pip install -q --disable-pip-version-check -r "$EXAMPLE_REQUIREMENTS"
+fi
+
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  say "installing axe-core for the browser tests (npm ci in tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund --silent)
 fi
 
 say "engine purity: no I/O crates or file system calls in pades and tlog"

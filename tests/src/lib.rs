@@ -8,6 +8,7 @@
 #![allow(missing_docs)]
 
 pub mod attacks;
+pub mod browser;
 pub mod fixtures;
 pub mod poppler;
 
