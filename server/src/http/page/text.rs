@@ -92,6 +92,7 @@ impl Lang {
     pub(super) fn tree_size(self, size: u64) -> String {
         match self {
             Lang::Id => format!("{size} entri"),
+            Lang::En if size == 1 => "1 entry".to_string(),
             Lang::En => format!("{size} entries"),
         }
     }
