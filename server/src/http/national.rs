@@ -17,7 +17,7 @@ use base64::Engine as _;
 use pades::verify::{Coverage, SignatureForm, SignatureReport};
 use pades::{Indication, UnixTime};
 
-use super::api::only;
+use super::api::{drained_on_refusal, only};
 use super::upload::read_limited;
 use super::HttpState;
 use crate::status::{http_verify_error, HttpRefusal, Reason};
@@ -50,6 +50,15 @@ struct VerifyRequest {
 /// `POST /api/v2/verify/pdf`.
 async fn verify_pdf(
     State(state): State<Arc<HttpState>>,
+    req: Request,
+) -> Result<Json<wire::VerifyResponse>, HttpRefusal> {
+    let cap = body_limit(state.max_upload_bytes);
+    drained_on_refusal(req, cap, |req| verify_body(&state, req)).await
+}
+
+/// The verification of one request, its body read here.
+async fn verify_body(
+    state: &HttpState,
     req: Request,
 ) -> Result<Json<wire::VerifyResponse>, HttpRefusal> {
     // A slot first: busy answers at once, before a byte of the body is read.
