@@ -31,6 +31,8 @@ mod seal_corpus;
 mod seal_online;
 #[path = "e2e/seal_signers.rs"]
 mod seal_signers;
+#[path = "e2e/web_api.rs"]
+mod web_api;
 #[path = "e2e/web_browser.rs"]
 mod web_browser;
 #[path = "e2e/web_listener.rs"]

@@ -1,12 +1,387 @@
-//! Routes of `national` (being built).
+//! `POST /api/v2/verify/pdf`: the verdict in the shape of the national e-signature client
+//! service's verification answer (BSrE `esign-client-service`), so that an integration written
+//! for that service switches to Segel by changing its URL.
+//!
+//! The request is JSON `{"file": "<base64 PDF>", "password": "…"}`; the answer keeps the
+//! service's spellings, typos included (`timestampInfomation`, `signatureAlgoritm`). What Segel
+//! cannot fill is `null` (or `false` for `ltv`), never invented; `docs/http-api.md` maps every
+//! field and says why. Refusals are Segel's JSON refusals (`{"error", "reason"}`), like v1.
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine as _;
+use pades::verify::{Coverage, SignatureForm, SignatureReport};
+use pades::{Indication, UnixTime};
 
+use super::api::{drained_on_refusal, only};
+use super::upload::read_limited;
 use super::HttpState;
+use crate::status::{http_verify_error, HttpRefusal, Reason};
+use crate::verification::{Verification, VerifyError, Via};
 
 /// The routes of this module.
 pub(super) fn routes() -> Router<Arc<HttpState>> {
-    Router::new()
+    Router::new().route("/api/v2/verify/pdf", only("POST", post(verify_pdf)))
+}
+
+/// The request body's limit: the upload limit in base64 (4/3 of it) plus 64 KiB for the JSON
+/// around it.
+fn body_limit(max_upload_bytes: usize) -> usize {
+    (max_upload_bytes / 3)
+        .saturating_add(1)
+        .saturating_mul(4)
+        .saturating_add(64 * 1024)
+}
+
+/// The request as the national service takes it.
+#[derive(Debug, serde::Deserialize)]
+struct VerifyRequest {
+    /// The PDF, base64 (standard alphabet, padded).
+    file: String,
+    /// The password of an encrypted PDF (refused: Segel does not open encrypted PDFs).
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `POST /api/v2/verify/pdf`.
+async fn verify_pdf(
+    State(state): State<Arc<HttpState>>,
+    req: Request,
+) -> Result<Json<wire::VerifyResponse>, HttpRefusal> {
+    let cap = body_limit(state.max_upload_bytes);
+    drained_on_refusal(req, cap, |req| verify_body(&state, req)).await
+}
+
+/// The verification of one request, its body read here.
+async fn verify_body(
+    state: &HttpState,
+    req: Request,
+) -> Result<Json<wire::VerifyResponse>, HttpRefusal> {
+    // A slot first: busy answers at once, before a byte of the body is read.
+    let slot = state
+        .segel
+        .verify_limit()
+        .admit()
+        .map_err(|e| http_verify_error(&VerifyError::from(e)))?;
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(HttpRefusal::new(
+            Reason::InvalidRequest,
+            "send Content-Type: application/json with {\"file\": \"<base64 PDF>\"}",
+        ));
+    }
+    let max = state.max_upload_bytes;
+    let limit = body_limit(max);
+    let too_large = || {
+        HttpRefusal::new(
+            Reason::DocumentTooLarge,
+            format!("the document exceeds the limit of {max} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|d| d > limit as u64) {
+        return Err(too_large());
+    }
+    let body = read_limited(req.into_body(), limit)
+        .await
+        .map_err(|()| too_large())?;
+    let request: VerifyRequest = serde_json::from_slice(&body).map_err(|e| {
+        HttpRefusal::new(
+            Reason::InvalidRequest,
+            format!("the body is not {{\"file\": \"<base64 PDF>\", \"password\": …}}: {e}"),
+        )
+    })?;
+    drop(body);
+    if request.password.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(HttpRefusal::new(
+            Reason::InvalidRequest,
+            "Segel does not open encrypted PDFs: send the document without `password`",
+        ));
+    }
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(request.file.as_bytes())
+        .map_err(|e| {
+            HttpRefusal::new(
+                Reason::InvalidRequest,
+                format!("`file` is not base64 (standard alphabet, padded, no line breaks): {e}"),
+            )
+        })?;
+    drop(request);
+    if pdf.is_empty() {
+        return Err(HttpRefusal::new(
+            Reason::NotAPdf,
+            "`file` is empty: send a PDF",
+        ));
+    }
+    if pdf.len() > max {
+        return Err(too_large());
+    }
+    let v = state
+        .segel
+        .verify_document(bytes::Bytes::from(pdf), Via::Api)
+        .await
+        .map_err(|e| http_verify_error(&e))?;
+    drop(slot);
+    Ok(Json(wire::VerifyResponse::new(&v)))
+}
+
+/// `2024-03-23T06:56:15.000+00:00`, the service's form of a time.
+fn service_time(t: UnixTime) -> String {
+    let (y, mo, d, h, mi, s) = t.civil();
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.000+00:00")
+}
+
+/// An upper-case hex serial number in decimal, as the service writes it; `None` if `hex` is
+/// not hex. Quadratic in the length, which a certificate bounds (RFC 5280: at most 20 octets;
+/// the parser keeps what it read, so this is only ever a few dozen digits).
+fn decimal_serial(hex: &str) -> Option<String> {
+    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    // Little-endian decimal digits of the value read so far.
+    let mut digits: Vec<u8> = Vec::new();
+    for nibble in hex.bytes() {
+        let mut carry = u32::from(match nibble {
+            b'0'..=b'9' => nibble - b'0',
+            b'a'..=b'f' => nibble - b'a' + 10,
+            _ => nibble - b'A' + 10,
+        });
+        for d in &mut digits {
+            let v = u32::from(*d) * 16 + carry;
+            *d = (v % 10) as u8;
+            carry = v / 10;
+        }
+        while carry > 0 {
+            digits.push((carry % 10) as u8);
+            carry /= 10;
+        }
+    }
+    if digits.is_empty() {
+        return Some("0".into());
+    }
+    Some(digits.iter().rev().map(|d| char::from(b'0' + d)).collect())
+}
+
+/// The wire shapes of the national service (camelCase, its spellings).
+pub(super) mod wire {
+    use super::*;
+
+    /// The verification answer.
+    #[derive(Debug, serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct VerifyResponse {
+        /// `VALID`, `INVALID`, `WARNING` or `NO_SIGNATURE`.
+        pub(crate) conclusion: &'static str,
+        /// The conclusion in Indonesian, for people.
+        pub(crate) description: &'static str,
+        /// How many signatures the document carries.
+        pub(crate) signature_count: usize,
+        /// One per signature, in field order.
+        pub(crate) signature_informations: Vec<SignatureInformation>,
+    }
+
+    impl VerifyResponse {
+        /// The national form of `v`.
+        pub(crate) fn new(v: &Verification) -> Self {
+            let (conclusion, description) = conclusion(v);
+            // The last signature, in field order, that covers the whole file.
+            let last = v
+                .signatures
+                .iter()
+                .rposition(|s| s.report.coverage == Coverage::WholeFile);
+            Self {
+                conclusion,
+                description,
+                signature_count: v.signatures.len(),
+                signature_informations: v
+                    .signatures
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| SignatureInformation::new(i, &s.report, last == Some(i)))
+                    .collect(),
+            }
+        }
+    }
+
+    /// The conclusion and its description.
+    fn conclusion(v: &Verification) -> (&'static str, &'static str) {
+        if v.signatures.is_empty() {
+            return (
+                "NO_SIGNATURE",
+                "Dokumen tidak memiliki tandatangan elektronik",
+            );
+        }
+        match v.overall {
+            Indication::TotalPassed => (
+                "VALID",
+                "Dokumen valid, Sertifikat yang digunakan terpercaya",
+            ),
+            Indication::TotalFailed => (
+                "INVALID",
+                "Dokumen tidak valid: tanda tangan tidak sah atau dokumen diubah setelah \
+                 ditandatangani",
+            ),
+            Indication::Indeterminate => (
+                "WARNING",
+                "Keabsahan tanda tangan tidak dapat dipastikan: sertifikat tidak terpercaya, \
+                 di luar masa berlaku, atau bentuk tanda tangan tidak didukung",
+            ),
+        }
+    }
+
+    /// One signature.
+    #[derive(Debug, serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct SignatureInformation {
+        /// `S-` and the SHA-256 of the signature value, upper-case hex.
+        pub(crate) id: String,
+        /// `PAdES-BASELINE-B`, `PKCS7-B` or `UNKNOWN`.
+        pub(crate) signature_format: &'static str,
+        /// The signer certificate's common name (else its subject).
+        pub(crate) signer_name: Option<String>,
+        /// The claimed signing time (`/M`).
+        pub(crate) signature_date: Option<String>,
+        /// The signature field's name.
+        pub(crate) field_name: String,
+        /// The signature's `/Reason` (not reported by Segel's engine: null).
+        pub(crate) reason: Option<String>,
+        /// The signature's `/Location` (not reported by Segel's engine: null).
+        pub(crate) location: Option<String>,
+        /// DocMDP `/P` of a certification signature; 0 for an approval signature.
+        pub(crate) cert_level_code: i64,
+        /// The signature algorithm, when the signature value verified.
+        pub(crate) signature_algorithm: Option<&'static str>,
+        /// The digest algorithm of the signer info.
+        pub(crate) digest_algorithm: Option<&'static str>,
+        /// RFC 3161 timestamp (Segel reads none yet: null).
+        pub(crate) timestamp_infomation: Option<()>,
+        /// The signer's certificate (the chain is not reported).
+        pub(crate) certificate_details: Vec<CertificateDetail>,
+        /// The signed bytes' digest and the signature value both verified.
+        pub(crate) integrity_valid: bool,
+        /// The certificate chains to one of the server's trust anchors.
+        pub(crate) certificate_trusted: bool,
+        /// The last signature in field order covering the whole file.
+        pub(crate) last_signature: bool,
+        /// Long-term validation data (Segel adds and reads none yet: false).
+        pub(crate) ltv: bool,
+    }
+
+    impl SignatureInformation {
+        fn new(i: usize, r: &SignatureReport, last: bool) -> Self {
+            let passed = |name| r.check_passed(name) == Some(true);
+            Self {
+                id: match r.signature_sha256 {
+                    Some(h) => format!("S-{}", hex::encode_upper(h)),
+                    None => format!("S-{}", i + 1),
+                },
+                signature_format: match r.level {
+                    Some(SignatureForm::Cades) => "PAdES-BASELINE-B",
+                    Some(SignatureForm::Pkcs7Detached | SignatureForm::Pkcs7Sha1) => "PKCS7-B",
+                    None => "UNKNOWN",
+                },
+                signer_name: r
+                    .certificate
+                    .as_ref()
+                    .map(|c| c.common_name.clone().unwrap_or_else(|| c.subject.clone())),
+                signature_date: r.claimed_time.map(service_time),
+                field_name: r.field.clone(),
+                reason: None,
+                location: None,
+                cert_level_code: r.certification.unwrap_or(0),
+                signature_algorithm: r.signature_algorithm,
+                digest_algorithm: r.digest_algorithm,
+                timestamp_infomation: None,
+                certificate_details: r
+                    .certificate
+                    .iter()
+                    .map(|c| CertificateDetail {
+                        id: format!("C-{}", hex::encode_upper(c.sha256)),
+                        common_name: c.common_name.clone(),
+                        issuer_name: c.issuer.clone(),
+                        serial_number: decimal_serial(&c.serial)
+                            .unwrap_or_else(|| c.serial.clone()),
+                        not_after_date: service_time(c.not_after),
+                        not_before_date: service_time(c.not_before),
+                        signature_algoritm: None,
+                        key_usages: None,
+                    })
+                    .collect(),
+                integrity_valid: passed("message-digest") && passed("signature"),
+                certificate_trusted: passed("chain"),
+                last_signature: last,
+                ltv: false,
+            }
+        }
+    }
+
+    /// A certificate.
+    #[derive(Debug, serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct CertificateDetail {
+        /// `C-` and the SHA-256 of the certificate, upper-case hex.
+        pub(crate) id: String,
+        /// The subject's common name.
+        pub(crate) common_name: Option<String>,
+        /// The issuer's distinguished name.
+        pub(crate) issuer_name: String,
+        /// The serial number in decimal.
+        pub(crate) serial_number: String,
+        /// Valid until.
+        pub(crate) not_after_date: String,
+        /// Valid from.
+        pub(crate) not_before_date: String,
+        /// The certificate's own signature algorithm (not reported by Segel's engine: null).
+        pub(crate) signature_algoritm: Option<&'static str>,
+        /// Key usages (not reported by Segel's engine: null).
+        pub(crate) key_usages: Option<Vec<String>>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_read_as_decimal() {
+        assert_eq!(decimal_serial("00").as_deref(), Some("0"));
+        assert_eq!(decimal_serial("FF").as_deref(), Some("255"));
+        assert_eq!(decimal_serial("0100").as_deref(), Some("256"));
+        assert_eq!(
+            decimal_serial("0DE0B6B3A7640000").as_deref(),
+            Some("1000000000000000000")
+        );
+        // 2^160 - 1: the largest 20-octet serial.
+        assert_eq!(
+            decimal_serial(&"F".repeat(40)).as_deref(),
+            Some("1461501637330902918203684832716283019655932542975")
+        );
+        assert_eq!(decimal_serial("xyz"), None);
+        assert_eq!(decimal_serial(""), None);
+    }
+
+    #[test]
+    fn times_and_limits_take_the_service_form() {
+        assert_eq!(
+            service_time(UnixTime(1_711_176_975)),
+            "2024-03-23T06:56:15.000+00:00"
+        );
+        // 25 MiB of PDF is at most 34,952,536 base64 characters.
+        let max = 25 * 1024 * 1024;
+        assert!(body_limit(max) >= max.div_ceil(3) * 4 + 64 * 1024);
+        assert_eq!(body_limit(usize::MAX), usize::MAX);
+    }
 }
