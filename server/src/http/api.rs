@@ -6,15 +6,10 @@
 //! Every refusal is a JSON [`HttpRefusal`] (`{"error", "reason"}`), the status from
 //! [`crate::status::http_status`]. `docs/http-api.md` describes every field.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::sync::Arc;
 
-use axum::body::{Body, HttpBody};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
@@ -33,12 +28,7 @@ use crate::verification::{LogMatch, Verification, Via};
 /// The routes of this module.
 pub(super) fn routes() -> Router<Arc<HttpState>> {
     Router::new()
-        // The upload reader limits the body itself (the router's default limit is for small
-        // bodies; multipart would apply it).
-        .route(
-            "/api/v1/verify",
-            only("POST", post(verify).layer(DefaultBodyLimit::disable())),
-        )
+        .route("/api/v1/verify", only("POST", post(verify)))
         .route(
             "/api/v1/documents/{document_id}",
             only("GET", get(document)),
@@ -66,78 +56,12 @@ fn method_not_allowed(allow: &'static str) -> Response {
     resp
 }
 
-/// The longest a refused upload's unread body is read on (see [`drained_on_refusal`]).
-const DRAIN_TIME: Duration = Duration::from_secs(5);
-
-/// Answer `req` with `handle`; when it is refused (busy, too large, malformed) while the client
-/// may still be sending its body, read and discard the rest of the body first, at most `cap`
-/// bytes and for at most [`DRAIN_TIME`], without holding a verification slot. Closing a
-/// connection with unread bytes makes the kernel reset it, and a client still sending loses
-/// the refusal with it (it sees a broken connection, not the 429 or 413 it can act on). A
-/// client that asked `Expect: 100-continue` sent no body, and one declaring more than `cap`
-/// would not be read to its end: neither is waited for.
-pub(super) async fn drained_on_refusal<T, F>(
-    req: Request,
-    cap: usize,
-    handle: impl FnOnce(Request) -> F,
-) -> Result<T, HttpRefusal>
-where
-    F: Future<Output = Result<T, HttpRefusal>>,
-{
-    let h = req.headers();
-    let expects_continue = h
-        .get(header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let declared_over = h
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|d| d > cap as u64);
-    let (parts, body) = req.into_parts();
-    let shared = Arc::new(Mutex::new(Some(body)));
-    let result = handle(Request::from_parts(
-        parts,
-        Body::new(SharedBody(shared.clone())),
-    ))
-    .await;
-    if result.is_err() && !expects_continue && !declared_over {
-        let rest = shared.lock().ok().and_then(|mut b| b.take());
-        if let Some(rest) = rest {
-            let _ = tokio::time::timeout(DRAIN_TIME, super::upload::read_limited(rest, cap)).await;
-        }
-    }
-    result
-}
-
-/// A request body the handler reads while [`drained_on_refusal`] keeps it.
-struct SharedBody(Arc<Mutex<Option<Body>>>);
-
-impl HttpBody for SharedBody {
-    type Data = bytes::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, axum::Error>>> {
-        let mut body = match self.0.lock() {
-            Ok(b) => b,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        match body.as_mut() {
-            Some(b) => Pin::new(b).poll_frame(cx),
-            None => Poll::Ready(None),
-        }
-    }
-}
-
 /// `POST /api/v1/verify`: the uploaded PDF's verdict, each signature with its log entry.
 async fn verify(
     State(state): State<Arc<HttpState>>,
     req: Request,
 ) -> Result<Json<wire::Verdict>, HttpRefusal> {
-    let cap = state.max_upload_bytes.saturating_add(64 * 1024);
-    let upload = drained_on_refusal(req, cap, |req| Upload::from_request(req, &state)).await?;
+    let upload = Upload::from_request(req, &state).await?;
     // The slot stays taken until the verdict is built.
     let Upload {
         pdf, _slot: slot, ..
@@ -179,7 +103,7 @@ async fn document(
         entries: found
             .entries
             .iter()
-            .map(|m| wire::LogEntry::new(m, Some(found.id.as_str()), &state.segel))
+            .map(|m| wire::LogEntry::new(m, &state.segel))
             .collect(),
         checkpoint: wire::Checkpoint::new(&found.checkpoint, found.size),
     }))
@@ -269,7 +193,7 @@ pub(super) mod wire {
                 report: r.clone(),
                 // The document id is known only to whoever holds it (the QR code's link); the
                 // log records its hash.
-                log: log.map(|m| LogEntry::new(m, None, segel)),
+                log: log.map(|m| LogEntry::new(m, segel)),
             }
         }
     }
@@ -329,7 +253,8 @@ pub(super) mod wire {
         pub(crate) document_sha256: String,
         /// SHA-256 of the visible seal's document id (hex); null without one.
         pub(crate) document_id_sha256: Option<String>,
-        /// The document id itself, when the request named it; otherwise null.
+        /// The document id itself, when the entry records one (null for entries logged before
+        /// the server kept ids beside their hashes).
         pub(crate) document_id: Option<String>,
         /// The entry as the log hashes it (tlog entry format), base64.
         pub(crate) record: String,
@@ -340,8 +265,8 @@ pub(super) mod wire {
     }
 
     impl LogEntry {
-        /// The wire form of `m`; `document_id` when the caller named it.
-        pub(crate) fn new(m: &LogMatch, document_id: Option<&str>, segel: &Segel) -> Self {
+        /// The wire form of `m`.
+        pub(crate) fn new(m: &LogMatch, segel: &Segel) -> Self {
             let e = &m.entry;
             Self {
                 index: m.index,
@@ -353,7 +278,7 @@ pub(super) mod wire {
                     tlog::DocumentIdHash::Present(h) => Some(hex::encode(h)),
                     tlog::DocumentIdHash::Absent | tlog::DocumentIdHash::Unrecorded => None,
                 },
-                document_id: document_id.map(str::to_owned),
+                document_id: m.document_id.clone(),
                 record: b64(&m.record),
                 inclusion_proof: InclusionProof {
                     leaf_index: m.proof.leaf_index,

@@ -78,8 +78,9 @@ pub fn router(segel: Arc<Segel>, settings: &HttpSettings) -> Router {
         .merge(openapi::routes())
         .merge(tiles::routes())
         .fallback(guard::not_found)
-        // Bodies are read by `upload` with their own limit; everything else is small.
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        // Bodies are read only through `upload`, each with its own limit (axum's default
+        // limit would cut multipart uploads short).
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::guard,

@@ -17,7 +17,8 @@ use base64::Engine as _;
 use pades::verify::{Coverage, SignatureForm, SignatureReport};
 use pades::{Indication, UnixTime};
 
-use super::api::{drained_on_refusal, only};
+use super::api::only;
+use super::upload::drained_on_refusal;
 use super::upload::read_limited;
 use super::HttpState;
 use crate::status::{http_verify_error, HttpRefusal, Reason};

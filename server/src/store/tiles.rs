@@ -154,6 +154,7 @@ mod tests {
                         log.append(NewEntry {
                             record: record(i),
                             request: None,
+                            document_id: None,
                         })
                         .expect("append");
                     }

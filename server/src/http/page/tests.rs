@@ -151,6 +151,7 @@ fn logged(index: u64) -> LogMatch {
             document_id_sha256: tlog::DocumentIdHash::Absent,
         },
         record: Vec::new(),
+        document_id: None,
         proof: InclusionProof {
             leaf_index: index,
             tree_size: index + 1,
