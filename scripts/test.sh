@@ -69,9 +69,10 @@ python_example() {
   local tmp port server rc=0
   tmp=$(mktemp -d)
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  hport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   cargo build -q -p segel-server
   target/debug/segel-server --dev --listen "127.0.0.1:$port" --data "$tmp/data" \
-    --certs "$tmp/certs" --metrics-listen off --http-listen off >"$tmp/server.log" 2>&1 &
+    --certs "$tmp/certs" --metrics-listen off --http-listen "127.0.0.1:$hport" >"$tmp/server.log" 2>&1 &
   server=$!
   # shellcheck disable=SC2064 # expanded now: the locals are gone when the trap runs
   trap "kill $server 2>/dev/null; rm -rf '$tmp'" EXIT
@@ -86,7 +87,7 @@ python_example() {
     sleep 0.1; waited=$((waited + 1))
   done
   .venv/bin/python examples/python/sign_and_verify.py --server "localhost:$port" \
-    --certs "$tmp/certs" --log-vkey "$tmp/data/log.vkey" || rc=$?
+    --certs "$tmp/certs" --log-vkey "$tmp/data/log.vkey" --http "http://127.0.0.1:$hport" || rc=$?
   kill "$server"; wait "$server" 2>/dev/null || true
   trap - EXIT
   [ "$rc" -eq 0 ] || { cat "$tmp/server.log"; echo "the Python example failed"; }

@@ -14,7 +14,11 @@ What it shows (docs/integration.md explains each step):
 6. a retry with the same request_id gets the same entry and the same bytes;
 7. SignPdfStream with update_only, as for documents whose answer would exceed 4 MiB;
 8. a refusal read through its reason (google.rpc.ErrorInfo in the status details), with the
-   gRPC status code as the fallback when a server sends no details.
+   gRPC status code as the fallback when a server sends no details;
+9. with --http: the sealed letter verified over the JSON API (POST /api/v1/verify, its
+   inclusion proof checked here against the signed checkpoint), found by its document id
+   (GET /api/v1/documents/{id}), and verified through the national e-signature service's shape
+   (POST /api/v2/verify/pdf); standard library only (urllib), as any integrator can.
 
 Usage (the development server: cargo run -p segel-server -- --dev):
 
@@ -22,7 +26,7 @@ Usage (the development server: cargo run -p segel-server -- --dev):
         --pdf tests/corpus/surat-rekomendasi.pdf --log-vkey data/log.vkey
 
 Every option can come from the environment too (SEGEL_EXAMPLE_SERVER, host:port; SEGEL_CERTS, SEGEL_PDF,
-SEGEL_LOG_VKEY). The exit status is 0 when every check passed, 1 when a call or a check failed
+SEGEL_LOG_VKEY, SEGEL_HTTP). The exit status is 0 when every check passed, 1 when a call or a check failed
 (2 for bad arguments).
 """
 
@@ -30,10 +34,13 @@ import argparse
 import base64
 import hashlib
 import importlib
+import json
 import os
 import struct
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -421,6 +428,60 @@ def sign_streamed(signer, pb, agency, pdf, request_id):
     return answers[0].metadata
 
 
+# --- Verifying over HTTP ----------------------------------------------------------------------
+
+
+def http_json(url, body=None, content_type=None):
+    """GET (or POST `body`) and decode the JSON answer; an HTTP error raises with its reason."""
+    req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    if content_type:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:
+        err = json.load(e)
+        raise CheckFailed(f"{url}: HTTP {e.code} {err.get('reason')}: {err.get('error')}") from e
+
+
+def check_http_log(log, checkpoint, pinned_vkey, index, document_id):
+    """The `log` object of a v1 verdict: the record's leaf proven in the signed checkpoint."""
+    check(checkpoint["verifier_key"] == pinned_vkey, "the HTTP answer's key is not the pinned one")
+    _, size, root = verify_checkpoint(checkpoint["note"], pinned_vkey)
+    record = base64.b64decode(log["record"], validate=True)
+    rec = decode_record(record)
+    check(log["index"] == index == rec["index"], "the HTTP answer names another entry")
+    proof = log["inclusion_proof"]
+    check(proof["tree_size"] == size, "the proof is for another tree size than the checkpoint")
+    hashes = [base64.b64decode(h, validate=True) for h in proof["hashes"]]
+    check(
+        verify_inclusion(leaf_hash(record), index, size, hashes, root),
+        "the HTTP answer's inclusion proof does not lead to the checkpoint's root",
+    )
+    check(log["document_id"] == document_id, "the HTTP answer names another document id")
+    check(
+        rec.get("document_id_sha256") == hashlib.sha256(document_id.encode()).digest(),
+        "the record does not carry the document id's hash",
+    )
+
+
+def verify_over_http(base, pinned_vkey, signed, index, document_id):
+    """Step 9: the sealed letter through the JSON APIs."""
+    v = http_json(f"{base}/api/v1/verify", signed, "application/pdf")
+    check(v["overall"] == "TOTAL-PASSED", f"/api/v1/verify: {v['overall']}")
+    ours = [s for s in v["signatures"] if s["log"] and s["log"]["index"] == index]
+    check(len(ours) == 1, "/api/v1/verify does not name the seal's log entry")
+    check_http_log(ours[0]["log"], v["checkpoint"], pinned_vkey, index, document_id)
+    d = http_json(f"{base}/api/v1/documents/{document_id}")
+    check([e["index"] for e in d["entries"]] == [index], "the document id finds another entry")
+    check_http_log(d["entries"][0], d["checkpoint"], pinned_vkey, index, document_id)
+    body = json.dumps({"file": base64.b64encode(signed).decode()}).encode()
+    n = http_json(f"{base}/api/v2/verify/pdf", body, "application/json")
+    check(n["conclusion"] == "VALID", f"/api/v2/verify/pdf: {n['conclusion']}")
+    print(f"over HTTP: {v['overall']}, log entry {index} proven here, found by document id "
+          f"{document_id}; national shape: {n['conclusion']}, {n['signatureCount']} signature(s)")
+
+
 def run(args):
     certs = Path(args.certs)
     pdf = Path(args.pdf).read_bytes()
@@ -478,6 +539,11 @@ def run(args):
             )
             print(f"sealed over #ttd#: document id {sealed.document_id}, log entry "
                   f"{sealed.entry.index}, found again by its document id")
+            if args.http:
+                verify_over_http(
+                    args.http.rstrip("/"), pinned, pdf + sealed.update, sealed.entry.index,
+                    sealed.document_id,
+                )
 
             streamed = sign_streamed(signer, pb, args.agency, pdf, str(uuid.uuid4()))
             check(streamed.update and not streamed.signed_pdf, "stream: expected the update")
@@ -522,6 +588,9 @@ def main():
     p.add_argument("--log-vkey", default=env("SEGEL_LOG_VKEY"),
                    help="the log's verifier key file (log.vkey) to pin: required, an answer's "
                         "own key proves nothing")
+    p.add_argument("--http", default=env("SEGEL_HTTP"),
+                   help="the server's HTTP listener (http://127.0.0.1:8080): also verify over "
+                        "the JSON APIs")
     args = p.parse_args()
     if not args.log_vkey:
         p.error("--log-vkey (or SEGEL_LOG_VKEY) is required: the checkpoint's signature is "
