@@ -193,12 +193,27 @@ async fn web_page_judges_a_sealed_letter_and_a_changed_copy() {
         attr(&doc, "id=\"verify-form\"", "action").as_deref(),
         Some(format!("/d/{id}").as_str())
     );
+    // The sealed letter with its page content replaced in a later revision: it still carries
+    // the recorded seal, but it is not the recorded document.
+    let changed = segel_tests::attacks::replace_content(&pdf);
     let (status, same) = post_form(&format!("{}/d/{id}", web.base()), pdf, "s.pdf").await;
     assert_eq!(status, 200, "{same}");
     assert_eq!(
         attr(&same, "id=\"result\"", "data-match").as_deref(),
         Some("yes")
     );
+    let (status, after) = post_form(&format!("{}/d/{id}", web.base()), changed, "c.pdf").await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(
+        attr(&after, "id=\"result\"", "data-match").as_deref(),
+        Some("changed"),
+        "{after}"
+    );
+    assert_ne!(
+        attr(&after, "id=\"result\"", "data-overall").as_deref(),
+        Some("TOTAL-PASSED")
+    );
+    assert!(after.contains("diubah setelah disegel"), "{after}");
     let other = std::fs::read(corpus().join("reportlab-1page.pdf")).expect("corpus");
     let (status, not_it) = post_form(&format!("{}/d/{id}", web.base()), other, "o.pdf").await;
     assert_eq!(status, 200, "{not_it}");

@@ -6,7 +6,7 @@
 use askama::Template;
 
 use super::text::{Lang, Texts};
-use super::view::{DocumentView, ResultView};
+use super::view::{DocumentView, Match, ResultView};
 
 /// What every page shares: the language, its words, the page's title, the language switch
 /// and the verification form's action.

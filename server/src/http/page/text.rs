@@ -420,6 +420,10 @@ pub(super) struct Texts {
     pub(super) match_yes: &'static str,
     /// Compare: it is not this document.
     pub(super) match_no: &'static str,
+    /// The upload carries the recorded signature, but was changed after it.
+    pub(super) match_changed: &'static str,
+    /// What that means.
+    pub(super) match_changed_detail: &'static str,
     /// Compare: it is not this document, what to do.
     pub(super) match_no_detail: &'static str,
     /// Error page title.
@@ -525,6 +529,10 @@ static ID: Texts = Texts {
                     memeriksa apakah itu dokumen yang tercatat di sini.",
     match_yes: "Berkas ini adalah dokumen yang tercatat dengan kode ini.",
     match_no: "Berkas ini bukan dokumen yang tercatat dengan kode ini.",
+    match_changed: "Berkas ini memuat segel yang tercatat dengan kode ini, tetapi dokumennya \
+                    diubah setelah disegel.",
+    match_changed_detail: "Jangan mengandalkan isi berkas ini; mintalah salinan asli kepada \
+                           instansi penerbit.",
     match_no_detail: "Tidak satu pun tanda tangannya tercatat untuk kode ini. Pastikan Anda \
                       memeriksa berkas yang benar.",
     error_title: "Dokumen tidak dapat diperiksa",
@@ -637,6 +645,10 @@ static EN: Texts = Texts {
                     it is the document recorded here.",
     match_yes: "This file is the document recorded under this code.",
     match_no: "This file is not the document recorded under this code.",
+    match_changed: "This file carries the seal recorded under this code, but the document was \
+                    changed after it was sealed.",
+    match_changed_detail: "Do not rely on this file's content; ask the issuing agency for the \
+                           original.",
     match_no_detail: "None of its signatures is recorded for this code. Make sure you are \
                       checking the right file.",
     error_title: "The document cannot be checked",

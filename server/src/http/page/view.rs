@@ -95,7 +95,7 @@ pub(super) struct ResultView {
     /// One per signature, in field order.
     pub(super) signatures: Vec<SignatureView>,
     /// On `/d/{id}`: whether the upload is the recorded document (`data-match`).
-    pub(super) matches: Option<bool>,
+    pub(super) matches: Option<Match>,
 }
 
 /// One signature.
@@ -207,7 +207,7 @@ impl ResultView {
         segel: &Segel,
         lang: Lang,
         file_name: Option<&str>,
-        matches: Option<bool>,
+        matches: Option<Match>,
     ) -> ResultView {
         let t = lang.texts();
         let count = v.signatures.len();
@@ -399,14 +399,47 @@ impl DocumentView {
     }
 }
 
-/// Whether one of `v`'s signatures has a log entry recording the document id `id`.
-pub(super) fn records_document(v: &Verification, id: &pades::stamp::DocumentId) -> bool {
-    let want = pades::sha256(id.as_str().as_bytes());
-    v.signatures.iter().any(|s| {
+/// How an upload compares with the document a seal's id records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Match {
+    /// A signature recorded for the id is in the upload and passed: it is that document (with
+    /// only the later changes its signature allows, which the page lists).
+    Yes,
+    /// A signature recorded for the id is in the upload, but it did not pass: the recorded
+    /// document, changed after it was sealed.
+    Changed,
+    /// No signature of the upload is recorded for the id.
+    No,
+}
+
+impl Match {
+    /// `data-match`.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Match::Yes => "yes",
+            Match::Changed => "changed",
+            Match::No => "no",
+        }
+    }
+}
+
+/// How `v` compares with the document id `id`: only a recorded signature that passed makes the
+/// upload the recorded document.
+pub(super) fn records_document(v: &Verification, id: &pades::stamp::DocumentId) -> Match {
+    let want = tlog::DocumentIdHash::Present(pades::sha256(id.as_str().as_bytes()));
+    let recorded = v.signatures.iter().filter(|s| {
         s.log
             .as_ref()
-            .is_some_and(|m| m.entry.document_id_sha256 == tlog::DocumentIdHash::Present(want))
-    })
+            .is_some_and(|m| m.entry.document_id_sha256 == want)
+    });
+    let mut found = Match::No;
+    for s in recorded {
+        if s.report.indication == Indication::TotalPassed {
+            return Match::Yes;
+        }
+        found = Match::Changed;
+    }
+    found
 }
 
 #[cfg(test)]
