@@ -391,7 +391,6 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        println!("segel-server listening on https://{addr} (mutual TLS for signing)");
         let http = match &config.http {
             None => None,
             Some(h) => {
@@ -406,6 +405,7 @@ fn run_server(args: &Args) -> anyhow::Result<()> {
                 Some(l)
             }
         };
+        println!("segel-server listening on https://{addr} (mutual TLS for signing)");
         println!("log {} — {} entries; verifier key:\n  {}", config.data.display(), log.size(), log.verifier().to_vkey());
         if args.dev {
             println!(

@@ -78,14 +78,7 @@ pub async fn serve_with_http(
     let http_config = config
         .http
         .clone()
-        .unwrap_or_else(|| crate::config::HttpConfig {
-            listen: ([127, 0, 0, 1], 0).into(),
-            tls: None,
-            max_upload_bytes: crate::config::DEFAULT_MAX_UPLOAD_BYTES,
-            max_connections: config.max_connections,
-            max_connections_per_address: config.max_connections_per_address,
-            header_timeout: config.handshake_timeout,
-        });
+        .unwrap_or_else(|| crate::config::HttpConfig::plain_defaults(([127, 0, 0, 1], 0).into()));
     let segel = Segel::new(config, log.clone());
     let verify_limit = segel.verify_limit.clone();
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
@@ -103,6 +96,7 @@ pub async fn serve_with_http(
                 segel.clone(),
                 &crate::http::HttpSettings {
                     max_upload_bytes: http_config.max_upload_bytes,
+                    max_concurrent_uploads: http_config.max_concurrent_uploads,
                     tls: http_config.tls.is_some(),
                     request_timeout: timeout,
                 },

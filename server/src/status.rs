@@ -78,6 +78,8 @@ pub enum Reason {
     BeyondLogSize,
     /// Too many verifications at once: retry later.
     Busy,
+    /// An HTTP upload arrived too slowly (below the minimum average pace).
+    UploadTooSlow,
     /// The work stopped because the caller no longer waits for it.
     Cancelled,
     /// The server is shutting down: retry with another instance or later.
@@ -88,7 +90,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order `docs/api.md` lists them.
-    pub const ALL: [Reason; 30] = [
+    pub const ALL: [Reason; 31] = [
         Self::FieldTooLong,
         Self::InvalidDigest,
         Self::RequestIdRequired,
@@ -116,6 +118,7 @@ impl Reason {
         Self::EntryNotFound,
         Self::BeyondLogSize,
         Self::Busy,
+        Self::UploadTooSlow,
         Self::Cancelled,
         Self::ShuttingDown,
         Self::Internal,
@@ -151,6 +154,7 @@ impl Reason {
             Self::EntryNotFound => "ENTRY_NOT_FOUND",
             Self::BeyondLogSize => "BEYOND_LOG_SIZE",
             Self::Busy => "BUSY",
+            Self::UploadTooSlow => "UPLOAD_TOO_SLOW",
             Self::Cancelled => "CANCELLED",
             Self::ShuttingDown => "SHUTTING_DOWN",
             Self::Internal => "INTERNAL",
@@ -450,6 +454,7 @@ pub fn http_status(reason: Reason) -> u16 {
         | Reason::BeyondLogSize => 412,
         Reason::DocumentTooLarge | Reason::AnswerTooLarge => 413,
         Reason::Busy => 429,
+        Reason::UploadTooSlow => 408,
         Reason::Cancelled | Reason::ShuttingDown => 503,
         Reason::Internal => 500,
     }

@@ -18,9 +18,9 @@ struct DevServer {
 }
 
 impl DevServer {
-    /// Start a development server with `certs` and `data`, metrics as `metrics` says, and
-    /// wait until it listens (or panic with what it printed).
-    fn start(certs: &Path, data: &Path, metrics: &str) -> Self {
+    /// Start a development server with `certs` and `data`, metrics and the HTTP listener as
+    /// `metrics` and `http` say, and wait until it listens (or panic with what it printed).
+    fn start(certs: &Path, data: &Path, metrics: &str, http: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_segel-server"))
             .args([
                 "--dev",
@@ -28,6 +28,8 @@ impl DevServer {
                 "127.0.0.1:0",
                 "--metrics-listen",
                 metrics,
+                "--http-listen",
+                http,
             ])
             .arg("--certs")
             .arg(certs)
@@ -70,6 +72,15 @@ impl DevServer {
         }
     }
 
+    /// The verification page's address the server printed, if it serves one.
+    fn page(&self) -> Option<String> {
+        self.startup.iter().find_map(|l| {
+            l.strip_prefix("verification page on http://")
+                .and_then(|r| r.split('/').next())
+                .map(str::to_string)
+        })
+    }
+
     /// The metrics address the server printed, if it serves metrics.
     fn metrics(&self) -> Option<String> {
         self.startup.iter().find_map(|l| {
@@ -101,8 +112,19 @@ fn scrape(addr: &str) -> String {
 fn two_dev_servers_run_side_by_side_with_their_own_metrics_or_none() {
     let t = tempfile::tempdir().expect("tempdir");
     let certs = t.path().join("certs");
-    let first = DevServer::start(&certs, &t.path().join("a"), "127.0.0.1:0");
-    let second = DevServer::start(&certs, &t.path().join("b"), "off");
+    let first = DevServer::start(&certs, &t.path().join("a"), "127.0.0.1:0", "127.0.0.1:0");
+    let second = DevServer::start(&certs, &t.path().join("b"), "off", "off");
+
+    // The first serves its verification page; the second, with --http-listen off, none.
+    let page = first.page().expect("the first server's page address");
+    let mut s = TcpStream::connect(&page).expect("connect to the page");
+    s.write_all(b"GET /?lang=en HTTP/1.0\r\n\r\n")
+        .expect("request");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("response");
+    assert!(answer.starts_with("HTTP/1.0 200 OK"), "{answer}");
+    assert!(answer.contains("<html lang=\"en\""), "{answer}");
+    assert_eq!(second.page(), None, "{:?}", second.startup);
 
     let metrics = first.metrics().expect("the first server serves metrics");
     assert!(
@@ -136,6 +158,8 @@ fn two_dev_servers_run_side_by_side_with_their_own_metrics_or_none() {
             "127.0.0.1:0",
             "--metrics-listen",
             &metrics,
+            "--http-listen",
+            "off",
         ])
         .arg("--certs")
         .arg(&certs)
@@ -174,6 +198,28 @@ fn dev_metrics_on_a_reachable_address_are_refused() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         stderr.contains("--dev refuses --metrics-listen 0.0.0.0:0"),
+        "{stderr}"
+    );
+    // The same for the HTTP listener.
+    let o = Command::new(env!("CARGO_BIN_EXE_segel-server"))
+        .args([
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+        ])
+        .args(["--http-listen", "0.0.0.0:0"])
+        .arg("--certs")
+        .arg(t.path().join("certs"))
+        .arg("--data")
+        .arg(t.path().join("data"))
+        .output()
+        .expect("run segel-server");
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("--dev refuses --http-listen 0.0.0.0:0"),
         "{stderr}"
     );
 }

@@ -8,6 +8,7 @@
 //! cert = "/etc/segel/web.pem"         # TLS for this listener (both or neither; without them
 //! key = "/etc/segel/web.key"          # it speaks plain HTTP, for a reverse proxy in front)
 //! max_upload_bytes = 26214400         # a larger upload: 413 (default 25 MiB)
+//! max_concurrent_uploads = 16         # uploads being received at once; more: 429 (default 16)
 //! max_connections = 1024              # open connections; beyond: closed at once
 //! max_connections_per_address = 64    # the same from one IPv4 address or IPv6 /64
 //! header_timeout_secs = 10            # request headers not complete by then: connection closed
@@ -35,6 +36,9 @@ pub struct RawHttp {
     /// Largest upload accepted, in bytes.
     #[serde(default = "default_max_upload")]
     pub max_upload_bytes: usize,
+    /// Uploads being received at once (each holds up to `max_upload_bytes` in memory).
+    #[serde(default = "default_max_uploads")]
+    pub max_concurrent_uploads: usize,
     /// Open connections.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
@@ -52,6 +56,7 @@ impl Default for RawHttp {
             cert: None,
             key: None,
             max_upload_bytes: default_max_upload(),
+            max_concurrent_uploads: default_max_uploads(),
             max_connections: default_max_connections(),
             max_connections_per_address: default_max_per_address(),
             header_timeout_secs: default_header_timeout(),
@@ -64,6 +69,9 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
 
 fn default_max_upload() -> usize {
     DEFAULT_MAX_UPLOAD_BYTES
+}
+fn default_max_uploads() -> usize {
+    16
 }
 fn default_max_connections() -> usize {
     1024
@@ -84,6 +92,8 @@ pub struct HttpConfig {
     pub tls: Option<(Vec<u8>, zeroize::Zeroizing<Vec<u8>>)>,
     /// Largest upload accepted, in bytes.
     pub max_upload_bytes: usize,
+    /// Uploads being received at once.
+    pub max_concurrent_uploads: usize,
     /// Open connections.
     pub max_connections: usize,
     /// Open connections per IPv4 address or IPv6 /64.
@@ -99,6 +109,22 @@ impl std::fmt::Debug for HttpConfig {
             .field("tls", &self.tls.is_some())
             .field("max_upload_bytes", &self.max_upload_bytes)
             .finish_non_exhaustive()
+    }
+}
+
+impl HttpConfig {
+    /// Plain HTTP on `listen` with every default limit.
+    pub fn plain_defaults(listen: SocketAddr) -> Self {
+        let d = RawHttp::default();
+        Self {
+            listen,
+            tls: None,
+            max_upload_bytes: d.max_upload_bytes,
+            max_concurrent_uploads: d.max_concurrent_uploads,
+            max_connections: d.max_connections,
+            max_connections_per_address: d.max_connections_per_address,
+            header_timeout: Duration::from_secs(d.header_timeout_secs),
+        }
     }
 }
 
@@ -123,12 +149,14 @@ impl RawHttp {
             ConfigError::Invalid(format!("http_listen = {listen:?} is not an address:port"))
         })?;
         if self.max_upload_bytes < 1024
+            || self.max_concurrent_uploads == 0
             || self.max_connections == 0
             || self.max_connections_per_address == 0
             || self.header_timeout_secs == 0
         {
             return Err(ConfigError::Invalid(
-                "http.max_upload_bytes must be ≥ 1024, and http.max_connections, \
+                "http.max_upload_bytes must be ≥ 1024, and http.max_concurrent_uploads, \
+                 http.max_connections, \
                  http.max_connections_per_address and http.header_timeout_secs ≥ 1"
                     .into(),
             ));
@@ -154,6 +182,7 @@ impl RawHttp {
             listen,
             tls,
             max_upload_bytes: self.max_upload_bytes,
+            max_concurrent_uploads: self.max_concurrent_uploads,
             max_connections: self.max_connections,
             max_connections_per_address: self.max_connections_per_address,
             header_timeout: Duration::from_secs(self.header_timeout_secs),

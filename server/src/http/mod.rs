@@ -46,6 +46,10 @@ pub(crate) struct HttpState {
     pub(crate) segel: Arc<Segel>,
     /// Largest upload accepted, in bytes.
     pub(crate) max_upload_bytes: usize,
+    /// Places for uploads being received ([`upload`]).
+    pub(crate) uploads: Arc<tokio::sync::Semaphore>,
+    /// How many places there are.
+    pub(crate) max_concurrent_uploads: usize,
     /// Whether this listener speaks TLS itself (then `Strict-Transport-Security` is sent).
     pub(crate) tls: bool,
     /// Deadline of every request, upload and verification included.
@@ -57,6 +61,8 @@ pub(crate) struct HttpState {
 pub struct HttpSettings {
     /// Largest upload accepted, in bytes.
     pub max_upload_bytes: usize,
+    /// Uploads being received at once.
+    pub max_concurrent_uploads: usize,
     /// Whether the listener speaks TLS itself.
     pub tls: bool,
     /// Deadline of every request.
@@ -68,6 +74,8 @@ pub fn router(segel: Arc<Segel>, settings: &HttpSettings) -> Router {
     let state = Arc::new(HttpState {
         segel,
         max_upload_bytes: settings.max_upload_bytes,
+        uploads: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads)),
+        max_concurrent_uploads: settings.max_concurrent_uploads,
         tls: settings.tls,
         request_timeout: settings.request_timeout,
     });

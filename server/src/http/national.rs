@@ -18,11 +18,10 @@ use pades::verify::{Coverage, SignatureForm, SignatureReport};
 use pades::{Indication, UnixTime};
 
 use super::api::only;
-use super::upload::drained_on_refusal;
-use super::upload::read_limited;
+use super::upload::{admit, declared_length, drained_on_refusal, paced, read_limited, receiving};
 use super::HttpState;
 use crate::status::{http_verify_error, HttpRefusal, Reason};
-use crate::verification::{Verification, VerifyError, Via};
+use crate::verification::{Verification, Via};
 
 /// The routes of this module.
 pub(super) fn routes() -> Router<Arc<HttpState>> {
@@ -62,12 +61,6 @@ async fn verify_body(
     state: &HttpState,
     req: Request,
 ) -> Result<Json<wire::VerifyResponse>, HttpRefusal> {
-    // A slot first: busy answers at once, before a byte of the body is read.
-    let slot = state
-        .segel
-        .verify_limit()
-        .admit()
-        .map_err(|e| http_verify_error(&VerifyError::from(e)))?;
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -88,17 +81,17 @@ async fn verify_body(
             format!("the document exceeds the limit of {max} bytes"),
         )
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|d| d > limit as u64) {
+    if declared_length(req.headers()).is_some_and(|d| d > limit as u64) {
         return Err(too_large());
     }
+    // A place among the uploads being received (busy: 429 at once), the body at its pace,
+    // then a verification slot (upload.rs).
+    let place = receiving(state)?;
+    let (req, pace) = paced(req);
     let body = read_limited(req.into_body(), limit)
         .await
-        .map_err(|()| too_large())?;
+        .map_err(|()| pace.explain(too_large()))?;
+    drop(place);
     let request: VerifyRequest = serde_json::from_slice(&body).map_err(|e| {
         HttpRefusal::new(
             Reason::InvalidRequest,
@@ -130,6 +123,7 @@ async fn verify_body(
     if pdf.len() > max {
         return Err(too_large());
     }
+    let slot = admit(state)?;
     let v = state
         .segel
         .verify_document(bytes::Bytes::from(pdf), Via::Api)

@@ -1,9 +1,14 @@
-//! Reading an uploaded document: a verification slot first (busy: 429 at once, before a byte
-//! of the body is read), then the PDF, as the body (`application/pdf`) or as the multipart
-//! field `file`, never more than the upload limit (413) and never stored.
+//! Reading an uploaded document, in this order: a place among the uploads being received
+//! (`http.max_concurrent_uploads`; none free: 429 at once, before a byte of the body is read);
+//! the PDF, as the body (`application/pdf`) or as the multipart field `file`, never more than
+//! the upload limit (413) and never slower on average than [`MIN_RATE`] after [`GRACE`] (408:
+//! a client trickling bytes cannot hold a place for long); then a verification slot (the same
+//! limits as gRPC `VerifyPdf`; busy: 429). A slow client therefore never holds a verification
+//! slot, and gRPC callers never wait for HTTP uploads. Uploads are never stored.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -44,11 +49,13 @@ impl FromRequest<Arc<HttpState>> for Upload {
 /// What a multipart form may add around its file (boundaries, part headers, other fields).
 const MULTIPART_ENVELOPE: usize = 64 * 1024;
 
-/// The slot, then the document.
+/// The slowest average pace an upload may keep, in bytes per second, after [`GRACE`].
+pub(crate) const MIN_RATE: u64 = 8 * 1024;
+/// The time an upload has before its pace counts.
+pub(crate) const GRACE: Duration = Duration::from_secs(10);
+
+/// A place, the document, then the slot.
 async fn read_upload(req: Request, state: &Arc<HttpState>) -> Result<Upload, HttpRefusal> {
-    let slot = state.segel.verify_limit().admit().map_err(|e| {
-        crate::status::http_verify_error(&crate::verification::VerifyError::from(e))
-    })?;
     let limit = state.max_upload_bytes;
     let too_large = |bytes: Option<u64>| {
         HttpRefusal::new(
@@ -59,32 +66,10 @@ async fn read_upload(req: Request, state: &Arc<HttpState>) -> Result<Upload, Htt
             },
         )
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let kind = media_type(req.headers());
-    let (pdf, file_name) = match kind.as_deref() {
-        Some("application/pdf") => {
-            if declared.is_some_and(|d| d > limit as u64) {
-                return Err(too_large(declared));
-            }
-            (
-                read_limited(req.into_body(), limit)
-                    .await
-                    .map_err(|()| too_large(None))?,
-                None,
-            )
-        }
-        Some("multipart/form-data") => {
-            let envelope = limit.saturating_add(MULTIPART_ENVELOPE);
-            if declared.is_some_and(|d| d > envelope as u64) {
-                return Err(too_large(declared));
-            }
-            let req = req.map(|b| Body::new(http_body_util::Limited::new(b, envelope)));
-            read_multipart(req, state, limit).await?
-        }
+    let declared = declared_length(req.headers());
+    let multipart = match media_type(req.headers()).as_deref() {
+        Some("application/pdf") => false,
+        Some("multipart/form-data") => true,
         _ => {
             return Err(HttpRefusal::new(
                 Reason::InvalidRequest,
@@ -93,6 +78,27 @@ async fn read_upload(req: Request, state: &Arc<HttpState>) -> Result<Upload, Htt
             ))
         }
     };
+    let envelope = if multipart {
+        limit.saturating_add(MULTIPART_ENVELOPE)
+    } else {
+        limit
+    };
+    if declared.is_some_and(|d| d > envelope as u64) {
+        return Err(too_large(declared));
+    }
+    let place = receiving(state)?;
+    let (req, pace) = paced(req);
+    let read = if multipart {
+        let req = req.map(|b| Body::new(http_body_util::Limited::new(b, envelope)));
+        read_multipart(req, state, limit).await
+    } else {
+        read_limited(req.into_body(), limit)
+            .await
+            .map(|pdf| (pdf, None))
+            .map_err(|()| too_large(None))
+    };
+    let (pdf, file_name) = read.map_err(|e| pace.explain(e))?;
+    drop(place);
     if pdf.is_empty() {
         return Err(HttpRefusal::new(
             Reason::NotAPdf,
@@ -102,8 +108,125 @@ async fn read_upload(req: Request, state: &Arc<HttpState>) -> Result<Upload, Htt
     Ok(Upload {
         pdf,
         file_name,
-        _slot: slot,
+        _slot: admit(state)?,
     })
+}
+
+/// The declared `Content-Length`, if any.
+pub(crate) fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// A place among the uploads being received; none free: 429 at once.
+pub(crate) fn receiving(state: &HttpState) -> Result<OwnedSemaphorePermit, HttpRefusal> {
+    state.uploads.clone().try_acquire_owned().map_err(|_| {
+        metrics::counter!("segel_http_uploads_refused_total").increment(1);
+        HttpRefusal::new(
+            Reason::Busy,
+            format!(
+                "the server is receiving {} uploads, its limit; try again in a moment",
+                state.max_concurrent_uploads
+            ),
+        )
+    })
+}
+
+/// A verification slot (running or queued, shared with gRPC `VerifyPdf`); none free: 429.
+pub(crate) fn admit(state: &HttpState) -> Result<OwnedSemaphorePermit, HttpRefusal> {
+    state
+        .segel
+        .verify_limit()
+        .admit()
+        .map_err(|e| crate::status::http_verify_error(&crate::verification::VerifyError::from(e)))
+}
+
+/// Whether a paced body was cut for being too slow.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pace(Arc<AtomicBool>);
+
+impl Pace {
+    /// `refusal`, or 408 when the body failed for being too slow.
+    pub(crate) fn explain(&self, refusal: HttpRefusal) -> HttpRefusal {
+        if self.0.load(Ordering::Relaxed) {
+            HttpRefusal::new(
+                Reason::UploadTooSlow,
+                format!(
+                    "the upload arrived slower than {} KiB/s on average; try again on a \
+                     better connection",
+                    MIN_RATE / 1024
+                ),
+            )
+        } else {
+            refusal
+        }
+    }
+}
+
+/// `req` with its body paced: it fails once its average rate falls below [`MIN_RATE`] after
+/// [`GRACE`], and the returned [`Pace`] says so.
+pub(crate) fn paced(req: Request) -> (Request, Pace) {
+    let pace = Pace::default();
+    let start = tokio::time::Instant::now();
+    let slow = pace.0.clone();
+    let req = req.map(|inner| {
+        Body::new(PacedBody {
+            inner,
+            start,
+            bytes: 0,
+            sleep: Box::pin(tokio::time::sleep_until(start + GRACE)),
+            slow,
+        })
+    });
+    (req, pace)
+}
+
+/// A body that fails when it arrives too slowly (see [`paced`]).
+struct PacedBody {
+    inner: Body,
+    start: tokio::time::Instant,
+    bytes: u64,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    slow: Arc<AtomicBool>,
+}
+
+/// The error of a body that arrived too slowly.
+#[derive(Debug, thiserror::Error)]
+#[error("the upload arrived too slowly")]
+struct TooSlow;
+
+impl HttpBody for PacedBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.bytes = this.bytes.saturating_add(data.len() as u64);
+                    // The deadline of the next byte: the time these bytes may take at the
+                    // slowest pace, after the grace.
+                    let allowed = Duration::from_millis(this.bytes.saturating_mul(1000) / MIN_RATE);
+                    this.sleep.as_mut().reset(this.start + GRACE + allowed);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Pending => {
+                if this.sleep.as_mut().poll(cx).is_ready() {
+                    this.slow.store(true, Ordering::Relaxed);
+                    return Poll::Ready(Some(Err(axum::Error::new(TooSlow))));
+                }
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
 }
 
 /// The longest a refused upload's unread body is read on (see [`drained_on_refusal`]).
@@ -111,7 +234,7 @@ const DRAIN_TIME: Duration = Duration::from_secs(5);
 
 /// Answer `req` with `handle`; when it is refused (busy, too large, malformed) while the client
 /// may still be sending its body, read and discard the rest of the body first, at most `cap`
-/// bytes and for at most [`DRAIN_TIME`], without holding a verification slot. Closing a
+/// bytes and for at most [`DRAIN_TIME`], keeping none of them and holding no slot. Closing a
 /// connection with unread bytes makes the kernel reset it, and a client still sending loses
 /// the refusal with it (it sees a broken connection, not the 429 or 413 it can act on). A
 /// client that asked `Expect: 100-continue` sent no body, and one declaring more than `cap`
@@ -143,7 +266,7 @@ where
     if result.is_err() && !expects_continue && !declared_over {
         let rest = shared.lock().ok().and_then(|mut b| b.take());
         if let Some(rest) = rest {
-            let _ = tokio::time::timeout(DRAIN_TIME, read_limited(rest, cap)).await;
+            let _ = tokio::time::timeout(DRAIN_TIME, discard(rest, cap)).await;
         }
     }
     result
@@ -167,6 +290,19 @@ impl HttpBody for SharedBody {
         match body.as_mut() {
             Some(b) => Pin::new(b).poll_frame(cx),
             None => Poll::Ready(None),
+        }
+    }
+}
+
+/// Read and drop up to `cap` bytes of `body` (nothing is kept).
+async fn discard(mut body: Body, cap: usize) {
+    let mut seen = 0usize;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen > cap {
+                return;
+            }
         }
     }
 }

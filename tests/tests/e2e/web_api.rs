@@ -736,6 +736,8 @@ async fn raw_request(port: u16, head: &str, body: &[u8]) -> String {
 async fn web_api_is_busy_at_once_while_the_rest_answers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut raw = config::dev(&pki().path, &dir.path().join("log"), "127.0.0.1:0");
+    raw.http.max_concurrent_uploads = 1;
+    // One verification slot, no queue: a slow upload that held it would shut out everyone.
     raw.max_concurrent_verifications = 1;
     raw.max_queued_verifications = 0;
     let web = spawn_web(raw).await;
@@ -744,7 +746,7 @@ async fn web_api_is_busy_at_once_while_the_rest_answers() {
     let pdf = std::fs::read(corpus().join("reportlab-1page.pdf")).expect("corpus");
 
     // The slow upload: its headers ask for 100-continue, which the server sends only once the
-    // handler reads the body, after it took the slot: then the slot is certainly held.
+    // handler reads the body, after it took the one upload place: then the place is held.
     let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", web.http_port))
         .await
         .expect("connect");
@@ -790,6 +792,17 @@ async fn web_api_is_busy_at_once_while_the_rest_answers() {
         .await
         .expect("send");
     refused(r, 404, "ENTRY_NOT_FOUND").await;
+    // A slow upload holds no verification slot: gRPC callers are verified meanwhile.
+    let mut verifier =
+        segel_proto::v1::verifier_client::VerifierClient::new(web.channel(None).await);
+    let v = verifier
+        .verify_pdf(pb::VerifyPdfRequest {
+            pdf: pdf.clone().into(),
+        })
+        .await
+        .expect("VerifyPdf while an HTTP upload trickles in")
+        .into_inner();
+    assert!(v.signatures.is_empty());
 
     // The slow upload ends: verified, and its slot is free again before its answer is sent.
     slow.write_all(&pdf[100..]).await.expect("rest of the body");

@@ -268,3 +268,55 @@ async fn the_server_stops_with_a_keep_alive_connection_open() {
         .expect("the server stops with an idle keep-alive connection open");
     drop(s);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_trickling_in_is_cut_off_and_holds_no_slot_meanwhile() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = start(data.path(), |c| {
+        c.max_concurrent_verifications = 1;
+        c.max_queued_verifications = 0;
+    })
+    .await;
+    let mut s = tcp_from(server.http_port, [127, 0, 0, 1]).await;
+    s.write_all(
+        b"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n\
+          Content-Length: 100000\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .expect("head");
+    // One byte every half second, far below the minimum pace, until the server answers.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let trickle = async {
+        loop {
+            tokio::select! {
+                r = s.read(&mut buf) => match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => answer.extend_from_slice(&buf[..n]),
+                },
+                () = tokio::time::sleep(Duration::from_millis(500)) => {
+                    if s.write_all(b"%").await.is_err() {
+                        // Closed for writing: read what the server said.
+                    }
+                }
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, trickle)
+        .await
+        .expect("the server cuts a trickling upload off");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("UPLOAD_TOO_SLOW"), "{answer}");
+    // Meanwhile nothing held the one verification slot: an upload now is verified.
+    let pdf = std::fs::read(segel_tests::corpus().join("reportlab-1page.pdf")).expect("corpus");
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/verify", server.base()))
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status().as_u16(), 200);
+    server.stop().await;
+}

@@ -38,6 +38,7 @@ fn app(segel: Arc<Segel>) -> axum::Router {
         segel,
         &crate::http::HttpSettings {
             max_upload_bytes: 1 << 20,
+            max_concurrent_uploads: 4,
             tls: false,
             request_timeout: Duration::from_secs(60),
         },
