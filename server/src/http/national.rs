@@ -211,12 +211,39 @@ pub(super) mod wire {
         }
     }
 
+    /// Whether the document is as this signature signed it, with only the changes it allows:
+    /// the signed bytes match, the signature value verifies, and no failure is about the
+    /// document (a change after signing that is not allowed, a digest or a broken form).
+    fn integrity_valid(r: &SignatureReport) -> bool {
+        use pades::SubIndication as S;
+        r.check_passed("message-digest") == Some(true)
+            && r.check_passed("signature") == Some(true)
+            && !matches!(
+                r.sub_indication,
+                Some(
+                    S::SigConstraintsFailure
+                        | S::HashFailure
+                        | S::SigCryptoFailure
+                        | S::FormatFailure
+                )
+            )
+    }
+
     /// The conclusion and its description.
     fn conclusion(v: &Verification) -> (&'static str, &'static str) {
         if v.signatures.is_empty() {
             return (
                 "NO_SIGNATURE",
                 "Dokumen tidak memiliki tandatangan elektronik",
+            );
+        }
+        // A document changed after a signature (or a signature that does not verify) is
+        // INVALID, whatever else is undecided: never a mere warning about trust.
+        if v.signatures.iter().any(|s| !integrity_valid(&s.report)) {
+            return (
+                "INVALID",
+                "Dokumen tidak valid: dokumen diubah setelah ditandatangani atau tanda tangan \
+                 tidak sah",
             );
         }
         match v.overall {
@@ -315,7 +342,7 @@ pub(super) mod wire {
                         key_usages: None,
                     })
                     .collect(),
-                integrity_valid: passed("message-digest") && passed("signature"),
+                integrity_valid: integrity_valid(r),
                 certificate_trusted: passed("chain"),
                 last_signature: last,
                 ltv: false,

@@ -448,6 +448,19 @@ async fn web_api_verifies_sealed_letters_and_finds_their_entries() {
     answer_conforms(&doc, "post", "/api/v2/verify/pdf", &n);
     assert_eq!(n["conclusion"], "INVALID", "{n:#}");
     assert_eq!(n["signatureInformations"][0]["integrityValid"], false);
+    // The sealed letter with its page content replaced in a later revision: the signature
+    // itself verifies, but the document changed after it: INVALID, integrity not valid.
+    let changed = segel_tests::attacks::replace_content(&letter);
+    let n: Value = post_national(&http, &base, &national(&changed))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(n["conclusion"], "INVALID", "{n:#}");
+    assert_eq!(
+        n["signatureInformations"][0]["integrityValid"], false,
+        "{n:#}"
+    );
     let n: Value = post_national(&http, &base, &national(&unsigned))
         .await
         .json()
