@@ -226,6 +226,23 @@ fn a_passed_signature_in_the_log_is_genuine_with_its_agency_and_entry() {
     }
     assert!(attr(&html, "id=\"result\"", "role").as_deref() == Some("status"));
     assert!(html.contains("autofocus"));
+    assert!(html.contains("dokumen tidak berubah"));
+
+    // Passed, with changes its signature allows after it: never "unchanged".
+    let mut later = report(Indication::TotalPassed, None);
+    later.coverage = Coverage::Revision { end: 10 };
+    let v = verification(
+        Indication::TotalPassed,
+        vec![CheckedSignature {
+            report: later,
+            log: Some(logged(7)),
+        }],
+    );
+    for lang in [Lang::Id, Lang::En] {
+        let html = render(&v, &segel, lang, None);
+        assert!(!html.contains("tidak berubah") && !html.contains("unchanged"), "{html}");
+        assert!(html.contains(lang.texts().overall_passed_changed), "{html}");
+    }
 }
 
 #[test]

@@ -290,6 +290,8 @@ pub(super) struct Texts {
     pub(super) result_title: &'static str,
     /// Overall: every signature genuine.
     pub(super) overall_passed: &'static str,
+    /// Overall: every signature genuine, with later changes they allow.
+    pub(super) overall_passed_changed: &'static str,
     /// Overall: a signature is not genuine.
     pub(super) overall_failed: &'static str,
     /// Overall: cannot be decided.
@@ -458,6 +460,8 @@ static ID: Texts = Texts {
     submit: "Periksa",
     result_title: "Hasil pemeriksaan",
     overall_passed: "Semua tanda tangan asli dan dokumen tidak berubah.",
+    overall_passed_changed: "Semua tanda tangan asli; setelah penandatanganan ada perubahan yang \
+                             diizinkan, yang dirinci di bawah.",
     overall_failed: "Dokumen ini tidak asli atau telah diubah.",
     overall_unknown: "Keaslian dokumen ini tidak dapat dipastikan.",
     no_signature: "Dokumen ini tidak memuat tanda tangan elektronik.",
@@ -576,6 +580,8 @@ static EN: Texts = Texts {
     submit: "Check",
     result_title: "Verification result",
     overall_passed: "Every signature is genuine and the document is unchanged.",
+    overall_passed_changed: "Every signature is genuine; changes the signatures allow were \
+                             made after signing, listed below.",
     overall_failed: "This document is not genuine or has been changed.",
     overall_unknown: "Whether this document is genuine cannot be determined.",
     no_signature: "This document carries no electronic signature.",

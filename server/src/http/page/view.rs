@@ -215,7 +215,16 @@ impl ResultView {
             (Tone::Unsure, t.no_signature)
         } else {
             match v.overall {
-                Indication::TotalPassed => (Tone::Good, t.overall_passed),
+                // "Unchanged" only when a signature covers the file to its last byte.
+                Indication::TotalPassed
+                    if v
+                        .signatures
+                        .iter()
+                        .any(|s| s.report.coverage == Coverage::WholeFile) =>
+                {
+                    (Tone::Good, t.overall_passed)
+                }
+                Indication::TotalPassed => (Tone::Good, t.overall_passed_changed),
                 Indication::TotalFailed => (Tone::Bad, t.overall_failed),
                 Indication::Indeterminate => (Tone::Unsure, t.overall_unknown),
             }
