@@ -1,6 +1,7 @@
 //! What every request passes: a deadline, the security headers, an access log line (method,
-//! route, status, time, size; never a document or its name) and request metrics
-//! (`segel_http_requests_total{route, status}`).
+//! route template, status, time, size, client address; never a document, its name, or the
+//! document id of a `/d/…` path: the route template stands for it; the path itself only for
+//! requests no route serves) and request metrics (`segel_http_requests_total{route, status}`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,7 +37,9 @@ pub(crate) async fn guard(
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
-    let path = logged_path(req.uri().path());
+    // A routed request is logged by its template (`/d/{document_id}`), so that document ids
+    // (what a letter's QR code links to) stay out of the logs.
+    let path = (route == "unmatched").then(|| logged_path(req.uri().path()));
     let remote = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -62,16 +65,12 @@ pub(crate) async fn guard(
     };
     security_headers(resp.headers_mut(), state.tls);
     let status = resp.status().as_u16();
-    let bytes = resp
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let bytes = axum::body::HttpBody::size_hint(resp.body()).exact();
     tracing::info!(
         target: "segel::access",
         %method,
-        path,
         route,
+        path,
         status,
         ms = start.elapsed().as_millis() as u64,
         bytes,

@@ -240,7 +240,10 @@ fn a_passed_signature_in_the_log_is_genuine_with_its_agency_and_entry() {
     );
     for lang in [Lang::Id, Lang::En] {
         let html = render(&v, &segel, lang, None);
-        assert!(!html.contains("tidak berubah") && !html.contains("unchanged"), "{html}");
+        assert!(
+            !html.contains("tidak berubah") && !html.contains("unchanged"),
+            "{html}"
+        );
         assert!(html.contains(lang.texts().overall_passed_changed), "{html}");
     }
 }

@@ -217,8 +217,7 @@ impl ResultView {
             match v.overall {
                 // "Unchanged" only when a signature covers the file to its last byte.
                 Indication::TotalPassed
-                    if v
-                        .signatures
+                    if v.signatures
                         .iter()
                         .any(|s| s.report.coverage == Coverage::WholeFile) =>
                 {
