@@ -135,6 +135,16 @@ pub(crate) async fn not_found() -> Response {
     r.into_response()
 }
 
+/// 405 as JSON for a route that does not answer the request's method.
+pub(crate) async fn method_not_allowed() -> Response {
+    let mut r = HttpRefusal::new(
+        Reason::InvalidRequest,
+        "this resource does not answer this method; see /api/openapi.json",
+    );
+    r.status = 405;
+    r.into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,7 @@ pub fn router(segel: Arc<Segel>, settings: &HttpSettings) -> Router {
         .merge(openapi::routes())
         .merge(tiles::routes())
         .fallback(guard::not_found)
+        .method_not_allowed_fallback(guard::method_not_allowed)
         // Bodies are read only through `upload`, each with its own limit (axum's default
         // limit would cut multipart uploads short).
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -320,3 +320,29 @@ async fn an_upload_trickling_in_is_cut_off_and_holds_no_slot_meanwhile() {
     assert_eq!(r.status().as_u16(), 200);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_method_a_route_does_not_answer_is_a_json_405() {
+    let server = crate::grpc::start_web().await;
+    let client = reqwest::Client::new();
+    for (method, path) in [
+        ("PUT", "/"),
+        ("DELETE", "/d/NeverLoggedId_0123456"),
+        ("POST", "/log/checkpoint"),
+        ("POST", "/static/segel.css"),
+        ("GET", "/api/v1/verify"),
+    ] {
+        let r = client
+            .request(
+                method.parse().expect("method"),
+                format!("{}{path}", server.base()),
+            )
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status().as_u16(), 405, "{method} {path}");
+        let body: serde_json::Value = r.json().await.expect("a JSON refusal");
+        assert!(body["error"].is_string(), "{method} {path}: {body}");
+    }
+    server.stop().await;
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -13,7 +13,7 @@ use pades::stamp::DocumentId;
 use super::templates::{DocumentPage, ErrorPage, Frame, IndexPage, VerdictPage};
 use super::text::Lang;
 use super::view::{records_document, DocumentView, ResultView};
-use crate::http::upload::Upload;
+use crate::http::upload::{drained_on_refusal, Upload};
 use crate::http::HttpState;
 use crate::status::{HttpRefusal, Reason};
 use crate::verification::{Verification, Via};
@@ -55,18 +55,26 @@ pub(super) async fn document(
 }
 
 /// `POST /d/{document_id}`: the uploaded PDF's verdict, and whether it is the document this id
-/// records (one of its signatures has a log entry with the id's hash).
+/// records (one of its signatures has a log entry with the id's hash). The id is looked up
+/// first: an unknown one is refused before the upload takes a place or a slot.
 pub(super) async fn compare(
     State(state): State<Arc<HttpState>>,
     RawQuery(q): RawQuery,
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    upload: Result<Upload, HttpRefusal>,
+    req: axum::extract::Request,
 ) -> Response {
     let lang = Lang::from_query(q.as_deref());
     let (id, d) = match recorded(&state, lang, id) {
         Ok(x) => x,
-        Err(r) => return refusal(&state, lang, "/", &r),
+        Err(r) => {
+            // The body is read and dropped (bounded) so that the refusal reaches the client.
+            let cap = state.max_upload_bytes;
+            let refused = r.clone();
+            let _ = drained_on_refusal(req, cap, |_| async move { Err::<(), _>(refused) }).await;
+            return refusal(&state, lang, "/", &r);
+        }
     };
+    let upload = Upload::from_request(req, &state).await;
     let path = format!("/d/{}", id.as_str());
     let (v, file_name) = match check(&state, upload).await {
         Ok(x) => x,
