@@ -22,7 +22,7 @@ use pades::UnixTime;
 use super::upload::Upload;
 use super::HttpState;
 use crate::service::Segel;
-use crate::status::{http_verify_error, HttpRefusal, Reason};
+use crate::status::{HttpRefusal, Reason};
 use crate::verification::{LogMatch, Verification, Via};
 
 /// The routes of this module.
@@ -61,17 +61,10 @@ async fn verify(
     State(state): State<Arc<HttpState>>,
     req: Request,
 ) -> Result<Json<wire::Verdict>, HttpRefusal> {
-    let upload = Upload::from_request(req, &state).await?;
-    // The slot stays taken until the verdict is built.
-    let Upload {
-        pdf, _slot: slot, ..
-    } = upload;
-    let v = state
-        .segel
-        .verify_document(bytes::Bytes::from(pdf), Via::Api)
-        .await
-        .map_err(|e| http_verify_error(&e))?;
-    drop(slot);
+    let v = Upload::from_request(req, &state)
+        .await?
+        .verify(&state, Via::Api)
+        .await?;
     Ok(Json(wire::Verdict::new(&v, &state.segel)))
 }
 

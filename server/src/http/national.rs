@@ -18,9 +18,11 @@ use pades::verify::{Coverage, SignatureForm, SignatureReport};
 use pades::{Indication, UnixTime};
 
 use super::api::only;
-use super::upload::{admit, declared_length, drained_on_refusal, paced, read_limited, receiving};
+use super::upload::{
+    admit, declared_length, drained_on_refusal, paced, read_limited, receiving, Upload,
+};
 use super::HttpState;
-use crate::status::{http_verify_error, HttpRefusal, Reason};
+use crate::status::{HttpRefusal, Reason};
 use crate::verification::{Verification, Via};
 
 /// The routes of this module.
@@ -123,13 +125,12 @@ async fn verify_body(
     if pdf.len() > max {
         return Err(too_large());
     }
-    let slot = admit(state)?;
-    let v = state
-        .segel
-        .verify_document(bytes::Bytes::from(pdf), Via::Api)
-        .await
-        .map_err(|e| http_verify_error(&e))?;
-    drop(slot);
+    let upload = Upload {
+        pdf,
+        file_name: None,
+        _slot: admit(state)?,
+    };
+    let v = upload.verify(state, Via::Api).await?;
     Ok(Json(wire::VerifyResponse::new(&v)))
 }
 

@@ -34,6 +34,23 @@ pub(crate) struct Upload {
     pub(crate) _slot: OwnedSemaphorePermit,
 }
 
+impl Upload {
+    /// Verify the document ([`crate::service::Segel::verify_document`]), holding the slot until
+    /// the verdict is there; a refusal is mapped in [`crate::status`].
+    pub(crate) async fn verify(
+        self,
+        state: &HttpState,
+        via: crate::verification::Via,
+    ) -> Result<crate::verification::Verification, HttpRefusal> {
+        let Upload { pdf, _slot, .. } = self;
+        state
+            .segel
+            .verify_document(bytes::Bytes::from(pdf), via)
+            .await
+            .map_err(|e| crate::status::http_verify_error(&e))
+    }
+}
+
 /// The largest file name kept for display.
 const MAX_FILE_NAME: usize = 200;
 

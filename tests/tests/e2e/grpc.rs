@@ -134,7 +134,52 @@ pub(crate) async fn spawn_web(mut raw: config::RawConfig) -> WebServer {
     }
 }
 
+/// A letter sealed visibly over its `#ttd#` tag through the gRPC API.
+pub(crate) struct SealedLetter {
+    /// The whole signed PDF.
+    pub(crate) pdf: Vec<u8>,
+    /// The seal's document id (its QR code links to `/d/{document_id}`).
+    pub(crate) document_id: String,
+    /// Its log entry.
+    pub(crate) index: u64,
+}
+
 impl WebServer {
+    /// Seal the corpus letter `name` visibly over its `#ttd#` tag with request id `request_id`.
+    pub(crate) async fn seal_letter(&self, name: &str, request_id: &str) -> SealedLetter {
+        let mut signer =
+            segel_proto::v1::signer_client::SignerClient::new(self.channel(Some("client")).await);
+        let r = signer
+            .sign_pdf(pb::SignPdfRequest {
+                agency_id: "dev".into(),
+                pdf: std::fs::read(corpus().join(name)).expect("corpus").into(),
+                request_id: request_id.into(),
+                options: Some(pb::SignOptions {
+                    visible: Some(pb::VisibleSeal {
+                        tag: "#ttd#".into(),
+                        fields: [
+                            ("nama".to_string(), "Budi Santoso".to_string()),
+                            ("jabatan".to_string(), "Sekretaris Jenderal".to_string()),
+                            ("nip".to_string(), "198001012005011001".to_string()),
+                        ]
+                        .into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .expect("sealed")
+            .into_inner();
+        pades::stamp::DocumentId::parse(&r.document_id).expect("a visible seal's document id");
+        SealedLetter {
+            pdf: r.signed_pdf.to_vec(),
+            document_id: r.document_id,
+            index: r.entry.expect("a log entry").index,
+        }
+    }
+
     /// `http://127.0.0.1:PORT` of the HTTP listener.
     pub(crate) fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)

@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use segel_proto::v1 as pb;
-use segel_proto::v1::signer_client::SignerClient;
 use segel_server::config;
 use segel_tests::{corpus, pki};
 use serde_json::{json, Value};
@@ -22,35 +21,8 @@ const NEVER_LOGGED: &str = "NeverLoggedId_0123456";
 /// Seal `corpus/name` over its `#ttd#` tag (a visible seal: a document id) through gRPC; the
 /// whole signed PDF and its document id.
 async fn seal(web: &WebServer, name: &str, request_id: &str) -> (Vec<u8>, String) {
-    let mut signer = SignerClient::new(web.channel(Some("client")).await);
-    let r = signer
-        .sign_pdf(pb::SignPdfRequest {
-            agency_id: "dev".into(),
-            pdf: std::fs::read(corpus().join(name)).expect("corpus").into(),
-            request_id: request_id.into(),
-            options: Some(pb::SignOptions {
-                visible: Some(pb::VisibleSeal {
-                    tag: "#ttd#".into(),
-                    fields: [
-                        ("nama".to_string(), "Budi Santoso".to_string()),
-                        ("jabatan".to_string(), "Sekretaris Jenderal".to_string()),
-                        ("nip".to_string(), "198001012005011001".to_string()),
-                    ]
-                    .into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("sealed")
-        .into_inner();
-    assert!(
-        !r.document_id.is_empty(),
-        "a visible seal has a document id"
-    );
-    (r.signed_pdf.to_vec(), r.document_id)
+    let s = web.seal_letter(name, request_id).await;
+    (s.pdf, s.document_id)
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -9,8 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use segel_proto::v1 as pb;
-use segel_proto::v1::signer_client::SignerClient;
 use segel_tests::browser::{axe_source, Browser, Options};
 use segel_tests::{corpus, poppler};
 
@@ -29,38 +27,15 @@ struct Sealed {
 /// Seal `surat-rekomendasi.pdf` visibly over `#ttd#` through the server's gRPC API, the seal's
 /// QR code linking to the server's own HTTP port.
 async fn seal(web: &WebServer, work: &Path) -> Sealed {
-    let mut signer = SignerClient::new(web.channel(Some("client")).await);
-    let reply = signer
-        .sign_pdf(pb::SignPdfRequest {
-            agency_id: "dev".into(),
-            pdf: std::fs::read(corpus().join("surat-rekomendasi.pdf"))
-                .expect("corpus")
-                .into(),
-            request_id: "browser-seal".into(),
-            options: Some(pb::SignOptions {
-                visible: Some(pb::VisibleSeal {
-                    tag: "#ttd#".into(),
-                    fields: [
-                        ("nama".to_string(), "Budi Santoso".to_string()),
-                        ("jabatan".to_string(), "Sekretaris Jenderal".to_string()),
-                        ("nip".to_string(), "198001012005011001".to_string()),
-                    ]
-                    .into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("sealed")
-        .into_inner();
+    let s = web
+        .seal_letter("surat-rekomendasi.pdf", "browser-seal")
+        .await;
     let file = work.join("surat-bersegel.pdf");
-    std::fs::write(&file, &reply.signed_pdf).expect("write the sealed letter");
+    std::fs::write(&file, &s.pdf).expect("write the sealed letter");
     Sealed {
         file,
-        document_id: reply.document_id,
-        entry_index: reply.entry.expect("a log entry").index,
+        document_id: s.document_id,
+        entry_index: s.index,
     }
 }
 

@@ -4,8 +4,6 @@
 //! the reason in plain words; a non-PDF and an oversize upload: error pages with their
 //! status; the seal's `/d/{id}` page, a compare there, and an unknown id.
 
-use segel_proto::v1 as pb;
-use segel_proto::v1::signer_client::SignerClient;
 use segel_server::config;
 use segel_tests::{corpus, pki};
 
@@ -13,34 +11,8 @@ use crate::grpc::{spawn_web, start_web};
 
 /// A visibly sealed `surat-rekomendasi.pdf`: the signed PDF and its document id.
 async fn seal_letter(web: &crate::grpc::WebServer) -> (Vec<u8>, String) {
-    let mut signer = SignerClient::new(web.channel(Some("client")).await);
-    let answer = signer
-        .sign_pdf(pb::SignPdfRequest {
-            agency_id: "dev".into(),
-            pdf: std::fs::read(corpus().join("surat-rekomendasi.pdf"))
-                .expect("corpus")
-                .into(),
-            request_id: "web-page-1".into(),
-            options: Some(pb::SignOptions {
-                visible: Some(pb::VisibleSeal {
-                    tag: "#ttd#".into(),
-                    fields: [
-                        ("nama".to_string(), "Budi Santoso".to_string()),
-                        ("jabatan".to_string(), "Sekretaris Jenderal".to_string()),
-                        ("nip".to_string(), "198001012005011001".to_string()),
-                    ]
-                    .into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("sealed")
-        .into_inner();
-    pades::stamp::DocumentId::parse(&answer.document_id).expect("a document id");
-    (answer.signed_pdf.to_vec(), answer.document_id)
+    let s = web.seal_letter("surat-rekomendasi.pdf", "web-page-1").await;
+    (s.pdf, s.document_id)
 }
 
 /// POST `pdf` to `url` as the page's form does: status and body.

@@ -7,7 +7,6 @@ use askama::Template;
 use axum::extract::{FromRequest, Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use pades::stamp::DocumentId;
 
 use super::templates::{DocumentPage, ErrorPage, Frame, IndexPage, VerdictPage};
@@ -90,18 +89,9 @@ async fn check(
     state: &HttpState,
     upload: Result<Upload, HttpRefusal>,
 ) -> Result<(Verification, Option<String>), HttpRefusal> {
-    // The slot is held until the verification returns.
-    let Upload {
-        pdf,
-        file_name,
-        _slot,
-    } = upload?;
-    let v = state
-        .segel
-        .verify_document(Bytes::from(pdf), Via::Page)
-        .await
-        .map_err(|e| crate::status::http_verify_error(&e))?;
-    Ok((v, file_name))
+    let upload = upload?;
+    let file_name = upload.file_name.clone();
+    Ok((upload.verify(state, Via::Page).await?, file_name))
 }
 
 /// The id of `/d/{id}` and its view, or the refusal to answer instead (404 when the id is not
