@@ -188,8 +188,14 @@ impl Lang {
     pub(super) fn change_level(self, level: ChangeLevel) -> &'static str {
         use ChangeLevel as L;
         match (self, level) {
-            (Lang::Id, L::Ltv) => "data validasi ditambahkan (isi tidak berubah)",
-            (Lang::En, L::Ltv) => "validation data added (the content is unchanged)",
+            (Lang::Id, L::Ltv) => {
+                "data validasi atau keterangan dokumen (metadata, misalnya judul) ditambah atau \
+                 diubah; halaman tidak berubah"
+            }
+            (Lang::En, L::Ltv) => {
+                "validation data or document information (metadata, such as the title) added or \
+                 changed; the pages are unchanged"
+            }
             (Lang::Id, L::Signatures) => "tanda tangan atau segel baru ditambahkan",
             (Lang::En, L::Signatures) => "a new signature or seal was added",
             (Lang::Id, L::FormFilling) => "kolom isian yang kosong diisi",
