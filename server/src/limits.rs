@@ -149,8 +149,10 @@ impl VerifyLimit {
     }
 }
 
-/// A service (the Verifier) whose calls each need a [`VerifyLimit::admit`] slot, taken when the
+/// A service (the Verifier) whose calls each need a [`VerifyLimit::admit`] place, taken when the
 /// call's headers arrive (so a document being uploaded holds one too) and kept until its reply.
+/// The server gives it a pool of its own: the verification slot proper is taken by the handler
+/// once the message is in, from the pool every edge shares.
 #[derive(Debug, Clone)]
 pub struct Admitted<S> {
     inner: S,

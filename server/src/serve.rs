@@ -79,13 +79,23 @@ pub async fn serve_with_http(
         .http
         .clone()
         .unwrap_or_else(|| crate::config::HttpConfig::plain_defaults(([127, 0, 0, 1], 0).into()));
+    // gRPC VerifyPdf calls in progress, from their headers to their reply (a message being
+    // received holds one): their own pool, so that slow gRPC uploads never take the shared
+    // verification slots the page and the JSON APIs need. The slot itself is taken by the
+    // handler once the message is in (`Segel::verify_document`'s callers).
+    let grpc_calls = crate::limits::VerifyLimit::new(
+        config.max_concurrent_verifications,
+        config.max_queued_verifications,
+    );
     let segel = Segel::new(config, log.clone());
     let verify_limit = segel.verify_limit.clone();
+    let grpc_limit = grpc_calls.clone();
     let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
     let (http_stop, mut http_stopped) = tokio::sync::watch::channel(false);
     let shutdown = async move {
         shutdown.await;
         verify_limit.close();
+        grpc_limit.close();
         let _ = http_stop.send(true);
         let _ = signalled.send(());
     };
@@ -166,7 +176,7 @@ pub async fn serve_with_http(
             VerifierServer::new(VerifierService(segel.clone()))
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
-            segel.verify_limit.clone(),
+            grpc_calls,
         ))
         .add_service(LogServer::new(LogService(segel)).max_encoding_message_size(limit))
         .serve_with_incoming_shutdown(incoming, shutdown);

@@ -200,6 +200,13 @@ impl pb::verifier_server::Verifier for VerifierService {
         req: Request<pb::VerifyPdfRequest>,
     ) -> Result<Response<pb::VerifyPdfResponse>, Status> {
         let VerifyPdf { pdf } = req.into_inner().into();
+        // The shared verification slot, taken once the message is in (the call's own place,
+        // held since its headers, is the Admitted layer's).
+        let _slot = self
+            .0
+            .verify_limit
+            .admit()
+            .map_err(|e| crate::status::verify_refused(&e))?;
         let v = self
             .0
             .verify_document(pdf, Via::Grpc)

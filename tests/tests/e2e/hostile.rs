@@ -272,6 +272,65 @@ async fn verify_pdf_over_capacity_is_resource_exhausted() {
     server.stop().await;
 }
 
+/// A gRPC VerifyPdf call whose message never finishes arriving holds its call's place, not the
+/// verification slot the page and the JSON APIs share: HTTP uploads are verified meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_grpc_calls_do_not_take_the_slots_of_http_uploads() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut raw = raw_config(data.path());
+    raw.max_concurrent_verifications = 1;
+    raw.max_queued_verifications = 0;
+    let web = super::grpc::spawn_web(raw).await;
+    let tcp = TcpStream::connect(("127.0.0.1", web.grpc_port))
+        .await
+        .expect("connect");
+    let mut slow = tls_over(tcp).await;
+    let mut opening = PREFACE.to_vec();
+    opening.extend(frame(4, 0, 0, &[]));
+    let headers = hpack(&[
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":path", "/segel.v1.Verifier/VerifyPdf"),
+        (":authority", "localhost"),
+        ("content-type", "application/grpc"),
+        ("te", "trailers"),
+    ]);
+    opening.extend(frame(1, 0x4, 1, &headers));
+    opening.extend(frame(0, 0, 1, &[0, 0, 0, 0x03, 0xe8, 0x0a]));
+    slow.write_all(&opening).await.expect("the slow call");
+
+    // Once the slow call holds the gRPC calls' only place, other gRPC calls are refused...
+    let mut verifier = VerifierClient::new(web.channel(None).await);
+    let mut held = false;
+    for _ in 0..100 {
+        match verifier
+            .verify_pdf(pb::VerifyPdfRequest {
+                pdf: small_pdf().into(),
+            })
+            .await
+        {
+            Err(e) if e.code() == Code::ResourceExhausted => {
+                held = true;
+                break;
+            }
+            Err(e) => panic!("unexpected refusal: {e:?}"),
+            Ok(_) => tokio::task::yield_now().await,
+        }
+    }
+    assert!(held, "the slow call holds the gRPC calls' place");
+    // ...but an HTTP upload is verified: the slow call holds no verification slot.
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/verify", web.base()))
+        .header("content-type", "application/pdf")
+        .body(small_pdf())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status().as_u16(), 200);
+    drop(slow);
+    web.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_tls_handshake_is_closed() {
     let server = start(|c| c.tls.handshake_timeout_secs = 1).await;
