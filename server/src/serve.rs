@@ -107,6 +107,7 @@ pub async fn serve_with_http(
                 &crate::http::HttpSettings {
                     max_upload_bytes: http_config.max_upload_bytes,
                     max_concurrent_uploads: http_config.max_concurrent_uploads,
+                    max_uploads_per_address: http_config.max_uploads_per_address,
                     tls: http_config.tls.is_some(),
                     request_timeout: timeout,
                 },

@@ -9,6 +9,8 @@
 //! key = "/etc/segel/web.key"          # it speaks plain HTTP, for a reverse proxy in front)
 //! max_upload_bytes = 26214400         # a larger upload: 413 (default 25 MiB)
 //! max_concurrent_uploads = 16         # uploads being received at once; more: 429 (default 16)
+//! max_uploads_per_address = 4         # …from one IPv4 address or IPv6 /64 (default 4; behind a
+//!                                     # reverse proxy, as many as max_concurrent_uploads)
 //! max_connections = 1024              # open connections; beyond: closed at once
 //! max_connections_per_address = 64    # the same from one IPv4 address or IPv6 /64
 //! header_timeout_secs = 10            # request headers not complete by then: connection closed
@@ -39,6 +41,9 @@ pub struct RawHttp {
     /// Uploads being received at once (each holds up to `max_upload_bytes` in memory).
     #[serde(default = "default_max_uploads")]
     pub max_concurrent_uploads: usize,
+    /// Uploads being received at once from one IPv4 address or IPv6 /64.
+    #[serde(default = "default_max_uploads_per_address")]
+    pub max_uploads_per_address: usize,
     /// Open connections.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
@@ -57,6 +62,7 @@ impl Default for RawHttp {
             key: None,
             max_upload_bytes: default_max_upload(),
             max_concurrent_uploads: default_max_uploads(),
+            max_uploads_per_address: default_max_uploads_per_address(),
             max_connections: default_max_connections(),
             max_connections_per_address: default_max_per_address(),
             header_timeout_secs: default_header_timeout(),
@@ -72,6 +78,9 @@ fn default_max_upload() -> usize {
 }
 fn default_max_uploads() -> usize {
     16
+}
+fn default_max_uploads_per_address() -> usize {
+    4
 }
 fn default_max_connections() -> usize {
     1024
@@ -94,6 +103,8 @@ pub struct HttpConfig {
     pub max_upload_bytes: usize,
     /// Uploads being received at once.
     pub max_concurrent_uploads: usize,
+    /// Uploads being received at once from one IPv4 address or IPv6 /64.
+    pub max_uploads_per_address: usize,
     /// Open connections.
     pub max_connections: usize,
     /// Open connections per IPv4 address or IPv6 /64.
@@ -121,6 +132,7 @@ impl HttpConfig {
             tls: None,
             max_upload_bytes: d.max_upload_bytes,
             max_concurrent_uploads: d.max_concurrent_uploads,
+            max_uploads_per_address: d.max_uploads_per_address,
             max_connections: d.max_connections,
             max_connections_per_address: d.max_connections_per_address,
             header_timeout: Duration::from_secs(d.header_timeout_secs),
@@ -150,13 +162,14 @@ impl RawHttp {
         })?;
         if self.max_upload_bytes < 1024
             || self.max_concurrent_uploads == 0
+            || self.max_uploads_per_address == 0
             || self.max_connections == 0
             || self.max_connections_per_address == 0
             || self.header_timeout_secs == 0
         {
             return Err(ConfigError::Invalid(
                 "http.max_upload_bytes must be ≥ 1024, and http.max_concurrent_uploads, \
-                 http.max_connections, \
+                 http.max_uploads_per_address, http.max_connections, \
                  http.max_connections_per_address and http.header_timeout_secs ≥ 1"
                     .into(),
             ));
@@ -183,6 +196,7 @@ impl RawHttp {
             tls,
             max_upload_bytes: self.max_upload_bytes,
             max_concurrent_uploads: self.max_concurrent_uploads,
+            max_uploads_per_address: self.max_uploads_per_address,
             max_connections: self.max_connections,
             max_connections_per_address: self.max_connections_per_address,
             header_timeout: Duration::from_secs(self.header_timeout_secs),

@@ -50,6 +50,10 @@ pub(crate) struct HttpState {
     pub(crate) uploads: Arc<tokio::sync::Semaphore>,
     /// How many places there are.
     pub(crate) max_concurrent_uploads: usize,
+    /// Places per client address.
+    pub(crate) upload_sources: Arc<crate::limits::PerAddress>,
+    /// How many per address.
+    pub(crate) max_uploads_per_address: usize,
     /// Whether this listener speaks TLS itself (then `Strict-Transport-Security` is sent).
     pub(crate) tls: bool,
     /// Deadline of every request, upload and verification included.
@@ -63,6 +67,8 @@ pub struct HttpSettings {
     pub max_upload_bytes: usize,
     /// Uploads being received at once.
     pub max_concurrent_uploads: usize,
+    /// Uploads being received at once from one IPv4 address or IPv6 /64.
+    pub max_uploads_per_address: usize,
     /// Whether the listener speaks TLS itself.
     pub tls: bool,
     /// Deadline of every request.
@@ -76,6 +82,8 @@ pub fn router(segel: Arc<Segel>, settings: &HttpSettings) -> Router {
         max_upload_bytes: settings.max_upload_bytes,
         uploads: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_uploads)),
         max_concurrent_uploads: settings.max_concurrent_uploads,
+        upload_sources: crate::limits::PerAddress::new(settings.max_uploads_per_address),
+        max_uploads_per_address: settings.max_uploads_per_address,
         tls: settings.tls,
         request_timeout: settings.request_timeout,
     });

@@ -88,7 +88,7 @@ async fn verify_body(
     }
     // A place among the uploads being received (busy: 429 at once), the body at its pace,
     // then a verification slot (upload.rs).
-    let place = receiving(state)?;
+    let place = receiving(state, &req)?;
     let (req, pace) = paced(req);
     let body = read_limited(req.into_body(), limit)
         .await

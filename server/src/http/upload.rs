@@ -1,12 +1,15 @@
 //! Reading an uploaded document, in this order: a place among the uploads being received
-//! (`http.max_concurrent_uploads`; none free: 429 at once, before a byte of the body is read);
+//! (`http.max_concurrent_uploads`, and `http.max_uploads_per_address` of them from one address;
+//! none free: 429 at once, before a byte of the body is read);
 //! the PDF, as the body (`application/pdf`) or as the multipart field `file`, never more than
-//! the upload limit (413) and never slower on average than [`MIN_RATE`] after [`GRACE`] (408:
-//! a client trickling bytes cannot hold a place for long); then a verification slot (the same
+//! the upload limit (413), never slower on average than [`MIN_RATE`] beyond a head start of
+//! [`GRACE`] and never pausing longer than [`MAX_GAP`] (408: a client trickling bytes, or
+//! sending none, cannot hold a place for long); then a verification slot (the same
 //! limits as gRPC `VerifyPdf`; busy: 429). A slow client therefore never holds a verification
 //! slot, and gRPC callers never wait for HTTP uploads. Uploads are never stored.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +17,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, HttpBody};
-use axum::extract::{FromRequest, Multipart, Request};
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request};
 use axum::http::header;
 use http_body_util::BodyExt;
 use tokio::sync::OwnedSemaphorePermit;
@@ -66,10 +69,12 @@ impl FromRequest<Arc<HttpState>> for Upload {
 /// What a multipart form may add around its file (boundaries, part headers, other fields).
 const MULTIPART_ENVELOPE: usize = 64 * 1024;
 
-/// The slowest average pace an upload may keep, in bytes per second, after [`GRACE`].
+/// The slowest average pace an upload may keep, in bytes per second, beyond [`GRACE`].
 pub(crate) const MIN_RATE: u64 = 8 * 1024;
-/// The time an upload has before its pace counts.
-pub(crate) const GRACE: Duration = Duration::from_secs(10);
+/// The head start of an upload's pace: its first bytes must come within it.
+pub(crate) const GRACE: Duration = Duration::from_secs(2);
+/// The longest an upload may go without a byte.
+pub(crate) const MAX_GAP: Duration = Duration::from_secs(5);
 
 /// A place, the document, then the slot.
 async fn read_upload(req: Request, state: &Arc<HttpState>) -> Result<Upload, HttpRefusal> {
@@ -103,7 +108,7 @@ async fn read_upload(req: Request, state: &Arc<HttpState>) -> Result<Upload, Htt
     if declared.is_some_and(|d| d > envelope as u64) {
         return Err(too_large(declared));
     }
-    let place = receiving(state)?;
+    let place = receiving(state, &req)?;
     let (req, pace) = paced(req);
     let read = if multipart {
         let req = req.map(|b| Body::new(http_body_util::Limited::new(b, envelope)));
@@ -137,18 +142,39 @@ pub(crate) fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
         .and_then(|v| v.parse::<u64>().ok())
 }
 
-/// A place among the uploads being received; none free: 429 at once.
-pub(crate) fn receiving(state: &HttpState) -> Result<OwnedSemaphorePermit, HttpRefusal> {
-    state.uploads.clone().try_acquire_owned().map_err(|_| {
+/// A place among the uploads being received, and among those of the client's address (IPv4
+/// address or IPv6 /64); none free: 429 at once.
+pub(crate) fn receiving(state: &HttpState, req: &Request) -> Result<Place, HttpRefusal> {
+    let busy = |what: String| {
         metrics::counter!("segel_http_uploads_refused_total").increment(1);
-        HttpRefusal::new(
-            Reason::Busy,
-            format!(
-                "the server is receiving {} uploads, its limit; try again in a moment",
-                state.max_concurrent_uploads
-            ),
-        )
+        HttpRefusal::new(Reason::Busy, format!("{what}; try again in a moment"))
+    };
+    let source = match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        None => None,
+        Some(ConnectInfo(addr)) => Some(state.upload_sources.take(addr.ip()).ok_or_else(|| {
+            busy(format!(
+                "the server is receiving {} uploads from your address, its limit",
+                state.max_uploads_per_address
+            ))
+        })?),
+    };
+    let place = state.uploads.clone().try_acquire_owned().map_err(|_| {
+        busy(format!(
+            "the server is receiving {} uploads, its limit",
+            state.max_concurrent_uploads
+        ))
+    })?;
+    Ok(Place {
+        _place: place,
+        _source: source,
     })
+}
+
+/// An upload's place while it is received (see [`receiving`]).
+#[derive(Debug)]
+pub(crate) struct Place {
+    _place: OwnedSemaphorePermit,
+    _source: Option<crate::limits::AddressSlot>,
 }
 
 /// A verification slot (running or queued, shared with gRPC `VerifyPdf`); none free: 429.
@@ -171,9 +197,10 @@ impl Pace {
             HttpRefusal::new(
                 Reason::UploadTooSlow,
                 format!(
-                    "the upload arrived slower than {} KiB/s on average; try again on a \
-                     better connection",
-                    MIN_RATE / 1024
+                    "the upload arrived slower than {} KiB/s on average, or paused for more \
+                     than {} s; try again on a better connection",
+                    MIN_RATE / 1024,
+                    MAX_GAP.as_secs()
                 ),
             )
         } else {
@@ -193,7 +220,7 @@ pub(crate) fn paced(req: Request) -> (Request, Pace) {
             inner,
             start,
             bytes: 0,
-            sleep: Box::pin(tokio::time::sleep_until(start + GRACE)),
+            sleep: Box::pin(tokio::time::sleep_until(start + GRACE.min(MAX_GAP))),
             slow,
         })
     });
@@ -228,9 +255,11 @@ impl HttpBody for PacedBody {
                 if let Some(data) = frame.data_ref() {
                     this.bytes = this.bytes.saturating_add(data.len() as u64);
                     // The deadline of the next byte: the time these bytes may take at the
-                    // slowest pace, after the grace.
+                    // slowest pace beyond the grace, and never more than the longest gap.
                     let allowed = Duration::from_millis(this.bytes.saturating_mul(1000) / MIN_RATE);
-                    this.sleep.as_mut().reset(this.start + GRACE + allowed);
+                    let pace = this.start + GRACE + allowed;
+                    let gap = tokio::time::Instant::now() + MAX_GAP;
+                    this.sleep.as_mut().reset(pace.min(gap));
                 }
                 Poll::Ready(Some(Ok(frame)))
             }

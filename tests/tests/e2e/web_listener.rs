@@ -346,3 +346,54 @@ async fn a_method_a_route_does_not_answer_is_a_json_405() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_sends_no_body_loses_its_place_and_one_address_holds_few() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = start(data.path(), |c| {
+        c.http.max_uploads_per_address = 2;
+    })
+    .await;
+    let head = "POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n\
+                Content-Length: 20000000\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n";
+    // Two uploads from 127.0.0.5 hold that address's two places, each sending 16 KiB every
+    // half second (above the minimum pace)...
+    let mut feeders = Vec::new();
+    for _ in 0..2 {
+        let mut s = tcp_from(server.http_port, [127, 0, 0, 5]).await;
+        s.write_all(head.as_bytes()).await.expect("head");
+        let mut buf = [0u8; 256];
+        let n = s.read(&mut buf).await.expect("100 Continue");
+        assert!(buf[..n].starts_with(b"HTTP/1.1 100"));
+        feeders.push(tokio::spawn(async move {
+            let chunk = vec![b'%'; 16 * 1024];
+            while s.write_all(&chunk).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }));
+    }
+    // ...so a third from there is refused at once, while another address is served.
+    let mut third = tcp_from(server.http_port, [127, 0, 0, 5]).await;
+    let answer = request(&mut third, head).await;
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(answer.contains("from your address"), "{answer}");
+    let pdf = std::fs::read(segel_tests::corpus().join("reportlab-1page.pdf")).expect("corpus");
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/verify", server.base()))
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status().as_u16(), 200);
+    // An upload that sends no body at all loses its place: 408.
+    let mut silent = tcp_from(server.http_port, [127, 0, 0, 6]).await;
+    let answer = request(&mut silent, head).await;
+    assert!(answer.starts_with("HTTP/1.1 100"), "{answer}");
+    assert!(answer.contains("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("UPLOAD_TOO_SLOW"), "{answer}");
+    for f in feeders {
+        f.abort();
+    }
+    server.stop().await;
+}

@@ -56,6 +56,8 @@ async fn run(server_rt: tokio::runtime::Handle) -> anyhow::Result<()> {
     raw.http_listen = Some(format!("127.0.0.1:{http_port}"));
     // The callers all come from loopback: the per-address connection limit is not measured.
     raw.http.max_connections_per_address = 1024;
+    // Every caller is on loopback: the per-address share of upload places would be the limit.
+    raw.http.max_uploads_per_address = raw.http.max_concurrent_uploads;
     let cfg = raw.resolve(pades::UnixTime::now().0)?;
     let anchors = cfg.trust_anchors.clone();
     let (running, queued) = (

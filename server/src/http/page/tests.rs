@@ -39,6 +39,7 @@ fn app(segel: Arc<Segel>) -> axum::Router {
         &crate::http::HttpSettings {
             max_upload_bytes: 1 << 20,
             max_concurrent_uploads: 4,
+            max_uploads_per_address: 4,
             tls: false,
             request_timeout: Duration::from_secs(60),
         },
