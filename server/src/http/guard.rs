@@ -87,8 +87,23 @@ pub(crate) async fn guard(
 
 /// A path for the log: at most [`MAX_LOGGED_PATH`] bytes, control characters escaped.
 fn logged_path(path: &str) -> String {
+    // A segment that could be a document id (16 or more of `[A-Za-z0-9_-]`) is not repeated.
+    let redacted: Vec<&str> = path
+        .split('/')
+        .map(|seg| {
+            let id_like = seg.len() >= 16
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if id_like {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect();
     let mut out = String::new();
-    for c in path.chars() {
+    for c in redacted.join("/").chars() {
         if out.len() >= MAX_LOGGED_PATH {
             out.push('…');
             break;
@@ -152,6 +167,11 @@ mod tests {
     #[test]
     fn logged_paths_are_short_and_escaped() {
         assert_eq!(logged_path("/d/abc"), "/d/abc");
+        assert_eq!(logged_path("/d/pzT0NgoHLUj_OAvXnC4pZQ/"), "/d/{id}/");
+        assert_eq!(
+            logged_path("/api/v1/documents/pzT0NgoHLUj_OAvXnC4pZQ/x"),
+            "/api/v1/documents/{id}/x"
+        );
         assert_eq!(logged_path("/a\nb"), "/a\\nb");
         let long = "/".repeat(1000);
         assert!(logged_path(&long).len() < MAX_LOGGED_PATH + 8);

@@ -93,29 +93,15 @@ async fn verify_body(
     let body = read_limited(req.into_body(), limit)
         .await
         .map_err(|()| pace.explain(too_large()))?;
-    drop(place);
-    let request: VerifyRequest = serde_json::from_slice(&body).map_err(|e| {
-        HttpRefusal::new(
-            Reason::InvalidRequest,
-            format!("the body is not {{\"file\": \"<base64 PDF>\", \"password\": …}}: {e}"),
-        )
-    })?;
-    drop(body);
-    if request.password.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err(HttpRefusal::new(
-            Reason::InvalidRequest,
-            "Segel does not open encrypted PDFs: send the document without `password`",
-        ));
-    }
-    let pdf = base64::engine::general_purpose::STANDARD
-        .decode(request.file.as_bytes())
+    // Parsing and decoding tens of megabytes is CPU work: off the async threads, still under
+    // the upload's place (the body, the JSON string and the PDF are all in memory meanwhile).
+    let pdf = tokio::task::spawn_blocking(move || decode(&body))
+        .await
         .map_err(|e| {
-            HttpRefusal::new(
-                Reason::InvalidRequest,
-                format!("`file` is not base64 (standard alphabet, padded, no line breaks): {e}"),
-            )
-        })?;
-    drop(request);
+            tracing::error!(error = %e, "decoding a v2 request failed");
+            HttpRefusal::new(Reason::Internal, "internal error; see the server log")
+        })??;
+    drop(place);
     if pdf.is_empty() {
         return Err(HttpRefusal::new(
             Reason::NotAPdf,
@@ -132,6 +118,30 @@ async fn verify_body(
     };
     let v = upload.verify(state, Via::Api).await?;
     Ok(Json(wire::VerifyResponse::new(&v)))
+}
+
+/// The PDF of a v2 request body: `{"file": base64, "password": …}`, decoded strictly.
+fn decode(body: &[u8]) -> Result<Vec<u8>, HttpRefusal> {
+    let request: VerifyRequest = serde_json::from_slice(body).map_err(|e| {
+        HttpRefusal::new(
+            Reason::InvalidRequest,
+            format!("the body is not {{\"file\": \"<base64 PDF>\", \"password\": …}}: {e}"),
+        )
+    })?;
+    if request.password.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Err(HttpRefusal::new(
+            Reason::InvalidRequest,
+            "Segel does not open encrypted PDFs: send the document without `password`",
+        ));
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(request.file.as_bytes())
+        .map_err(|e| {
+            HttpRefusal::new(
+                Reason::InvalidRequest,
+                format!("`file` is not base64 (standard alphabet, padded, no line breaks): {e}"),
+            )
+        })
 }
 
 /// `2024-03-23T06:56:15.000+00:00`, the service's form of a time.

@@ -161,6 +161,13 @@ async fn web_page_judges_a_sealed_letter_and_a_changed_copy() {
     assert_eq!(index, logged[0]);
     assert!(doc.contains("Dev Agency (development only)"));
     assert!(doc.contains(" WIB"), "{doc}");
+    // A trailing slash (some QR scanners add one) leads to the same page.
+    let (status, again) = get(&format!("{}/d/{id}/", web.base())).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        attr(&again, "id=\"document\"", "data-entry-index"),
+        Some(index.clone())
+    );
     assert_eq!(
         attr(&doc, "id=\"verify-form\"", "action").as_deref(),
         Some(format!("/d/{id}").as_str())

@@ -50,5 +50,7 @@ pub(super) fn routes() -> Router<Arc<HttpState>> {
             "/d/{document_id}",
             get(routes::document).post(routes::compare),
         )
+        // QR scanners and link rewriters add a trailing slash now and then.
+        .route("/d/{document_id}/", get(routes::without_slash))
         .route("/static/{name}", get(assets::asset))
 }

@@ -53,6 +53,33 @@ pub(super) async fn document(
     }
 }
 
+/// `GET /d/{document_id}/`: a permanent redirect to the page without the slash (a well-formed
+/// id only: nothing else is echoed into `Location`), else the 404 page.
+pub(super) async fn without_slash(
+    State(state): State<Arc<HttpState>>,
+    RawQuery(q): RawQuery,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Response {
+    let lang = Lang::from_query(q.as_deref());
+    match id.ok().and_then(|Path(id)| DocumentId::parse(&id).ok()) {
+        Some(id) => axum::response::Redirect::permanent(&format!(
+            "/d/{}{}",
+            id.as_str(),
+            if lang == Lang::En { "?lang=en" } else { "" }
+        ))
+        .into_response(),
+        None => refusal(
+            &state,
+            lang,
+            "/",
+            &HttpRefusal::new(
+                Reason::EntryNotFound,
+                "no document with this code is recorded",
+            ),
+        ),
+    }
+}
+
 /// `POST /d/{document_id}`: the uploaded PDF's verdict, and whether it is the document this id
 /// records (one of its signatures has a log entry with the id's hash). The id is looked up
 /// first: an unknown one is refused before the upload takes a place or a slot.
