@@ -370,24 +370,26 @@ impl std::fmt::Display for DocumentId {
     }
 }
 
+/// The months in Indonesian, January first.
+pub const BULAN: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+
 /// `time` in Western Indonesian Time (UTC+7), as a letter writes it: `5 Desember 2026 08:30 WIB`.
 pub fn tanggal_wib(time: UnixTime) -> String {
-    const MONTHS: [&str; 12] = [
-        "Januari",
-        "Februari",
-        "Maret",
-        "April",
-        "Mei",
-        "Juni",
-        "Juli",
-        "Agustus",
-        "September",
-        "Oktober",
-        "November",
-        "Desember",
-    ];
     let (y, m, d, hh, mm, _) = UnixTime(time.0.saturating_add(7 * 3600)).civil();
-    format!("{d} {} {y} {hh:02}:{mm:02} WIB", MONTHS[(m - 1) as usize])
+    format!("{d} {} {y} {hh:02}:{mm:02} WIB", BULAN[(m - 1) as usize])
 }
 
 /// The built-in footer text: `{verify_url}` is the agency's verification address.

@@ -193,6 +193,24 @@ async fn server_settings(s: &mut (impl AsyncReadExt + AsyncWriteExt + Unpin)) ->
         .collect()
 }
 
+/// The opening of an HTTP/2 connection with one VerifyPdf call whose message never finishes
+/// arriving: the preface, SETTINGS, the call's HEADERS, and the start of a 1000-byte message.
+fn slow_verify_call() -> Vec<u8> {
+    let mut opening = PREFACE.to_vec();
+    opening.extend(frame(4, 0, 0, &[]));
+    let headers = hpack(&[
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":path", "/segel.v1.Verifier/VerifyPdf"),
+        (":authority", "localhost"),
+        ("content-type", "application/grpc"),
+        ("te", "trailers"),
+    ]);
+    opening.extend(frame(1, 0x4, 1, &headers));
+    opening.extend(frame(0, 0, 1, &[0, 0, 0, 0x03, 0xe8, 0x0a]));
+    opening
+}
+
 fn small_pdf() -> Vec<u8> {
     std::fs::read(corpus().join("reportlab-1page.pdf")).expect("corpus")
 }
@@ -206,20 +224,9 @@ async fn verify_pdf_over_capacity_is_resource_exhausted() {
     .await;
     // One caller takes the only slot: a VerifyPdf call whose document never finishes arriving.
     let mut slow = server.tls().await;
-    let mut opening = PREFACE.to_vec();
-    opening.extend(frame(4, 0, 0, &[]));
-    let headers = hpack(&[
-        (":method", "POST"),
-        (":scheme", "https"),
-        (":path", "/segel.v1.Verifier/VerifyPdf"),
-        (":authority", "localhost"),
-        ("content-type", "application/grpc"),
-        ("te", "trailers"),
-    ]);
-    opening.extend(frame(1, 0x4, 1, &headers));
-    // The start of a 1000-byte gRPC message, and no more.
-    opening.extend(frame(0, 0, 1, &[0, 0, 0, 0x03, 0xe8, 0x0a]));
-    slow.write_all(&opening).await.expect("the slow call");
+    slow.write_all(&slow_verify_call())
+        .await
+        .expect("the slow call");
 
     // Every other caller is refused at once, with the limit named; once the slow call is
     // known to the server (any later round trip), that is certain.
@@ -285,19 +292,9 @@ async fn slow_grpc_calls_do_not_take_the_slots_of_http_uploads() {
         .await
         .expect("connect");
     let mut slow = tls_over(tcp).await;
-    let mut opening = PREFACE.to_vec();
-    opening.extend(frame(4, 0, 0, &[]));
-    let headers = hpack(&[
-        (":method", "POST"),
-        (":scheme", "https"),
-        (":path", "/segel.v1.Verifier/VerifyPdf"),
-        (":authority", "localhost"),
-        ("content-type", "application/grpc"),
-        ("te", "trailers"),
-    ]);
-    opening.extend(frame(1, 0x4, 1, &headers));
-    opening.extend(frame(0, 0, 1, &[0, 0, 0, 0x03, 0xe8, 0x0a]));
-    slow.write_all(&opening).await.expect("the slow call");
+    slow.write_all(&slow_verify_call())
+        .await
+        .expect("the slow call");
 
     // Once the slow call holds the gRPC calls' only place, other gRPC calls are refused...
     let mut verifier = VerifierClient::new(web.channel(None).await);

@@ -552,20 +552,7 @@ static ID: Texts = Texts {
                      dibedakan. Paling mudah, pindai lagi kode QR pada dokumen.",
     technical_message: "Pesan teknis",
     back: "Kembali ke pemeriksaan dokumen",
-    months: [
-        "Januari",
-        "Februari",
-        "Maret",
-        "April",
-        "Mei",
-        "Juni",
-        "Juli",
-        "Agustus",
-        "September",
-        "Oktober",
-        "November",
-        "Desember",
-    ],
+    months: pades::stamp::template::BULAN,
 };
 
 /// English.
