@@ -3,7 +3,9 @@
 //! ```text
 //!  GET  /                     the verification page (Indonesian; `?lang=en` English)   page/
 //!  POST /                     an uploaded PDF's verdict, as a page (no JavaScript needed)
-//!  GET  /d/{document_id}      what the log holds for a visible seal's document id (QR landing)
+//!  GET  /d/{document_id}      what the log holds for a visible seal's document id (QR landing;
+//!                             `/d/{document_id}/` redirects here)
+//!  POST /d/{document_id}      an upload compared with that entry
 //!  GET  /static/…             the page's own styles, script and icons
 //!  POST /api/v1/verify        a PDF's verdict as JSON                                    api.rs
 //!  GET  /api/v1/documents/{document_id}   the log entry of a document id, as JSON
@@ -15,9 +17,9 @@
 //! ```
 //!
 //! Every request passes [`guard`]: a deadline, security headers, an access log line without
-//! document content, and request metrics. Uploads are read by [`upload`] only after a
-//! verification slot is free (the same limits as gRPC `VerifyPdf`), are never stored, and are
-//! limited in size. Refusals are [`crate::status::HttpRefusal`]s, mapped once in
+//! document content, and request metrics. Uploads are read by [`upload`]: an upload place
+//! first, the body at a minimum pace and within the size limit, then a verification slot (the
+//! pool gRPC `VerifyPdf` shares); they are never stored. Refusals are [`crate::status::HttpRefusal`]s, mapped once in
 //! [`crate::status`].
 
 mod api;
