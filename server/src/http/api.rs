@@ -35,12 +35,36 @@ pub(super) fn routes() -> Router<Arc<HttpState>> {
         )
 }
 
-/// `route` answering every other method with a JSON 405 naming `allow`.
+/// `route` answering a CORS preflight (`OPTIONS`) for `allow`, and every other method with a
+/// JSON 405 naming `allow`.
 pub(super) fn only(
     allow: &'static str,
     route: MethodRouter<Arc<HttpState>>,
 ) -> MethodRouter<Arc<HttpState>> {
-    route.fallback(move || async move { method_not_allowed(allow) })
+    route
+        .options(move || async move { preflight(allow) })
+        .fallback(move || async move { method_not_allowed(allow) })
+}
+
+/// The answer to a CORS preflight: the APIs are public and take no credentials, so a page of
+/// any origin may call them (the guard adds `Access-Control-Allow-Origin: *` to every `/api/`
+/// answer).
+fn preflight(allow: &'static str) -> Response {
+    let mut resp = axum::http::StatusCode::NO_CONTENT.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(allow),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    resp
 }
 
 /// 405 as JSON, with `Allow`.

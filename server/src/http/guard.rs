@@ -45,7 +45,13 @@ pub(crate) async fn guard(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
-    let page = super::page::is_page(req.uri().path()).then(|| req.uri().query().map(str::to_owned));
+    let page = super::page::is_page(req.uri().path()).then(|| {
+        (
+            req.uri().path().to_owned(),
+            req.uri().query().map(str::to_owned),
+        )
+    });
+    let api = req.uri().path().starts_with("/api/");
     let mut resp = match tokio::time::timeout(state.request_timeout, next.run(req)).await {
         Ok(r) => r,
         Err(_) => {
@@ -58,12 +64,22 @@ pub(crate) async fn guard(
                 ),
             };
             match page {
-                Some(query) => super::page::refusal_page(&state, query.as_deref(), &late),
+                Some((path, query)) => {
+                    super::page::refusal_page(&state, &path, query.as_deref(), &late)
+                }
                 None => late.into_response(),
             }
         }
     };
     security_headers(resp.headers_mut(), state.tls);
+    if api {
+        // Public, without credentials: pages of any origin may read the answers (and the
+        // refusals).
+        resp.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
     let status = resp.status().as_u16();
     let bytes = axum::body::HttpBody::size_hint(resp.body()).exact();
     tracing::info!(

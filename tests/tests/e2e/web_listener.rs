@@ -397,3 +397,43 @@ async fn an_upload_that_sends_no_body_loses_its_place_and_one_address_holds_few(
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_of_other_origins_may_call_the_apis() {
+    let server = crate::grpc::start_web().await;
+    let client = reqwest::Client::new();
+    for (path, method) in [
+        ("/api/v1/verify", "POST"),
+        ("/api/v2/verify/pdf", "POST"),
+        ("/api/v1/documents/NeverLoggedId_0123456", "GET"),
+    ] {
+        // The preflight a browser sends before a POST of application/pdf or JSON.
+        let r = client
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", server.base()))
+            .header("origin", "https://siola.example.go.id")
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status().as_u16(), 204, "{path}");
+        let h = r.headers();
+        assert_eq!(h["access-control-allow-origin"], "*", "{path}");
+        assert_eq!(h["access-control-allow-methods"], method, "{path}");
+        assert_eq!(h["access-control-allow-headers"], "content-type", "{path}");
+    }
+    // The answers themselves, refusals included, may be read by such a page.
+    let r = client
+        .post(format!("{}/api/v1/verify", server.base()))
+        .header("content-type", "application/pdf")
+        .body("not a pdf")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    // The page is not an API: no such header there.
+    let r = client.get(server.base()).send().await.expect("answer");
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    server.stop().await;
+}

@@ -36,10 +36,20 @@ pub(super) fn is_page(path: &str) -> bool {
     path == "/" || path.starts_with("/d/")
 }
 
-/// A refusal as a page, in the language `query` asks for: for the guard, which refuses a
-/// request past its deadline before any handler can.
-pub(super) fn refusal_page(state: &HttpState, query: Option<&str>, r: &HttpRefusal) -> Response {
-    routes::refusal(state, text::Lang::from_query(query), "/", r)
+/// A refusal as a page for the request to `path`, in the language `query` asks for: for the
+/// guard, which refuses a request past its deadline before any handler can. Its form posts
+/// back to `/d/{id}` for a well-formed id there, else to `/`.
+pub(super) fn refusal_page(
+    state: &HttpState,
+    path: &str,
+    query: Option<&str>,
+    r: &HttpRefusal,
+) -> Response {
+    let form = path
+        .strip_prefix("/d/")
+        .and_then(|id| pades::stamp::DocumentId::parse(id).ok())
+        .map_or_else(|| "/".to_string(), |id| format!("/d/{}", id.as_str()));
+    routes::refusal(state, text::Lang::from_query(query), &form, r)
 }
 
 /// The routes of the page.

@@ -579,3 +579,36 @@ async fn static_files_are_served_with_their_type_and_cached() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
     }
 }
+
+#[tokio::test]
+async fn a_late_request_on_an_entry_page_is_refused_with_a_form_back_to_it() {
+    let (_dir, segel) = segel();
+    let state = crate::http::HttpState {
+        segel,
+        max_upload_bytes: 1 << 20,
+        uploads: Arc::new(tokio::sync::Semaphore::new(1)),
+        max_concurrent_uploads: 1,
+        upload_sources: crate::limits::PerAddress::new(1),
+        max_uploads_per_address: 1,
+        tls: false,
+        request_timeout: Duration::from_secs(1),
+    };
+    let late = crate::status::HttpRefusal::new(crate::status::Reason::Cancelled, "too late");
+    let id = "NeverLoggedId_0123456";
+    for (path, form) in [
+        (format!("/d/{id}"), format!("/d/{id}")),
+        ("/d/not<an>id".to_string(), "/".to_string()),
+        ("/".to_string(), "/".to_string()),
+    ] {
+        let resp = super::refusal_page(&state, &path, Some("lang=en"), &late);
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        let html = String::from_utf8_lossy(&body).into_owned();
+        assert!(html.contains("<html lang=\"en\""), "{html}");
+        let action = attr(&html, "id=\"verify-form\"", "action").expect("a form");
+        assert!(
+            action == form || action.starts_with(&format!("{form}?")),
+            "{path}: {action}"
+        );
+    }
+}
