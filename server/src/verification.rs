@@ -9,7 +9,7 @@
 use pades::stamp::DocumentId;
 use pades::verify::SignatureReport;
 use pades::Indication;
-use tlog::{Hash, LogEntry};
+use tlog::LogEntry;
 
 use crate::reply::{Checkpoint, InclusionProof};
 
@@ -121,9 +121,8 @@ pub struct LogMatch {
     pub document_id: Option<String>,
     /// The inclusion proof at the checkpoint's size.
     pub proof: InclusionProof,
-    /// The root the proof leads to (the checkpoint's root hash).
-    pub root: Hash,
-    /// Whether the proof was checked and leads from the entry's leaf hash to [`Self::root`].
+    /// Whether the proof was checked and leads from the entry's leaf hash to the root of the
+    /// signed checkpoint.
     pub proof_verified: bool,
 }
 

@@ -92,7 +92,7 @@ async fn verify_body(
     let (req, pace) = paced(req);
     let body = read_limited(req.into_body(), limit)
         .await
-        .map_err(|()| pace.explain(too_large()))?;
+        .map_err(|e| pace.explain(e.refusal(too_large)))?;
     // Parsing and decoding tens of megabytes is CPU work: off the async threads, still under
     // the upload's place (the body, the JSON string and the PDF are all in memory meanwhile).
     let pdf = tokio::task::spawn_blocking(move || decode(&body))

@@ -117,7 +117,7 @@ async fn read_upload(req: Request, state: &Arc<HttpState>) -> Result<Upload, Htt
         read_limited(req.into_body(), limit)
             .await
             .map(|pdf| (pdf, None))
-            .map_err(|()| too_large(None))
+            .map_err(|e| e.refusal(|| too_large(None)))
     };
     let (pdf, file_name) = read.map_err(|e| pace.explain(e))?;
     drop(place);
@@ -359,16 +359,37 @@ fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
     Some(v.split(';').next()?.trim().to_ascii_lowercase())
 }
 
-/// Read `body` whole, refusing (`Err(())`) as soon as it passes `limit` bytes. Other body
-/// errors (a client that went away) are refusals too.
-pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ()> {
+/// Why a body was not read whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// It passed the limit.
+    TooLarge,
+    /// It broke off: the client went away, or it was cut for its pace (see [`Pace::explain`]).
+    Broken,
+}
+
+impl BodyError {
+    /// The refusal: `too_large` for a body over the limit, else a broken upload.
+    pub(crate) fn refusal(self, too_large: impl FnOnce() -> HttpRefusal) -> HttpRefusal {
+        match self {
+            Self::TooLarge => too_large(),
+            Self::Broken => HttpRefusal::new(
+                Reason::InvalidRequest,
+                "the upload broke off before its end; send it again",
+            ),
+        }
+    }
+}
+
+/// Read `body` whole, refusing as soon as it passes `limit` bytes.
+pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, BodyError> {
     let mut body = body;
     let mut out = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| ())?;
+        let frame = frame.map_err(|_| BodyError::Broken)?;
         if let Ok(data) = frame.into_data() {
             if out.len() + data.len() > limit {
-                return Err(());
+                return Err(BodyError::TooLarge);
             }
             out.extend_from_slice(&data);
         }

@@ -179,7 +179,6 @@ impl Segel {
                 tree_size: size,
                 hashes,
             },
-            root: root.unwrap_or([0; 32]),
             proof_verified,
         }))
     }
